@@ -1,0 +1,48 @@
+"""The error hierarchy of the core library.
+
+Three families, so callers can decide what to show and what to log:
+`UserError` messages are sentences meant for a person; `EnvironmentFault` means the machine got in the
+way (disk full, GPU out of memory); anything else deriving from `PhotosiftError` is a bug in Photosift.
+"""
+
+from __future__ import annotations
+
+
+class PhotosiftError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class UserError(PhotosiftError):
+    """Something the user can fix; the message is a complete sentence for them."""
+
+
+class FolderNotFoundError(UserError):
+    """A folder the user named does not exist or is not a folder."""
+
+
+class ImageError(UserError):
+    """A single file could not be read as a photo; recorded per file, never fatal to a run."""
+
+
+class ModelError(UserError):
+    """A model spec is invalid, unknown, or its weights do not fit the architecture."""
+
+
+class ModelDownloadError(ModelError):
+    """Model weights could not be downloaded; the message says what to fetch and where to put it."""
+
+
+class ModelMismatchError(UserError):
+    """Embeddings of one model were about to be mixed with another's."""
+
+
+class QueryError(UserError):
+    """A search query could not be understood; the message names the position and the problem."""
+
+
+class EnvironmentFault(PhotosiftError):
+    """The machine got in the way: disk full, permission denied on our own data, out of GPU memory."""
+
+
+class Cancelled(PhotosiftError):
+    """A long operation stopped because its cancel token was set."""
