@@ -1,0 +1,356 @@
+"""The catalog API: everything the scanner, indexer and search read from and write to SQLite.
+
+Writes happen on one thread at a time (the scanner or the indexer's writer); reads may come from
+any thread. Every method opens its own short transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+
+from core.catalog import schema as s
+from core.catalog.database import open_engine
+from core.catalog.records import FileRecord, FolderInfo, KnownPhoto, PhotoInfo, PhotoResult, ScanChanges
+from core.errors import FolderNotFoundError, ModelMismatchError
+
+# SQLite limits bound parameters per statement; chunk IN (...) lists well below it.
+IN_CHUNK = 500
+
+
+def _chunks(items: Sequence[object], size: int = IN_CHUNK) -> Iterator[Sequence[object]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _encode_vector(vector: np.ndarray) -> bytes:
+    # float16 halves the database against float32; cosine scores move by ~1e-3, far below ranking noise.
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def _decode_vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
+
+
+class Catalog:
+    """The photo catalog in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.engine: Engine = open_engine(path)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Folders ------------------------------------------------------------------------------------
+
+    def add_folder(self, path: Path) -> FolderInfo:
+        """Register a folder to index (idempotent). Raises FolderNotFoundError if it is not a folder."""
+        resolved = Path(os.path.abspath(path.expanduser()))
+        if not resolved.is_dir():
+            raise FolderNotFoundError(f"The folder {resolved} does not exist or is not a folder.")
+        with self.engine.begin() as conn:
+            row = conn.execute(select(s.folders.c.id).where(s.folders.c.path == str(resolved))).first()
+            if row is None:
+                conn.execute(insert(s.folders).values(path=str(resolved), status="ok", added_at=datetime.now()))
+        return self.folder_by_path(str(resolved))
+
+    def remove_folder(self, folder_id: int) -> list[int]:
+        """Forget a folder and its files (never touching them on disk); returns the ids of photos deleted."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.files).where(s.files.c.folder_id == folder_id))
+            conn.execute(delete(s.folders).where(s.folders.c.id == folder_id))
+            return self._delete_orphans(conn)
+
+    def folders(self) -> list[FolderInfo]:
+        counts = (
+            select(
+                s.files.c.folder_id,
+                func.count(func.distinct(s.files.c.photo_id)).label("photos"),
+                func.count(func.distinct(s.photos.c.id)).filter(s.photos.c.status == "failed").label("failed"),
+            )
+            .join(s.photos, s.photos.c.id == s.files.c.photo_id)
+            .group_by(s.files.c.folder_id)
+            .subquery()
+        )
+        query = (
+            select(s.folders, counts.c.photos, counts.c.failed)
+            .outerjoin(counts, counts.c.folder_id == s.folders.c.id)
+            .order_by(s.folders.c.path)
+        )
+        with self.engine.connect() as conn:
+            return [
+                FolderInfo(r.id, r.path, r.status, r.photos or 0, r.failed or 0, r.scanned_at)
+                for r in conn.execute(query)
+            ]
+
+    def folder_by_path(self, path: str) -> FolderInfo:
+        for folder in self.folders():
+            if folder.path == path:
+                return folder
+        raise FolderNotFoundError(f"The folder {path} is not in the library.")
+
+    def set_folder_status(self, folder_id: int, status: str, scanned: bool = False) -> None:
+        values: dict[str, object] = {"status": status}
+        if scanned:
+            values["scanned_at"] = datetime.now()
+        with self.engine.begin() as conn:
+            conn.execute(update(s.folders).where(s.folders.c.id == folder_id).values(**values))
+
+    # Files and photos for the scanner -------------------------------------------------------------
+
+    def files_in_folder(self, folder_id: int) -> dict[str, FileRecord]:
+        query = select(s.files).where(s.files.c.folder_id == folder_id)
+        with self.engine.connect() as conn:
+            return {r.path: FileRecord(r.id, r.photo_id, r.path, r.size, r.mtime_ns) for r in conn.execute(query)}
+
+    def photos_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, list[KnownPhoto]]:
+        """Existing photos whose fingerprint is one of `fingerprints`, with all their files."""
+        wanted = sorted(set(fingerprints))
+        found: dict[int, tuple[str, str | None, list[FileRecord]]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                query = (
+                    select(s.photos.c.id, s.photos.c.fingerprint, s.photos.c.content_hash, s.files)
+                    .join(s.files, s.files.c.photo_id == s.photos.c.id)
+                    .where(s.photos.c.fingerprint.in_(chunk))
+                )
+                for r in conn.execute(query):
+                    entry = found.setdefault(r[0], (r.fingerprint, r.content_hash, []))
+                    entry[2].append(FileRecord(r.id_1, r.photo_id, r.path, r.size, r.mtime_ns))
+        result: dict[str, list[KnownPhoto]] = {}
+        for photo_id, (fingerprint, content_hash, file_records) in found.items():
+            result.setdefault(fingerprint, []).append(KnownPhoto(photo_id, content_hash, tuple(file_records)))
+        return result
+
+    def apply_scan(self, folder_id: int, changes: ScanChanges) -> list[int]:
+        """Apply a folder scan's decisions atomically; returns the ids of photos deleted."""
+        with self.engine.begin() as conn:
+            # Deletes first, then moves, then inserts: a new file may take the path a deleted or moved one had.
+            for chunk in _chunks(changes.deleted_file_ids):
+                conn.execute(delete(s.files).where(s.files.c.id.in_(chunk)))
+            for file_id, state in changes.moved_files:
+                conn.execute(
+                    update(s.files)
+                    .where(s.files.c.id == file_id)
+                    .values(path=state.path, folder_id=folder_id, size=state.size, mtime_ns=state.mtime_ns)
+                )
+            for file_id, state in changes.touched_files:
+                conn.execute(
+                    update(s.files).where(s.files.c.id == file_id).values(size=state.size, mtime_ns=state.mtime_ns)
+                )
+            for photo in changes.new_photos:
+                photo_id = conn.execute(
+                    insert(s.photos).values(
+                        fingerprint=photo.fingerprint,
+                        size=photo.size,
+                        content_hash=photo.content_hash,
+                        status="pending",
+                    )
+                ).inserted_primary_key[0]
+                self._insert_files(conn, folder_id, [(photo_id, f) for f in photo.files])
+            self._insert_files(conn, folder_id, changes.new_files)
+            for photo_id, content_hash in changes.content_hashes.items():
+                conn.execute(update(s.photos).where(s.photos.c.id == photo_id).values(content_hash=content_hash))
+            return self._delete_orphans(conn)
+
+    def delete_missing(self, records: Sequence[FileRecord]) -> list[int]:
+        """Delete files that scans found gone, unless a move re-pointed them since; returns deleted photo ids."""
+        with self.engine.begin() as conn:
+            for record in records:
+                conn.execute(delete(s.files).where(s.files.c.id == record.id, s.files.c.path == record.path))
+            return self._delete_orphans(conn)
+
+    @staticmethod
+    def _insert_files(conn: Connection, folder_id: int, rows: Sequence[tuple[int, object]]) -> None:
+        if rows:
+            conn.execute(
+                insert(s.files),
+                [
+                    {"photo_id": pid, "folder_id": folder_id, "path": f.path, "size": f.size, "mtime_ns": f.mtime_ns}  # type: ignore[attr-defined]
+                    for pid, f in rows
+                ],
+            )
+
+    @staticmethod
+    def _delete_orphans(conn: Connection) -> list[int]:
+        """Delete photos that no file points to any more, with their embeddings."""
+        orphans = select(s.photos.c.id).where(~s.photos.c.id.in_(select(s.files.c.photo_id)))
+        orphan_ids = [r[0] for r in conn.execute(orphans)]
+        for chunk in _chunks(orphan_ids):
+            hit_models = select(func.distinct(s.embeddings.c.model_id)).where(s.embeddings.c.photo_id.in_(chunk))
+            conn.execute(
+                update(s.models).where(s.models.c.id.in_(hit_models)).values(generation=s.models.c.generation + 1)
+            )
+            conn.execute(delete(s.embeddings).where(s.embeddings.c.photo_id.in_(chunk)))
+            conn.execute(delete(s.photos).where(s.photos.c.id.in_(chunk)))
+        return orphan_ids
+
+    # Models and embeddings -----------------------------------------------------------------------
+
+    def ensure_model(self, key: str, name: str, dim: int) -> int:
+        """The id of the model with this spec key, registering it on first use."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(s.models).where(s.models.c.key == key)).first()
+            if row is None:
+                return int(
+                    conn.execute(
+                        insert(s.models).values(key=key, name=name, dim=dim, generation=0)
+                    ).inserted_primary_key[0]
+                )
+            if row.dim != dim:
+                raise ModelMismatchError(
+                    f"The catalog holds {row.dim}-d embeddings for model {name}, but it now produces {dim}-d ones."
+                )
+            return int(row.id)
+
+    def generation(self, model_id: int) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(s.models.c.generation).where(s.models.c.id == model_id)).scalar_one())
+
+    def pending_photos(self, model_id: int) -> list[tuple[int, str]]:
+        """Photos with no embedding for this model and no recorded failure, each with one of its paths."""
+        has_vector = select(s.embeddings.c.photo_id).where(s.embeddings.c.model_id == model_id)
+        query = (
+            select(s.photos.c.id, func.min(s.files.c.path))
+            .join(s.files, s.files.c.photo_id == s.photos.c.id)
+            .where(s.photos.c.status != "failed", ~s.photos.c.id.in_(has_vector))
+            .group_by(s.photos.c.id)
+            .order_by(s.photos.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [(int(r[0]), str(r[1])) for r in conn.execute(query)]
+
+    def write_results(self, model_id: int, results: Sequence[PhotoResult]) -> None:
+        """Store one batch of indexing results (metadata, vectors, failures) in one transaction."""
+        with self.engine.begin() as conn:
+            live = {
+                r[0]
+                for r in conn.execute(select(s.photos.c.id).where(s.photos.c.id.in_([r.photo_id for r in results])))
+            }
+            vectors = []
+            for result in results:
+                if result.photo_id not in live:  # deleted by a scan while it was being embedded
+                    continue
+                values: dict[str, object] = {"status": "failed" if result.error else "ok", "error": result.error}
+                if result.metadata is not None:
+                    m = result.metadata
+                    values.update(
+                        width=m.width,
+                        height=m.height,
+                        taken_at=m.taken_at,
+                        camera=m.camera,
+                        gps_lat=m.gps_lat,
+                        gps_lon=m.gps_lon,
+                        orientation=m.orientation,
+                    )
+                conn.execute(update(s.photos).where(s.photos.c.id == result.photo_id).values(**values))
+                if result.vector is not None:
+                    vectors.append(
+                        {"photo_id": result.photo_id, "model_id": model_id, "vector": _encode_vector(result.vector)}
+                    )
+            if vectors:
+                conn.execute(insert(s.embeddings).prefix_with("OR REPLACE"), vectors)
+                conn.execute(
+                    update(s.models).where(s.models.c.id == model_id).values(generation=s.models.c.generation + 1)
+                )
+
+    def embeddings(self, model_id: int, photo_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float32 vectors) of this model's embeddings, all or for the given photos."""
+        dim_query = select(s.models.c.dim).where(s.models.c.id == model_id)
+        query = select(s.embeddings.c.photo_id, s.embeddings.c.vector).where(s.embeddings.c.model_id == model_id)
+        with self.engine.connect() as conn:
+            dim = int(conn.execute(dim_query).scalar_one())
+            if photo_ids is None:
+                rows = list(conn.execute(query.order_by(s.embeddings.c.photo_id)))
+            else:
+                rows = [
+                    r
+                    for chunk in _chunks(photo_ids)
+                    for r in conn.execute(query.where(s.embeddings.c.photo_id.in_(chunk)))
+                ]
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        return ids, _decode_vectors([r[1] for r in rows], dim)
+
+    def retry_failed(self) -> int:
+        """Mark failed photos pending again (e.g. after installing a missing format extra)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(s.photos).where(s.photos.c.status == "failed").values(status="pending", error=None)
+            ).rowcount
+
+    # Queries for search and status ------------------------------------------------------------------
+
+    def photo(self, photo_id: int) -> PhotoInfo | None:
+        found = self.photos([photo_id])
+        return found.get(photo_id)
+
+    def photos(self, photo_ids: Sequence[int]) -> dict[int, PhotoInfo]:
+        rows: dict[int, PhotoInfo] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(photo_ids)):
+                paths: dict[int, list[str]] = {}
+                for r in conn.execute(select(s.files.c.photo_id, s.files.c.path).where(s.files.c.photo_id.in_(chunk))):
+                    paths.setdefault(r.photo_id, []).append(r.path)
+                for r in conn.execute(select(s.photos).where(s.photos.c.id.in_(chunk))):
+                    rows[r.id] = PhotoInfo(
+                        r.id,
+                        tuple(sorted(paths.get(r.id, []))),
+                        r.size,
+                        r.width,
+                        r.height,
+                        r.taken_at,
+                        r.camera,
+                        r.gps_lat,
+                        r.gps_lon,
+                        r.status,
+                        r.error,
+                    )
+        return rows
+
+    def photo_id_for_path(self, path: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(s.files.c.photo_id).where(s.files.c.path == path)).scalar()
+
+    def filter_photo_ids(
+        self, folder: str | None = None, after: datetime | None = None, before: datetime | None = None
+    ) -> np.ndarray:
+        """Ids of photos inside `folder` (a path prefix) and taken in [after, before)."""
+        query = select(func.distinct(s.photos.c.id)).join(s.files, s.files.c.photo_id == s.photos.c.id)
+        conditions = []
+        if folder is not None:
+            prefix = os.path.abspath(folder).rstrip(os.sep) + os.sep
+            conditions.append(func.substr(s.files.c.path, 1, len(prefix)) == prefix)
+        if after is not None:
+            conditions.append(s.photos.c.taken_at >= after)
+        if before is not None:
+            conditions.append(s.photos.c.taken_at < before)
+        with self.engine.connect() as conn:
+            return np.array([r[0] for r in conn.execute(query.where(and_(*conditions)))], dtype=np.int64)
+
+    def failures(self, limit: int = 100) -> list[PhotoInfo]:
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(select(s.photos.c.id).where(s.photos.c.status == "failed").limit(limit))]
+        found = self.photos(ids)
+        return [found[i] for i in ids if i in found]
+
+    def counts(self, model_id: int | None = None) -> dict[str, int]:
+        """Photo counts by status, plus `embedded` for the given model."""
+        with self.engine.connect() as conn:
+            counts = {
+                r[0]: int(r[1])
+                for r in conn.execute(select(s.photos.c.status, func.count()).group_by(s.photos.c.status))
+            }
+            counts["files"] = int(conn.execute(select(func.count()).select_from(s.files)).scalar_one())
+            if model_id is not None:
+                counts["embedded"] = int(
+                    conn.execute(select(func.count()).where(s.embeddings.c.model_id == model_id)).scalar_one()
+                )
+        return counts
