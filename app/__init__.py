@@ -1,0 +1,1 @@
+"""Photosift's front ends: the command line and (in a later release) the desktop app."""

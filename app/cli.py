@@ -1,0 +1,257 @@
+"""The `photosift` command line: index, search, similar, status, models, watch.
+
+Errors read as sentences on stderr with meaningful exit codes, never tracebacks (except for bugs,
+which are reported as such with the traceback logged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.main import build_library
+from app.progress import TqdmProgress
+from core.errors import Cancelled, EnvironmentFault, PhotosiftError, UserError
+from core.library import Library
+from core.search import SearchFilters, SearchPage
+from core.settings import Paths, Settings, load_settings
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+Handler = Callable[[argparse.Namespace, Paths, Settings], int]
+
+
+def _emit(args: argparse.Namespace, value: Any, human: Callable[[], None]) -> None:
+    if args.json:
+        data = asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
+        print(json.dumps(data, default=str, indent=2, ensure_ascii=False))
+    else:
+        human()
+
+
+def _date(text: str) -> datetime:
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+def _open(args: argparse.Namespace, paths: Paths, settings: Settings) -> Library:
+    if getattr(args, "device", None):
+        settings = settings.with_changes(device=args.device)
+    return build_library(paths, settings, args.model)
+
+
+# Commands ----------------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    library = _open(args, paths, settings)
+    try:
+        for path in args.paths:
+            library.add_folder(Path(path))
+        with TqdmProgress(quiet=args.json) as progress:
+            scans = library.scan([Path(p) for p in args.paths] or None, progress)
+            report = library.index(progress)
+        summary = {"folders": [asdict(s) | {"missing": len(s.missing)} for s in scans], "index": asdict(report)}
+        _emit(args, summary, lambda: _print_index(scans, report))
+        return EXIT_OK
+    finally:
+        library.close()
+
+
+def _print_index(scans: list[Any], report: Any) -> None:
+    for s in scans:
+        if s.offline:
+            print(f"{s.folder}: offline (not found); its photos are kept until it is back or removed")
+            continue
+        counts = f"{s.added} new, {s.changed} changed, {s.moved} moved, {len(s.missing)} gone, {s.unchanged} unchanged"
+        print(f"{s.folder}: {counts}")
+        for path, reason in s.errors[:10]:
+            print(f"  skipped {path}: {reason}", file=sys.stderr)
+    print(f"Indexed {report.embedded} photos ({report.rate:.1f}/s), {report.failed} could not be read.")
+    if report.failed:
+        print("See which with: photosift status --failures")
+
+
+def _print_page(page: SearchPage) -> None:
+    if not page.hits:
+        print("No matching photos.")
+    for rank, hit in enumerate(page.hits, start=page.offset + 1):
+        print(f"{rank:>4}  {hit.score:6.3f}  #{hit.photo_id:<7} {hit.path}")
+
+
+def _filters(args: argparse.Namespace) -> SearchFilters:
+    return SearchFilters(str(Path(args.folder).resolve()) if args.folder else None, args.after, args.before)
+
+
+def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    library = _open(args, paths, settings)
+    try:
+        page = library.search(" ".join(args.query), _filters(args), args.offset, args.limit)
+        _emit(args, page, lambda: _print_page(page))
+        return EXIT_OK
+    finally:
+        library.close()
+
+
+def cmd_similar(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    library = _open(args, paths, settings)
+    try:
+        target: int | Path = int(args.photo.lstrip("#")) if args.photo.lstrip("#").isdigit() else Path(args.photo)
+        page = library.similar(target, _filters(args), args.offset, args.limit)
+        _emit(args, page, lambda: _print_page(page))
+        return EXIT_OK
+    finally:
+        library.close()
+
+
+def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    library = _open(args, paths, settings)
+    try:
+        status = library.status()
+        failures = library.catalog.failures() if args.failures else []
+        data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
+        _emit(args, data, lambda: _print_status(status, failures, paths))
+        return EXIT_OK
+    finally:
+        library.close()
+
+
+def _print_status(status: Any, failures: list[Any], paths: Paths) -> None:
+    print(f"Data folder: {paths.root}")
+    print(f"Model: {status.model} on {status.device}")
+    counts = f"{status.embedded} indexed, {status.pending} pending, {status.failed} failed"
+    print(f"Photos: {status.photos} ({status.files} files): {counts}")
+    kind = "approximate" if status.index.approximate else "exact"
+    health = "saved" if status.index.saved_and_current else "rebuilt from the catalog"
+    print(f"Vector index: {status.index.vectors} vectors, {kind}, {health}")
+    for folder in status.folders:
+        print(f"  {folder.path}  [{folder.status}] {folder.photo_count} photos, {folder.failed_count} failed")
+    for photo in failures:
+        print(f"  failed: {photo.paths[0] if photo.paths else '#' + str(photo.id)}: {photo.error}")
+
+
+def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    library = _open(args, paths, settings)
+    try:
+        removed = library.remove_folder(Path(args.path))
+        _emit(
+            args,
+            {"photos_forgotten": removed},
+            lambda: print(f"Removed the folder; {removed} photos forgotten (files untouched)."),
+        )
+        return EXIT_OK
+    finally:
+        library.close()
+
+
+def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from core.watcher import FolderWatcher
+
+    library = _open(args, paths, settings)
+    lock = threading.Lock()
+
+    def refresh(folders: set[str]) -> None:
+        with lock:
+            scans = library.scan([Path(f) for f in folders])
+            report = library.index()
+            for s in scans:
+                print(
+                    f"{s.folder}: {s.added} new, {s.moved} moved, {len(s.missing)} gone; indexed {report.embedded}",
+                    flush=True,
+                )
+
+    folders = [f.path for f in library.folders()]
+    refresh(set(folders))
+    watcher = FolderWatcher(folders, refresh, polling=args.polling or settings.watch_polling)
+    watcher.start()
+    print(f"Watching {len(folders)} folders; press Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        watcher.stop()
+        library.close()
+    return EXIT_OK
+
+
+# Parser and dispatch -------------------------------------------------------------------------------
+
+
+def _add_search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--folder", help="only photos inside this folder")
+    parser.add_argument("--after", type=_date, help="taken on or after this date (YYYY[-MM[-DD]])")
+    parser.add_argument("--before", type=_date, help="taken before this date (YYYY[-MM[-DD]])")
+    parser.add_argument("--limit", type=int, default=20, help="results per page (default 20)")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.models_cli import add_models_parser
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument("--model", help="model name or path to a model spec JSON (default: the selected model)")
+    common.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to run the model")
+    parser = argparse.ArgumentParser(prog="photosift", description="Search your photos by what is in them.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("index", cmd_index, "add folders (if given) and index new and changed photos").add_argument(
+        "paths", nargs="*", help="photo folders to add; with none, rescan all"
+    )
+    search = add("search", cmd_search, 'search by text and images, e.g. "2:beach" + ./me.jpg - crowd')
+    search.add_argument("query", nargs="+")
+    _add_search_options(search)
+    similar = add("similar", cmd_similar, "find photos similar to a photo (path or #id) or any image file")
+    similar.add_argument("photo")
+    _add_search_options(similar)
+    add("status", cmd_status, "folders, counts, failures, model and index health").add_argument(
+        "--failures", action="store_true", help="list photos that could not be read, with the reason"
+    )
+    add("remove", cmd_remove, "stop indexing a folder (its files are not touched)").add_argument("path")
+    add("watch", cmd_watch, "keep the library up to date as folders change").add_argument(
+        "--polling", action="store_true", help="poll instead of file events (network shares)"
+    )
+    add_models_parser(sub, common)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    paths = Paths.default()
+    try:
+        handler: Handler = args.handler
+        return handler(args, paths, load_settings(paths))
+    except (Cancelled, KeyboardInterrupt):
+        print("Stopped.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except UserError as exc:
+        print(f"photosift: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except EnvironmentFault as exc:
+        print(f"photosift: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except OSError as exc:
+        print(f"photosift: {exc.strerror or exc} ({exc.filename or 'no file name'})", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except PhotosiftError as exc:
+        print(f"photosift: internal error: {exc!r}. Please report it.", file=sys.stderr)
+        return EXIT_BUG

@@ -1,0 +1,96 @@
+"""`photosift models`: list, download, select and import models."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from app.progress import TqdmProgress
+from core.models.encoder import Encoder, select_device
+from core.models.registry import ModelRegistry
+from core.settings import Paths, Settings, save_settings
+
+
+def add_models_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    models = sub.add_parser("models", parents=[common], help="list, download, select and import models")
+    actions = models.add_subparsers(dest="action", metavar="ACTION")
+    models.set_defaults(handler=cmd_list)
+    actions.add_parser("list", parents=[common], help="list the models").set_defaults(handler=cmd_list)
+    download = actions.add_parser("download", parents=[common], help="download a model's weights")
+    download.add_argument("name", nargs="?", help="model name (default: the selected model)")
+    download.set_defaults(handler=cmd_download)
+    select = actions.add_parser("select", parents=[common], help="make a model the one used for indexing and search")
+    select.add_argument("name", help="model name or spec file path")
+    select.set_defaults(handler=cmd_select)
+    imp = actions.add_parser("import", parents=[common], help="import a local checkpoint as a new model")
+    imp.add_argument("checkpoint", help="a .safetensors or .pt/.pth state dict")
+    imp.add_argument("--base", required=True, help="the model whose architecture the checkpoint fits")
+    imp.add_argument("--name", required=True, help="a short name for the new model")
+    imp.set_defaults(handler=cmd_import)
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else text)
+
+
+def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    registry = ModelRegistry(paths)
+    device = select_device(settings.device).split(":")[0]
+    default = registry.default_spec(device).name
+    selected = settings.model or default
+    rows = [
+        {
+            "name": spec.name,
+            "title": spec.title,
+            "dim": spec.embed_dim,
+            "download_mb": spec.download_mb,
+            "downloaded": registry.is_downloaded(spec),
+            "selected": spec.name == selected,
+            "default_here": spec.name == default,
+        }
+        for spec in registry.specs()
+    ]
+    lines = [_model_line(r) for r in rows]
+    _print(args, rows, "\n".join(lines))
+    return 0
+
+
+def _model_line(row: dict[str, Any]) -> str:
+    size = "downloaded" if row["downloaded"] else f"{row['download_mb']} MB to download"
+    mark = "*" if row["selected"] else " "
+    default = "  (default on this machine)" if row["default_here"] else ""
+    return f"{mark} {row['name']:<28} {row['title']}  [{row['dim']}-d, {size}]{default}"
+
+
+def cmd_download(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    registry = ModelRegistry(paths)
+    device = select_device(settings.device)
+    name = args.name or args.model or settings.model
+    spec = registry.resolve(name) if name else registry.default_spec(device.split(":")[0])
+    with TqdmProgress(quiet=args.json) as progress:
+        Encoder(spec, paths, device).load(progress, None)
+    _print(args, {"name": spec.name, "downloaded": True}, f"{spec.name} is ready.")
+    return 0
+
+
+def cmd_select(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    spec = ModelRegistry(paths).resolve(args.name)
+    save_settings(paths, settings.with_changes(model=args.name))
+    _print(
+        args,
+        {"selected": spec.name},
+        f"Selected {spec.name}. Run `photosift index` to embed your photos with it.",
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    registry = ModelRegistry(paths)
+    spec = registry.import_checkpoint(Path(args.checkpoint), registry.resolve(args.base), args.name)
+    _print(
+        args, {"imported": spec.name}, f"Imported {spec.name}; select it with `photosift models select {spec.name}`."
+    )
+    return 0

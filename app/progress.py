@@ -1,0 +1,52 @@
+"""Adapts core progress callbacks to tqdm bars on stderr."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+from tqdm import tqdm
+
+from core.progress import Progress
+
+STAGE_LABELS = {"scan": "Scanning", "fingerprint": "Checking files", "index": "Indexing", "download": "Downloading"}
+
+
+class TqdmProgress:
+    """A progress callback that draws one bar per stage; quiet when stderr is not a terminal and `quiet`."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self._bar: tqdm | None = None  # type: ignore[type-arg]
+        self._stage = ""
+        self._quiet = quiet
+
+    def __call__(self, p: Progress) -> None:
+        if self._quiet:
+            return
+        if p.stage != self._stage or self._bar is None:
+            self.close()
+            self._stage = p.stage
+            unit_scale = p.stage == "download"
+            self._bar = tqdm(
+                total=p.total,
+                desc=STAGE_LABELS.get(p.stage, p.stage),
+                unit="B" if unit_scale else " photos" if p.stage == "index" else " files",
+                unit_scale=unit_scale,
+                file=sys.stderr,
+                leave=True,
+                dynamic_ncols=True,
+            )
+        self._bar.total = p.total
+        self._bar.n = p.done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> TqdmProgress:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
