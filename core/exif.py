@@ -39,7 +39,8 @@ class PhotoMetadata:
         camera: "Make Model" tidied for display ("Google Pixel 7", "NIKON D750"), or None.
         gps_lat: latitude in decimal degrees, negative south of the equator, or None.
         gps_lon: longitude in decimal degrees, negative west of Greenwich, or None.
-        orientation: the EXIF orientation (1..8) that was applied to the pixels; 1 when absent.
+        orientation: the EXIF orientation (1..8) that Photosift applied to the pixels; 1 when absent, and also
+            for TIFF and HEIC files, whose decoders turn the pixels upright themselves.
     """
 
     width: int
@@ -52,10 +53,7 @@ class PhotoMetadata:
 
 
 def read_exif(img: Image.Image) -> Image.Exif:
-    """Return the image's EXIF, or an empty one when it is malformed.
-
-    Call it before `img.load()`: for TIFF files Pillow reads EXIF from the still-open file.
-    """
+    """Return the image's EXIF, or an empty one when it is malformed."""
     try:
         return img.getexif()
     except EXIF_ERRORS:
@@ -153,7 +151,7 @@ def _coordinate(gps: Mapping[int, Any], value_tag: int, ref_tag: int, negative_r
     if not isinstance(parts, tuple):
         parts = (parts,)  # a few writers store bare decimal degrees instead of a (d, m, s) triple
     try:
-        degrees = sum(float(part) / 60**i for i, part in enumerate(parts[:3]))
+        degrees = sum(float(part) / 60.0**i for i, part in enumerate(parts[:3]))
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     if not parts or math.isnan(degrees) or abs(degrees) > limit:

@@ -60,7 +60,7 @@ class IndexReport:
 
 
 @dataclass(frozen=True)
-class _Decoded:
+class Decoded:
     photo_id: int
     metadata: PhotoMetadata | None
     pixels: np.ndarray | None
@@ -73,21 +73,21 @@ def default_decode_workers(device: str) -> int:
     return max(2, cores - 1) if device != "cpu" else max(1, cores // 2 + 1)
 
 
-def _decode(encoder: ImageEncoder, photo_id: int, path: str) -> _Decoded:
+def _decode(encoder: ImageEncoder, photo_id: int, path: str) -> Decoded:
     try:
         img, metadata = load_image(Path(path), min_side=encoder.min_side)
-        return _Decoded(photo_id, metadata, encoder.preprocess(img), None)
+        return Decoded(photo_id, metadata, encoder.preprocess(img), None)
     except ImageError as exc:
-        return _Decoded(photo_id, None, None, str(exc))
+        return Decoded(photo_id, None, None, str(exc))
 
 
-def _decoded_stream(
+def decode_ahead(
     pending: Sequence[tuple[int, str]], encoder: ImageEncoder, workers: int, lookahead: int
-) -> Iterator[_Decoded]:
+) -> Iterator[Decoded]:
     """Decode in order on a pool, keeping at most `lookahead` photos in flight (bounded memory)."""
     items = iter(pending)
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        window: deque[Future[_Decoded]] = deque()
+        window: deque[Future[Decoded]] = deque()
         try:
             for photo_id, path in items:
                 window.append(pool.submit(_decode, encoder, photo_id, path))
@@ -130,7 +130,7 @@ class _Writer:
             raise self._error
 
 
-def _embed(encoder: ImageEncoder, batch: list[_Decoded]) -> list[PhotoResult]:
+def _embed(encoder: ImageEncoder, batch: list[Decoded]) -> list[PhotoResult]:
     good = [d for d in batch if d.pixels is not None]
     results = [PhotoResult(d.photo_id, error=d.error) for d in batch if d.pixels is None]
     if good:
@@ -157,10 +157,10 @@ def embed_photos(
     start = time.perf_counter()
     embedded = failed = 0
     writer = _Writer(write)
-    batch: list[_Decoded] = []
+    batch: list[Decoded] = []
     cancelled = False
     try:
-        stream = _decoded_stream(pending, encoder, workers, batch_size * PREFETCH_BATCHES)
+        stream = decode_ahead(pending, encoder, workers, batch_size * PREFETCH_BATCHES)
         for decoded in stream:
             if cancel is not None and cancel.cancelled:
                 cancelled = True

@@ -217,8 +217,8 @@ class Library:
             self.catalog.filter_photo_ids(filters.folder, filters.after, filters.before) if filters.active else None
         )
         wanted = offset + limit + 1 + len(exclude)
-        ids, scores = self.vector_index().search(vector, wanted, allowed_ids=allowed)
-        found = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if int(i) not in exclude]
+        (result,) = self.vector_index().search(vector, wanted, allowed_ids=allowed)
+        found = [(int(i), float(s)) for i, s in zip(result.ids, result.scores, strict=True) if int(i) not in exclude]
         infos = self.catalog.photos([i for i, _ in found[offset : offset + limit]])
         hits = tuple(
             SearchHit(i, infos[i].paths[0], s)

@@ -59,7 +59,7 @@ class Preprocessor:
         pixels = np.asarray(img, dtype=np.float32)
         # (x / 255 - mean) / std, folded into one multiply and one subtract per pixel.
         scale = np.asarray([1 / (255 * s) for s in self.std], dtype=np.float32)
-        shift = np.asarray([m / s for m, s in zip(self.mean, self.std)], dtype=np.float32)
+        shift = np.asarray([m / s for m, s in zip(self.mean, self.std, strict=True)], dtype=np.float32)
         pixels *= scale
         pixels -= shift
         return np.ascontiguousarray(pixels.transpose(2, 0, 1))

@@ -11,9 +11,9 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from core.errors import ModelError
 from core.settings import Paths
@@ -25,23 +25,6 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 ResizeMode = Literal["squash", "shortest"]
 Interpolation = Literal["bicubic", "bilinear"]
-
-_REQUIRED = ("name", "architecture", "embed_dim", "image_size", "mean", "std")
-_OPTIONAL = (
-    "title",
-    "description",
-    "open_clip_config",
-    "pretrained",
-    "weights",
-    "checkpoint",
-    "random_init",
-    "sha256",
-    "resize",
-    "resize_mode",
-    "interpolation",
-    "download_mb",
-    "default_for",
-)
 
 
 @dataclass(frozen=True)
@@ -212,12 +195,10 @@ class _FieldError(Exception):
 
 
 def _parse(raw: Mapping[str, Any], path: Path) -> ModelSpec:
-    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
+    known = {field.name for field in fields(ModelSpec)} - {"path"}  # the JSON keys are the field names
+    unknown = sorted(set(raw) - known)
     if unknown:
         raise _FieldError(f"unknown field {unknown[0]!r}")
-    missing = [key for key in _REQUIRED if key not in raw]
-    if missing:
-        raise _FieldError(f"the field {missing[0]!r} is missing")
     name = _get(raw, "name", str)
     if not NAME_PATTERN.fullmatch(name):
         raise _FieldError(f"'name' must be lowercase letters, digits, '.', '_' or '-', not {name!r}")
@@ -237,8 +218,8 @@ def _parse(raw: Mapping[str, Any], path: Path) -> ModelSpec:
         embed_dim=_positive_int(raw, "embed_dim"),
         image_size=image_size,
         resize=_resize(raw, image_size),
-        resize_mode=_choice(raw, "resize_mode", RESIZE_MODES, "shortest"),  # type: ignore[arg-type]
-        interpolation=_choice(raw, "interpolation", INTERPOLATIONS, "bicubic"),  # type: ignore[arg-type]
+        resize_mode=cast(ResizeMode, _choice(raw, "resize_mode", RESIZE_MODES, "shortest")),
+        interpolation=cast(Interpolation, _choice(raw, "interpolation", INTERPOLATIONS, "bicubic")),
         mean=_triple(raw, "mean"),
         std=_triple(raw, "std", positive=True),
         download_mb=float(_get(raw, "download_mb", (int, float), 0)),

@@ -71,7 +71,7 @@ def download(
             try:
                 _fetch(url, part, progress, cancel, sha256)
             except _UrlFailed as exc:
-                failures.append(f"{url} ({exc})")
+                failures.append(f"{url}: {exc}")
             else:
                 part.replace(dest)
                 return dest
@@ -82,10 +82,10 @@ def download(
 
 
 def _failure_message(model_name: str, urls: list[str], failures: list[str], dest: Path) -> str:
-    tried = "; ".join(failures) if failures else "no download address is known"
+    tried = f"Tried {'; '.join(failures)}." if failures else "No download address is known."
     by_hand = f"download {urls[0]} in a browser and save it as {dest}" if urls else f"place the file at {dest}"
     return (
-        f"The {model_name} model could not be downloaded: {tried}. To install it by hand, {by_hand}, "
+        f"The {model_name} model could not be downloaded. {tried} To install it by hand, {by_hand}, "
         f"or import a checkpoint with `photosift models import`."
     )
 
@@ -103,17 +103,17 @@ def _fetch(url: str, part: Path, progress: ProgressCallback, cancel: CancelToken
     except TimeoutError as exc:
         raise _UrlFailed("the server stopped answering") from exc
     except (OSError, http.client.HTTPException) as exc:  # resets, TLS errors, truncated responses
-        raise _UrlFailed(f"the connection broke off ({exc})") from exc
+        raise _UrlFailed(f"the connection broke off: {exc!r}") from exc
     if sha256 is not None and digest != sha256:
         raise _UrlFailed("the file's checksum does not match, so it is damaged or not the expected file")
 
 
 def _network_reason(reason: object) -> str:
     if isinstance(reason, TimeoutError):
-        return "the server did not answer in time (are you offline?)"
+        return "the server did not answer in time; are you offline?"
     if isinstance(reason, OSError):  # refused, no route, name lookup failed
-        return f"the server could not be reached (are you offline? {reason})"
-    return f"the server could not be reached ({reason})"
+        return f"could not connect, are you offline? {reason}"
+    return f"could not connect: {reason}"
 
 
 def _content_length(value: str | None) -> int | None:

@@ -1,0 +1,246 @@
+"""The encoder: photos and texts in, unit-length embedding vectors out.
+
+One encoder owns one model. It is cheap to construct; the model is downloaded if needed and loaded on
+first use (or by an explicit `load`), once, under a lock, and `release` gives its memory back.
+Preprocessing needs no model, so decode worker threads call `preprocess` while the model is busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from PIL import Image
+
+from core.errors import EnvironmentFault, ModelError, UserError
+from core.models.build import Tokenizer, build_model, load_tokenizer
+from core.models.preprocess import Preprocessor
+from core.models.spec import DEVICE_KINDS, ModelSpec
+from core.models.weights import apply_state_dict, download, load_state_dict
+from core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from core.settings import Paths
+
+TOKENIZER_CACHE = "huggingface"  # folder under Paths.models for tokenizers fetched through transformers
+OOM_MESSAGES = ("out of memory", "can't allocate memory")  # MPS and CPU allocator wording
+SMALLER_BATCH = "choose a smaller batch size in the settings, or close other programs that use the GPU"
+SMALLER_MODEL = "close other programs that use the GPU, or choose a smaller model or the CPU"
+
+
+def select_device(preference: str = "auto") -> str:
+    """Pick the torch device kind: "cuda", then Apple "mps", then "cpu" for "auto"; else check the choice.
+
+    Raises:
+        UserError: the preference is unknown, or names a device this machine does not have.
+    """
+    available = [kind for kind in DEVICE_KINDS if _is_available(kind)]
+    if preference == "auto":
+        return available[0]
+    if preference not in DEVICE_KINDS:
+        raise UserError(f"Unknown device {preference!r}: choose auto, {', '.join(DEVICE_KINDS)}.")
+    if preference not in available:
+        raise UserError(f"This machine has no usable {preference} device: choose auto or {', '.join(available)}.")
+    return preference
+
+
+def _is_available(kind: str) -> bool:
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return torch.backends.mps.is_available()
+    return True
+
+
+class Encoder:
+    """Embeds photos and texts with one model spec on one device.
+
+    Thread-safe: any thread may call `preprocess`; the model loads once even if several threads ask for
+    it at the same moment.
+    """
+
+    def __init__(self, spec: ModelSpec, paths: Paths, device: str = "auto") -> None:
+        """Remember what to load; nothing heavy happens until the model is needed.
+
+        Raises:
+            UserError: `device` is unknown or not available here.
+        """
+        self._spec = spec
+        self._paths = paths
+        self._device = select_device(device)
+        self._preprocessor = Preprocessor.from_spec(spec)
+        self._lock = threading.Lock()
+        self._model: torch.nn.Module | None = None
+        self._tokenizer: Tokenizer | None = None
+        self._count_lock = threading.Lock()
+        self._image_forward_count = 0
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    @property
+    def embed_dim(self) -> int:
+        return self._spec.embed_dim
+
+    @property
+    def min_side(self) -> int:
+        """The shortest side the decoder must deliver (see `Preprocessor.min_side`)."""
+        return self._preprocessor.min_side
+
+    @property
+    def image_forward_count(self) -> int:
+        """Images passed through the image tower so far; tests use it to prove work was skipped."""
+        return self._image_forward_count
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._model is not None
+
+    def preprocess(self, img: Image.Image) -> npt.NDArray[np.float32]:
+        """Prepare one photo for `encode_images`: float32 (3, H, W). Needs no model; thread-safe."""
+        return self._preprocessor(img)
+
+    def load(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> None:
+        """Download the weights if missing, load the model, and fetch the tokenizer.
+
+        Progress is reported as stage "download" (bytes) and then "load" (0 of 1, then 1 of 1).
+
+        Raises:
+            ModelDownloadError: weights or tokenizer could not be downloaded.
+            ModelError: the weights do not fit the architecture, or are not a checkpoint.
+            EnvironmentFault: out of memory or disk space.
+            Cancelled: `cancel` was set.
+        """
+        self._ensure_model(progress, cancel)
+        self._ensure_tokenizer()
+
+    def release(self) -> None:
+        """Drop the model and tokenizer and give their memory back; the next encode loads them again."""
+        with self._lock:
+            self._model = None
+            self._tokenizer = None
+        gc.collect()  # open_clip modules hold reference cycles; collect before emptying the CUDA cache
+        if self._device == "cuda":
+            torch.cuda.empty_cache()
+        elif self._device == "mps":
+            torch.mps.empty_cache()
+
+    def encode_images(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Embed a batch of preprocessed photos, (N, 3, H, W), into (N, embed_dim) unit vectors.
+
+        Raises:
+            ValueError: the batch does not have the shape `preprocess` produces.
+            EnvironmentFault: the device ran out of memory; a smaller batch may fit.
+        """
+        size = self._spec.image_size
+        if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
+            raise ValueError(f"expected a batch of shape (N, 3, {size}, {size}), got {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        model = self._ensure_model(no_progress, None)
+        pixels = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+        guard = self._out_of_memory_guard(f"encoding {len(batch)} photos", SMALLER_BATCH)
+        with guard, torch.inference_mode(), self._autocast():
+            pixels = pixels.to(self._device)
+            if self._device == "cuda":
+                pixels = pixels.contiguous(memory_format=torch.channels_last)
+            features = model.encode_image(pixels)  # type: ignore[operator]
+            vectors = self._unit_vectors(features)
+        with self._count_lock:
+            self._image_forward_count += len(batch)
+        return vectors
+
+    def encode_texts(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed texts into (len(texts), embed_dim) unit vectors, comparable with the photo embeddings.
+
+        Raises:
+            ModelDownloadError: the tokenizer could not be fetched.
+            EnvironmentFault: the device ran out of memory.
+        """
+        if not texts:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        model = self._ensure_model(no_progress, None)
+        tokens = self._ensure_tokenizer()(list(texts))
+        guard = self._out_of_memory_guard(f"encoding {len(texts)} texts", SMALLER_BATCH)
+        with guard, torch.inference_mode(), self._autocast():
+            features = model.encode_text(tokens.to(self._device))  # type: ignore[operator]
+            return self._unit_vectors(features)
+
+    def _unit_vectors(self, features: torch.Tensor) -> npt.NDArray[np.float32]:
+        # Normalise in float32: under fp16/bf16 autocast the features are half precision.
+        vectors = torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+        if vectors.shape[1] != self.embed_dim:
+            raise ModelError(
+                f"The {self._spec.name} spec says embed_dim {self.embed_dim}, but the model produces "
+                f"{vectors.shape[1]}-dimensional embeddings."
+            )
+        return vectors
+
+    def _ensure_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
+        with self._lock:
+            if self._model is None:
+                with self._out_of_memory_guard("loading the model", SMALLER_MODEL):
+                    self._model = self._load_model(progress, cancel)
+            return self._model
+
+    def _ensure_tokenizer(self) -> Tokenizer:
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = load_tokenizer(self._spec, self._paths.models / TOKENIZER_CACHE)
+            return self._tokenizer
+
+    def _load_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
+        weights = self._fetch_weights(progress, cancel)
+        progress(Progress(stage="load", done=0, total=1, message=self._spec.title))
+        model = build_model(self._spec)
+        if weights is not None:
+            apply_state_dict(model, load_state_dict(weights), self._spec.name)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        model = model.to(self._device)
+        if self._device == "cuda":
+            # Convolutions (patch embedding, convnet towers) run faster on NHWC tensors with cuDNN.
+            model = model.to(memory_format=torch.channels_last)
+        progress(Progress(stage="load", done=1, total=1, message=self._spec.title))
+        return model
+
+    def _fetch_weights(self, progress: ProgressCallback, cancel: CancelToken | None) -> Path | None:
+        path = self._spec.weights_file(self._paths)
+        if path is None or path.exists():
+            return path
+        if self._spec.weights is None:
+            raise ModelError(f"The checkpoint {path} of the {self._spec.name} model is missing.")
+        return download(
+            self._spec.weights.urls, path, progress, cancel, model_name=self._spec.title, sha256=self._spec.sha256
+        )
+
+    def _autocast(self) -> contextlib.AbstractContextManager[object]:
+        if self._device != "cuda":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast(device_type="cuda", dtype=dtype)
+
+    @contextlib.contextmanager
+    def _out_of_memory_guard(self, doing: str, hint: str) -> Iterator[None]:
+        """Turn the device's out-of-memory errors into an `EnvironmentFault` that says what to do."""
+        try:
+            yield
+        except RuntimeError as exc:
+            # CUDA raises torch.cuda.OutOfMemoryError; MPS and the CPU allocator plain RuntimeErrors.
+            message = str(exc)
+            if not isinstance(exc, torch.cuda.OutOfMemoryError) and not any(s in message for s in OOM_MESSAGES):
+                raise
+            if self._device == "cuda":
+                torch.cuda.empty_cache()
+            raise EnvironmentFault(
+                f"The {self._device} device ran out of memory {doing} with {self._spec.title}: {hint}."
+            ) from exc

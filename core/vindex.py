@@ -1,0 +1,527 @@
+"""The vector index: nearest-neighbour search over photo embeddings, keyed by photo id.
+
+The index is derived data. SQLite holds every embedding; this module keeps them in FAISS so a query is
+answered in tens of milliseconds, and saves the index so a restart need not rebuild it. Whenever the saved
+file cannot be trusted (missing, stale, another model's dimension, damaged) `VectorIndex.load` returns
+None and the caller rebuilds from SQLite with `VectorIndex.build`.
+
+Vectors are expected L2-normalised float32, so inner product is cosine similarity; the index does not
+renormalise them (that would copy every batch).
+
+The index takes one of two shapes, by size:
+
+- up to `APPROXIMATE_THRESHOLD` vectors, exact: `IndexFlatIP` inside `IndexIDMap2`;
+- beyond it, approximate: an inverted file with 8-bit scalar quantisation (`IVF{nlist},SQ8`, about a
+  quarter of the memory of float32), trained on a sample of its own vectors. A flat index that grows past
+  the threshold through `add` converts itself; an approximate one retrains once it holds
+  `RETRAIN_GROWTH` times the vectors it was trained on. Shrinking never changes the shape.
+
+Thread-safety: every public method holds one re-entrant lock, so searches may come from any thread while
+another thread adds or removes; searches do not overlap each other (FAISS already spreads one search over
+the cores). `save` holds the lock while it writes, about a second per gigabyte.
+
+Where FAISS reports a GPU, unfiltered searches run on a GPU copy of the index, made again lazily after
+each change; the CPU index stays the one that is saved and mutated, so faiss-cpu needs no other path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import struct
+import tempfile
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+import numpy.typing as npt
+
+from core.errors import EnvironmentFault
+
+# faiss 1.15 ships stubs that miss much of its SWIG surface (DirectMap, PyCallbackIOReader, keyword
+# SearchParameters, downcast index methods); treat the module as untyped rather than scatter ignores.
+faiss: Any = _faiss
+_log = logging.getLogger(__name__)
+
+IdArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
+
+# Measured with 1152-d vectors on 2 cores (benchmarks/bench_query.py): exact search costs ~0.17 us a vector
+# (p95 ~17 ms at 100k), so 200k keeps p95 near 35 ms, under the 40 ms target, while an exact index
+# (4.6 kB a vector, 0.9 GB at 200k) is still a fair share of a desktop's memory.
+APPROXIMATE_THRESHOLD = 200_000
+# Retrain the coarse quantiser once the index has grown this much since training: the lists grow long
+# and their centroids stale, but retraining costs minutes, so it must stay rare (at 200k, 800k, 3.2M...).
+RETRAIN_GROWTH = 4
+# The usual rule for inverted files: about 4 * sqrt(n) lists keeps both the centroid scan and the list
+# scans short.
+LISTS_PER_SQRT_N = 4
+# k-means points per list: FAISS warns below 39; more than 50 adds training minutes without better lists.
+TRAIN_POINTS_PER_LIST = 50
+# Probe this share of the lists: recall@10 >= 0.95 against exact search on clustered 1152-d data at
+# 200k and 1M vectors (benchmarks/bench_query.py), with p95 latency under 30 ms at 1M on 2 cores.
+PROBE_FRACTION = 1 / 64
+MIN_PROBES = 16
+# A filter allowing at most this many photos is answered exactly by scoring just their vectors: cheaper
+# than a filtered FAISS scan, which still walks the whole flat index or many lists.
+BRUTE_FORCE_MAX_IDS = 4096
+# Fixed, so that rebuilding from the same vectors trains the same lists.
+_TRAINING_SEED = 0
+# FAISS GPU k-selection supports k up to 2048 (GPU_MAX_SELECTION_K); larger k searches on the CPU.
+_GPU_MAX_K = 2048
+
+
+@dataclass(frozen=True, eq=False)
+class SearchHits:
+    """The neighbours of one query, best first.
+
+    Attributes:
+        ids: photo ids, by descending score; never FAISS's -1 filler, so it may be shorter than k.
+        scores: inner products (cosine similarities for normalised vectors), aligned with `ids`.
+    """
+
+    ids: IdArray
+    scores: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class VectorIndex:
+    """A FAISS index of photo embeddings keyed by int64 photo id; see the module docstring."""
+
+    def __init__(self, dim: int, *, approximate_threshold: int = APPROXIMATE_THRESHOLD) -> None:
+        """Make an empty exact index.
+
+        Args:
+            dim: length of every vector, fixed by the embedding model.
+            approximate_threshold: size beyond which the index becomes approximate; tests make it small.
+        """
+        if dim < 1:
+            raise ValueError(f"dimension must be positive, got {dim}")
+        self._dim = dim
+        self._threshold = approximate_threshold
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._ids: IdArray = np.empty(0, np.int64)  # sorted, to answer membership without FAISS
+        self._trained_size = 0
+        self._lock = threading.RLock()
+        self._gpu = _GpuMirror()
+
+    @classmethod
+    def build(
+        cls, dim: int, ids: npt.ArrayLike, vectors: npt.ArrayLike, *, approximate_threshold: int = APPROXIMATE_THRESHOLD
+    ) -> VectorIndex:
+        """Build an index from scratch, choosing its shape from the number of vectors.
+
+        Args:
+            dim: length of every vector.
+            ids: photo ids, shape (n,); a repeated id keeps its last vector.
+            vectors: L2-normalised vectors, shape (n, dim).
+            approximate_threshold: size beyond which the index is approximate.
+        """
+        index = cls(dim, approximate_threshold=approximate_threshold)
+        index.add(ids, vectors)
+        return index
+
+    @classmethod
+    def load(
+        cls, path: Path, expected_stamp: str, dim: int, *, approximate_threshold: int = APPROXIMATE_THRESHOLD
+    ) -> VectorIndex | None:
+        """Load a saved index, or return None when it must be rebuilt.
+
+        None means the file is missing, was saved with another stamp (the library changed since), holds
+        vectors of another dimension, or is damaged. The caller then rebuilds from SQLite.
+
+        Raises:
+            EnvironmentFault: the file exists but cannot be read (permissions, I/O error).
+        """
+        loaded = _read_file(path, expected_stamp, dim)
+        if loaded is None or loaded[0].d != dim or not _is_known_shape(loaded[0]):
+            return None
+        index = cls(dim, approximate_threshold=approximate_threshold)
+        index._index, index._trained_size = loaded
+        index._ids = _stored_ids(index._index)
+        return index
+
+    def save(self, path: Path, stamp: str) -> None:
+        """Write the index and `stamp` to `path` atomically: readers see the old file or the new one.
+
+        Raises:
+            EnvironmentFault: the file could not be written (disk full, permissions).
+        """
+        try:
+            with self._lock:
+                _write_file(path, self._index, stamp, self._trained_size)
+        except OSError as err:
+            raise EnvironmentFault(f"Could not save the search index to {path}: {err.strerror or err}.") from err
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def is_approximate(self) -> bool:
+        with self._lock:
+            return not isinstance(self._index, faiss.IndexIDMap2)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+    def ids(self) -> IdArray:
+        """Every stored photo id, sorted; a copy, so the caller can diff it against the database."""
+        with self._lock:
+            return self._ids.copy()
+
+    def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
+        """Add vectors; an id already present has its vector replaced, and a repeated id keeps its last one.
+
+        May convert an exact index to an approximate one, or retrain an approximate one (see the module
+        docstring); that takes minutes at a million vectors, so call it from a worker thread.
+        """
+        new_ids, new_vectors = _unique_last(*self._checked_batch(ids, vectors))
+        if new_ids.size == 0:
+            return
+        with self._lock:
+            self._remove_present(new_ids)
+            if self._needs_training(len(self._ids) + len(new_ids)):
+                old_ids = self._ids
+                old_vectors = self._reconstruct(old_ids)
+                self._train(np.concatenate([old_ids, new_ids]), np.concatenate([old_vectors, new_vectors]))
+            else:
+                self._index.add_with_ids(new_vectors, new_ids)
+                self._ids = np.union1d(self._ids, new_ids)
+            self._gpu.invalidate()
+
+    def remove(self, ids: npt.ArrayLike) -> None:
+        """Remove vectors by id; ids not in the index are ignored."""
+        with self._lock:
+            self._remove_present(np.asarray(ids, dtype=np.int64).ravel())
+            self._gpu.invalidate()
+
+    def vectors(self, ids: npt.ArrayLike) -> FloatArray:
+        """The stored vectors of `ids`, shape (len(ids), dim), e.g. to find photos similar to one.
+
+        An approximate index returns its 8-bit reconstruction, within about 1e-3 of the original per
+        component; SQLite has the exact vector.
+
+        Raises:
+            KeyError: an id is not in the index.
+        """
+        wanted = np.asarray(ids, dtype=np.int64).ravel()
+        with self._lock:
+            missing = wanted[~_isin_sorted(wanted, self._ids)]
+            if missing.size:
+                raise KeyError(f"not in the vector index: {missing[:5].tolist()}")
+            return self._reconstruct(wanted)
+
+    def search(self, queries: npt.ArrayLike, k: int, allowed_ids: npt.ArrayLike | None = None) -> list[SearchHits]:
+        """Find the k stored vectors with the largest inner product with each query.
+
+        Args:
+            queries: L2-normalised vectors, shape (n, dim), or one of shape (dim,).
+            k: neighbours wanted per query; fewer come back when fewer vectors (or allowed ids) exist.
+            allowed_ids: when given, only these photo ids may be returned (folder and date filters).
+                Unknown ids are ignored. A few thousand or fewer are scored exactly by brute force.
+
+        Returns:
+            One `SearchHits` per query, in query order.
+        """
+        q = self._checked_queries(queries)
+        if k < 1:
+            raise ValueError(f"k must be positive, got {k}")
+        with self._lock:
+            if allowed_ids is None:
+                return self._search_all(q, k) if self._ids.size else _no_hits(len(q))
+            allowed = np.unique(np.asarray(allowed_ids, dtype=np.int64).ravel())
+            allowed = allowed[_isin_sorted(allowed, self._ids)]
+            if allowed.size == 0:
+                return _no_hits(len(q))
+            if allowed.size <= BRUTE_FORCE_MAX_IDS:
+                return _top_k(q @ self._reconstruct(allowed).T, allowed, k)
+            return self._search_subset(q, k, allowed)
+
+    def _search_all(self, q: FloatArray, k: int) -> list[SearchHits]:
+        k = min(k, len(self._ids))
+        gpu = self._gpu.get(self._index)
+        if gpu is not None and k <= _GPU_MAX_K:
+            return _hits(*gpu.search(q, k))
+        if not self.is_approximate and len(q) < faiss.cvar.distance_compute_blas_threshold:
+            # Below its BLAS threshold FAISS scans with one thread per query; numpy's matrix-vector
+            # product over the same memory uses every core (measured 2x faster on 2 cores).
+            vectors, ids = _flat_views(self._index)
+            return _top_k((vectors @ q.T).T, ids, k)
+        if self.is_approximate:
+            # One query: split its lists over the threads (mode 1); a batch: one query per thread (mode 0).
+            faiss.extract_index_ivf(self._index).parallel_mode = 1 if len(q) < faiss.omp_get_max_threads() else 0
+        return _hits(*self._index.search(q, k))
+
+    def _search_subset(self, q: FloatArray, k: int, allowed: IdArray) -> list[SearchHits]:
+        selector = faiss.IDSelectorBatch(allowed)
+        k = min(k, allowed.size)
+        if not self.is_approximate:
+            return _hits(*self._index.search(q, k, params=faiss.SearchParameters(sel=selector)))
+        ivf = faiss.extract_index_ivf(self._index)
+        # Probing lists in proportion to how few ids pass the filter keeps the expected number of
+        # candidates, and so recall, near an unfiltered search; the filter costs little per skipped vector.
+        nprobe = min(ivf.nlist, math.ceil(ivf.nprobe * len(self._ids) / allowed.size))
+        ivf.parallel_mode = 1 if len(q) < faiss.omp_get_max_threads() else 0
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        return _hits(*self._index.search(q, k, params=params))
+
+    def _needs_training(self, total: int) -> bool:
+        if not self.is_approximate:
+            return total > self._threshold
+        return total > RETRAIN_GROWTH * self._trained_size
+
+    def _train(self, ids: IdArray, vectors: FloatArray) -> None:
+        self._index = _train_approximate(self._dim, ids, vectors)
+        self._ids = np.sort(ids)
+        self._trained_size = len(ids)
+
+    def _remove_present(self, ids: IdArray) -> None:
+        present = np.unique(ids[_isin_sorted(ids, self._ids)])
+        if present.size == 0:
+            return
+        # A hashtable direct map can only remove through an IDSelectorArray (faiss DirectMap::remove_ids).
+        selector = faiss.IDSelectorArray(present) if self.is_approximate else faiss.IDSelectorBatch(present)
+        self._index.remove_ids(selector)
+        self._ids = np.setdiff1d(self._ids, present, assume_unique=True)
+
+    def _reconstruct(self, ids: IdArray) -> FloatArray:
+        if ids.size == 0:
+            return np.empty((0, self._dim), np.float32)
+        return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
+
+    def _checked_batch(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> tuple[IdArray, FloatArray]:
+        id_array = np.asarray(ids, dtype=np.int64)
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        if id_array.ndim != 1 or matrix.shape != (len(id_array), self._dim):
+            raise ValueError(f"expected ids (n,) and vectors (n, {self._dim}), got {id_array.shape} and {matrix.shape}")
+        if id_array.size and id_array.min() < 0:
+            raise ValueError("photo ids must be non-negative: FAISS uses -1 for 'no result'")
+        return id_array, matrix
+
+    def _checked_queries(self, queries: npt.ArrayLike) -> FloatArray:
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if q.ndim == 1:
+            q = q[np.newaxis, :]
+        if q.ndim != 2 or q.shape[1] != self._dim:
+            raise ValueError(f"expected queries of shape (n, {self._dim}) or ({self._dim},), got {q.shape}")
+        return q
+
+
+class _GpuMirror:
+    """A GPU copy of the CPU index for unfiltered searches, made on first use after each change."""
+
+    def __init__(self) -> None:
+        # faiss-cpu builds may lack get_num_gpus; they have no GPU to offer either way.
+        count = getattr(faiss, "get_num_gpus", None)
+        self._enabled = callable(count) and int(count()) > 0
+        self._resources: Any = None
+        self._index: Any = None
+
+    def invalidate(self) -> None:
+        self._index = None
+
+    def get(self, cpu_index: Any) -> Any:
+        """The GPU copy of `cpu_index`, or None to search on the CPU."""
+        if not self._enabled:
+            return None
+        if self._index is None:
+            try:
+                if self._resources is None:
+                    self._resources = faiss.StandardGpuResources()
+                self._index = faiss.index_cpu_to_gpu(self._resources, 0, cpu_index)
+            except RuntimeError as err:  # out of GPU memory, or an index type the GPU lacks
+                _log.warning("searching on the CPU: could not copy the vector index to the GPU: %s", err)
+                self._enabled = False
+                return None
+        return self._index
+
+
+def _train_approximate(dim: int, ids: IdArray, vectors: FloatArray) -> Any:
+    """An IVF-SQ8 index trained on a sample of `vectors`, holding all of them."""
+    nlist = max(1, min(int(LISTS_PER_SQRT_N * math.sqrt(len(ids))), len(ids) // TRAIN_POINTS_PER_LIST))
+    index = faiss.index_factory(dim, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
+    ivf = faiss.extract_index_ivf(index)
+    ivf.cp.spherical = True  # unit-length centroids, since vectors are compared by inner product
+    rng = np.random.default_rng(_TRAINING_SEED)
+    sample_size = min(len(ids), nlist * TRAIN_POINTS_PER_LIST)
+    index.train(vectors[np.sort(rng.choice(len(ids), sample_size, replace=False))])
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by arbitrary photo id
+    ivf.nprobe = min(nlist, max(MIN_PROBES, round(nlist * PROBE_FRACTION)))
+    index.add_with_ids(vectors, ids)
+    return index
+
+
+def _is_known_shape(index: Any) -> bool:
+    return isinstance(index, (faiss.IndexIDMap2, faiss.IndexIVF)) and index.metric_type == faiss.METRIC_INNER_PRODUCT
+
+
+def _stored_ids(index: Any) -> IdArray:
+    """Every id in a loaded index, sorted."""
+    if isinstance(index, faiss.IndexIDMap2):
+        return np.sort(faiss.vector_to_array(index.id_map).astype(np.int64))
+    lists = faiss.extract_index_ivf(index).invlists
+    parts = [
+        faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+        for i in range(lists.nlist)
+        if lists.list_size(i)
+    ]
+    return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.empty(0, np.int64)
+
+
+def _flat_views(index: Any) -> tuple[FloatArray, IdArray]:
+    """Zero-copy views of an exact index's vectors and ids; valid only while the lock is held."""
+    n = int(index.ntotal)
+    flat = faiss.downcast_index(index.index)
+    vectors = faiss.rev_swig_ptr(flat.get_xb(), n * int(flat.d)).reshape(n, int(flat.d))
+    ids = faiss.rev_swig_ptr(index.id_map.data(), n)
+    return np.asarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+
+
+def _isin_sorted(values: IdArray, sorted_ids: IdArray) -> npt.NDArray[np.bool_]:
+    """Membership of each value in a sorted array, in O(len(values) log n) rather than a sort of both."""
+    if sorted_ids.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_ids, values), sorted_ids.size - 1)
+    return np.asarray(sorted_ids[pos] == values)
+
+
+def _unique_last(ids: IdArray, vectors: FloatArray) -> tuple[IdArray, FloatArray]:
+    """Drop all but the last occurrence of each id, as if the batch were applied in order."""
+    _, first_in_reversed = np.unique(ids[::-1], return_index=True)
+    keep = np.sort(len(ids) - 1 - first_in_reversed)
+    if keep.size == ids.size:
+        return ids, vectors
+    return ids[keep], vectors[keep]
+
+
+def _top_k(scores: FloatArray, ids: IdArray, k: int) -> list[SearchHits]:
+    """The k best of each row of `scores` (queries x candidates), best first."""
+    k = min(k, scores.shape[1])
+    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    best = np.take_along_axis(best, order, axis=1)
+    return [
+        SearchHits(ids[row].copy(), np.take(s, row).astype(np.float32)) for row, s in zip(best, scores, strict=True)
+    ]
+
+
+def _hits(scores: FloatArray, ids: IdArray) -> list[SearchHits]:
+    """Per-query results from a FAISS search, without the -1 fillers for missing neighbours."""
+    return [
+        SearchHits(row_ids[row_ids >= 0], row_scores[row_ids >= 0])
+        for row_scores, row_ids in zip(scores, ids, strict=True)
+    ]
+
+
+def _no_hits(count: int) -> list[SearchHits]:
+    return [SearchHits(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in range(count)]
+
+
+# The file is the FAISS serialisation followed by a JSON trailer (stamp, dimension, payload length and
+# CRC-32), the trailer's length and a magic number. One file, so index and stamp cannot disagree; the
+# trailer is at the end so the index streams out without a copy in memory, and a truncated file loses
+# its magic number.
+_MAGIC = b"PSVINDX1"
+_TAIL = struct.Struct("<Q8s")
+_MAX_TRAILER_BYTES = 1 << 16
+_CHUNK_BYTES = 1 << 22
+
+
+def _write_file(path: Path, index: Any, stamp: str, trained_size: int) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            crc, size = 0, 0
+
+            def sink(chunk: bytes) -> None:
+                nonlocal crc, size
+                f.write(chunk)
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+
+            faiss.write_index(index, faiss.PyCallbackIOWriter(sink))
+            fields = {"stamp": stamp, "dim": int(index.d), "trained_size": trained_size}
+            trailer = json.dumps({**fields, "payload_bytes": size, "crc32": crc}).encode()
+            f.write(trailer + _TAIL.pack(len(trailer), _MAGIC))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _read_file(path: Path, expected_stamp: str, dim: int) -> tuple[Any, int] | None:
+    """The index and its trained size from `path`, or None if missing, stale, of another dim, or damaged."""
+    try:
+        with path.open("rb") as f:
+            trailer = _read_trailer(f)
+            if trailer is None or trailer["stamp"] != expected_stamp or trailer["dim"] != dim:
+                return None
+            # Check before parsing: FAISS trusts the sizes it reads, so damaged bytes could make it
+            # allocate wildly rather than fail.
+            if _crc32(f, trailer["payload_bytes"]) != trailer["crc32"]:
+                return None
+            f.seek(0)
+            return faiss.read_index(faiss.PyCallbackIOReader(f.read)), trailer["trained_size"]
+    except FileNotFoundError:
+        return None
+    except RuntimeError:  # FAISS could not parse the payload
+        return None
+    except OSError as err:
+        raise EnvironmentFault(f"Could not read the search index {path}: {err.strerror or err}.") from err
+
+
+def _read_trailer(f: Any) -> dict[str, Any] | None:
+    size = f.seek(0, os.SEEK_END)
+    if size < _TAIL.size:
+        return None
+    f.seek(size - _TAIL.size)
+    length, magic = _TAIL.unpack(f.read(_TAIL.size))
+    if magic != _MAGIC or length > min(_MAX_TRAILER_BYTES, size - _TAIL.size):
+        return None
+    f.seek(size - _TAIL.size - length)
+    try:
+        trailer = json.loads(f.read(length))
+        valid = isinstance(trailer["stamp"], str) and all(
+            isinstance(trailer[key], int) for key in ("dim", "trained_size", "payload_bytes", "crc32")
+        )
+    except (KeyError, TypeError, ValueError):  # ValueError covers bad UTF-8 and bad JSON
+        return None
+    if not valid or trailer["payload_bytes"] != size - _TAIL.size - length:
+        return None
+    return dict(trailer)
+
+
+def _crc32(f: Any, length: int) -> int:
+    f.seek(0)
+    crc = 0
+    while length > 0:
+        chunk = f.read(min(length, _CHUNK_BYTES))
+        if not chunk:
+            break
+        crc, length = zlib.crc32(chunk, crc), length - len(chunk)
+    return crc
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable."""
+    if os.name == "nt":  # Windows cannot open a folder as a file; NTFS journals the rename.
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

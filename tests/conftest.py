@@ -1,0 +1,79 @@
+"""Shared fixtures: a temporary Photosift home, photo factories, the shared photo folders, and a
+deterministic fake encoder whose right answers are known (colour in, colour axis out)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+# Qt renders offscreen in tests; set before any Qt import (pytest-qt imports Qt lazily).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TEST_MODELS = Path(__file__).resolve().parent / "models"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty PHOTOSIFT_HOME so nothing touches the real user folders."""
+    root = tmp_path / "photosift-home"
+    monkeypatch.setenv("PHOTOSIFT_HOME", str(root))
+    return root
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared photos not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220), "yellow": (230, 220, 30)}
+
+
+def make_photo(path: Path, colour: str | tuple[int, int, int] = "red", size: tuple[int, int] = (64, 48)) -> Path:
+    """Write a small JPEG of one colour (with a little noise so files of one colour differ)."""
+    rgb = COLOURS[colour] if isinstance(colour, str) else colour
+    rng = np.random.default_rng(abs(hash((str(path), rgb))) % 2**32)
+    pixels = np.clip(np.array(rgb)[None, None, :] + rng.integers(-12, 12, (size[1], size[0], 3)), 0, 255)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels.astype(np.uint8)).save(path, "JPEG", quality=90)
+    return path
+
+
+class FakeEncoder:
+    """A stand-in model: an image's vector is its normalised mean colour (plus a constant axis);
+    the text "red"/"green"/"blue" maps to that axis. Counts forward passes like the real encoder."""
+
+    embed_dim = 4
+    device = "cpu"
+    min_side = 16
+
+    def __init__(self) -> None:
+        self.image_forward_count = 0
+
+    def preprocess(self, img: Image.Image) -> np.ndarray:
+        return np.asarray(img.convert("RGB").resize((16, 16)), dtype=np.float32).transpose(2, 0, 1) / 255.0
+
+    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+        self.image_forward_count += len(batch)
+        means = batch.mean(axis=(2, 3))
+        vectors = np.concatenate([means - means.mean(axis=1, keepdims=True), np.full((len(batch), 1), 0.05)], axis=1)
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        axes = {"red": 0, "green": 1, "blue": 2}
+        out = np.zeros((len(texts), self.embed_dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row, axes.get(text.strip().lower(), 3)] = 1.0
+        return out
+
+
+@pytest.fixture
+def fake_encoder() -> Iterator[FakeEncoder]:
+    yield FakeEncoder()

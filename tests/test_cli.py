@@ -1,0 +1,80 @@
+"""The command line with the tiny real model: index, search, similar, status, models; errors read
+as sentences with meaningful exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from tests.conftest import TEST_MODELS, make_photo
+
+TINY = str(TEST_MODELS / "tiny.json")
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    for i, colour in enumerate(["red", "green", "blue", "yellow", "red", "green"]):
+        make_photo(tmp_path / "photos" / f"{colour}-{i}.jpg", colour)
+    return tmp_path / "photos"
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
+    assert run([*argv, "--json", "--model", TINY]) == EXIT_OK
+    return json.loads(capsys.readouterr().out)
+
+
+def test_index_search_similar_status(home: Path, photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    summary = run_json(capsys, "index", str(photos))
+    assert summary["index"]["embedded"] == 6 and summary["folders"][0]["added"] == 6
+
+    page = run_json(capsys, "search", "a red photo", "--limit", "4")
+    assert len(page["hits"]) == 4 and page["has_more"]
+    scores = [hit["score"] for hit in page["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+    similar = run_json(capsys, "similar", str(photos / "red-0.jpg"), "--limit", "10")
+    assert len(similar["hits"]) == 5 and all(h["path"] != str(photos / "red-0.jpg") for h in similar["hits"])
+
+    status = run_json(capsys, "status", "--failures")
+    assert (status["photos"], status["embedded"], status["pending"]) == (6, 6, 0)
+    assert status["model"] == "tiny" and status["index"]["saved_and_current"]
+
+    again = run_json(capsys, "index")
+    assert again["index"]["embedded"] == 0 and again["folders"][0]["unchanged"] == 6
+
+
+def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
+    assert "Indexed 6 photos" in capsys.readouterr().out
+    assert run(["search", "beach +", "--model", TINY]) == EXIT_USER_ERROR
+    assert "Expected a term after the '+'" in capsys.readouterr().err
+    assert run(["index", str(photos / "no-such-folder"), "--model", TINY]) == EXIT_USER_ERROR
+    assert "does not exist" in capsys.readouterr().err
+    assert run(["search", "dog", "--model", "no-such-model"]) == EXIT_USER_ERROR
+    assert "no-such-model" in capsys.readouterr().err
+
+
+def test_models_list_and_select(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = run_json(capsys, "models", "list")
+    names = {row["name"] for row in rows}
+    assert {"mcip-siglip-so400m-384", "vit-b-32-metaclip"} <= names
+    assert run(["models", "select", TINY]) == EXIT_OK
+    capsys.readouterr()
+    assert run(["status", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["model"] == "tiny"
+
+
+def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "similar", str(tmp_path / "nope.jpg"), "--model", TINY],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == EXIT_USER_ERROR
+    assert "Traceback" not in result.stderr and result.stderr.startswith("photosift: ")

@@ -1,0 +1,176 @@
+"""The library end to end with a fake encoder whose right answers are known: indexing, search by
+text, image and combined queries, filters, paging, moves without model work, and index recovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.catalog import Catalog
+from core.library import Library
+from core.models.spec import ModelSpec
+from core.search import SearchFilters
+from core.settings import Paths, Settings
+from tests.conftest import FakeEncoder, make_photo
+
+
+def fake_spec(name: str = "fake-colour") -> ModelSpec:
+    return ModelSpec(
+        name=name, title="Fake colour model", description="test", architecture="fake", open_clip_config=None,
+        pretrained=None, weights=None, checkpoint=None, random_init=True, embed_dim=4, image_size=16, resize=16,
+        resize_mode="squash", interpolation="bicubic", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), download_mb=0,
+        default_for=(),
+    )
+
+
+def open_library(home: Path, encoder: FakeEncoder | None = None, settings: Settings | None = None) -> Library:
+    paths = Paths(home)
+    paths.ensure()
+    return Library(paths, settings or Settings(), Catalog(paths.database), fake_spec(), encoder or FakeEncoder())
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    for colour in ("red", "green", "blue"):
+        for i in range(3):
+            make_photo(root / colour / f"{colour}-{i}.jpg", colour)
+    return root
+
+
+@pytest.fixture
+def library(home: Path, photos: Path) -> Library:
+    lib = open_library(home)
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    yield lib
+    lib.close()
+
+
+def names(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [Path(hit.path).stem for hit in page.hits]
+
+
+def test_index_then_search_by_text(library: Library) -> None:
+    page = library.search("red", limit=3)
+    assert all(name.startswith("red") for name in names(page))
+    assert page.hits[0].score > 0.8 and page.has_more
+    assert library.status().embedded == 9 and library.status().pending == 0
+
+
+def test_paging_is_consistent(library: Library) -> None:
+    everything = names(library.search("blue", limit=9))
+    assert names(library.search("blue", offset=3, limit=3)) == everything[3:6]
+    assert not library.search("blue", offset=6, limit=3).has_more
+
+
+def test_combined_query_and_outside_image(library: Library, tmp_path: Path) -> None:
+    outside = make_photo(tmp_path / "outside" / "query.jpg", "green")
+    assert all(n.startswith("green") for n in names(library.search(str(outside), limit=3)))
+    assert all(n.startswith("blue") for n in names(library.search("blue + 0.5:green - red", limit=3)))
+
+
+def test_similar_to_a_library_photo_excludes_itself(library: Library, photos: Path) -> None:
+    target = photos / "red" / "red-0.jpg"
+    page = library.similar(target, limit=2)
+    assert names(page) and all(n.startswith("red") and n != "red-0" for n in names(page))
+    photo_id = library.catalog.photo_id_for_path(str(target))
+    assert names(library.similar(photo_id, limit=2)) == names(page)
+
+
+def test_filters_by_folder_and_date(library: Library, photos: Path) -> None:
+    page = library.search("red", SearchFilters(folder=str(photos / "blue")), limit=10)
+    assert names(page) and all(n.startswith("blue") for n in names(page))
+    assert library.search("red", SearchFilters(after=datetime(2001, 1, 1)), limit=10).hits == ()
+
+
+def test_moves_cost_no_model_work(home: Path, photos: Path, tmp_path: Path) -> None:
+    encoder = FakeEncoder()
+    lib = open_library(home, encoder)
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    assert encoder.image_forward_count == 9
+    moved = tmp_path / "elsewhere"
+    shutil.move(photos, moved)
+    lib.add_folder(moved)
+    reports = lib.scan()
+    report = lib.index()
+    assert sum(r.moved for r in reports) == 9 and report.embedded == 0
+    assert encoder.image_forward_count == 9
+    assert all(hit.path.startswith(str(moved)) for hit in lib.search("green", limit=9).hits)
+    lib.close()
+
+
+def test_deleted_photos_leave_the_results(library: Library, photos: Path) -> None:
+    for path in (photos / "red").iterdir():
+        path.unlink()
+    library.scan()
+    assert not any(n.startswith("red") for n in names(library.search("red", limit=10)))
+    assert len(library.vector_index()) == 6
+
+
+def test_bad_files_are_recorded_not_fatal(home: Path, photos: Path, shared_data: Path) -> None:
+    (photos / "bad").mkdir()
+    (photos / "bad" / "random.jpg").write_bytes(os.urandom(2000))
+    (photos / "bad" / "empty.png").write_bytes(b"")
+    good = (photos / "red" / "red-0.jpg").read_bytes()
+    (photos / "bad" / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    shutil.copy(shared_data / "hymenoptera" / "train" / "ants" / "imageNotFound.gif", photos / "bad" / "odd.gif")
+    lib = open_library(home)
+    lib.add_folder(photos)
+    lib.scan()
+    report = lib.index()
+    failures = {Path(p.paths[0]).name: p.error for p in lib.catalog.failures()}
+    assert {"random.jpg", "empty.png", "truncated.jpg"} <= set(failures)
+    assert all(failures.values())
+    assert report.embedded + report.failed == 13
+    assert lib.index().embedded == 0  # failures are not retried on every run
+    lib.close()
+
+
+@pytest.mark.parametrize("damage", ["delete", "garbage", "truncate"])
+def test_damaged_index_is_rebuilt_without_reembedding(home: Path, photos: Path, damage: str) -> None:
+    lib = open_library(home)
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    expected = names(lib.search("green", limit=9))
+    index_path = lib.index_path
+    lib.close()
+    if damage == "delete":
+        index_path.unlink()
+    elif damage == "garbage":
+        index_path.write_bytes(os.urandom(4096))
+    else:
+        index_path.write_bytes(index_path.read_bytes()[:100])
+    encoder = FakeEncoder()
+    reopened = open_library(home, encoder)
+    assert names(reopened.search("green", limit=9)) == expected
+    assert encoder.image_forward_count == 0
+    assert reopened.status().index.saved_and_current
+    reopened.close()
+
+
+def test_models_are_never_mixed(home: Path, photos: Path) -> None:
+    lib = open_library(home)
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    paths = Paths(home)
+    other = Library(paths, Settings(), lib.catalog, fake_spec("another-model"), FakeEncoder())
+    assert other.status().embedded == 0 and other.status().pending == 9
+    assert other.search("red").hits == ()
+    lib.close()
+
+
+def test_vectors_in_sqlite_match_the_index(library: Library) -> None:
+    ids, vectors = library.catalog.embeddings(library.model_id)
+    assert len(ids) == len(library.vector_index()) == 9
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
