@@ -89,7 +89,9 @@ def end_to_end(paths: Paths, settings: Settings, encoder: Encoder, folder: Path,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default="hymenoptera", choices=["hymenoptera", "tiny-imagenet-val", "synthetic-12mp"])
+    parser.add_argument(
+        "--source", default="hymenoptera", choices=["hymenoptera", "tiny-imagenet-val", "synthetic-12mp"]
+    )
     parser.add_argument("--limit", type=int, default=400)
     parser.add_argument("--model", default="vit-b-32-metaclip")
     parser.add_argument("--workers", type=int, default=0)
@@ -115,7 +117,8 @@ def main() -> None:
         decode = decode_only(encoder, photos, workers, batch * 2)
         model = model_only(encoder, len(photos), batch)
         e2e = end_to_end(paths, Settings(decode_workers=workers, batch_size=batch), encoder, folder, photos)
-    print(f"model {spec.name} ({spec.architecture}, {spec.image_size}px) on {device}; {len(photos)} photos from {args.source}")
+    print(f"model {spec.name} ({spec.architecture}, {spec.image_size}px) on {device}")
+    print(f"{len(photos)} photos from {args.source}")
     print(f"workers {workers}, batch {batch}")
     print(f"decode-only   {decode:8.1f} photos/s")
     print(f"model-only    {model:8.1f} photos/s")

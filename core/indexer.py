@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +83,7 @@ def _decode(encoder: ImageEncoder, photo_id: int, path: str) -> Decoded:
 
 def decode_ahead(
     pending: Sequence[tuple[int, str]], encoder: ImageEncoder, workers: int, lookahead: int
-) -> Iterator[Decoded]:
+) -> Generator[Decoded, None, None]:
     """Decode in order on a pool, keeping at most `lookahead` photos in flight (bounded memory)."""
     items = iter(pending)
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:

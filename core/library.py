@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from core.catalog import Catalog, FolderInfo, PhotoInfo
+from core.catalog.catalog import as_stored
 from core.catalog.records import PhotoResult
 from core.errors import QueryError, UserError
 from core.imageio import load_image
@@ -148,7 +149,7 @@ class Library:
             with self._index_lock:
                 self.vector_index().add(
                     np.array([r.photo_id for r in done], dtype=np.int64),
-                    np.stack([np.asarray(r.vector, dtype=np.float32) for r in done]),
+                    as_stored(np.stack([r.vector for r in done if r.vector is not None])),
                 )
 
     def _forget(self, photo_ids: Sequence[int]) -> None:

@@ -112,9 +112,9 @@ class _Matcher:
             if self._same_content(photo, state):
                 self.changes.new_files.append((photo.id, state))
                 return "copy"
-        for index, photo in enumerate(new_by_fp.get(fp, [])):
-            if content_hash(Path(photo.files[0].path)) == content_hash(Path(state.path)):
-                new_by_fp[fp][index] = NewPhoto(fp, photo.size, (*photo.files, state))
+        for index, fresh in enumerate(new_by_fp.get(fp, [])):
+            if content_hash(Path(fresh.files[0].path)) == content_hash(Path(state.path)):
+                new_by_fp[fp][index] = NewPhoto(fp, fresh.size, (*fresh.files, state))
                 return "copy"
         new_by_fp.setdefault(fp, []).append(NewPhoto(fp, state.size, (state,)))
         return "added"

@@ -21,9 +21,23 @@ from tests.conftest import FakeEncoder, make_photo
 
 def fake_spec(name: str = "fake-colour") -> ModelSpec:
     return ModelSpec(
-        name=name, title="Fake colour model", description="test", architecture="fake", open_clip_config=None,
-        pretrained=None, weights=None, checkpoint=None, random_init=True, embed_dim=4, image_size=16, resize=16,
-        resize_mode="squash", interpolation="bicubic", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), download_mb=0,
+        name=name,
+        title="Fake colour model",
+        description="test",
+        architecture="fake",
+        open_clip_config=None,
+        pretrained=None,
+        weights=None,
+        checkpoint=None,
+        random_init=True,
+        embed_dim=4,
+        image_size=16,
+        resize=16,
+        resize_mode="squash",
+        interpolation="bicubic",
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        download_mb=0,
         default_for=(),
     )
 

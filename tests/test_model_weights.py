@@ -27,7 +27,7 @@ from core.errors import Cancelled, ModelDownloadError, ModelError
 from core.models.build import build_model
 from core.models.encoder import Encoder
 from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec, load_spec
+from core.models.spec import ModelSpec, WeightsSource, load_spec
 from core.models.weights import apply_state_dict, download, load_state_dict
 from core.progress import CancelToken, Progress, no_progress
 from core.settings import Paths
@@ -61,7 +61,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     folder = tmp_path / "served"
     folder.mkdir()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=partial(server.serve_forever, poll_interval=0.05), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", folder
     server.shutdown()
@@ -327,3 +327,18 @@ def test_encoder_reports_a_missing_imported_checkpoint(tiny: ModelSpec, tmp_path
     spec = replace(tiny, random_init=False, checkpoint=tmp_path / "gone.pth")
     with pytest.raises(ModelError, match=r"The checkpoint .*gone\.pth of the tiny model is missing"):
         Encoder(spec, Paths(tmp_path / "home"), "cpu").load()
+
+
+def test_a_web_page_is_not_accepted_as_weights(served: tuple[str, Path], tmp_path: Path) -> None:
+    (served[1] / "login.html").write_text("<html>Please sign in</html>")
+    with pytest.raises(ModelDownloadError, match="sent a web page instead of the file"):
+        download([f"{served[0]}/login.html"], tmp_path / "model.weights", no_progress)
+
+
+def test_damaged_downloaded_weights_say_how_to_fetch_them_again(tiny: ModelSpec, tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "home")
+    spec = replace(tiny, random_init=False, weights=WeightsSource(("https://example.invalid/w",), "tiny.weights"))
+    paths.models.mkdir(parents=True)
+    (paths.models / "tiny.weights").write_bytes(b"not weights at all")
+    with pytest.raises(ModelError, match=r"is not a model checkpoint .* Delete .*tiny\.weights to download it again"):
+        Encoder(spec, paths, "cpu").load()

@@ -331,10 +331,11 @@ def test_encoder_embeds_photos_and_texts_as_unit_vectors(tiny: ModelSpec, paths:
 def test_random_init_is_identical_across_encoders(tiny: ModelSpec, paths: Paths) -> None:
     first, second = Encoder(tiny, paths, "cpu"), Encoder(tiny, paths, "cpu")
     batch = np.stack([first.preprocess(photo(size, seed)) for seed, size in enumerate(PHOTO_SIZES[:3])])
-    torch.manual_seed(123)  # the caller's random state must not leak into the model
-    a = first.encode_images(batch)
-    torch.manual_seed(456)
-    b = second.encode_images(batch)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state must not leak into the model
+        torch.manual_seed(123)
+        a = first.encode_images(batch)
+        torch.manual_seed(456)
+        b = second.encode_images(batch)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(first.encode_texts(["a dog"]), second.encode_texts(["a dog"]))
 

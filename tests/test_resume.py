@@ -58,7 +58,7 @@ def test_kill_during_indexing_then_resume(home: Path, tmp_path: Path) -> None:
     while embedded_count(home / "catalog.sqlite3") < 12 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
     os.kill(child.pid, signal.SIGKILL)
-    out, err = child.communicate()
+    out, _ = child.communicate()
     assert b"finished" not in out, "the child finished before it could be killed; make it slower"
 
     done_before = embedded_count(home / "catalog.sqlite3")

@@ -28,15 +28,24 @@ def _chunks(items: Sequence[object], size: int = IN_CHUNK) -> Iterator[Sequence[
         yield items[start : start + size]
 
 
+# float16 halves the database against float32; cosine scores move by ~1e-3, far below ranking noise.
+STORAGE_DTYPE = np.float16
+
+
+def as_stored(vectors: np.ndarray) -> np.ndarray:
+    """Vectors rounded exactly as the catalog stores them, so an index built from fresh results ranks
+    the same as one rebuilt from SQLite."""
+    return np.asarray(vectors, dtype=STORAGE_DTYPE).astype(np.float32)
+
+
 def _encode_vector(vector: np.ndarray) -> bytes:
-    # float16 halves the database against float32; cosine scores move by ~1e-3, far below ranking noise.
-    return np.asarray(vector, dtype=np.float16).tobytes()
+    return np.asarray(vector, dtype=STORAGE_DTYPE).tobytes()
 
 
 def _decode_vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=STORAGE_DTYPE).reshape(len(blobs), dim).astype(np.float32)
 
 
 class Catalog:
@@ -147,14 +156,10 @@ class Catalog:
                     update(s.files).where(s.files.c.id == file_id).values(size=state.size, mtime_ns=state.mtime_ns)
                 )
             for photo in changes.new_photos:
+                values = {"fingerprint": photo.fingerprint, "size": photo.size, "content_hash": photo.content_hash}
                 photo_id = conn.execute(
-                    insert(s.photos).values(
-                        fingerprint=photo.fingerprint,
-                        size=photo.size,
-                        content_hash=photo.content_hash,
-                        status="pending",
-                    )
-                ).inserted_primary_key[0]
+                    insert(s.photos).values(**values, status="pending").returning(s.photos.c.id)
+                ).scalar_one()
                 self._insert_files(conn, folder_id, [(photo_id, f) for f in photo.files])
             self._insert_files(conn, folder_id, changes.new_files)
             for photo_id, content_hash in changes.content_hashes.items():
@@ -200,11 +205,8 @@ class Catalog:
         with self.engine.begin() as conn:
             row = conn.execute(select(s.models).where(s.models.c.key == key)).first()
             if row is None:
-                return int(
-                    conn.execute(
-                        insert(s.models).values(key=key, name=name, dim=dim, generation=0)
-                    ).inserted_primary_key[0]
-                )
+                insert_model = insert(s.models).values(key=key, name=name, dim=dim, generation=0)
+                return int(conn.execute(insert_model.returning(s.models.c.id)).scalar_one())
             if row.dim != dim:
                 raise ModelMismatchError(
                     f"The catalog holds {row.dim}-d embeddings for model {name}, but it now produces {dim}-d ones."

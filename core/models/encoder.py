@@ -203,7 +203,7 @@ class Encoder:
         progress(Progress(stage="load", done=0, total=1, message=self._spec.title))
         model = build_model(self._spec)
         if weights is not None:
-            apply_state_dict(model, load_state_dict(weights), self._spec.name)
+            apply_state_dict(model, self._read_weights(weights), self._spec.name)
         if cancel is not None:
             cancel.raise_if_cancelled()
         model = model.to(self._device)
@@ -222,6 +222,15 @@ class Encoder:
         return download(
             self._spec.weights.urls, path, progress, cancel, model_name=self._spec.title, sha256=self._spec.sha256
         )
+
+    def _read_weights(self, path: Path) -> dict[str, torch.Tensor]:
+        try:
+            return load_state_dict(path)
+        except ModelError as exc:
+            if self._spec.weights is None:
+                raise
+            # A damaged download stays "downloaded" until removed, so say how to get a fresh copy.
+            raise ModelError(f"{exc} Delete {path} to download it again.") from exc
 
     def _autocast(self) -> contextlib.AbstractContextManager[object]:
         if self._device != "cuda":

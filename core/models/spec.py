@@ -59,8 +59,6 @@ class ModelSpec:
         weights: download source of the full state dict.
         checkpoint: a local state-dict file (imported or fine-tuned models).
         random_init: deterministic random weights; only for tests.
-        sha256: hex digest of the weights file when known: downloads are verified against it, and it
-            identifies the weights in `key` better than a file name can.
         embed_dim: size of the embedding vectors.
         image_size: side of the square the model sees.
         resize: pixels to resize to before the center crop to `image_size`.
@@ -70,6 +68,8 @@ class ModelSpec:
         std: per-channel normalisation standard deviation.
         download_mb: approximate download size, for the UI.
         default_for: device kinds ("cuda", "mps", "cpu") this model is the default for.
+        sha256: hex digest of the weights file when known: downloads are verified against it, and it
+            identifies the weights in `key` better than a file name can.
         path: the spec file this was read from, if any.
     """
 
@@ -82,7 +82,6 @@ class ModelSpec:
     weights: WeightsSource | None
     checkpoint: Path | None
     random_init: bool
-    sha256: str | None
     embed_dim: int
     image_size: int
     resize: int
@@ -92,6 +91,7 @@ class ModelSpec:
     std: tuple[float, float, float]
     download_mb: float
     default_for: tuple[str, ...]
+    sha256: str | None = None
     path: Path | None = None
 
     @property

@@ -26,7 +26,7 @@ from core.progress import CancelToken, Progress, ProgressCallback
 CHUNK_BYTES = 1 << 20  # 1 MiB: large enough for fast links, small enough to notice a cancel within a second
 TIMEOUT_S = 30  # per connect and per read: a stalled server fails the URL instead of hanging forever
 REPORT_INTERVAL_S = 0.2  # progress reports per second stay readable in a status line
-USER_AGENT = "Photosift (https://github.com/photosift)"
+USER_AGENT = "Photosift"  # some servers refuse urllib's default agent
 WRAPPER_KEYS = ("state_dict", "model")  # training scripts nest the weights under one of these
 STRIP_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP and torch.compile wrappers
 
@@ -68,6 +68,8 @@ def download(
     failures = []
     try:
         for url in url_list:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             try:
                 _fetch(url, part, progress, cancel, sha256)
             except _UrlFailed as exc:
@@ -94,6 +96,8 @@ def _fetch(url: str, part: Path, progress: ProgressCallback, cancel: CancelToken
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            if response.headers.get_content_type() == "text/html":  # a login page or captive portal
+                raise _UrlFailed("the server sent a web page instead of the file")
             total = _content_length(response.headers.get("Content-Length"))
             digest = _stream(response, part, total, progress, cancel)
     except urllib.error.HTTPError as exc:
