@@ -66,8 +66,7 @@ LISTS_PER_SQRT_N = 4
 TRAIN_POINTS_PER_LIST = 50
 # Probe this share of the lists: recall@10 >= 0.95 against exact search on clustered 1152-d data at
 # 200k and 1M vectors (benchmarks/bench_query.py), with p95 latency under 30 ms at 1M on 2 cores.
-PROBE_FRACTION = 1 / 64
-MIN_PROBES = 16
+PROBES = 128
 # A filter allowing at most this many photos is answered exactly by scoring just their vectors: cheaper
 # than a filtered FAISS scan, which still walks the whole flat index or many lists.
 BRUTE_FORCE_MAX_IDS = 4096
@@ -258,8 +257,9 @@ class VectorIndex:
             vectors, ids = _flat_views(self._index)
             return _top_k((vectors @ q.T).T, ids, k)
         if self.is_approximate:
-            # One query: split its lists over the threads (mode 1); a batch: one query per thread (mode 0).
-            faiss.extract_index_ivf(self._index).parallel_mode = 1 if len(q) < faiss.omp_get_max_threads() else 0
+            return _hits(
+                *self._index.search(q, k, params=faiss.SearchParametersIVF(nprobe=self._probes(len(self._ids))))
+            )
         return _hits(*self._index.search(q, k))
 
     def _search_subset(self, q: FloatArray, k: int, allowed: IdArray) -> list[SearchHits]:
@@ -267,13 +267,17 @@ class VectorIndex:
         k = min(k, allowed.size)
         if not self.is_approximate:
             return _hits(*self._index.search(q, k, params=faiss.SearchParameters(sel=selector)))
-        ivf = faiss.extract_index_ivf(self._index)
-        # Probing lists in proportion to how few ids pass the filter keeps the expected number of
-        # candidates, and so recall, near an unfiltered search; the filter costs little per skipped vector.
-        nprobe = min(ivf.nlist, math.ceil(ivf.nprobe * len(self._ids) / allowed.size))
-        ivf.parallel_mode = 1 if len(q) < faiss.omp_get_max_threads() else 0
-        params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=self._probes(allowed.size))
         return _hits(*self._index.search(q, k, params=params))
+
+    def _probes(self, candidates: int) -> int:
+        """Lists to probe so a search meets about as many candidates as a fresh index probing `PROBES`.
+
+        When fewer vectors can match than at training (after removals, or through a filter) the lists
+        hold fewer candidates each, and the true neighbours are spread over more of them.
+        """
+        nlist = int(faiss.extract_index_ivf(self._index).nlist)
+        return min(nlist, max(PROBES, math.ceil(PROBES * self._trained_size / max(candidates, 1))))
 
     def _needs_training(self, total: int) -> bool:
         if not self.is_approximate:
@@ -356,7 +360,7 @@ def _train_approximate(dim: int, ids: IdArray, vectors: FloatArray) -> Any:
     sample_size = min(len(ids), nlist * TRAIN_POINTS_PER_LIST)
     index.train(vectors[np.sort(rng.choice(len(ids), sample_size, replace=False))])
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by arbitrary photo id
-    ivf.nprobe = min(nlist, max(MIN_PROBES, round(nlist * PROBE_FRACTION)))
+    ivf.nprobe = min(nlist, PROBES)  # what a GPU copy probes
     index.add_with_ids(vectors, ids)
     return index
 

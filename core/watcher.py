@@ -32,8 +32,13 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
+        if event.is_directory:
+            # A folder's "modified" event only echoes a change inside it, which has its own event.
+            if event.event_type != "modified":
+                self.notify(self.root)
+            return
         paths = [os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")]
-        if event.is_directory or any(os.path.splitext(p)[1].lower() in PHOTO_EXTENSIONS for p in paths if p):
+        if any(os.path.splitext(p)[1].lower() in PHOTO_EXTENSIONS for p in paths if p):
             self.notify(self.root)
 
 

@@ -78,3 +78,41 @@ def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None
     )
     assert result.returncode == EXIT_USER_ERROR
     assert "Traceback" not in result.stderr and result.stderr.startswith("photosift: ")
+
+
+def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import queue
+    import signal
+    import threading
+
+    assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
+    capsys.readouterr()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "app", "watch", "--model", TINY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout], daemon=True).start()  # type: ignore[union-attr]
+
+    def wait_for(text: str) -> str:
+        while True:
+            line = lines.get(timeout=60)
+            if text in line:
+                return line
+
+    try:
+        wait_for("Watching 1 folders")
+        make_photo(photos / "new" / "arrived.jpg", "blue")
+        assert "1 new" in wait_for("indexed")
+        page = run_json(capsys, "search", "blue", "--limit", "20")
+        assert any(hit["path"].endswith("arrived.jpg") for hit in page["hits"])
+    finally:
+        child.send_signal(signal.SIGINT)
+        code = child.wait(timeout=30)
+        child.stdout.close()  # type: ignore[union-attr]
+    assert code == 130
