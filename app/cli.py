@@ -18,7 +18,7 @@ from typing import Any
 
 from app.main import build_library
 from app.progress import TqdmProgress
-from core.errors import Cancelled, EnvironmentFault, PhotosiftError, UserError
+from core.errors import Cancelled, EnvironmentFault, UserError
 from core.library import Library
 from core.search import SearchFilters, SearchPage
 from core.settings import Paths, Settings, load_settings
@@ -252,6 +252,22 @@ def run(argv: list[str]) -> int:
     except OSError as exc:
         print(f"photosift: {exc.strerror or exc} ({exc.filename or 'no file name'})", file=sys.stderr)
         return EXIT_ENVIRONMENT
-    except PhotosiftError as exc:
-        print(f"photosift: internal error: {exc!r}. Please report it.", file=sys.stderr)
+    except Exception as exc:  # a bug: keep the traceback in the log, show a sentence
+        log = _log_bug(paths, exc)
+        print(f"photosift: internal error ({type(exc).__name__}: {exc}). Details are in {log}.", file=sys.stderr)
         return EXIT_BUG
+
+
+def _log_bug(paths: Paths, exc: BaseException) -> Path:
+    """Append the traceback to the log folder; returns the log file's path."""
+    import traceback
+
+    log = paths.logs / "photosift.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"--- {datetime.now().isoformat()}\n")
+            out.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return Path("(the log could not be written)")
+    return log

@@ -103,15 +103,12 @@ def measure(name: str, vectors: np.ndarray, threshold: int, queries: np.ndarray,
     assert isinstance(loaded, VectorIndex) and len(loaded) == len(index)
     del loaded
     path.unlink()
+    once = f"{build_s:>8.1f} {save_s:>6.1f} {load_s:>6.1f} {size_mb:>8.0f}"
     for label, (allowed, truth) in cases.items():
         p50, p95 = latencies_ms(index, queries, allowed)
         rec = recall(index, queries, truth, allowed)
-        print(
-            f"{len(index):>9,} {name:<7} {label:<9} {build_s:>8.1f} {save_s:>6.1f} {load_s:>6.1f} "
-            f"{size_mb:>8.0f} {p50:>7.1f} {p95:>7.1f} {rec:>7.3f}",
-            flush=True,
-        )
-        build_s = save_s = load_s = size_mb = float("nan")  # shown once per index
+        print(f"{len(index):>9,} {name:<7} {label:<7} {once} {p50:>7.1f} {p95:>7.1f} {rec:>7.3f}", flush=True)
+        once = " " * len(once)  # build, save, load and size belong to the index, not the filter
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--filters", type=float, nargs="*", default=[0.002, 0.2], help="shares of photos allowed")
     args = parser.parse_args(argv)
 
-    header = f"{'vectors':>9} {'index':<7} {'filter':<9} {'build s':>8} {'save s':>6} {'load s':>6} "
+    header = f"{'vectors':>9} {'index':<7} {'filter':<7} {'build s':>8} {'save s':>6} {'load s':>6} "
     print(header + f"{'disk MB':>8} {'p50 ms':>7} {'p95 ms':>7} {'rec@10':>7}", flush=True)
     queries = embeddings(args.queries, args.dim, args.centres, seed=1)
     for size in args.sizes:

@@ -11,10 +11,12 @@ renormalise them (that would copy every batch).
 The index takes one of two shapes, by size:
 
 - up to `APPROXIMATE_THRESHOLD` vectors, exact: `IndexFlatIP` inside `IndexIDMap2`;
-- beyond it, approximate: an inverted file with 8-bit scalar quantisation (`IVF{nlist},SQ8`, about a
-  quarter of the memory of float32), trained on a sample of its own vectors. A flat index that grows past
+- beyond it, approximate: an inverted file with 8-bit scalar quantisation (`IVF{nlist},SQ8`), trained
+  on a sample of its own vectors. At 1M vectors SQ8 takes 1.2 GB against 2.3 GB for fp16 and 4.6 GB for
+  float32, at the same speed and a recall@10 within 0.01 of fp16. A flat index that grows past
   the threshold through `add` converts itself; an approximate one retrains once it holds
-  `RETRAIN_GROWTH` times the vectors it was trained on. Shrinking never changes the shape.
+  `RETRAIN_GROWTH` times the vectors it was trained on. Shrinking never retrains: searches probe more
+  lists instead, in proportion to how many fewer vectors can match (the same rule serves filters).
 
 Thread-safety: every public method holds one re-entrant lock, so searches may come from any thread while
 another thread adds or removes; searches do not overlap each other (FAISS already spreads one search over
@@ -52,24 +54,22 @@ _log = logging.getLogger(__name__)
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
-# Measured with 1152-d vectors on 2 cores (benchmarks/bench_query.py): exact search costs ~0.17 us a vector
-# (p95 ~17 ms at 100k), so 200k keeps p95 near 35 ms, under the 40 ms target, while an exact index
-# (4.6 kB a vector, 0.9 GB at 200k) is still a fair share of a desktop's memory.
-APPROXIMATE_THRESHOLD = 200_000
+# Exact search reads every vector per query, ~0.17 us per 1152-d vector on 2 cores (p95 ~18 ms at 100k,
+# ~38 ms at 200k: benchmarks/bench_query.py). 150k keeps p95 near 28 ms, leaving headroom under the 40 ms
+# target for slower machines; beyond it the approximate index answers in a few ms in a quarter the memory.
+APPROXIMATE_THRESHOLD = 150_000
 # Retrain the coarse quantiser once the index has grown this much since training: the lists grow long
-# and their centroids stale, but retraining costs minutes, so it must stay rare (at 200k, 800k, 3.2M...).
+# and their centroids stale, but retraining costs minutes, so it must stay rare (at 150k, 600k, 2.4M...).
 RETRAIN_GROWTH = 4
 # The usual rule for inverted files: about 4 * sqrt(n) lists keeps both the centroid scan and the list
 # scans short.
 LISTS_PER_SQRT_N = 4
-# k-means points per list: FAISS warns below 39; more than 50 adds training minutes without better lists.
+# k-means points per list: FAISS warns below 39, and training time grows with the sample (about 40 s at
+# 200k vectors, 2 min at 1M on 2 cores), so stay just above that floor.
 TRAIN_POINTS_PER_LIST = 50
-# Probe this share of the lists: recall@10 >= 0.95 against exact search on clustered 1152-d data at
-# 200k and 1M vectors (benchmarks/bench_query.py), with p95 latency under 30 ms at 1M on 2 cores.
+# Lists probed per query. On clustered 1152-d data recall@10 against exact search was 0.984 at 200k
+# vectors (1788 lists) and 0.992 at 1M (4096 lists) with p95 under 10 ms; 32 probes gave only 0.953 at 200k.
 PROBES = 128
-# A filter allowing at most this many photos is answered exactly by scoring just their vectors: cheaper
-# than a filtered FAISS scan, which still walks the whole flat index or many lists.
-BRUTE_FORCE_MAX_IDS = 4096
 # Fixed, so that rebuilding from the same vectors trains the same lists.
 _TRAINING_SEED = 0
 # FAISS GPU k-selection supports k up to 2048 (GPU_MAX_SELECTION_K); larger k searches on the CPU.
@@ -190,9 +190,10 @@ class VectorIndex:
         with self._lock:
             self._remove_present(new_ids)
             if self._needs_training(len(self._ids) + len(new_ids)):
-                old_ids = self._ids
-                old_vectors = self._reconstruct(old_ids)
-                self._train(np.concatenate([old_ids, new_ids]), np.concatenate([old_vectors, new_vectors]))
+                if self._ids.size:  # else train on the batch itself, without a copy (4.6 GB at 1M)
+                    new_vectors = np.concatenate([self._reconstruct(self._ids), new_vectors])
+                    new_ids = np.concatenate([self._ids, new_ids])
+                self._train(new_ids, new_vectors)
             else:
                 self._index.add_with_ids(new_vectors, new_ids)
                 self._ids = np.union1d(self._ids, new_ids)
@@ -207,8 +208,8 @@ class VectorIndex:
     def vectors(self, ids: npt.ArrayLike) -> FloatArray:
         """The stored vectors of `ids`, shape (len(ids), dim), e.g. to find photos similar to one.
 
-        An approximate index returns its 8-bit reconstruction, within about 1e-3 of the original per
-        component; SQLite has the exact vector.
+        An approximate index returns its reconstruction, each component rounded to 8 bits; SQLite has
+        the exact vector.
 
         Raises:
             KeyError: an id is not in the index.
@@ -227,7 +228,7 @@ class VectorIndex:
             queries: L2-normalised vectors, shape (n, dim), or one of shape (dim,).
             k: neighbours wanted per query; fewer come back when fewer vectors (or allowed ids) exist.
             allowed_ids: when given, only these photo ids may be returned (folder and date filters).
-                Unknown ids are ignored. A few thousand or fewer are scored exactly by brute force.
+                Unknown ids are ignored. An approximate index probes more lists the fewer ids pass.
 
         Returns:
             One `SearchHits` per query, in query order.
@@ -242,8 +243,6 @@ class VectorIndex:
             allowed = allowed[_isin_sorted(allowed, self._ids)]
             if allowed.size == 0:
                 return _no_hits(len(q))
-            if allowed.size <= BRUTE_FORCE_MAX_IDS:
-                return _top_k(q @ self._reconstruct(allowed).T, allowed, k)
             return self._search_subset(q, k, allowed)
 
     def _search_all(self, q: FloatArray, k: int) -> list[SearchHits]:
@@ -256,11 +255,10 @@ class VectorIndex:
             # product over the same memory uses every core (measured 2x faster on 2 cores).
             vectors, ids = _flat_views(self._index)
             return _top_k((vectors @ q.T).T, ids, k)
-        if self.is_approximate:
-            return _hits(
-                *self._index.search(q, k, params=faiss.SearchParametersIVF(nprobe=self._probes(len(self._ids))))
-            )
-        return _hits(*self._index.search(q, k))
+        if not self.is_approximate:
+            return _hits(*self._index.search(q, k))
+        params = faiss.SearchParametersIVF(nprobe=self._probes(len(self._ids)))
+        return _hits(*self._index.search(q, k, params=params))
 
     def _search_subset(self, q: FloatArray, k: int, allowed: IdArray) -> list[SearchHits]:
         selector = faiss.IDSelectorBatch(allowed)
@@ -415,9 +413,7 @@ def _top_k(scores: FloatArray, ids: IdArray, k: int) -> list[SearchHits]:
     best_scores = np.take_along_axis(scores, best, axis=1)
     order = np.argsort(-best_scores, axis=1, kind="stable")
     best = np.take_along_axis(best, order, axis=1)
-    return [
-        SearchHits(ids[row].copy(), np.take(s, row).astype(np.float32)) for row, s in zip(best, scores, strict=True)
-    ]
+    return [SearchHits(ids[row], s[row].astype(np.float32)) for row, s in zip(best, scores, strict=True)]
 
 
 def _hits(scores: FloatArray, ids: IdArray) -> list[SearchHits]:

@@ -116,3 +116,18 @@ def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.C
         code = child.wait(timeout=30)
         child.stdout.close()  # type: ignore[union-attr]
     assert code == 130
+
+
+def test_a_bug_is_logged_and_reported_as_a_sentence(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.cli
+
+    def broken(*_: object) -> int:
+        raise RuntimeError("something impossible")
+
+    monkeypatch.setattr(app.cli, "cmd_status", broken)
+    assert run(["status"]) == app.cli.EXIT_BUG
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError: something impossible)" in err
+    assert "something impossible" in (home / "logs" / "photosift.log").read_text()

@@ -24,17 +24,13 @@ from core.imageio import (
     load_image,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 HAS_HEIF = importlib.util.find_spec("pillow_heif") is not None
 HAS_RAWPY = importlib.util.find_spec("rawpy") is not None
 
 
 @pytest.fixture
-def hymenoptera() -> Path:
-    folder = DATA / "hymenoptera"
-    if not folder.is_dir():
-        pytest.skip(f"sample photos not found at {folder} (the shared data folder is absent)")
-    return folder
+def hymenoptera(shared_data: Path) -> Path:
+    return shared_data / "hymenoptera"
 
 
 def _save(img: Image.Image, path: Path, **params: object) -> Path:
