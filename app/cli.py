@@ -59,6 +59,8 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
     try:
         for path in args.paths:
             library.add_folder(Path(path))
+        if not library.folders():
+            raise UserError("There are no photo folders yet: add one with `photosift index PATH`.")
         with TqdmProgress(quiet=args.json) as progress:
             scans = library.scan([Path(p) for p in args.paths] or None, progress)
             report = library.index(progress)

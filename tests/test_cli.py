@@ -49,6 +49,8 @@ def test_index_search_similar_status(home: Path, photos: Path, capsys: pytest.Ca
 
 
 def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["index", "--model", TINY]) == EXIT_USER_ERROR
+    assert "no photo folders yet" in capsys.readouterr().err
     assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
     assert "Indexed 6 photos" in capsys.readouterr().out
     assert run(["search", "beach +", "--model", TINY]) == EXIT_USER_ERROR

@@ -47,6 +47,12 @@ def recall_at_10(
     return sum(hits) / (10 * len(queries))
 
 
+@pytest.fixture(params=[0, 10**9], ids=["id-hash-set", "id-bitmap"])
+def selector_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a filtering test with each of FAISS's id selectors the index may choose."""
+    monkeypatch.setattr(vindex, "BITMAP_MAX_SPAN", request.param)
+
+
 @pytest.fixture
 def library() -> tuple[np.ndarray, np.ndarray]:
     """500 photos with sparse, unordered ids, as SQLite rowids become after deletions."""
@@ -105,6 +111,7 @@ def test_remove_drops_ids_and_ignores_unknown_ones(library: tuple[np.ndarray, np
         index.vectors(ids[:1])
 
 
+@pytest.mark.usefixtures("selector_kind")
 def test_allowed_ids_restrict_results(library: tuple[np.ndarray, np.ndarray]) -> None:
     ids, vectors = library
     index = VectorIndex.build(DIM, ids, vectors)
@@ -117,6 +124,7 @@ def test_allowed_ids_restrict_results(library: tuple[np.ndarray, np.ndarray]) ->
     np.testing.assert_allclose(hits.scores, want_scores, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.usefixtures("selector_kind")
 def test_allowed_ids_outside_the_index_give_no_results(library: tuple[np.ndarray, np.ndarray]) -> None:
     index = VectorIndex.build(DIM, *library)
     assert [len(h) for h in index.search(random_vectors(2), 5, allowed_ids=[20_000, 20_001])] == [0, 0]
@@ -176,6 +184,7 @@ def test_approximate_index_replaces_and_removes() -> None:
     assert sorted(hits.ids) == list(range(2000))
 
 
+@pytest.mark.usefixtures("selector_kind")
 def test_approximate_search_probes_more_lists_when_fewer_vectors_can_match(monkeypatch: pytest.MonkeyPatch) -> None:
     """With few probes, a 1% filter or a 90% removal would miss most true neighbours without scaling."""
     monkeypatch.setattr(vindex, "PROBES", 2)
