@@ -54,8 +54,8 @@ _log = logging.getLogger(__name__)
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
-# Exact search reads every vector per query, ~0.17 us per 1152-d vector on 2 cores (p95 ~18 ms at 100k,
-# ~38 ms at 200k: benchmarks/bench_query.py). 150k keeps p95 near 28 ms, leaving headroom under the 40 ms
+# Exact search reads every vector per query, ~0.17 us per 1152-d vector on 2 cores: p95 17.8 ms at 100k,
+# 27.5 ms at 150k, 34.7 ms at 200k (benchmarks/bench_query.py). 150k leaves headroom under the 40 ms
 # target for slower machines; beyond it the approximate index answers in a few ms in a quarter the memory.
 APPROXIMATE_THRESHOLD = 150_000
 # Retrain the coarse quantiser once the index has grown this much since training: the lists grow long
@@ -64,15 +64,15 @@ RETRAIN_GROWTH = 4
 # The usual rule for inverted files: about 4 * sqrt(n) lists keeps both the centroid scan and the list
 # scans short.
 LISTS_PER_SQRT_N = 4
-# k-means points per list: FAISS warns below 39, and training time grows with the sample (about 40 s at
-# 200k vectors, 2 min at 1M on 2 cores), so stay just above that floor.
+# k-means points per list: FAISS warns below 39, and training time grows with the sample (a whole build
+# took 13 s at 150k vectors and 98 s at 1M on 2 cores), so stay just above that floor.
 TRAIN_POINTS_PER_LIST = 50
-# Lists probed per query. On clustered 1152-d data recall@10 against exact search was 0.984 at 200k
-# vectors (1788 lists) and 0.992 at 1M (4096 lists) with p95 under 10 ms; 32 probes gave only 0.953 at 200k.
+# Lists probed per query. On clustered 1152-d data recall@10 against exact search was 0.986 at 150k
+# vectors (1549 lists) and 0.988 at 1M (4000 lists), p95 9.5 ms at 1M; 32 probes gave only 0.953 at 200k.
 PROBES = 128
 # Filters pass their ids to FAISS as a bitmap when the largest id is below this many times their number
-# (dense SQLite rowids): building it takes ~1 ms for 200k ids, where IDSelectorBatch's hash set took
-# ~20 ms and its lookups miss the cache. Sparser ids use the hash set, whose size follows the ids.
+# (dense SQLite rowids): it builds in ~0.6 ms for 200k ids, IDSelectorBatch's hash set in ~20 ms. Sparser
+# ids use the hash set, whose size follows the number of ids rather than the largest one.
 BITMAP_MAX_SPAN = 64
 # Fixed, so that rebuilding from the same vectors trains the same lists.
 _TRAINING_SEED = 0
