@@ -6,6 +6,8 @@
 The model has random weights (same architecture, same speed, no download). End-to-end is the real
 pipeline (`Library.index`: decode pool, model worker, catalog writer) into a temporary catalog.
 Target: end-to-end >= 85% of min(decode-only, model-only), i.e. decoding and the model overlap fully.
+On a CPU the two stages share the cores, so the script also prints the ratio to the shared-core bound
+1/(1/decode + 1/model), which is what full overlap can reach when neither stage has cores of its own.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def decode_only(encoder: Encoder, photos: list[Path], workers: int, lookahead: i
 def model_only(encoder: Encoder, count: int, batch: int) -> float:
     size = encoder.spec.image_size
     pixels = np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32)
-    encoder.encode_images(pixels[:2])
+    encoder.encode_images(pixels)  # warm-up: the first full batch pays one-off allocation costs
+    count = max(count, 4 * batch)  # enough batches for a stable rate even on a small photo set
     start = time.perf_counter()
     done = 0
     while done < count:
@@ -124,6 +127,9 @@ def main() -> None:
     print(f"model-only    {model:8.1f} photos/s")
     print(f"end-to-end    {e2e:8.1f} photos/s")
     print(f"end-to-end / min(decode, model) = {e2e / min(decode, model):.2f}  (target >= 0.85)")
+    # On a CPU both stages compete for the same cores, so full overlap is bounded by their combined cost.
+    shared = 1 / (1 / decode + 1 / model)
+    print(f"end-to-end / shared-core bound 1/(1/decode + 1/model) = {e2e / shared:.2f}")
 
 
 if __name__ == "__main__":

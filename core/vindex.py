@@ -28,14 +28,9 @@ each change; the CPU index stays the one that is saved and mutated, so faiss-cpu
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
-import struct
-import tempfile
 import threading
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.errors import EnvironmentFault
+from core.vindex_file import read_index_file, write_index_file
 
 # faiss 1.15 ships stubs that miss much of its SWIG surface (DirectMap, PyCallbackIOReader, keyword
 # SearchParameters, downcast index methods); treat the module as untyped rather than scatter ignores.
@@ -144,7 +140,7 @@ class VectorIndex:
         Raises:
             EnvironmentFault: the file exists but cannot be read (permissions, I/O error).
         """
-        loaded = _read_file(path, expected_stamp, dim)
+        loaded = read_index_file(path, expected_stamp, dim)
         if loaded is None or loaded[0].d != dim or not _is_known_shape(loaded[0]):
             return None
         index = cls(dim, approximate_threshold=approximate_threshold)
@@ -160,7 +156,7 @@ class VectorIndex:
         """
         try:
             with self._lock:
-                _write_file(path, self._index, stamp, self._trained_size)
+                write_index_file(path, self._index, stamp, self._trained_size)
         except OSError as err:
             raise EnvironmentFault(f"Could not save the search index to {path}: {err.strerror or err}.") from err
 
@@ -446,102 +442,3 @@ def _hits(scores: FloatArray, ids: IdArray) -> list[SearchHits]:
 
 def _no_hits(count: int) -> list[SearchHits]:
     return [SearchHits(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in range(count)]
-
-
-# The file is the FAISS serialisation followed by a JSON trailer (stamp, dimension, payload length and
-# CRC-32), the trailer's length and a magic number. One file, so index and stamp cannot disagree; the
-# trailer is at the end so the index streams out without a copy in memory, and a truncated file loses
-# its magic number.
-_MAGIC = b"PSVINDX1"
-_TAIL = struct.Struct("<Q8s")
-_MAX_TRAILER_BYTES = 1 << 16
-_CHUNK_BYTES = 1 << 22
-
-
-def _write_file(path: Path, index: Any, stamp: str, trained_size: int) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            crc, size = 0, 0
-
-            def sink(chunk: bytes) -> None:
-                nonlocal crc, size
-                f.write(chunk)
-                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
-
-            faiss.write_index(index, faiss.PyCallbackIOWriter(sink))
-            fields = {"stamp": stamp, "dim": int(index.d), "trained_size": trained_size}
-            trailer = json.dumps({**fields, "payload_bytes": size, "crc32": crc}).encode()
-            f.write(trailer + _TAIL.pack(len(trailer), _MAGIC))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _read_file(path: Path, expected_stamp: str, dim: int) -> tuple[Any, int] | None:
-    """The index and its trained size from `path`, or None if missing, stale, of another dim, or damaged."""
-    try:
-        with path.open("rb") as f:
-            trailer = _read_trailer(f)
-            if trailer is None or trailer["stamp"] != expected_stamp or trailer["dim"] != dim:
-                return None
-            # Check before parsing: FAISS trusts the sizes it reads, so damaged bytes could make it
-            # allocate wildly rather than fail.
-            if _crc32(f, trailer["payload_bytes"]) != trailer["crc32"]:
-                return None
-            f.seek(0)
-            return faiss.read_index(faiss.PyCallbackIOReader(f.read)), trailer["trained_size"]
-    except FileNotFoundError:
-        return None
-    except RuntimeError:  # FAISS could not parse the payload
-        return None
-    except OSError as err:
-        raise EnvironmentFault(f"Could not read the search index {path}: {err.strerror or err}.") from err
-
-
-def _read_trailer(f: Any) -> dict[str, Any] | None:
-    size = f.seek(0, os.SEEK_END)
-    if size < _TAIL.size:
-        return None
-    f.seek(size - _TAIL.size)
-    length, magic = _TAIL.unpack(f.read(_TAIL.size))
-    if magic != _MAGIC or length > min(_MAX_TRAILER_BYTES, size - _TAIL.size):
-        return None
-    f.seek(size - _TAIL.size - length)
-    try:
-        trailer = json.loads(f.read(length))
-        valid = isinstance(trailer["stamp"], str) and all(
-            isinstance(trailer[key], int) for key in ("dim", "trained_size", "payload_bytes", "crc32")
-        )
-    except (KeyError, TypeError, ValueError):  # ValueError covers bad UTF-8 and bad JSON
-        return None
-    if not valid or trailer["payload_bytes"] != size - _TAIL.size - length:
-        return None
-    return dict(trailer)
-
-
-def _crc32(f: Any, length: int) -> int:
-    f.seek(0)
-    crc = 0
-    while length > 0:
-        chunk = f.read(min(length, _CHUNK_BYTES))
-        if not chunk:
-            break
-        crc, length = zlib.crc32(chunk, crc), length - len(chunk)
-    return crc
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable."""
-    if os.name == "nt":  # Windows cannot open a folder as a file; NTFS journals the rename.
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

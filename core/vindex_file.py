@@ -1,0 +1,119 @@
+"""The vector index's file format: the FAISS serialisation, then a JSON trailer with the stamp.
+
+One file, so index and stamp cannot disagree; writes are atomic (temporary file, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+
+from core.errors import EnvironmentFault
+
+# faiss 1.15 ships stubs that miss PyCallbackIOReader/Writer; treat the module as untyped here too.
+faiss: Any = _faiss
+
+# The file is the FAISS serialisation followed by a JSON trailer (stamp, dimension, payload length and
+# CRC-32), the trailer's length and a magic number. One file, so index and stamp cannot disagree; the
+# trailer is at the end so the index streams out without a copy in memory, and a truncated file loses
+# its magic number.
+_MAGIC = b"PSVINDX1"
+_TAIL = struct.Struct("<Q8s")
+_MAX_TRAILER_BYTES = 1 << 16
+_CHUNK_BYTES = 1 << 22
+
+
+def write_index_file(path: Path, index: Any, stamp: str, trained_size: int) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            crc, size = 0, 0
+
+            def sink(chunk: bytes) -> None:
+                nonlocal crc, size
+                f.write(chunk)
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+
+            faiss.write_index(index, faiss.PyCallbackIOWriter(sink))
+            fields = {"stamp": stamp, "dim": int(index.d), "trained_size": trained_size}
+            trailer = json.dumps({**fields, "payload_bytes": size, "crc32": crc}).encode()
+            f.write(trailer + _TAIL.pack(len(trailer), _MAGIC))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def read_index_file(path: Path, expected_stamp: str, dim: int) -> tuple[Any, int] | None:
+    """The index and its trained size from `path`, or None if missing, stale, of another dim, or damaged."""
+    try:
+        with path.open("rb") as f:
+            trailer = _read_trailer(f)
+            if trailer is None or trailer["stamp"] != expected_stamp or trailer["dim"] != dim:
+                return None
+            # Check before parsing: FAISS trusts the sizes it reads, so damaged bytes could make it
+            # allocate wildly rather than fail.
+            if _crc32(f, trailer["payload_bytes"]) != trailer["crc32"]:
+                return None
+            f.seek(0)
+            return faiss.read_index(faiss.PyCallbackIOReader(f.read)), trailer["trained_size"]
+    except FileNotFoundError:
+        return None
+    except RuntimeError:  # FAISS could not parse the payload
+        return None
+    except OSError as err:
+        raise EnvironmentFault(f"Could not read the search index {path}: {err.strerror or err}.") from err
+
+
+def _read_trailer(f: Any) -> dict[str, Any] | None:
+    size = f.seek(0, os.SEEK_END)
+    if size < _TAIL.size:
+        return None
+    f.seek(size - _TAIL.size)
+    length, magic = _TAIL.unpack(f.read(_TAIL.size))
+    if magic != _MAGIC or length > min(_MAX_TRAILER_BYTES, size - _TAIL.size):
+        return None
+    f.seek(size - _TAIL.size - length)
+    try:
+        trailer = json.loads(f.read(length))
+        valid = isinstance(trailer["stamp"], str) and all(
+            isinstance(trailer[key], int) for key in ("dim", "trained_size", "payload_bytes", "crc32")
+        )
+    except (KeyError, TypeError, ValueError):  # ValueError covers bad UTF-8 and bad JSON
+        return None
+    if not valid or trailer["payload_bytes"] != size - _TAIL.size - length:
+        return None
+    return dict(trailer)
+
+
+def _crc32(f: Any, length: int) -> int:
+    f.seek(0)
+    crc = 0
+    while length > 0:
+        chunk = f.read(min(length, _CHUNK_BYTES))
+        if not chunk:
+            break
+        crc, length = zlib.crc32(chunk, crc), length - len(chunk)
+    return crc
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable."""
+    if os.name == "nt":  # Windows cannot open a folder as a file; NTFS journals the rename.
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
