@@ -55,8 +55,7 @@ def _open(args: argparse.Namespace, paths: Paths, settings: Settings) -> Library
 
 
 def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    library = _open(args, paths, settings)
-    try:
+    with _open(args, paths, settings) as library:
         for path in args.paths:
             library.add_folder(Path(path))
         if not library.folders():
@@ -67,8 +66,6 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         summary = {"folders": [asdict(s) | {"missing": len(s.missing)} for s in scans], "index": asdict(report)}
         _emit(args, summary, lambda: _print_index(scans, report))
         return EXIT_OK
-    finally:
-        library.close()
 
 
 def _print_index(scans: list[Any], report: Any) -> None:
@@ -97,36 +94,27 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
 
 
 def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    library = _open(args, paths, settings)
-    try:
+    with _open(args, paths, settings) as library:
         page = library.search(" ".join(args.query), _filters(args), args.offset, args.limit)
         _emit(args, page, lambda: _print_page(page))
         return EXIT_OK
-    finally:
-        library.close()
 
 
 def cmd_similar(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    library = _open(args, paths, settings)
-    try:
+    with _open(args, paths, settings) as library:
         target: int | Path = int(args.photo.lstrip("#")) if args.photo.lstrip("#").isdigit() else Path(args.photo)
         page = library.similar(target, _filters(args), args.offset, args.limit)
         _emit(args, page, lambda: _print_page(page))
         return EXIT_OK
-    finally:
-        library.close()
 
 
 def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    library = _open(args, paths, settings)
-    try:
+    with _open(args, paths, settings) as library:
         status = library.status()
         failures = library.catalog.failures() if args.failures else []
         data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
         _emit(args, data, lambda: _print_status(status, failures, paths))
         return EXIT_OK
-    finally:
-        library.close()
 
 
 def _print_status(status: Any, failures: list[Any], paths: Paths) -> None:
@@ -144,8 +132,7 @@ def _print_status(status: Any, failures: list[Any], paths: Paths) -> None:
 
 
 def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    library = _open(args, paths, settings)
-    try:
+    with _open(args, paths, settings) as library:
         removed = library.remove_folder(Path(args.path))
         _emit(
             args,
@@ -153,8 +140,6 @@ def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
             lambda: print(f"Removed the folder; {removed} photos forgotten (files untouched)."),
         )
         return EXIT_OK
-    finally:
-        library.close()
 
 
 def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:

@@ -88,6 +88,12 @@ class Library:
     def close(self) -> None:
         self.catalog.close()
 
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     # Folders, scanning, indexing -----------------------------------------------------------------
 
     def add_folder(self, path: Path) -> FolderInfo:
