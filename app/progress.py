@@ -37,8 +37,7 @@ class TqdmProgress:
                 dynamic_ncols=True,
             )
         self._bar.total = p.total
-        self._bar.n = p.done
-        self._bar.refresh()
+        self._bar.update(p.done - self._bar.n)
 
     def close(self) -> None:
         if self._bar is not None:

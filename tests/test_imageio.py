@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import struct
+import sys
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, features
 
+import core.imageio
 from core.errors import ImageError
 from core.exif import metadata_from_exif, tidy_camera
 from core.imageio import (
@@ -271,8 +273,12 @@ def test_exif_is_read_from_every_container(tmp_path: Path, fmt: str) -> None:
     assert (meta.width, meta.height, meta.camera) == (32, 64, "Google Pixel 7")
 
 
-@pytest.mark.skipif(HAS_HEIF, reason="pillow-heif is installed, so HEIC photos are supported")
-def test_heic_without_the_extra_names_the_fix(tmp_path: Path) -> None:
+def test_heic_without_the_extra_names_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if the extra were not installed
+    core.imageio._heif_opener_registered.cache_clear()  # it remembers whether the extra was found
+    request.addfinalizer(core.imageio._heif_opener_registered.cache_clear)
     path = tmp_path / "IMG_0001.HEIC"
     path.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(16))
     assert _error(path) == HEIF_EXTRA_NEEDED
@@ -289,8 +295,8 @@ def test_heic_loads_with_the_extra(tmp_path: Path) -> None:
     assert meta.camera == "Google Pixel 7"
 
 
-@pytest.mark.skipif(HAS_RAWPY, reason="rawpy is installed, so RAW photos are supported")
-def test_raw_without_the_extra_names_the_fix(tmp_path: Path) -> None:
+def test_raw_without_the_extra_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rawpy", None)  # as if the extra were not installed
     path = tmp_path / "DSC_0001.NEF"
     path.write_bytes(b"MM\x00*" + bytes(64))
     assert _error(path) == RAW_EXTRA_NEEDED
