@@ -16,8 +16,9 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
+import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError, features
 
 from core.errors import ImageError
@@ -233,8 +234,11 @@ def _load_raw(path: Path, min_side: int | None) -> tuple[Image.Image, PhotoMetad
     exif = tiff_exif(data)
     exif[ExifTags.Base.Orientation] = _FLIP_TO_ORIENTATION.get(sizes.flip, 1)  # LibRaw knows maker quirks
     meta = metadata_from_exif(exif, (sizes.width, sizes.height))
-    is_jpeg = thumb.format == rawpy.ThumbFormat.JPEG
-    with Image.open(io.BytesIO(thumb.data)) if is_jpeg else Image.fromarray(thumb.data) as preview:
+    if thumb.format == rawpy.ThumbFormat.JPEG:
+        opened = Image.open(io.BytesIO(cast(bytes, thumb.data)))
+    else:  # a bitmap preview, as an (H, W, 3) uint8 array
+        opened = Image.fromarray(cast(np.ndarray, thumb.data))
+    with opened as preview:
         _check_pixels(preview.size)
         _load(preview, min_side)
         return _finish(preview, meta.orientation, min_side), meta
