@@ -234,6 +234,7 @@ def _load_raw(path: Path, min_side: int | None) -> tuple[Image.Image, PhotoMetad
     exif = tiff_exif(data)
     exif[ExifTags.Base.Orientation] = _FLIP_TO_ORIENTATION.get(sizes.flip, 1)  # LibRaw knows maker quirks
     meta = metadata_from_exif(exif, (sizes.width, sizes.height))
+    opened: Image.Image
     if thumb.format == rawpy.ThumbFormat.JPEG:
         opened = Image.open(io.BytesIO(cast(bytes, thumb.data)))
     else:  # a bitmap preview, as an (H, W, 3) uint8 array
