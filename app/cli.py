@@ -183,6 +183,7 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app import eval_cli
     from app.models_cli import add_models_parser
 
     common = argparse.ArgumentParser(add_help=False)
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("watch", cmd_watch, "keep the library up to date as folders change").add_argument(
         "--polling", action="store_true", help="poll instead of file events (network shares)"
     )
+    eval_cli.add_eval_arguments(add("eval", eval_cli.cmd_eval, eval_cli.HELP))
     add_models_parser(sub, common)
     return parser
 

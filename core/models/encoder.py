@@ -105,6 +105,16 @@ class Encoder:
     def is_loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def model(self) -> torch.nn.Module:
+        """The loaded open_clip model (loading it if needed). The trainer fine-tunes it in place, so
+        validation through this encoder always sees the current weights."""
+        return self._ensure_model(no_progress, None)
+
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        """Token ids for `texts`, (N, context_length), on the CPU."""
+        return self._ensure_tokenizer()(list(texts))
+
     def preprocess(self, img: Image.Image) -> npt.NDArray[np.float32]:
         """Prepare one photo for `encode_images`: float32 (3, H, W). Needs no model; thread-safe."""
         return self._preprocessor(img)

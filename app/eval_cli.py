@@ -1,0 +1,55 @@
+"""`photosift eval PATH`: measure a model on a labelled image folder by the MCIP evaluation protocols."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from app.cli import EXIT_OK, _emit
+from app.progress import TqdmProgress
+from core.evaluation.datasets import load_folder_dataset
+from core.evaluation.runner import EvalReport, evaluate
+from core.models.encoder import Encoder, select_device
+from core.models.registry import ModelRegistry
+from core.settings import Paths, Settings
+
+HELP = "measure a model on a labelled folder (a subfolder per class, or GPR1200)"
+COLUMNS = ("I2I mAP", "kNN", "ZS top-1", "T2I R@5")  # the paper's Table 1 columns that apply here
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="a folder with a subfolder of images per class, or GPR1200's flat folder")
+    parser.add_argument("--limit-per-class", type=int, metavar="N", help="use only the first N images of each class")
+
+
+def cmd_eval(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    dataset = load_folder_dataset(Path(args.path), args.limit_per_class)
+    paths.ensure()
+    registry = ModelRegistry(paths)
+    device = select_device(args.device or settings.device)
+    chosen = args.model or settings.model
+    spec = registry.resolve(chosen) if chosen else registry.default_spec(device.split(":")[0])
+    encoder = Encoder(spec, paths, device)
+    with TqdmProgress(quiet=args.json) as progress:
+        encoder.load(progress)
+        report = evaluate(encoder, dataset, progress)
+    _emit(args, report, lambda: print(format_report(report)))
+    return EXIT_OK
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def format_report(report: EvalReport) -> str:
+    """A table in the layout of the paper's Table 1, in percent, with a mAP row per group if any."""
+    lines = [
+        f"{report.model} on {report.dataset}: {report.n_images} images, {report.n_classes} classes"
+        + (f", {report.n_failed} unreadable" if report.n_failed else ""),
+        f"{'':<12}" + "".join(f"{c:>10}" for c in COLUMNS),
+    ]
+    overall = (report.map, report.knn_accuracy, report.zero_shot_top1, report.t2i_recall_at_5)
+    lines.append(f"{'all':<12}" + "".join(f"{_percent(v):>10}" for v in overall))
+    for group, value in report.group_maps.items():
+        lines.append(f"{group:<12}{_percent(value):>10}" + "".join(f"{'-':>10}" for _ in COLUMNS[1:]))
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""Retrieval and classification metrics over embeddings, as the MCIP evaluation protocols define them.
+
+Pure numpy: embeddings are unit vectors, so a dot product is the cosine similarity. Rankings break ties
+stably (the lower index first), so every number here is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+# Query rows scored at once: a 1024 x 12,000 float32 score matrix (and its argsort) stays under 150 MB.
+QUERY_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """Mean average precision over all queries, and over each group's queries.
+
+    Attributes:
+        overall: mAP over every image as a query.
+        per_group: group id -> mAP over that group's queries (empty when there are no groups).
+    """
+
+    overall: float
+    per_group: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ZeroShotResult:
+    """Zero-shot classification accuracy: the true class is the best (top-1) or among the best five."""
+
+    top1: float
+    top5: float
+
+
+def _floats(x: npt.ArrayLike) -> FloatArray:
+    return np.asarray(x, dtype=np.float32)
+
+
+def _ints(x: npt.ArrayLike) -> IntArray:
+    return np.asarray(x, dtype=np.int64)
+
+
+def _chunks(n: int) -> range:
+    return range(0, n, QUERY_CHUNK)
+
+
+def retrieval_map(embeddings: npt.ArrayLike, labels: npt.ArrayLike, groups: npt.ArrayLike | None = None) -> MapResult:
+    """Image-to-image mAP by the GPR1200 protocol (Schall et al., arXiv 2111.13122).
+
+    Every image queries all N images with itself kept: it ranks first and counts as one of its R
+    relevant images (those with its label). AP(q) = (1/R) * sum_{j=1..R} j / rank_j over the full
+    ranking; mAP is the mean over all queries, and a group's mAP the mean over that group's queries
+    (still searched against everything).
+
+    Args:
+        embeddings: (N, D) unit vectors.
+        labels: (N,) integer class of each image.
+        groups: (N,) integer group of each image (GPR1200's domains), or None.
+    """
+    emb, lab = _floats(embeddings), _ints(labels)
+    ap = np.concatenate([_average_precision(emb, lab, start) for start in _chunks(len(emb))])
+    per_group: dict[int, float] = {}
+    if groups is not None:
+        grp = _ints(groups)
+        per_group = {int(g): float(ap[grp == g].mean()) for g in np.unique(grp)}
+    return MapResult(float(ap.mean()), per_group)
+
+
+def _average_precision(emb: FloatArray, labels: IntArray, start: int) -> npt.NDArray[np.float64]:
+    """AP of the queries emb[start:start + QUERY_CHUNK] against all of `emb`."""
+    queries = np.arange(start, min(start + QUERY_CHUNK, len(emb)))
+    scores = emb[queries] @ emb.T
+    scores[np.arange(len(queries)), queries] = np.inf  # the query itself ranks first, whatever the ties
+    order = np.argsort(-scores, axis=1, kind="stable")
+    hits = labels[order] == labels[queries, None]
+    precision_at_hit = np.cumsum(hits, axis=1) / np.arange(1, len(emb) + 1)  # j / rank_j where hits
+    return np.asarray((precision_at_hit * hits).sum(axis=1) / hits.sum(axis=1), dtype=np.float64)
+
+
+def knn_accuracy(
+    train_emb: npt.ArrayLike,
+    train_labels: npt.ArrayLike,
+    test_emb: npt.ArrayLike,
+    test_labels: npt.ArrayLike,
+    k: int = 21,
+    temperature: float = 0.1,
+    exclude_self: bool = False,
+) -> float:
+    """Top-1 accuracy of a weighted k-nearest-neighbour vote, as in DINO (Caron et al., arXiv 2104.14294).
+
+    Each test image's k most similar training images vote for their labels with weight exp(sim / T);
+    the label with the largest total wins (ties: the smallest label).
+
+    Args:
+        exclude_self: the test set is the training set (leave-one-out): an image never votes for itself.
+
+    Raises:
+        ValueError: `exclude_self` with test and training sets of different sizes.
+    """
+    train, test = _floats(train_emb), _floats(test_emb)
+    train_lab, test_lab = _ints(train_labels), _ints(test_labels)
+    if exclude_self and len(train) != len(test):
+        raise ValueError("exclude_self needs the test set to be the training set")
+    classes, train_idx = np.unique(train_lab, return_inverse=True)
+    k = min(k, len(train) - int(exclude_self))
+    correct = 0
+    for start in _chunks(len(test)):
+        rows = np.arange(start, min(start + QUERY_CHUNK, len(test)))
+        sims = test[rows] @ train.T
+        if exclude_self:
+            sims[np.arange(len(rows)), rows] = -np.inf
+        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        weights = np.exp(np.take_along_axis(sims, nearest, axis=1) / temperature)
+        votes = np.zeros((len(rows), len(classes)))
+        np.add.at(votes, (np.arange(len(rows))[:, None], train_idx[nearest]), weights)
+        correct += int((classes[votes.argmax(axis=1)] == test_lab[rows]).sum())
+    return correct / len(test)
+
+
+def zero_shot_accuracy(
+    image_emb: npt.ArrayLike, labels: npt.ArrayLike, class_text_emb: npt.ArrayLike
+) -> ZeroShotResult:
+    """Zero-shot classification as in CLIP (Radford et al., arXiv 2103.00020): each image takes the class
+    whose (template-averaged) text embedding is most similar.
+
+    Args:
+        labels: (N,) row of each image's class in `class_text_emb` (C, D).
+    """
+    images, lab, texts = _floats(image_emb), _ints(labels), _floats(class_text_emb)
+    top = np.argsort(-(images @ texts.T), axis=1, kind="stable")[:, :5]
+    found = top == lab[:, None]
+    return ZeroShotResult(float(found[:, 0].mean()), float(found.any(axis=1).mean()))
+
+
+def text_to_image_recall(
+    text_emb: npt.ArrayLike, relevant: Sequence[Collection[int]], image_emb: npt.ArrayLike, k: int = 5
+) -> float:
+    """Recall@k of text-to-image retrieval: the fraction of text queries with at least one relevant image
+    among their k most similar images (MCIP protocol; with class prompts, a class's images are relevant).
+
+    Args:
+        text_emb: (Q, D) unit vectors, one per query.
+        relevant: for each query, the row indices in `image_emb` of the images that match it.
+
+    Raises:
+        ValueError: the numbers of queries and relevance sets differ, or a query has no relevant image.
+    """
+    texts, images = _floats(text_emb), _floats(image_emb)
+    if len(relevant) != len(texts) or any(len(r) == 0 for r in relevant):
+        raise ValueError("every text query needs a non-empty set of relevant images")
+    top = np.argsort(-(texts @ images.T), axis=1, kind="stable")[:, :k]
+    hits = [not set(row.tolist()).isdisjoint(rel) for row, rel in zip(top, relevant, strict=True)]
+    return sum(hits) / len(hits)

@@ -1,0 +1,105 @@
+"""The trainer end to end through `main(argv)` with the tiny model: every method runs, the result loads
+into the core as a new model, a stopped run resumes, and bad data fails with a sentence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.models.encoder import Encoder
+from core.models.registry import ModelRegistry
+from core.settings import Paths
+from tests.conftest import COLOURS, TEST_MODELS, make_photo
+from training.__main__ import EXIT_STOPPED, main
+from training.config import load_config
+from training.run import execute, make_runtime
+from training.runtime import StopFlag
+
+TINY = str(TEST_MODELS / "tiny.json")
+FAST = ["--model", TINY, "--workers", "0", "--batch-size", "8", "--lr-tower", "1e-3", "--lr-proxies", "1e-2"]
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    for colour in COLOURS:
+        for i in range(8):
+            make_photo(tmp_path / "classes" / colour / f"{i}.jpg", colour)
+    return tmp_path / "classes"
+
+
+def events(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("method", ["mcip", "gpr-ft", "2sft"])
+def test_each_method_trains_and_exports_a_loadable_model(
+    home: Path, photos: Path, capsys: pytest.CaptureFixture[str], method: str
+) -> None:
+    assert main(["--data", str(photos), "--method", method, "--epochs", "2", "--name", f"t-{method}", *FAST]) == 0
+    log = events(capsys.readouterr().out)
+    kinds = [e["event"] for e in log if e["event"] != "progress"]
+    assert kinds[:2] == ["start", "eval"] and kinds[-1] == "done" and "step" in kinds
+    assert ("captions" in kinds) == (method != "gpr-ft")
+    assert any(e["event"] == "stage" and e["stage"] == "b" for e in log) == (method == "2sft")
+    steps = [e for e in log if e["event"] == "step" and e["stage"] == "a"]
+    assert all(np.isfinite(float(e["loss"])) for e in steps)  # type: ignore[arg-type]
+    assert ("loss_mc" in steps[-1]) == (method == "mcip")
+
+    paths = Paths(home)
+    spec = ModelRegistry(paths).resolve(f"t-{method}")
+    run_dir = home / "runs" / f"t-{method}"
+    assert json.loads((run_dir / "config.json").read_text())["method"] == method
+    summary = json.loads((run_dir / "eval.json").read_text())
+    assert 0 <= summary["before"]["map"] <= 1 and 0 <= summary["after"]["map"] <= 1
+    tuned, base = Encoder(spec, paths, "cpu"), Encoder(ModelRegistry(paths).resolve(TINY), paths, "cpu")
+    img = tuned.preprocess(Image.open(photos / "red" / "0.jpg").convert("RGB"))[None]
+    assert not np.allclose(tuned.encode_images(img), base.encode_images(img))  # the weights really changed
+
+
+def test_a_stopped_run_resumes_where_it_stopped(home: Path, photos: Path) -> None:
+    args = {
+        "data": str(photos),
+        "method": "mcip",
+        "epochs": 3,
+        "name": "resumable",
+        "model": TINY,
+        "workers": 0,
+        "batch_size": 8,
+        "lr_tower": 1e-3,
+    }
+    config = load_config(None, args)
+    paths = Paths(home)
+    paths.ensure()
+    stop = StopFlag()
+    seen: list[dict[str, object]] = []
+
+    def report(event: str, **fields: object) -> None:
+        seen.append({"event": event, **fields})
+        if event == "stage":
+            stop.set()  # stop at the first step of stage (a)
+
+    first = execute(config, paths, make_runtime(config, paths, report, stop))
+    assert not first.finished and (first.run_dir / "checkpoint.pt").exists()
+    resumed: list[dict[str, object]] = []
+    second = execute(
+        config, paths, make_runtime(config, paths, lambda e, **f: resumed.append({"event": e, **f}), StopFlag())
+    )
+    assert second.finished and second.spec_name == "resumable"
+    (resume_event,) = [e for e in resumed if e["event"] == "resumed"]
+    assert resume_event["step"] == 1
+    assert not any(e["event"] == "eval" and e.get("when") == "before" for e in resumed)  # not redone
+
+
+def test_stop_signal_exit_code_and_bad_data(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one_class = tmp_path / "one"
+    for i in range(6):
+        make_photo(one_class / "only" / f"{i}.jpg")
+    assert main(["--data", str(one_class), *FAST]) == 1
+    (error,) = [e for e in events(capsys.readouterr().out) if e["event"] == "error"]
+    assert error["kind"] == "user" and "at least two classes" in str(error["message"])
+    assert main(["--data", str(tmp_path / "missing"), *FAST]) == 1
+    assert EXIT_STOPPED == 75

@@ -1,0 +1,64 @@
+"""`python -m training`: fine-tune a model on a folder of labelled photos; progress as JSON lines.
+
+    python -m training --data PHOTOS --method mcip [--config run.yaml] [--epochs 3 ...]
+    python -m training --resume RUN_FOLDER
+
+Exit codes: 0 finished, 1 a problem with the data or settings (the "error" line says what), 3 the
+machine got in the way (memory, disk), 4 a bug, 75 stopped by a signal (resume with --resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.errors import Cancelled, EnvironmentFault, UserError
+from core.settings import Paths
+from training.config import add_config_arguments, load_config
+from training.report import JsonLines
+from training.run import execute, make_runtime
+from training.runtime import StopFlag
+
+EXIT_STOPPED = 75  # EX_TEMPFAIL: try again later, i.e. resume
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help="a YAML file of settings (command-line options win)")
+    parser.add_argument("--resume", type=Path, help="continue the run in this folder with its saved settings")
+    add_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    report, stop = JsonLines(), StopFlag()
+    stop.install_signal_handlers()
+    try:
+        if args.resume is not None:
+            config = load_config(args.resume / "config.json", {"output": str(args.resume)})
+        else:
+            overrides = {k: v for k, v in vars(args).items() if k not in ("config", "resume")}
+            config = load_config(args.config, overrides)
+        paths = Paths.default()
+        paths.ensure()
+        result = execute(config, paths, make_runtime(config, paths, report, stop))
+        return 0 if result.finished else EXIT_STOPPED
+    except Cancelled:
+        return EXIT_STOPPED
+    except UserError as exc:
+        report("error", kind="user", message=str(exc))
+        return 1
+    except EnvironmentFault as exc:
+        report("error", kind="environment", message=str(exc))
+        return 3
+    except Exception as exc:  # a bug: the whole traceback goes to the log the GUI shows
+        report("error", kind="bug", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

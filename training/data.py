@@ -1,0 +1,328 @@
+"""Labelled photos for fine-tuning: folder-per-class listing, train/validation splits, sanity checks,
+a torch `Dataset`, and the stage (a) augmentation of MCIP.
+
+Labels index `class_names`. Everything random takes an explicit seed, so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from core.errors import FolderNotFoundError, ImageError, UserError
+from core.imageio import PHOTO_EXTENSIONS, load_image
+from core.models.encoder import Encoder
+from core.models.spec import ModelSpec
+
+Item = tuple[Path, int]
+"""One labelled photo: its path and the index of its class in `class_names`."""
+
+CLASS_NAMES_FILE = "classes.tsv"  # optional `wnid<TAB>name` table mapping folder names to display names
+IMBALANCE_RATIO = 10  # largest/smallest class above this: the loss is dominated by the big classes
+MAX_LISTED = 10  # class names quoted in one warning; more would drown the message
+# MCIP trains at 384 px from a 432 px squash (ratio 1.125), so the random crop can shift by 1/9 of the side.
+# Many specs resize straight to the crop size, which would leave the crop nothing to choose from.
+TRAIN_RESIZE_RATIO = 432 / 384
+COLOUR_JITTER = 0.4  # brightness, contrast and saturation, as in MCIP
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Disjoint training and validation photos; labels keep indexing the full `class_names`."""
+
+    train: tuple[Item, ...]
+    validation: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the trainer needs from a folder of labelled photos.
+
+    Attributes:
+        train: photos to train on.
+        validation: photos held out to evaluate retrieval on.
+        class_names: display names; labels index this tuple.
+        warnings: sentences about weaknesses of the data worth showing to the user (see `check_classes`).
+    """
+
+    train: tuple[Item, ...]
+    validation: tuple[Item, ...]
+    class_names: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def load_training_data(
+    root: Path, val_fraction: float, seed: int, *, hold_out_classes: bool = False, min_images: int = 4
+) -> TrainingData:
+    """Scan `root`, check its classes, and split it (by image, or by whole classes).
+
+    Raises:
+        FolderNotFoundError: `root` is not a folder.
+        UserError: the data cannot be trained on (see `check_classes`), or `val_fraction` is out of range.
+    """
+    items, class_names = scan_class_folders(root)
+    warnings = check_classes(items, class_names, min_images)
+    split = (split_by_class if hold_out_classes else split_by_image)(items, val_fraction, seed)
+    return TrainingData(split.train, split.validation, class_names, tuple(warnings))
+
+
+def scan_class_folders(root: Path, min_per_class: int = 2) -> tuple[list[Item], tuple[str, ...]]:
+    """List the photos of a folder with one subfolder per class (photos may sit deeper inside it).
+
+    Hidden files and folders are skipped. Classes with fewer than `min_per_class` photos are left out: they
+    can neither be split nor give a positive pair. Class display names come from `classes.tsv` at the root
+    when it has `wnid` and `name` columns, else from the folder names.
+
+    Returns:
+        The photos with their labels, sorted by class then path, and the class display names.
+
+    Raises:
+        FolderNotFoundError: `root` is not a folder.
+    """
+    if not root.is_dir():
+        raise FolderNotFoundError(f"The training folder {str(root)!r} does not exist or is not a folder.")
+    names = _display_names(root)
+    items: list[Item] = []
+    folders: list[str] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        photos = sorted(_photos_under(folder))
+        if len(photos) < min_per_class:
+            continue
+        items.extend((photo, len(folders)) for photo in photos)
+        folders.append(folder.name)
+    return items, _unique_names(folders, names)
+
+
+def _photos_under(folder: Path) -> Iterable[Path]:
+    for path in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if not hidden and path.suffix.lower() in PHOTO_EXTENSIONS and path.is_file():
+            yield path
+
+
+def _display_names(root: Path) -> dict[str, str]:
+    table = root / CLASS_NAMES_FILE
+    if not table.is_file():
+        return {}
+    with table.open(encoding="utf-8", newline="") as file:
+        rows = csv.DictReader(file, delimiter="\t")
+        if rows.fieldnames is None or not {"wnid", "name"} <= set(rows.fieldnames):
+            return {}
+        return {row["wnid"].strip(): row["name"].strip() for row in rows if row["wnid"] and row["name"]}
+
+
+def _unique_names(folders: list[str], names: dict[str, str]) -> tuple[str, ...]:
+    """Two folders may share a display name (WordNet has two 'crane's); keep them apart by folder name."""
+    shown = [names.get(folder, folder) for folder in folders]
+    counts = Counter(shown)
+    pairs = zip(shown, folders, strict=True)
+    return tuple(name if counts[name] == 1 else f"{name} ({folder})" for name, folder in pairs)
+
+
+def split_by_image(items: Sequence[Item], val_fraction: float, seed: int) -> Split:
+    """Hold out `val_fraction` of each class's photos (rounded, at least one when the class has two or more,
+    never all of them), so every class appears on both sides in proportion.
+
+    Each class is shuffled by its own generator seeded from (`seed`, label): the split of one class does not
+    change when other classes are added or removed. The order of `items` does not matter.
+
+    Raises:
+        UserError: `val_fraction` is not in [0, 1).
+    """
+    _check_fraction(val_fraction)
+    by_class = _group(items)
+    train: list[Item] = []
+    validation: list[Item] = []
+    for label, members in by_class.items():
+        order = np.random.default_rng([seed, label]).permutation(len(members))
+        wanted = round(len(members) * val_fraction)
+        n_val = 0 if val_fraction == 0 or len(members) < 2 else min(max(wanted, 1), len(members) - 1)
+        validation.extend(members[i] for i in order[:n_val])
+        train.extend(members[i] for i in order[n_val:])
+    return Split(tuple(sorted(train)), tuple(sorted(validation)))
+
+
+def split_by_class(items: Sequence[Item], val_fraction: float, seed: int) -> Split:
+    """Hold out whole classes (`val_fraction` of them, rounded, at least one, never all), to measure how the
+    model generalises to classes it never trained on.
+
+    Raises:
+        UserError: `val_fraction` is not in [0, 1), or there are fewer than two classes to divide.
+    """
+    _check_fraction(val_fraction)
+    labels = sorted(_group(items))
+    if val_fraction == 0:
+        return Split(tuple(sorted(items)), ())
+    if len(labels) < 2:
+        raise UserError("Holding out whole classes for validation needs at least two classes.")
+    n_val = min(max(round(len(labels) * val_fraction), 1), len(labels) - 1)
+    held_out = {labels[i] for i in np.random.default_rng(seed).permutation(len(labels))[:n_val]}
+    train = sorted(item for item in items if item[1] not in held_out)
+    validation = sorted(item for item in items if item[1] in held_out)
+    return Split(tuple(train), tuple(validation))
+
+
+def _check_fraction(val_fraction: float) -> None:
+    if not 0 <= val_fraction < 1:
+        raise UserError(f"The validation fraction must be at least 0 and below 1; got {val_fraction}.")
+
+
+def _group(items: Iterable[Item]) -> dict[int, list[Item]]:
+    groups: dict[int, list[Item]] = {}
+    for item in sorted(items):
+        groups.setdefault(item[1], []).append(item)
+    return dict(sorted(groups.items()))
+
+
+def check_classes(items: Sequence[Item], class_names: Sequence[str], min_images: int = 4) -> list[str]:
+    """Refuse data that cannot be fine-tuned on, and describe data that can but is weak.
+
+    Returns:
+        Warnings, each a sentence for the user: classes with fewer than `min_images` photos (including
+        empty ones), and a largest/smallest class ratio above `IMBALANCE_RATIO`.
+
+    Raises:
+        UserError: there are no photos, or all of them belong to one class.
+    """
+    counts = Counter(label for _, label in items)
+    if not counts:
+        raise UserError("No photos found to fine-tune on: put them in one subfolder per class.")
+    if len(counts) == 1:
+        only = class_names[next(iter(counts))]
+        raise UserError(f"Fine-tuning needs at least two classes; found only {only!r}.")
+    warnings: list[str] = []
+    small = [(name, counts[label]) for label, name in enumerate(class_names) if counts[label] < min_images]
+    if small:
+        listed = ", ".join(f"{name!r} ({n})" for name, n in small[:MAX_LISTED])
+        more = f" and {len(small) - MAX_LISTED} more" if len(small) > MAX_LISTED else ""
+        warnings.append(
+            f"{len(small)} of {len(class_names)} classes have fewer than {min_images} photos, too few to learn "
+            f"them reliably: {listed}{more}."
+        )
+    largest, smallest = max(counts.items(), key=lambda kv: kv[1]), min(counts.items(), key=lambda kv: kv[1])
+    if largest[1] > IMBALANCE_RATIO * smallest[1]:
+        warnings.append(
+            f"The classes are very unbalanced: {class_names[largest[0]]!r} has {largest[1]} photos but "
+            f"{class_names[smallest[0]]!r} only {smallest[1]}; the large classes will dominate training."
+        )
+    return warnings
+
+
+@dataclass(frozen=True)
+class ImageTransform:
+    """A photo-to-tensor transform plus the shortest side it needs, so JPEGs can be decoded at reduced size.
+
+    Attributes:
+        apply: RGB image in, float32 (3, H, W) normalised tensor out.
+        min_side: passed to `load_image`; smaller decodes would lose detail the transform keeps.
+    """
+
+    apply: Callable[[Image.Image], torch.Tensor]
+    min_side: int
+
+    def __call__(self, img: Image.Image) -> torch.Tensor:
+        return self.apply(img)
+
+
+_INTERPOLATION = {"bicubic": v2.InterpolationMode.BICUBIC, "bilinear": v2.InterpolationMode.BILINEAR}
+
+
+def train_transform(spec: ModelSpec) -> ImageTransform:
+    """MCIP's stage (a) augmentation for `spec`: squash, random crop, horizontal flip, colour jitter, normalise.
+
+    The squash goes to `spec.resize` or `TRAIN_RESIZE_RATIO` times the crop size, whichever is larger, and
+    ignores `spec.resize_mode`: MCIP squashes during training whatever the model's evaluation transform does.
+    Randomness comes from torch's global generator (seeded per DataLoader worker by torch).
+    """
+    resize = max(spec.resize, round(spec.image_size * TRAIN_RESIZE_RATIO))
+    pipeline = v2.Compose(
+        [
+            v2.Resize((resize, resize), interpolation=_INTERPOLATION[spec.interpolation], antialias=True),
+            v2.RandomCrop(spec.image_size),
+            v2.RandomHorizontalFlip(),
+            v2.ColorJitter(brightness=COLOUR_JITTER, contrast=COLOUR_JITTER, saturation=COLOUR_JITTER),
+            v2.ToImage(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
+        ]
+    )
+
+    def apply(img: Image.Image) -> torch.Tensor:
+        return cast(torch.Tensor, pipeline(img.convert("RGB"))).as_subclass(torch.Tensor)
+
+    return ImageTransform(apply, resize)
+
+
+def eval_transform(encoder: Encoder) -> ImageTransform:
+    """The encoder's own evaluation preprocessing, as a tensor transform."""
+    return ImageTransform(lambda img: torch.from_numpy(encoder.preprocess(img)), encoder.min_side)
+
+
+Sample = tuple[torch.Tensor | None, int, int]
+"""(image or None if it could not be read, label, index into the dataset)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A collated batch without the photos that failed to load.
+
+    Attributes:
+        images: float32 (B, 3, H, W); B may be 0 when every photo in the batch failed (then H = W = 0).
+        labels: int64 (B,).
+        indices: int64 (B,), dataset indices of the photos, e.g. to look up their pseudo-captions.
+        failed: dataset indices of the photos that could not be read.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    indices: torch.Tensor
+    failed: tuple[int, ...]
+
+
+class LabelledImageDataset(Dataset[Sample]):
+    """Labelled photos decoded with `core.imageio.load_image` and transformed.
+
+    A file that cannot be read yields `(None, label, index)` instead of raising, and `collate_skip_failed`
+    leaves it out of the batch. This was chosen over decoding every file up front to drop the bad ones:
+    that would decode a whole collection twice before the first step, for the sake of a few broken files
+    that the indexer records anyway. The cost is that a batch may come out smaller than asked.
+    """
+
+    def __init__(self, items: Sequence[Item], transform: ImageTransform) -> None:
+        self.items = tuple(items)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Sample:
+        path, label = self.items[index]
+        try:
+            img, _ = load_image(path, self.transform.min_side)
+        except ImageError as exc:
+            _log.warning("skipping %s: %s", path, exc)
+            return None, label, index
+        return self.transform(img), label, index
+
+
+def collate_skip_failed(samples: Sequence[Sample]) -> Batch:
+    """DataLoader `collate_fn` for `LabelledImageDataset`: stack the photos that loaded, list those that did not."""
+    kept = [(img, label, index) for img, label, index in samples if img is not None]
+    failed = tuple(index for img, _, index in samples if img is None)
+    images = torch.stack([img for img, _, _ in kept]) if kept else torch.zeros((0, 3, 0, 0))
+    labels = torch.tensor([label for _, label, _ in kept], dtype=torch.int64)
+    indices = torch.tensor([index for _, _, index in kept], dtype=torch.int64)
+    return Batch(images, labels, indices, failed)

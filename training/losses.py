@@ -1,0 +1,198 @@
+"""Training losses for MCIP: ArcMargin over class proxies, MCArcMargin over frozen caption embeddings,
+and CLIP's InfoNCE for the text re-alignment stage. Formulas follow /work/shared/MCIP.md.
+
+All losses normalise their inputs and compute in float32 with autocast switched off: under fp16 a
+cosine carries ~1e-3 error, which the scale (30 or 100) turns into logit noise, and the margin maths
+near |cos| = 1 needs the precision. The matrices involved (B x C, B x T, B x B) are tiny next to the
+backbone, so float32 costs nothing measurable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ARC_SCALE = 30.0  # s in MCIP.md; the authors' value for both ArcMargin and MCArcMargin
+ARC_MARGIN = 0.1  # m in MCIP.md: small, because the backbone starts from a pretrained CLIP space
+MC_MAX_WEIGHT = 0.1  # weight of MCArcMargin's hardest-caption term, as in the authors' code
+INFO_NCE_MAX_SCALE = 100.0  # CLIP's cap on exp(logit_scale), i.e. temperature >= 0.01
+AM_WEIGHT = 0.75  # total loss L = 0.75 * L_AM + 0.25 * L_MC (MCIP.md)
+MC_WEIGHT = 0.25
+
+# Keeps cos strictly inside (-1, 1) before sqrt(1 - cos^2): d/dc sqrt(1 - c^2) = -c / sqrt(1 - c^2) is
+# infinite at |c| = 1 (an embedding equal to its proxy), and inf * 0 in backward turns into NaN. At 1e-6
+# the gradient stays below ~1e3 and the value moves by at most sqrt(2e-6) * sin(m) ~ 1.4e-4.
+COS_EPS = 1e-6
+
+
+def _float32(x: Tensor) -> Tensor:
+    """Unit-normalised float32 rows."""
+    return F.normalize(x.float(), dim=-1)
+
+
+def _no_autocast(x: Tensor) -> torch.autocast:
+    """Switches autocast off for the device of `x`, so matmuls really run in float32."""
+    return torch.autocast(device_type=x.device.type, enabled=False)
+
+
+def additive_angular_margin(cos: Tensor, margin: float) -> Tensor:
+    """ArcFace's target logit before scaling: cos(theta + m), or c - m * sin(pi - m) past the fold.
+
+    cos(theta + m) stops decreasing once theta + m > pi, so beyond cos(theta) <= cos(pi - m) the
+    linear fallback keeps the target logit monotone in theta (ArcFace, Deng et al. 2019, Sec. 3.1).
+    cos(theta + m) is expanded as c cos m - sqrt(1 - c^2) sin m to avoid acos, whose gradient is
+    infinite at |c| = 1.
+
+    Args:
+        cos: cosines in [-1, 1], any shape, float32.
+        margin: the additive angular margin m in radians.
+
+    Returns:
+        The margin-penalised cosines, same shape as `cos`.
+    """
+    safe = cos.clamp(-1.0 + COS_EPS, 1.0 - COS_EPS)
+    # clamp(min=0): rounding can still push 1 - c^2 a hair below zero, and sqrt of that is NaN.
+    sine = (1.0 - safe * safe).clamp(min=0.0).sqrt()
+    shifted = safe * math.cos(margin) - sine * math.sin(margin)
+    fallback = cos - margin * math.sin(math.pi - margin)
+    return torch.where(cos > math.cos(math.pi - margin), shifted, fallback)
+
+
+def _check_margin(scale: float, margin: float) -> None:
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if not 0.0 <= margin < math.pi / 2:
+        raise ValueError(f"margin must lie in [0, pi/2) radians, got {margin}")
+
+
+class ArcMarginLoss(nn.Module):
+    """Additive angular margin softmax over learnable class proxies.
+
+    ArcFace: Deng, Guo, Xue, Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep Face
+    Recognition", CVPR 2019, arXiv 1801.07698. Used by MCIP (Schall et al., arXiv 2409.01936) for
+    stage (a) retrieval fine-tuning with s = 30, m = 0.1.
+
+    Attributes:
+        proxies: (num_classes, embed_dim) class centres, Xavier-uniform initialised; train them with
+            their own learning rate (MCIP.md: 1e-4 against 1e-6 for the backbone).
+    """
+
+    def __init__(self, embed_dim: int, num_classes: int, scale: float = ARC_SCALE, margin: float = ARC_MARGIN):
+        super().__init__()
+        _check_margin(scale, margin)
+        self.scale = scale
+        self.margin = margin
+        self.proxies = nn.Parameter(torch.empty(num_classes, embed_dim))
+        nn.init.xavier_uniform_(self.proxies)
+
+    def extra_repr(self) -> str:
+        n, d = self.proxies.shape
+        return f"embed_dim={d}, num_classes={n}, scale={self.scale}, margin={self.margin}"
+
+    def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        """Mean ArcMargin loss of a batch.
+
+        Args:
+            embeddings: (B, D) image embeddings, any scale and dtype (normalised here).
+            labels: (B,) long class indices in [0, num_classes).
+
+        Returns:
+            A float32 scalar.
+        """
+        with _no_autocast(embeddings):
+            cos = _float32(embeddings) @ _float32(self.proxies).T
+            target = labels.view(-1, 1)
+            phi = additive_angular_margin(cos.gather(1, target), self.margin)
+            logits = self.scale * cos.scatter(1, target, phi)
+            return F.cross_entropy(logits, labels)
+
+
+class MCArcMarginLoss(nn.Module):
+    """Multi-caption ArcMargin: frozen text embeddings of each image's pseudo-captions act as proxies.
+
+    Schall, Barthel, Hezel, Jung, "Optimizing CLIP Models for Image Retrieval with Maintained
+    Joint-Embedding Alignment", SISAP 2024, arXiv 2409.01936. Each image is pulled towards its own
+    captions (soft target 1/n_i each, with the ArcFace margin) and pushed from every other image's
+    captions in the batch, which keeps the image tower aligned with the text space while it learns
+    retrieval. The second term penalises the worst -(1 - q_ik) log p_ik of the row, exactly as written
+    in MCIP.md; with n_i > 1 the max also ranges over the image's own captions (weight 1 - 1/n_i).
+
+    Rows with no captions contribute nothing, and the mean runs over the rows that have captions, so
+    the loss scale does not depend on caption coverage. (The authors' code averages over all rows and
+    lets caption-less rows keep the max term; MCIP.md's "contribute nothing" is followed here.) A batch
+    with no captions at all gives a zero still connected to the image embeddings, so a training step
+    can backpropagate it unchanged.
+
+    No learnable parameters.
+    """
+
+    def __init__(self, scale: float = ARC_SCALE, margin: float = ARC_MARGIN, max_weight: float = MC_MAX_WEIGHT):
+        super().__init__()
+        _check_margin(scale, margin)
+        self.scale = scale
+        self.margin = margin
+        self.max_weight = max_weight
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}, margin={self.margin}, max_weight={self.max_weight}"
+
+    def forward(self, image_embeddings: Tensor, caption_embeddings: Tensor, caption_owner: Tensor) -> Tensor:
+        """Mean MCArcMargin loss over the images of the batch that have captions.
+
+        Args:
+            image_embeddings: (B, D) image embeddings (normalised here).
+            caption_embeddings: (T, D) frozen text embeddings of all the batch's captions, T >= 0.
+            caption_owner: (T,) long: the batch row of the image each caption belongs to.
+
+        Returns:
+            A float32 scalar.
+        """
+        if caption_embeddings.shape[0] != caption_owner.shape[0]:
+            raise ValueError(f"{caption_embeddings.shape[0]} captions but {caption_owner.shape[0]} owners")
+        with _no_autocast(image_embeddings):
+            if caption_embeddings.shape[0] == 0:
+                return image_embeddings.float().sum() * 0.0
+            cos = _float32(image_embeddings) @ _float32(caption_embeddings).T  # (B, T)
+            rows = torch.arange(cos.shape[0], device=cos.device)
+            positive = caption_owner.to(cos.device).view(1, -1) == rows.view(-1, 1)
+            logits = self.scale * torch.where(positive, additive_angular_margin(cos, self.margin), cos)
+            log_p = F.log_softmax(logits, dim=1)
+            count = positive.sum(dim=1)
+            target = positive.float() / count.clamp(min=1).unsqueeze(1)
+            per_row = -(target * log_p).sum(dim=1)
+            per_row = per_row + self.max_weight * (-(1.0 - target) * log_p).amax(dim=1)
+            # Masked mean rather than boolean indexing: no host sync, and an all-empty batch gives 0.
+            has_captions = (count > 0).float()
+            return (per_row * has_captions).sum() / has_captions.sum().clamp(min=1.0)
+
+
+def info_nce_loss(
+    image_features: Tensor, text_features: Tensor, logit_scale: Tensor, max_scale: float = INFO_NCE_MAX_SCALE
+) -> Tensor:
+    """CLIP's symmetric cross-entropy over a batch of matching image-text pairs.
+
+    Radford et al., "Learning Transferable Visual Models From Natural Language Supervision", ICML
+    2021, arXiv 2103.00020. Used for MCIP's stage (b) text re-alignment.
+
+    Args:
+        image_features: (B, D); row i matches text row i. Normalised here.
+        text_features: (B, D). Normalised here.
+        logit_scale: scalar, log of the inverse temperature (CLIP's learnable parameter).
+        max_scale: cap on exp(logit_scale); past it, logit_scale gets no gradient.
+
+    Returns:
+        A float32 scalar: the mean of the image-to-text and text-to-image cross-entropies.
+    """
+    with _no_autocast(image_features):
+        scale = logit_scale.float().exp().clamp(max=max_scale)
+        logits = scale * _float32(image_features) @ _float32(text_features).T
+        labels = torch.arange(logits.shape[0], device=logits.device)
+        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+def combined_mcip_loss(am: Tensor, mc: Tensor, am_weight: float = AM_WEIGHT, mc_weight: float = MC_WEIGHT) -> Tensor:
+    """MCIP's total loss: am_weight * L_AM + mc_weight * L_MC. 2SFT stage (a) uses L_AM alone."""
+    return am_weight * am + mc_weight * mc

@@ -1,0 +1,203 @@
+"""One fine-tuning run from start to finish: data, base evaluation, pseudo-captions, stage (a),
+optional re-alignment (b), evaluation, export. Resumable: an interrupted run continues from its last
+checkpoint in the same run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from core.evaluation.datasets import LabelledImages
+from core.evaluation.runner import EvalReport, embed_images, evaluate
+from core.models.encoder import Encoder, select_device
+from core.models.registry import ModelRegistry
+from core.models.spec import ModelSpec
+from core.progress import Progress
+from core.settings import Paths
+from training.captions import build_caption_bank, encode_captions, mine_captions
+from training.config import TrainConfig, save_config
+from training.data import Item, LabelledImageDataset, collate_skip_failed, load_training_data, train_transform
+from training.export import export_model, write_json
+from training.runtime import Runtime
+from training.stage_a import CaptionTable, RetrievalTrainer
+from training.stage_b import caption_pairs, realign
+from training.towers import image_tower, prepare_image_tower
+
+CHECKPOINT = "checkpoint.pt"
+BEST_TOWER = "best_tower.safetensors"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    finished: bool  # False when stopped early by a signal: run again with --resume
+    spec_name: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+def run_dir_for(config: TrainConfig, paths: Paths) -> Path:
+    return Path(config.output) if config.output else paths.root / "runs" / model_name(config)
+
+
+def model_name(config: TrainConfig) -> str:
+    if config.name:
+        return config.name
+    base = Path(config.model).stem if config.model else "default"
+    return f"{base}-{config.method}-{datetime.now():%Y%m%d-%H%M%S}".lower()
+
+
+def _items_dataset(root: Path, items: tuple[Item, ...], class_names: tuple[str, ...]) -> LabelledImages:
+    labels = np.array([label for _, label in items], dtype=np.int64)
+    return LabelledImages(root, tuple(path for path, _ in items), labels, class_names)
+
+
+class FineTuneRun:
+    """Holds the pieces of one run so the stages read as a short script in `execute`."""
+
+    def __init__(self, config: TrainConfig, paths: Paths, runtime: Runtime) -> None:
+        self.config, self.paths, self.runtime = config, paths, runtime
+        registry = ModelRegistry(paths)
+        self.base: ModelSpec = registry.resolve(config.model) if config.model else registry.default_spec(runtime.device)
+        self.encoder = Encoder(self.base, paths, runtime.device)
+        self._decoders = max(1, config.workers)  # decode threads for evaluation; workers=0 only affects training
+        self.data = load_training_data(
+            Path(config.data),
+            config.val_fraction,
+            config.seed,
+            hold_out_classes=config.split == "class",
+            min_images=config.min_images_per_class,
+        )
+        self.validation = _items_dataset(Path(config.data), self.data.validation, self.data.class_names)
+        self.training = _items_dataset(Path(config.data), self.data.train, self.data.class_names)
+
+    def evaluate(self, when: str) -> EvalReport:
+        report = evaluate(self.encoder, self.validation, self._progress, workers=self._decoders)
+        self.runtime.report("eval", when=when, **{k: v for k, v in dataclasses.asdict(report).items()})
+        return report
+
+    def _progress(self, p: Progress) -> None:
+        if p.stage == "download" or p.done == p.total:
+            self.runtime.report("progress", stage=p.stage, done=p.done, total=p.total, message=p.message)
+
+    def captions(self) -> tuple[CaptionTable, list[str]] | None:
+        """Mine pseudo-captions with the base model (before any fine-tuning), when the method needs them."""
+        if self.config.method == "gpr-ft" and not self.config.realign_after:
+            return None
+        caption_file = Path(self.config.caption_file) if self.config.caption_file else None
+        bank = build_caption_bank(self.data.class_names, self.config.extra_terms, caption_file)
+        bank_vectors = encode_captions(self.encoder, bank)
+        embedded = embed_images(self.encoder, self.training.paths, self._progress, None, self._decoders, 32)
+        vectors = np.zeros((len(self.training.paths), bank_vectors.shape[1]), dtype=np.float32)
+        vectors[embedded.kept] = embedded.vectors
+        mined = mine_captions(vectors, bank_vectors, self.config.captions_top_k, None, self.config.captions_target_mean)
+        per_item = [c if i in set(embedded.kept.tolist()) else c[:0] for i, c in enumerate(mined.captions)]
+        self.runtime.report(
+            "captions",
+            bank=len(bank),
+            coverage=mined.coverage,
+            mean_per_image=mined.mean_per_image,
+            threshold=mined.threshold,
+        )
+        return CaptionTable(torch.from_numpy(bank_vectors), per_item), bank
+
+    def stage_a(self, captions: CaptionTable | None) -> bool:
+        """Retrieval fine-tuning; returns False if stopped by a signal (checkpoint saved)."""
+        model = self.encoder.model
+        applied = prepare_image_tower(model, self.config.patch_dropout, self.config.grad_checkpointing)
+        self.runtime.report("stage", stage="a", method=self.config.method, tricks=applied)
+        trainer = RetrievalTrainer(
+            model,
+            len(self.data.class_names),
+            self.base.embed_dim,
+            self.config,
+            self.runtime,
+            captions if self.config.method == "mcip" else None,
+        )
+        checkpoint = self.runtime.run_dir / CHECKPOINT
+        if checkpoint.exists():
+            trainer.load_state_dict(torch.load(checkpoint, map_location=self.runtime.device, weights_only=True))
+            self.runtime.report("resumed", step=trainer.progress.step, epoch=trainer.progress.epoch)
+        dataset = LabelledImageDataset(self.data.train, train_transform(self.base))
+        best = self.runtime.run_dir / BEST_TOWER
+        progress = trainer.train(
+            dataset,
+            collate_skip_failed,
+            validate=lambda epoch: self.evaluate(f"epoch {epoch}").map,
+            save_checkpoint=lambda: torch.save(trainer.state_dict(), checkpoint),
+            save_best=lambda: save_file(_cpu_state(image_tower(model)), str(best)),
+        )
+        if self.runtime.stop.is_set:
+            return False
+        if best.exists():
+            image_tower(model).load_state_dict(load_file(str(best), device=self.runtime.device))
+        self.runtime.report("stage_done", stage="a", best_map=progress.best_map, epochs=progress.epoch)
+        return True
+
+    def stage_b(self, captions: tuple[CaptionTable, list[str]] | None) -> None:
+        if captions is None or not (self.config.method == "2sft" or self.config.realign_after):
+            return
+        table, bank = captions
+        self.encoder.model.eval()
+        embedded = embed_images(self.encoder, self.training.paths, self._progress, None, self._decoders, 32)
+        per_item = [table.per_item[row] for row in embedded.kept.tolist()]
+        self.runtime.report("stage", stage="b")
+        realign(
+            self.encoder.model,
+            torch.from_numpy(embedded.vectors),
+            caption_pairs(per_item),
+            self.encoder.tokenize(bank),
+            self.config,
+            self.runtime,
+        )
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def execute(config: TrainConfig, paths: Paths, runtime: Runtime) -> RunResult:
+    """Run (or resume) the whole fine-tuning described by `config`."""
+    runtime.run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, runtime.run_dir)
+    job = FineTuneRun(config, paths, runtime)
+    runtime.report(
+        "start",
+        run_dir=str(runtime.run_dir),
+        base=job.base.name,
+        device=runtime.device,
+        method=config.method,
+        train=len(job.data.train),
+        validation=len(job.data.validation),
+        classes=len(job.data.class_names),
+    )
+    for warning in job.data.warnings:
+        runtime.report("warning", message=warning)
+    before_file = runtime.run_dir / "eval_before.json"
+    before = job.evaluate("before") if not before_file.exists() else None
+    if before is not None:
+        write_json(before_file, dataclasses.asdict(before))
+    captions = job.captions()
+    if not job.stage_a(captions[0] if captions else None):
+        return RunResult(runtime.run_dir, finished=False)
+    job.stage_b(captions)
+    after = job.evaluate("after")
+    name = config.name or runtime.run_dir.name
+    description = f"{config.method} fine-tuning of {job.base.name} on {config.data}"
+    spec = export_model(job.encoder.model, job.base, name, description, runtime.run_dir, paths)
+    summary = {"before": json.loads(before_file.read_text()), "after": dataclasses.asdict(after)}
+    write_json(runtime.run_dir / "eval.json", summary)
+    runtime.report("done", model=spec.name, spec=str(paths.user_specs / f"{spec.name}.json"))
+    return RunResult(runtime.run_dir, True, spec.name, summary["before"], summary["after"])
+
+
+def make_runtime(config: TrainConfig, paths: Paths, report: Any, stop: Any) -> Runtime:
+    return Runtime(run_dir_for(config, paths), select_device(config.device), report, stop)

@@ -1,0 +1,64 @@
+"""What every stage shares at run time: the device, mixed precision, cancellation, progress lines."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import torch
+
+Report = Callable[..., None]  # report(event, **fields): one JSON line
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT (or the GUI's cancel): the loop checkpoints at the next step and exits."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(_signum: int, _frame: FrameType | None) -> None:
+            self.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, handler)
+
+
+@dataclass
+class Runtime:
+    """The run folder, device, precision and reporting that the stages use."""
+
+    run_dir: Path
+    device: str
+    report: Report
+    stop: StopFlag
+
+    @property
+    def amp_dtype(self) -> torch.dtype | None:
+        """Mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); fp32 elsewhere."""
+        if self.device != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        dtype = self.amp_dtype
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=dtype)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """Loss scaling is needed for fp16 only; a disabled scaler is a no-op otherwise."""
+        return torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)

@@ -1,0 +1,193 @@
+"""Stage (a): retrieval fine-tuning of the image tower: ArcMargin on class labels, plus MCArcMargin
+towards the frozen text embeddings of each photo's pseudo-captions for MCIP (../shared/MCIP.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from training.config import TrainConfig
+from training.losses import ArcMarginLoss, MCArcMarginLoss
+from training.runtime import Runtime
+from training.schedule import cosine_schedule
+from training.towers import image_tower
+
+LOG_EVERY = 10  # steps between progress lines: often enough for live plots, rare enough to stay cheap
+
+
+@dataclass(frozen=True)
+class CaptionTable:
+    """Frozen text embeddings of the caption bank, and which captions belong to each training photo."""
+
+    embeddings: torch.Tensor  # (T, D), normalised
+    per_item: Sequence[np.ndarray]  # caption indices per training item
+
+    def for_batch(self, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(caption embeddings, owner row in the batch) for the photos of one batch."""
+        chosen = [(row, self.per_item[int(item)]) for row, item in enumerate(items)]
+        index = np.concatenate([c for _, c in chosen]) if chosen else np.zeros(0, dtype=np.int64)
+        owner = np.concatenate([np.full(len(c), row) for row, c in chosen]) if chosen else index
+        return self.embeddings[torch.as_tensor(index, dtype=torch.long)], torch.as_tensor(owner, dtype=torch.long)
+
+
+@dataclass
+class Progress:
+    """Where the stage is; saved in checkpoints so an interrupted run resumes at the same batch."""
+
+    epoch: int = 0
+    batches_done: int = 0  # in the current epoch
+    step: int = 0
+    best_map: float = -1.0
+    bad_epochs: int = 0
+
+
+def epoch_batches(n_items: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The shuffled batches of one epoch, reproducible from (seed, epoch) so a resumed run skips exactly
+    the batches already done. The last partial batch is dropped: ArcMargin wants full batches."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(n_items, generator=generator).tolist()
+    return [order[i : i + batch_size] for i in range(0, n_items - batch_size + 1, batch_size)]
+
+
+class RetrievalTrainer:
+    """Trains the image tower (and ArcMargin proxies) in place on `model`."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        embed_dim: int,
+        config: TrainConfig,
+        runtime: Runtime,
+        captions: CaptionTable | None,
+    ) -> None:
+        self.model, self.config, self.runtime, self.captions = model, config, runtime, captions
+        self.arc = ArcMarginLoss(embed_dim, num_classes, config.arc_scale, config.arc_margin).to(runtime.device)
+        self.mc = MCArcMarginLoss(config.arc_scale, config.arc_margin) if captions is not None else None
+        tower = [p for p in image_tower(model).parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": tower, "lr": config.lr_tower}, {"params": self.arc.parameters(), "lr": config.lr_proxies}],
+            betas=(0.9, 0.999),
+            eps=1e-8,
+            weight_decay=config.weight_decay,
+        )
+        self.scaler = runtime.grad_scaler()
+        self.progress = Progress()
+        self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
+        self._pending_scheduler: dict[str, Any] | None = None  # from a checkpoint, applied once built
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "tower": image_tower(self.model).state_dict(),
+            "arc": self.arc.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "scaler": self.scaler.state_dict(),
+            "progress": vars(self.progress).copy(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        image_tower(self.model).load_state_dict(state["tower"])
+        self.arc.load_state_dict(state["arc"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._pending_scheduler = state["scheduler"]
+        self.scaler.load_state_dict(state["scaler"])
+        self.progress = Progress(**state["progress"])
+
+    def train(
+        self,
+        dataset: Dataset[Any],
+        collate: Callable[[list[Any]], Any],
+        validate: Callable[[int], float],
+        save_checkpoint: Callable[[], None],
+        save_best: Callable[[], None],
+    ) -> Progress:
+        """Run the remaining epochs; returns where it stopped. Validation mAP after each epoch drives
+        early stopping and picks the best weights (`save_best` is called when they improve)."""
+        n_items, batch_size = len(dataset), self.config.batch_size  # type: ignore[arg-type]
+        steps_per_epoch = max(1, n_items // batch_size)
+        self.scheduler = cosine_schedule(self.optimizer, steps_per_epoch * self.config.epochs, self.config.min_lr)
+        if self._pending_scheduler is not None:
+            self.scheduler.load_state_dict(self._pending_scheduler)
+        start, total = time.perf_counter(), steps_per_epoch * self.config.epochs
+        first_step = self.progress.step
+        while self.progress.epoch < self.config.epochs:
+            batches = epoch_batches(n_items, batch_size, self.config.seed, self.progress.epoch)[
+                self.progress.batches_done :
+            ]
+            loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=self.config.workers)
+            self.model.train()
+            for batch in loader:
+                if len(batch.images) == 0:  # every photo of this batch failed to load
+                    continue
+                parts = self._step(batch.images, batch.labels, batch.indices)
+                self.progress.batches_done += 1
+                self.progress.step += 1
+                self._log(parts, total, first_step, start)
+                if self.runtime.stop.is_set:
+                    save_checkpoint()
+                    return self.progress
+            self.progress.epoch += 1
+            self.progress.batches_done = 0
+            if self._end_epoch(validate, save_best):
+                break
+            save_checkpoint()
+        return self.progress
+
+    def _end_epoch(self, validate: Callable[[int], float], save_best: Callable[[], None]) -> bool:
+        """Validate; returns True when training should stop early."""
+        self.model.eval()
+        score = validate(self.progress.epoch)
+        if score > self.progress.best_map:
+            self.progress.best_map, self.progress.bad_epochs = score, 0
+            save_best()
+        else:
+            self.progress.bad_epochs += 1
+        return self.progress.bad_epochs >= self.config.early_stopping_patience
+
+    def _step(self, images: torch.Tensor, labels: torch.Tensor, items: torch.Tensor) -> dict[str, float]:
+        device = self.runtime.device
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with self.runtime.autocast():
+            embeddings = self.model.encode_image(images)  # type: ignore[operator]
+            loss_am = self.arc(embeddings, labels)
+            loss = loss_am
+            parts = {"loss_am": float(loss_am.detach())}
+            if self.mc is not None and self.captions is not None:
+                captions, owner = self.captions.for_batch(items)
+                loss_mc = self.mc(embeddings, captions.to(device), owner.to(device))
+                loss = self.config.am_weight * loss_am + self.config.mc_weight * loss_mc
+                parts["loss_mc"] = float(loss_mc.detach())
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return {"loss": float(loss.detach()), **parts}
+
+    def _log(self, parts: dict[str, float], total: int, first_step: int, start: float) -> None:
+        step = self.progress.step
+        if step % LOG_EVERY and step != total:
+            return
+        rate = (step - first_step) / max(time.perf_counter() - start, 1e-9)
+        self.runtime.report(
+            "step",
+            stage="a",
+            epoch=self.progress.epoch,
+            step=step,
+            total_steps=total,
+            lr=self.optimizer.param_groups[0]["lr"],
+            eta_s=round((total - step) / rate, 1) if rate > 0 else None,
+            **{k: round(v, 5) for k, v in parts.items()},
+        )
