@@ -171,6 +171,13 @@ def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    """Run the trainer in its own process (it reports JSON lines on stdout) and pass on its exit code."""
+    import subprocess
+
+    return subprocess.call([sys.executable, "-m", "training", *args.options])
+
+
 # Parser and dispatch -------------------------------------------------------------------------------
 
 
@@ -216,12 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eval_cli.add_eval_arguments(add("eval", eval_cli.cmd_eval, eval_cli.HELP))
     add_models_parser(sub, common)
+    train = sub.add_parser("train", add_help=False, help="fine-tune a model on labelled photos (python -m training)")
+    train.set_defaults(handler=cmd_train, options=[])
     return parser
 
 
 def run(argv: list[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # The trainer's options belong to `python -m training` (see `photosift train --help`): they arrive
+    # here as unknown arguments, in order, and are passed on.
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "train":
+        args.options = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return EXIT_OK

@@ -103,3 +103,10 @@ def test_stop_signal_exit_code_and_bad_data(home: Path, tmp_path: Path, capsys: 
     assert error["kind"] == "user" and "at least two classes" in str(error["message"])
     assert main(["--data", str(tmp_path / "missing"), *FAST]) == 1
     assert EXIT_STOPPED == 75
+
+
+def test_photosift_train_runs_the_trainer_process(home: Path, photos: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from app.cli import run
+
+    assert run(["train", "--data", str(photos), "--method", "gpr-ft", "--epochs", "1", "--name", "via-cli", *FAST]) == 0
+    assert any(e["event"] == "done" and e["model"] == "via-cli" for e in events(capfd.readouterr().out))

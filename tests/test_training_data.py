@@ -3,6 +3,7 @@ the stage (a) augmentation."""
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from core.errors import FolderNotFoundError, UserError
+from core.models.preprocess import Preprocessor
 from core.models.spec import load_spec
 from tests.conftest import TEST_MODELS, make_photo
 from training.data import (
@@ -20,6 +22,7 @@ from training.data import (
     LabelledImageDataset,
     check_classes,
     collate_skip_failed,
+    eval_transform,
     load_training_data,
     scan_class_folders,
     split_by_class,
@@ -170,5 +173,15 @@ def test_train_transform_gives_normalised_crops_of_the_spec_size_flipped_at_rand
     assert type(outs[0]) is torch.Tensor and outs.dtype == torch.float32 and outs.shape == (20, 3, 32, 32)
     white_on_right = outs[:, :, :, 16:].mean(dim=(1, 2, 3)) > outs[:, :, :, :16].mean(dim=(1, 2, 3))
     assert 0 < int(white_on_right.sum()) < 20  # horizontal flips happen, but not always
+    assert type(transform(photo)) is torch.Tensor  # not torchvision's Image subclass
     black = torch.tensor([-m / s for m, s in zip(spec.mean, spec.std, strict=True)])
     assert torch.allclose(outs.amin(dim=(0, 2, 3)), black, atol=0.05)  # jitter cannot lift true black
+
+
+def test_transforms_survive_pickling_for_spawned_workers() -> None:
+    spec = load_spec(TEST_MODELS / "tiny.json")
+    photo = Image.new("RGB", (50, 40), (10, 120, 200))
+    evaluation = pickle.loads(pickle.dumps(eval_transform(spec)))
+    assert evaluation.min_side == 32
+    np.testing.assert_array_equal(evaluation(photo).numpy(), Preprocessor.from_spec(spec)(photo))
+    assert pickle.loads(pickle.dumps(train_transform(spec)))(photo).shape == (3, 32, 32)

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
@@ -22,7 +22,7 @@ from torchvision.transforms import v2
 
 from core.errors import FolderNotFoundError, ImageError, UserError
 from core.imageio import PHOTO_EXTENSIONS, load_image
-from core.models.encoder import Encoder
+from core.models.preprocess import Preprocessor
 from core.models.spec import ModelSpec
 
 Item = tuple[Path, int]
@@ -225,16 +225,22 @@ def check_classes(items: Sequence[Item], class_names: Sequence[str], min_images:
 class ImageTransform:
     """A photo-to-tensor transform plus the shortest side it needs, so JPEGs can be decoded at reduced size.
 
+    Picklable (no closures), so DataLoader workers started by "spawn", the default on Windows and macOS,
+    can receive it.
+
     Attributes:
-        apply: RGB image in, float32 (3, H, W) normalised tensor out.
+        pipeline: RGB image in, float32 (3, H, W) normalised tensor or array out.
         min_side: passed to `load_image`; smaller decodes would lose detail the transform keeps.
     """
 
-    apply: Callable[[Image.Image], torch.Tensor]
+    pipeline: Callable[[Image.Image], torch.Tensor | npt.NDArray[np.float32]]
     min_side: int
 
     def __call__(self, img: Image.Image) -> torch.Tensor:
-        return self.apply(img)
+        out = self.pipeline(img if img.mode == "RGB" else img.convert("RGB"))
+        if isinstance(out, np.ndarray):
+            return torch.from_numpy(out)
+        return out.as_subclass(torch.Tensor)  # torchvision returns its own Image subclass
 
 
 _INTERPOLATION = {"bicubic": v2.InterpolationMode.BICUBIC, "bilinear": v2.InterpolationMode.BILINEAR}
@@ -259,16 +265,13 @@ def train_transform(spec: ModelSpec) -> ImageTransform:
             v2.Normalize(mean=list(spec.mean), std=list(spec.std)),
         ]
     )
-
-    def apply(img: Image.Image) -> torch.Tensor:
-        return cast(torch.Tensor, pipeline(img.convert("RGB"))).as_subclass(torch.Tensor)
-
-    return ImageTransform(apply, resize)
+    return ImageTransform(pipeline, resize)
 
 
-def eval_transform(encoder: Encoder) -> ImageTransform:
-    """The encoder's own evaluation preprocessing, as a tensor transform."""
-    return ImageTransform(lambda img: torch.from_numpy(encoder.preprocess(img)), encoder.min_side)
+def eval_transform(spec: ModelSpec) -> ImageTransform:
+    """The model's own evaluation preprocessing (what `Encoder.preprocess` does), as a tensor transform."""
+    preprocessor = Preprocessor.from_spec(spec)
+    return ImageTransform(preprocessor, preprocessor.min_side)
 
 
 Sample = tuple[torch.Tensor | None, int, int]
