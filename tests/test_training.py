@@ -110,3 +110,36 @@ def test_photosift_train_runs_the_trainer_process(home: Path, photos: Path, capf
 
     assert run(["train", "--data", str(photos), "--method", "gpr-ft", "--epochs", "1", "--name", "via-cli", *FAST]) == 0
     assert any(e["event"] == "done" and e["model"] == "via-cli" for e in events(capfd.readouterr().out))
+
+
+def test_automatic_batch_size_and_a_collection_smaller_than_a_batch(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for colour in ("red", "blue"):
+        for i in range(5):
+            make_photo(tmp_path / "small" / colour / f"{i}.jpg", colour)
+    args = ["--data", str(tmp_path / "small"), "--method", "gpr-ft", "--epochs", "1", "--model", TINY, "--workers", "0"]
+    assert main([*args, "--batch-size", "0", "--min-images-per-class", "2"]) == 0
+    log = events(capsys.readouterr().out)
+    assert [e["batch_size"] for e in log if e["event"] == "batch_size"] == [32]  # CPU default
+    assert any(e["event"] == "step" for e in log)  # 8 training photos < 32 still train
+
+
+def test_text_tail_of_both_open_clip_layouts(tmp_path: Path) -> None:
+    import open_clip
+
+    from training.towers import text_tail_parameters
+
+    config = json.loads((TEST_MODELS / "tiny-arch.json").read_text())
+    custom = tmp_path / "tiny-custom-text.json"
+    custom.write_text(json.dumps(config | {"custom_text": True}))
+    open_clip.add_model_config(custom)
+    for name in ("tiny-arch", "tiny-custom-text"):
+        if name == "tiny-arch":
+            open_clip.add_model_config(TEST_MODELS / "tiny-arch.json")
+        model = open_clip.create_model(name, pretrained=None)
+        tail = text_tail_parameters(model)
+        text = getattr(model, "text", model)
+        expected = {id(p) for p in text.transformer.resblocks[-1].parameters()} | {id(model.logit_scale)}
+        assert expected <= {id(p) for p in tail}
+        assert not {id(p) for p in model.visual.parameters()} & {id(p) for p in tail}

@@ -126,6 +126,9 @@ class FineTuneRun:
         if checkpoint.exists():
             trainer.load_state_dict(torch.load(checkpoint, map_location=self.runtime.device, weights_only=True))
             self.runtime.report("resumed", step=trainer.progress.step, epoch=trainer.progress.epoch)
+        if trainer.batch_size == 0:
+            trainer.batch_size = trainer.fit_batch_size(self.base.image_size)
+            self.runtime.report("batch_size", batch_size=trainer.batch_size)
         dataset = LabelledImageDataset(self.data.train, train_transform(self.base))
         best = self.runtime.run_dir / BEST_TOWER
         progress = trainer.train(

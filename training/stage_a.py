@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from core.errors import EnvironmentFault
 from training.config import TrainConfig
 from training.losses import ArcMarginLoss, MCArcMarginLoss
 from training.runtime import Runtime
@@ -20,6 +21,8 @@ from training.schedule import cosine_schedule
 from training.towers import image_tower
 
 LOG_EVERY = 10  # steps between progress lines: often enough for live plots, rare enough to stay cheap
+CPU_BATCH = 32  # "automatic" batch size without a GPU: memory is plentiful, larger batches only add latency
+GPU_FIRST_TRY = 256  # largest batch tried when fitting to GPU memory (the paper used 128 at 384 px)
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,34 @@ class RetrievalTrainer:
         )
         self.scaler = runtime.grad_scaler()
         self.progress = Progress()
+        self.batch_size = config.batch_size  # 0 until `fit_batch_size` chooses one
         self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
         self._pending_scheduler: dict[str, Any] | None = None  # from a checkpoint, applied once built
+
+    def fit_batch_size(self, image_size: int) -> int:
+        """The largest batch (halving from GPU_FIRST_TRY) for which a training step fits in GPU memory."""
+        if self.runtime.device != "cuda":
+            return CPU_BATCH
+        size = GPU_FIRST_TRY
+        while size >= 1:
+            try:
+                self._probe(size, image_size)
+                return size
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                size //= 2
+        raise EnvironmentFault("Not even one photo per step fits in GPU memory; try a smaller model.")
+
+    def _probe(self, size: int, image_size: int) -> None:
+        """One forward and backward pass on random pixels, leaving weights and optimizer untouched."""
+        self.model.train()
+        images = torch.randn(size, 3, image_size, image_size, device=self.runtime.device)
+        labels = torch.zeros(size, dtype=torch.long, device=self.runtime.device)
+        with self.runtime.autocast():
+            loss = self.arc(self.model.encode_image(images), labels)  # type: ignore[operator]
+        torch.autograd.backward(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.arc.zero_grad(set_to_none=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +120,7 @@ class RetrievalTrainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "scaler": self.scaler.state_dict(),
             "progress": vars(self.progress).copy(),
+            "batch_size": self.batch_size,  # a resumed run must cut the same batches
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -100,6 +130,7 @@ class RetrievalTrainer:
         self._pending_scheduler = state["scheduler"]
         self.scaler.load_state_dict(state["scaler"])
         self.progress = Progress(**state["progress"])
+        self.batch_size = int(state["batch_size"])
 
     def train(
         self,
@@ -111,7 +142,8 @@ class RetrievalTrainer:
     ) -> Progress:
         """Run the remaining epochs; returns where it stopped. Validation mAP after each epoch drives
         early stopping and picks the best weights (`save_best` is called when they improve)."""
-        n_items, batch_size = len(dataset), self.config.batch_size  # type: ignore[arg-type]
+        n_items = len(dataset)  # type: ignore[arg-type]
+        batch_size = min(self.batch_size, n_items)  # a small collection still gets one batch an epoch
         steps_per_epoch = max(1, n_items // batch_size)
         self.scheduler = cosine_schedule(self.optimizer, steps_per_epoch * self.config.epochs, self.config.min_lr)
         if self._pending_scheduler is not None:
