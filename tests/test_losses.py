@@ -10,7 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.losses import ArcMarginLoss, MCArcMarginLoss, combined_mcip_loss, info_nce_loss
+from training.losses import (
+    ArcMarginLoss,
+    MCArcMarginLoss,
+    additive_angular_margin,
+    combined_mcip_loss,
+    info_nce_loss,
+)
 
 Vector = list[float]
 B, D, C = 4, 8, 5
@@ -140,16 +146,27 @@ def test_arc_margin_gradients_reach_embeddings_and_proxies() -> None:
 
 
 def test_arc_margin_gradients_finite_at_exact_match_and_exact_opposite() -> None:
-    torch.manual_seed(6)
     loss_fn = ArcMarginLoss(D, C)
-    x = loss_fn.proxies.detach()[[0, 1]].clone()
-    x[1] = -x[1]  # c_y = +1 for row 0 (sqrt(1 - c^2) = 0), -1 for row 1
+    with torch.no_grad():  # unit axes, so the cosines come out exactly +1 and -1 in float32
+        loss_fn.proxies.copy_(torch.eye(C, D))
+    x = torch.eye(C, D)[[0, 1]]
+    x[1] = -x[1]  # c_y = +1 for row 0 (sqrt(1 - c^2) = 0, infinite slope), -1 for row 1
     x.requires_grad_(True)
     loss = loss_fn(x, torch.tensor([0, 1]))
     loss.backward()
     assert torch.isfinite(loss)
     assert x.grad is not None and torch.isfinite(x.grad).all()
     assert loss_fn.proxies.grad is not None and torch.isfinite(loss_fn.proxies.grad).all()
+
+
+@pytest.mark.parametrize("c", [1.0, 1.0 - 2.0**-24, -1.0, -(1.0 - 2.0**-24), 0.3])
+def test_margin_slope_stays_bounded_near_unit_cosine(c: float) -> None:
+    # Unclamped, d/dc cos(theta + m) = cos m + c sin m / sqrt(1 - c^2) is ~290 at 1 - 2^-24 and inf at 1.
+    cos = torch.tensor([c], requires_grad=True)
+    phi = additive_angular_margin(cos, 0.1)
+    phi.sum().backward()
+    assert close(phi, ref_margin(c, 0.1), tol=2e-4)
+    assert cos.grad is not None and torch.isfinite(cos.grad).all() and cos.grad.abs().item() < 2.0
 
 
 def test_arc_margin_zero_margin_is_scaled_softmax_and_parameters_matter() -> None:
@@ -195,6 +212,24 @@ def test_mc_arc_margin_fallback_branch() -> None:
     loss = MCArcMarginLoss()(x, t, torch.tensor(OWNERS))
     assert dot(unit(rows(x)[3]), unit(rows(t)[3])) <= math.cos(math.pi - 0.1)
     assert close(loss, ref_mc_arc_margin(rows(x), rows(t), OWNERS, 30.0, 0.1, 0.1))
+
+
+def test_mc_arc_margin_hardest_term_ranges_over_own_captions() -> None:
+    # Image 0 owns a matching caption and an opposite one; image 1's caption is close to image 0.
+    # The opposite own caption is then the row's worst -(1 - q) log p (q = 1/2), as MCIP.md writes it.
+    x = torch.eye(2, D)
+    near = torch.eye(2, D)[0] + 0.1 * torch.eye(2, D)[1]
+    t = torch.stack([x[0], -x[0], near])
+    owners = [0, 0, 1]
+    z = [
+        30.0 * (ref_margin(c, 0.1) if o == 0 else c)
+        for c, o in zip([1.0, -1.0, dot(x[0].tolist(), unit(near.tolist()))], owners, strict=True)
+    ]
+    q = [0.5, 0.5, 0.0]
+    terms = [-(1.0 - qk) * lp for qk, lp in zip(q, log_softmax(z), strict=True)]
+    assert max(range(3), key=terms.__getitem__) == 1  # the case really exercises an own caption
+    loss = MCArcMarginLoss()(x, t, torch.tensor(owners))
+    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), owners, 30.0, 0.1, 0.1))
 
 
 def test_mc_arc_margin_ignores_images_without_captions() -> None:

@@ -22,9 +22,10 @@ INFO_NCE_MAX_SCALE = 100.0  # CLIP's cap on exp(logit_scale), i.e. temperature >
 AM_WEIGHT = 0.75  # total loss L = 0.75 * L_AM + 0.25 * L_MC (MCIP.md)
 MC_WEIGHT = 0.25
 
-# Keeps cos strictly inside (-1, 1) before sqrt(1 - cos^2): d/dc sqrt(1 - c^2) = -c / sqrt(1 - c^2) is
-# infinite at |c| = 1 (an embedding equal to its proxy), and inf * 0 in backward turns into NaN. At 1e-6
-# the gradient stays below ~1e3 and the value moves by at most sqrt(2e-6) * sin(m) ~ 1.4e-4.
+# Keeps cos strictly inside (-1, 1) under sqrt(1 - cos^2): d/dc sqrt(1 - c^2) = -c / sqrt(1 - c^2) is
+# unbounded as |c| -> 1 (an embedding almost equal to its proxy: ~3e3 at the float32 just below 1, inf
+# at 1, where an inf * 0 in backward would give NaN). With 1e-6 the sine's slope stays below ~710 and
+# vanishes beyond the clamp, while the value moves by at most sqrt(2e-6) * sin(m) ~ 1.4e-4.
 COS_EPS = 1e-6
 
 
@@ -56,7 +57,8 @@ def additive_angular_margin(cos: Tensor, margin: float) -> Tensor:
     safe = cos.clamp(-1.0 + COS_EPS, 1.0 - COS_EPS)
     # clamp(min=0): rounding can still push 1 - c^2 a hair below zero, and sqrt of that is NaN.
     sine = (1.0 - safe * safe).clamp(min=0.0).sqrt()
-    shifted = safe * math.cos(margin) - sine * math.sin(margin)
+    # Only the sine sees the clamped cosine: the linear term keeps its exact value and gradient cos(m).
+    shifted = cos * math.cos(margin) - sine * math.sin(margin)
     fallback = cos - margin * math.sin(math.pi - margin)
     return torch.where(cos > math.cos(math.pi - margin), shifted, fallback)
 
