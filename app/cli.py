@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.errorlog import log_exception
 from app.main import build_library
 from app.progress import TqdmProgress
 from core.errors import Cancelled, EnvironmentFault, UserError
@@ -178,6 +179,20 @@ def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
     return subprocess.call([sys.executable, "-m", "training", *args.options])
 
 
+def _open_window(paths: Paths) -> int:
+    """`photosift` alone opens the desktop app, where there is a screen to open it on."""
+    from app.gui.app import display_available, run_gui
+
+    if not display_available():
+        print(
+            "photosift: there is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+            "Use a command instead, such as `photosift search TEXT`; `photosift --help` lists them.",
+            file=sys.stderr,
+        )
+        return EXIT_ENVIRONMENT
+    return run_gui(paths, load_settings(paths))
+
+
 # Parser and dispatch -------------------------------------------------------------------------------
 
 
@@ -197,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     common.add_argument("--model", help="model name or path to a model spec JSON (default: the selected model)")
     common.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to run the model")
-    parser = argparse.ArgumentParser(prog="photosift", description="Search your photos by what is in them.")
+    parser = argparse.ArgumentParser(
+        prog="photosift",
+        description="Search your photos by what is in them. With no command, opens the Photosift window.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -237,11 +255,10 @@ def run(argv: list[str]) -> int:
         args.options = unknown
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
     paths = Paths.default()
     try:
+        if args.command is None:
+            return _open_window(paths)
         handler: Handler = args.handler
         return handler(args, paths, load_settings(paths))
     except (Cancelled, KeyboardInterrupt):
@@ -257,21 +274,6 @@ def run(argv: list[str]) -> int:
         print(f"photosift: {exc.strerror or exc} ({exc.filename or 'no file name'})", file=sys.stderr)
         return EXIT_ENVIRONMENT
     except Exception as exc:  # a bug: keep the traceback in the log, show a sentence
-        log = _log_bug(paths, exc)
+        log = log_exception(paths, exc)
         print(f"photosift: internal error ({type(exc).__name__}: {exc}). Details are in {log}.", file=sys.stderr)
         return EXIT_BUG
-
-
-def _log_bug(paths: Paths, exc: BaseException) -> Path:
-    """Append the traceback to the log folder; returns the log file's path."""
-    import traceback
-
-    log = paths.logs / "photosift.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as out:
-            out.write(f"--- {datetime.now().isoformat()}\n")
-            out.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        return Path("(the log could not be written)")
-    return log

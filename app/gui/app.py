@@ -1,0 +1,61 @@
+"""The desktop app's entry: builds the Qt application, the library, the task runner and the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from app.errorlog import log_exception
+from app.gui.main_window import MainWindow
+from app.main import build_library
+from app.tasks import TaskRunner
+from core.settings import Paths, Settings
+
+
+def display_available() -> bool:
+    """Whether Qt has a screen to open a window on. On X11/Wayland systems a session sets DISPLAY or
+    WAYLAND_DISPLAY; without either, Qt would abort the process instead of raising."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class ExceptionHook:
+    """`sys.excepthook` for the GUI: log the traceback, then tell the user in a dialog (GUI thread only)."""
+
+    def __init__(
+        self, paths: Paths, parent: QWidget | None, show: Callable[[QWidget | None, str], object] | None = None
+    ):
+        self._paths, self._parent = paths, parent
+        self._show = show or (lambda parent, text: QMessageBox.critical(parent, "Photosift", text))
+
+    def __call__(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        log = log_exception(self._paths, exc.with_traceback(tb))
+        if threading.current_thread() is threading.main_thread():
+            self._show(
+                self._parent,
+                f"Something went wrong inside Photosift ({kind.__name__}: {exc}).\n\nDetails are in {log}.",
+            )
+
+
+def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
+    """Open the main window and run until it closes; returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Photosift")
+    library = build_library(paths, settings, model)
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner)
+    previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
+    try:
+        window.show()
+        return app.exec()
+    finally:
+        sys.excepthook = previous_hook
+        runner.shutdown()
+        window.thumbnails.wait()
+        library.close()

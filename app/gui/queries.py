@@ -1,0 +1,56 @@
+"""What the search field's text means: a text query, or "photos like this one" for a `#id` or an image file.
+
+The text in the field is always the query, so a similar search started from a menu or a drop stays visible
+and editable. The ops built here run on a worker thread (they may touch the disk).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData
+
+from core.imageio import PHOTO_EXTENSIONS
+from core.library import Library
+from core.search import SearchPage
+
+PHOTO_ID = re.compile(r"#(\d+)")
+
+
+def similar_target(text: str) -> int | Path | None:
+    """The photo a query asks for look-alikes of: `#id` alone, or the path of one image file alone."""
+    text = text.strip()
+    if match := PHOTO_ID.fullmatch(text):
+        return int(match.group(1))
+    path = Path(text).expanduser()
+    if path.suffix.lower() in PHOTO_EXTENSIONS and path.is_file():
+        return path
+    return None
+
+
+def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPage]:
+    """An op for the task runner: one page of results for the field's `text`.
+
+    A lone photo (by id or path) goes through `Library.similar`, which leaves the photo itself out;
+    anything else is the query language of `Library.search`.
+    """
+
+    def op(library: Library) -> SearchPage:
+        target = similar_target(text)
+        if target is not None:
+            return library.similar(target, offset=offset, limit=limit)
+        return library.search(text, offset=offset, limit=limit)
+
+    return op
+
+
+def dropped_image(mime: QMimeData) -> Path | None:
+    """The first local image file in dragged data, or None if it carries none."""
+    for url in mime.urls() if mime.hasUrls() else []:
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in PHOTO_EXTENSIONS:
+                return path
+    return None

@@ -1,0 +1,110 @@
+"""Thumbnails for the results grid: made in the background, kept as small JPEGs in Photosift's cache.
+
+A thumbnail is written under the cache folder (`Paths.cache / "thumbnails"`), named by photo id and size,
+never next to the photo: Photosift does not write into photo folders. Until one is ready the view shows
+a placeholder; `ready` says when it can be drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+
+from core.errors import ImageError
+from core.imageio import load_image
+
+THUMB_SIZE = 192  # pixels on the long side: sharp in a ~160 px grid cell on 1.25x displays, ~10 KB a file
+# Decoded thumbnails kept in memory: a few screens of results; the files on disk stay either way.
+MEMORY_ITEMS = 1000
+# Decode threads: thumbnail work should not starve searches and indexing on a 2-core machine.
+THREADS = 2
+
+
+def thumbnail_file(cache_dir: Path, photo_id: int, size: int) -> Path:
+    return cache_dir / f"{photo_id}-{size}.jpg"
+
+
+def make_thumbnail(source: Path, target: Path, size: int) -> None:
+    """Write a JPEG of `source` that fits in size x size; written aside and renamed, so never half a file."""
+    img, _ = load_image(source, min_side=size)  # JPEGs decode at reduced scale: fast for big photos
+    img.thumbnail((size, size))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.part")
+    img.save(partial, "JPEG", quality=85)
+    partial.replace(target)
+
+
+class _Make(QRunnable):
+    def __init__(self, cache: ThumbnailCache, photo_id: int, source: Path, target: Path, size: int):
+        super().__init__()
+        self._cache, self._id, self._source, self._target, self._size = cache, photo_id, source, target, size
+
+    def run(self) -> None:
+        try:
+            if not self._target.exists():
+                make_thumbnail(self._source, self._target, self._size)
+            image = QImage(str(self._target))  # QImage (not QPixmap) is safe to build off the GUI thread
+            self._cache._finished.emit(self._id, None if image.isNull() else image)
+        except (ImageError, OSError):  # an unreadable photo keeps its placeholder; indexing records why
+            self._cache._finished.emit(self._id, None)
+
+
+class ThumbnailCache(QObject):
+    """Hands out thumbnail icons, generating missing ones on a thread pool."""
+
+    ready = Signal(int)  # photo id whose thumbnail can now be drawn
+    _finished = Signal(int, object)  # from a worker: photo id, QImage or None (queued to the GUI thread)
+
+    def __init__(self, cache_dir: Path, size: int = THUMB_SIZE, parent: QObject | None = None):
+        super().__init__(parent)
+        self.cache_dir = cache_dir
+        self.size = size
+        self.placeholder = _placeholder(size)
+        self._icons: OrderedDict[int, QIcon] = OrderedDict()
+        self._pending: set[int] = set()
+        self._broken: set[int] = set()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(THREADS)
+        self._finished.connect(self._on_finished)
+
+    def icon(self, photo_id: int, path: str) -> QIcon | None:
+        """The thumbnail if it is ready; otherwise None, and it is being made (the view draws the placeholder)."""
+        if photo_id in self._icons:
+            self._icons.move_to_end(photo_id)
+            return self._icons[photo_id]
+        if photo_id not in self._pending and photo_id not in self._broken:
+            self._pending.add(photo_id)
+            target = thumbnail_file(self.cache_dir, photo_id, self.size)
+            self._pool.start(_Make(self, photo_id, Path(path), target, self.size))
+        return None
+
+    def drop_queued(self) -> None:
+        """Forget requests not started yet (the results they were for are gone); running ones finish."""
+        self._pool.clear()
+        self._pending.clear()
+
+    def wait(self) -> None:
+        """Block until running work is done (shutdown and tests)."""
+        self._pool.waitForDone()
+
+    @Slot(int, object)
+    def _on_finished(self, photo_id: int, image: QImage | None) -> None:
+        self._pending.discard(photo_id)
+        if image is None:
+            self._broken.add(photo_id)
+            return
+        self._icons[photo_id] = QIcon(QPixmap.fromImage(image))
+        while len(self._icons) > MEMORY_ITEMS:
+            self._icons.popitem(last=False)
+        self.ready.emit(photo_id)
+
+
+def _placeholder(size: int) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(128, 128, 128, 60))
+    return QIcon(pixmap)

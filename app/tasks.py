@@ -1,0 +1,149 @@
+"""The one way the GUI runs library work off the GUI thread (Anki's QueryOp/CollectionOp, in small).
+
+Reads (searches, lookups) run on a small thread pool; writes (scan, index, folder changes) run one at a
+time on a single worker thread, because the library allows one writer. Whatever an op returns or raises
+comes back on the GUI thread through a queued signal, to `on_done` or `on_error`: errors are never
+swallowed. Long ops also get a `CancelToken` and report core `Progress` through `TaskRunner.progress`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from core.library import Library
+from core.progress import CancelToken, Progress, ProgressCallback
+
+T = TypeVar("T")
+
+# Concurrent reads: searches are short and mostly wait on SQLite and FAISS; two keep the GUI responsive
+# while one query is slow without letting a burst of keystrokes pile work onto a 2-core machine.
+READ_THREADS = 2
+
+
+class _Call(QRunnable):
+    """Runs `work` on a pool thread and hands its outcome to `deliver` (which is thread-safe)."""
+
+    def __init__(self, work: Callable[[], Any], done: Callable[[Any], None], error: Callable[[BaseException], None]):
+        super().__init__()
+        self._work, self._done, self._error = work, done, error
+
+    def run(self) -> None:
+        try:
+            result = self._work()
+        except BaseException as exc:  # delivered, not swallowed: on_error runs on the GUI thread
+            self._error(exc)
+        else:
+            self._done(result)
+
+
+class TaskRunner(QObject):
+    """Runs `fn(library)` in the background and calls back on the GUI thread.
+
+    Create it on the GUI thread (its queued deliveries run in the thread it lives in). Call `shutdown()`
+    before closing the library: it cancels long ops and waits for every op to finish.
+    """
+
+    # A ready-to-call closure (the callback bound to its result), queued to this object's thread.
+    _deliver = Signal(object)
+    progress = Signal(object)  # a core.progress.Progress from the running long op
+    busy_changed = Signal(bool)  # True while a write op is queued or running
+
+    def __init__(self, library: Library, parent: QObject | None = None):
+        super().__init__(parent)
+        self.library = library
+        self._reads = QThreadPool(self)
+        self._reads.setMaxThreadCount(READ_THREADS)
+        self._writes = QThreadPool(self)
+        self._writes.setMaxThreadCount(1)  # the library's single writer
+        self._writes.setExpiryTimeout(-1)  # keep that one thread for the runner's life
+        self._tokens: set[CancelToken] = set()
+        self._pending_writes = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._deliver.connect(self._on_deliver)
+
+    def run_op(
+        self,
+        fn: Callable[[Library], T],
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None],
+        *,
+        writes: bool = False,
+    ) -> None:
+        """Run `fn(library)` on a read thread, or on the writer when `writes` is true."""
+        if writes:
+            self._start_write()
+            on_done, on_error = self._finishing_write(on_done), self._finishing_write(on_error)
+        call = _Call(partial(fn, self.library), self._post(on_done), self._post(on_error))
+        (self._writes if writes else self._reads).start(call)
+
+    def run_long_op(
+        self,
+        fn: Callable[[Library, ProgressCallback, CancelToken], T],
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None],
+    ) -> CancelToken:
+        """Run a long write op (scan, index) with a progress callback and a cancel token; returns the token."""
+        token = CancelToken()
+        with self._lock:
+            self._tokens.add(token)
+
+        def work(library: Library) -> T:
+            try:
+                return fn(library, self._report, token)
+            finally:
+                with self._lock:
+                    self._tokens.discard(token)
+
+        self.run_op(work, on_done, on_error, writes=True)
+        return token
+
+    def cancel_all(self) -> None:
+        """Ask every running or queued long op to stop at its next checkpoint."""
+        with self._lock:
+            tokens = list(self._tokens)
+        for token in tokens:
+            token.cancel()
+
+    def shutdown(self) -> None:
+        """Cancel long ops and wait for all ops; outcomes not yet delivered are then dropped, since
+        their receivers (the window) are going away."""
+        self.cancel_all()
+        self._reads.waitForDone()
+        self._writes.waitForDone()
+        self._closed = True
+
+    @property
+    def busy(self) -> bool:
+        return self._pending_writes > 0
+
+    def _report(self, progress: Progress) -> None:
+        # Re-emitted on the GUI thread, so receivers of any kind (lambdas too) run there.
+        self._deliver.emit(partial(self.progress.emit, progress))
+
+    def _post(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        return lambda value: self._deliver.emit(partial(callback, value))
+
+    def _start_write(self) -> None:
+        self._pending_writes += 1
+        if self._pending_writes == 1:
+            self.busy_changed.emit(True)
+
+    def _finishing_write(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def finish(value: Any) -> None:
+            self._pending_writes -= 1
+            if self._pending_writes == 0:
+                self.busy_changed.emit(False)
+            callback(value)
+
+        return finish
+
+    @Slot(object)
+    def _on_deliver(self, call: Callable[[], None]) -> None:
+        if not self._closed:
+            call()

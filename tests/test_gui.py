@@ -1,0 +1,302 @@
+"""The desktop app offscreen, over a real library with the fake colour encoder: live search, inline query
+errors, paging, find similar, dropping an image, adding a folder through the task runner, thumbnails in
+the cache, errors delivered on the GUI thread, and the `photosift` entry without a display."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QModelIndex, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.cli import EXIT_ENVIRONMENT, run
+from app.gui import main_window
+from app.gui.app import ExceptionHook, run_gui
+from app.gui.main_window import MainWindow
+from app.tasks import TaskRunner
+from core.library import Library
+from core.settings import Paths, Settings
+from tests.conftest import TEST_MODELS, make_photo
+from tests.test_library import open_library
+
+WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
+COLOURS = ("red", "green", "blue")
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    for colour in COLOURS:
+        for i in range(3):
+            make_photo(root / colour / f"{colour}-{i}.jpg", colour)
+    return root
+
+
+class Opened(list[QUrl]):
+    """A fake for QDesktopServices.openUrl: remembers what would have been opened."""
+
+    def __call__(self, url: QUrl) -> bool:
+        self.append(url)
+        return True
+
+
+def make_window(qtbot: QtBot, library: Library) -> tuple[MainWindow, TaskRunner, Opened]:
+    runner = TaskRunner(library)
+    opened = Opened()
+    window = MainWindow(library, runner, open_url=opened)
+    qtbot.addWidget(window)
+    return window, runner, opened
+
+
+@pytest.fixture
+def library(home: Path) -> Iterator[Library]:
+    library = open_library(home)
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def indexed(library: Library, photos: Path) -> Library:
+    library.add_folder(photos)
+    library.scan()
+    library.index()
+    return library
+
+
+@pytest.fixture
+def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
+    win, runner, _ = make_window(qtbot, indexed)
+    yield win
+    runner.shutdown()
+    win.thumbnails.wait()
+
+
+def search(qtbot: QtBot, window: MainWindow, text: str) -> list[str]:
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.search_for(text)
+    return [hit.path for hit in window.model.hits()]
+
+
+def colour_of(path: str) -> str:
+    return Path(path).parent.name
+
+
+def test_typing_searches_after_a_pause(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        qtbot.keyClicks(window.search_field, "red")
+        assert window.model.rowCount() == 0  # debounced: nothing until typing pauses
+    paths = [hit.path for hit in window.model.hits()]
+    assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["red"] * 3
+    assert window.model.data(window.model.index(0), Qt.ItemDataRole.DisplayRole) == Path(paths[0]).name
+    assert window.search_field.accessibleName() and window.results_view.accessibleName()
+
+
+def test_invalid_query_shows_an_inline_error_and_keeps_results(qtbot: QtBot, window: MainWindow) -> None:
+    search(qtbot, window, "red")
+    with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as shown:
+        qtbot.keyClicks(window.search_field, " +")
+    assert "Expected a term after the '+'" in shown.args[0]
+    assert window.error_label.isVisibleTo(window) and window.model.rowCount() == 9
+    with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as cleared:
+        window.search_for("blue")
+    assert cleared.args == [""] and not window.error_label.isVisibleTo(window)
+
+
+def test_results_load_page_by_page(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(main_window, "FIRST_PAGE", 4)
+    monkeypatch.setattr(main_window, "NEXT_PAGE", 4)
+    assert len(search(qtbot, window, "green")) == 4
+    for expected in (8, 9):
+        assert window.model.canFetchMore(QModelIndex())
+        with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+            window.model.fetchMore(QModelIndex())
+        assert window.model.rowCount() == expected
+    assert not window.model.canFetchMore(QModelIndex())
+    assert len({hit.photo_id for hit in window.model.hits()}) == 9
+
+
+def test_context_menu_finds_similar_and_opens(qtbot: QtBot, indexed: Library) -> None:
+    window, runner, opened = make_window(qtbot, indexed)
+    try:
+        first = search(qtbot, window, "blue")[0]
+        hit = window.model.hit(0)
+        actions = {a.text(): a for a in window.result_menu(window.model.index(0)).actions() if a.text()}
+        assert set(actions) == {"Find similar images", "Open", "Show in folder", "Copy path"}
+
+        actions["Open"].trigger()
+        actions["Show in folder"].trigger()
+        assert [u.toLocalFile() for u in opened] == [first, str(Path(first).parent)]
+        actions["Copy path"].trigger()
+        assert QGuiApplication.clipboard().text() == first
+
+        with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+            actions["Find similar images"].trigger()
+        assert window.search_field.text() == f"#{hit.photo_id}"
+        similar = window.model.hits()
+        assert len(similar) == 8 and hit.photo_id not in {h.photo_id for h in similar}
+        assert [colour_of(h.path) for h in similar[:2]] == ["blue", "blue"]
+    finally:
+        runner.shutdown()
+        window.thumbnails.wait()
+
+
+def test_dropping_an_outside_image_searches_for_similar(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    outside = make_photo(tmp_path / "elsewhere" / "query.jpg", "green")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(outside))])
+    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    not_image = QMimeData()
+    not_image.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    refused = QDragEnterEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, not_image, Qt.MouseButton.LeftButton, Qt.NoModifier
+    )
+    refused.ignore()
+    window.dragEnterEvent(refused)
+    assert not refused.isAccepted()
+
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.dropEvent(drop)
+    assert window.search_field.text() == str(outside)
+    paths = [hit.path for hit in window.model.hits()]
+    assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["green"] * 3
+
+
+def test_adding_a_folder_indexes_it_in_the_background(qtbot: QtBot, library: Library, photos: Path) -> None:
+    window, runner, _ = make_window(qtbot, library)
+    reports = []
+    runner.progress.connect(reports.append)
+    try:
+        assert search(qtbot, window, "green") == []
+        with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
+            window.add_folder(photos)
+            assert window.progress_status.isVisibleTo(window)  # shown while the write op runs
+        assert finished.args[0].embedded == 9
+        assert any(p.stage == "index" and p.done == 9 and p.total == 9 for p in reports)
+        qtbot.waitUntil(lambda: window.model.rowCount() == 9, timeout=WAIT_MS)
+        assert [colour_of(h.path) for h in window.model.hits()[:3]] == ["green"] * 3
+        assert not window.progress_status.isVisibleTo(window)
+        qtbot.waitUntil(lambda: "9 photos indexed" in window.summary_label.text(), timeout=WAIT_MS)
+    finally:
+        runner.shutdown()
+        window.thumbnails.wait()
+
+
+def test_adding_a_missing_folder_reports_it(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
+        window.add_folder(tmp_path / "no-such-folder")
+    assert "does not exist" in str(finished.args[0])
+    assert "does not exist" in window.statusBar().currentMessage()
+
+
+def test_ops_deliver_results_and_errors_on_the_gui_thread(qtbot: QtBot, indexed: Library) -> None:
+    runner = TaskRunner(indexed)
+    seen: list[tuple[str, object, threading.Thread]] = []
+    workers: list[threading.Thread] = []
+
+    def fail(_: Library) -> None:
+        workers.append(threading.current_thread())
+        raise ValueError("broken op")
+
+    def record(kind: str) -> object:
+        return lambda value: seen.append((kind, value, threading.current_thread()))
+
+    try:
+        runner.run_op(fail, record("done"), record("error"))
+        runner.run_op(lambda lib: len(lib.folders()), record("done"), record("error"), writes=True)
+        runner.run_op(fail, record("done"), record("error"), writes=True)
+        qtbot.waitUntil(lambda: len(seen) == 3, timeout=WAIT_MS)
+    finally:
+        runner.shutdown()
+    errors = [value for kind, value, _ in seen if kind == "error"]
+    assert len(errors) == 2 and all(isinstance(e, ValueError) and str(e) == "broken op" for e in errors)
+    assert ("done", 1) in [(kind, value) for kind, value, _ in seen]
+    assert {thread for _, _, thread in seen} == {threading.main_thread()}
+    assert threading.main_thread() not in workers
+
+
+def test_write_ops_run_one_at_a_time_on_one_thread(qtbot: QtBot, indexed: Library) -> None:
+    runner = TaskRunner(indexed)
+    threads: set[int] = set()
+    running, overlaps, finished = [0], [0], []
+    lock = threading.Lock()
+
+    def write(_: Library) -> None:
+        with lock:
+            running[0] += 1
+            overlaps[0] = max(overlaps[0], running[0])
+        threads.add(threading.get_ident())
+        indexed.scan()  # real work, long enough that a second thread would overlap
+        with lock:
+            running[0] -= 1
+
+    try:
+        for _ in range(4):
+            runner.run_op(write, finished.append, pytest.fail, writes=True)
+        qtbot.waitUntil(lambda: len(finished) == 4, timeout=WAIT_MS)
+    finally:
+        runner.shutdown()
+    assert overlaps[0] == 1 and len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_thumbnails_are_made_in_the_cache_not_the_photo_folder(
+    qtbot: QtBot, window: MainWindow, home: Path, photos: Path
+) -> None:
+    before = sorted(p for p in photos.rglob("*"))
+    search(qtbot, window, "red")
+    hit, index = window.model.hit(0), window.model.index(0)
+    placeholder = window.thumbnails.placeholder.cacheKey()
+    with qtbot.waitSignals([window.thumbnails.ready, window.model.dataChanged], timeout=WAIT_MS):
+        icon = window.model.data(index, Qt.ItemDataRole.DecorationRole)
+        assert isinstance(icon, QIcon) and icon.cacheKey() == placeholder
+    thumbnail = home / "cache" / "thumbnails" / f"{hit.photo_id}-{window.thumbnails.size}.jpg"
+    assert thumbnail.is_file()
+    assert window.model.data(index, Qt.ItemDataRole.DecorationRole).cacheKey() != placeholder
+    assert sorted(p for p in photos.rglob("*")) == before
+
+
+def test_photosift_without_a_display_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("there is always a display on Windows and macOS")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert run([]) == EXIT_ENVIRONMENT
+    assert "no display to open the window on" in capsys.readouterr().err
+
+
+def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
+    shown: list[str] = []
+
+    def look_and_quit() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        shown.extend(w.windowTitle() for w in windows)
+        for w in windows:
+            w.close()
+        QApplication.quit()
+
+    QTimer.singleShot(0, look_and_quit)
+    previous_hook = sys.excepthook
+    assert run_gui(Paths(home), Settings(), model=str(TEST_MODELS / "tiny.json")) == 0
+    assert shown == ["Photosift"] and sys.excepthook is previous_hook
+
+
+def test_exception_hook_logs_and_tells_the_user(home: Path) -> None:
+    told: list[str] = []
+    hook = ExceptionHook(Paths(home), None, show=lambda _parent, text: told.append(text))
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+    log = (home / "logs" / "photosift.log").read_text(encoding="utf-8")
+    assert "RuntimeError: a bug" in log and "Traceback" in log
+    assert len(told) == 1 and "a bug" in told[0] and "photosift.log" in told[0]
