@@ -12,12 +12,12 @@ from PIL import Image
 
 from core.models.encoder import Encoder
 from core.models.registry import ModelRegistry
+from core.progress import CancelToken
 from core.settings import Paths
 from tests.conftest import COLOURS, TEST_MODELS, make_photo
 from training.__main__ import EXIT_STOPPED, main
 from training.config import load_config
 from training.run import execute, make_runtime
-from training.runtime import StopFlag
 
 TINY = str(TEST_MODELS / "tiny.json")
 FAST = ["--model", TINY, "--workers", "0", "--batch-size", "8", "--lr-tower", "1e-3", "--lr-proxies", "1e-2"]
@@ -74,19 +74,19 @@ def test_a_stopped_run_resumes_where_it_stopped(home: Path, photos: Path) -> Non
     config = load_config(None, args)
     paths = Paths(home)
     paths.ensure()
-    stop = StopFlag()
+    stop = CancelToken()
     seen: list[dict[str, object]] = []
 
     def report(event: str, **fields: object) -> None:
         seen.append({"event": event, **fields})
         if event == "stage":
-            stop.set()  # stop at the first step of stage (a)
+            stop.cancel()  # stop at the first step of stage (a)
 
     first = execute(config, paths, make_runtime(config, paths, report, stop))
     assert not first.finished and (first.run_dir / "checkpoint.pt").exists()
     resumed: list[dict[str, object]] = []
     second = execute(
-        config, paths, make_runtime(config, paths, lambda e, **f: resumed.append({"event": e, **f}), StopFlag())
+        config, paths, make_runtime(config, paths, lambda e, **f: resumed.append({"event": e, **f}), CancelToken())
     )
     assert second.finished and second.spec_name == "resumable"
     (resume_event,) = [e for e in resumed if e["event"] == "resumed"]

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import Cancelled, EnvironmentFault, UserError
+from core.progress import CancelToken
 from core.settings import Paths
 from training.config import add_config_arguments, load_config
 from training.report import JsonLines
 from training.run import execute, make_runtime
-from training.runtime import StopFlag
+from training.runtime import cancel_on_signals
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: try again later, i.e. resume
 
@@ -35,8 +36,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    report, stop = JsonLines(), StopFlag()
-    stop.install_signal_handlers()
+    report, stop = JsonLines(), CancelToken()
+    cancel_on_signals(stop)
     try:
         if args.resume is not None:
             config = load_config(args.resume / "config.json", {"output": str(args.resume)})

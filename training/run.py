@@ -99,7 +99,8 @@ class FineTuneRun:
         vectors = np.zeros((len(self.training.paths), bank_vectors.shape[1]), dtype=np.float32)
         vectors[embedded.kept] = embedded.vectors
         mined = mine_captions(vectors, bank_vectors, self.config.captions_top_k, None, self.config.captions_target_mean)
-        per_item = [c if i in set(embedded.kept.tolist()) else c[:0] for i, c in enumerate(mined.captions)]
+        readable = set(embedded.kept.tolist())  # unreadable photos get no captions (their vector is zero)
+        per_item = [c if i in readable else c[:0] for i, c in enumerate(mined.captions)]
         self.runtime.report(
             "captions",
             bank=len(bank),
@@ -138,7 +139,7 @@ class FineTuneRun:
             save_checkpoint=lambda: torch.save(trainer.state_dict(), checkpoint),
             save_best=lambda: save_file(_cpu_state(image_tower(model)), str(best)),
         )
-        if self.runtime.stop.is_set:
+        if self.runtime.stop.cancelled:
             return False
         if best.exists():
             image_tower(model).load_state_dict(load_file(str(best), device=self.runtime.device))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,28 +12,20 @@ from typing import Any
 
 import torch
 
+from core.progress import CancelToken
+
 Report = Callable[..., None]  # report(event, **fields): one JSON line
 
 
-class StopFlag:
-    """Set by SIGTERM/SIGINT (or the GUI's cancel): the loop checkpoints at the next step and exits."""
+def cancel_on_signals(token: CancelToken) -> None:
+    """SIGTERM or SIGINT (the GUI's cancel, Ctrl-C) set `token`: the loop checkpoints at its next step
+    and the process exits with "stopped", resumable."""
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        token.cancel()
 
-    def set(self) -> None:
-        self._event.set()
-
-    @property
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def install_signal_handlers(self) -> None:
-        def handler(_signum: int, _frame: FrameType | None) -> None:
-            self.set()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, handler)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 @dataclass
@@ -44,7 +35,7 @@ class Runtime:
     run_dir: Path
     device: str
     report: Report
-    stop: StopFlag
+    stop: CancelToken
 
     @property
     def amp_dtype(self) -> torch.dtype | None:

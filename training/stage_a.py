@@ -163,7 +163,7 @@ class RetrievalTrainer:
                 self.progress.batches_done += 1
                 self.progress.step += 1
                 self._log(parts, total, first_step, start)
-                if self.runtime.stop.is_set:
+                if self.runtime.stop.cancelled:
                     save_checkpoint()
                     return self.progress
             self.progress.epoch += 1

@@ -83,7 +83,7 @@ def realign(
                 lr=optimizer.param_groups[0]["lr"],
                 eta_s=round((total - step) / rate, 1),
             )
-        if runtime.stop.is_set:
+        if runtime.stop.cancelled:
             break
     model.eval()
     freeze(model)

@@ -1,0 +1,98 @@
+"""The experiment's data layout: symlinks into the shared photos, split per class by image index.
+
+Each class's 50 photos are cut by position (after sorting by name): the first ones pretrain the base
+model, the next ones fine-tune it (only for half of the classes), the rest are held out for evaluation.
+Symlinks rather than copies, so the repository and the cache never hold a second copy of the photos.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+CLASSES_TSV = "classes.tsv"
+PHOTO_SUFFIXES = {".jpeg", ".jpg", ".png"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Image index ranges per class (end exclusive) and how the classes are chosen."""
+
+    pretrain: tuple[int, int] = (0, 25)
+    finetune: tuple[int, int] = (25, 40)
+    held_out: tuple[int, int] = (40, 50)
+    n_classes: int | None = None  # None: every class; fewer for --quick
+    seed: int = 0  # the shuffle that picks which classes are fine-tuned
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Folders of the experiment, all folder-per-class with a classes.tsv.
+
+    Attributes:
+        names: wnid -> display name for every class used.
+        pretrain: wnid -> its pretraining photos (the base model reads these directly, not a folder).
+    """
+
+    root: Path
+    names: dict[str, str]
+    pretrain: dict[str, list[Path]]
+    finetune: Path
+    eval_seen: Path
+    eval_unseen: Path
+
+
+def read_names(source: Path) -> dict[str, str]:
+    """wnid -> display name from the source's classes.tsv (the folder name when absent)."""
+    table = source / CLASSES_TSV
+    folders = sorted(p.name for p in source.iterdir() if p.is_dir())
+    names = {folder: folder for folder in folders}
+    if table.is_file():
+        with table.open(encoding="utf-8", newline="") as f:
+            names.update(
+                {row["wnid"]: row["name"] for row in csv.DictReader(f, delimiter="\t") if row["wnid"] in names}
+            )
+    return names
+
+
+def build_layout(source: Path, root: Path, split: Split) -> Layout:
+    """(Re)create the symlink folders under `root`; cheap, so it is rebuilt on every run."""
+    names = read_names(source)
+    wnids = sorted(names)[: split.n_classes] if split.n_classes else sorted(names)
+    shuffled = wnids.copy()
+    random.Random(split.seed).shuffle(shuffled)
+    seen = set(shuffled[: len(shuffled) // 2])
+    photos = {wnid: _photos(source / wnid) for wnid in wnids}
+    folders = {name: root / name for name in ("finetune", "eval_seen", "eval_unseen")}
+    for folder in folders.values():
+        shutil.rmtree(folder, ignore_errors=True)
+    for wnid in wnids:
+        if wnid in seen:
+            _link(photos[wnid], split.finetune, folders["finetune"] / wnid)
+        _link(photos[wnid], split.held_out, folders["eval_seen" if wnid in seen else "eval_unseen"] / wnid)
+    for name, folder in folders.items():
+        subset = seen if name != "eval_unseen" else set(wnids) - seen
+        _write_names(folder / CLASSES_TSV, {w: names[w] for w in sorted(subset)})
+    pretrain = {wnid: photos[wnid][split.pretrain[0] : split.pretrain[1]] for wnid in wnids}
+    used = {w: names[w] for w in wnids}
+    return Layout(root, used, pretrain, folders["finetune"], folders["eval_seen"], folders["eval_unseen"])
+
+
+def _photos(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+
+
+def _link(photos: list[Path], span: tuple[int, int], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for photo in photos[span[0] : span[1]]:
+        (folder / photo.name).symlink_to(photo.resolve())
+
+
+def _write_names(path: Path, names: dict[str, str]) -> None:
+    """A classes.tsv in the source's format, so trainer and evaluation both use the real class names."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["wnid\tname"] + [f"{wnid}\t{name}" for wnid, name in names.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,217 @@
+"""The base model: a small open_clip ViT pretrained contrastively on template captions of class names.
+
+The paper fine-tunes a CLIP that already aligns images and text; with no internet and no GPU we make a
+tiny one ourselves, so that "keeps zero-shot and text-to-image" has something to keep. The result is
+cached under a key of everything that shapes it, so later runs load it in a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import save_file
+
+from core.evaluation.prompts import TEMPLATES as EVAL_TEMPLATES
+from core.models.build import build_model, load_tokenizer
+from core.models.spec import ModelSpec, dump_spec, load_spec
+from core.settings import Paths
+from training.captions import PROMPT_TEMPLATES
+from training.losses import info_nce_loss
+
+ARCH = Path(__file__).with_name("arch.json")
+ARCH_NAME = "arch"  # open_clip registers a config under its file stem; the spec must use the same name
+# Both template sets: the trainer's caption bank and the evaluation prompts speak the same language as
+# pretraining, so zero-shot measures the alignment rather than unfamiliar wording.
+TEMPLATES = tuple(dict.fromkeys(PROMPT_TEMPLATES + EVAL_TEMPLATES))
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    """What shapes the base model; all of it goes into the cache key."""
+
+    epochs: int = 24  # about 10 minutes on 2 CPU cores for 202 x 25 photos
+    batch_size: int = 128  # class-unique batches: at most 202 classes, and larger steps get slower per photo
+    lr: float = 1e-3  # small ViT from scratch: high LR with warm-up, as in small-data CLIP recipes
+    weight_decay: float = 0.1
+    warmup_fraction: float = 0.05
+    pad_scale: float = 72 / 64  # resize then random-crop back: the trainer's 432/384 ratio
+    seed: int = 0
+
+
+def base_spec_path(cache: Path, photos: dict[str, list[Path]], names: dict[str, str], s: PretrainSettings) -> Path:
+    """Where the cached base spec for these inputs lives (it may not exist yet)."""
+    identity = {
+        "arch": json.loads(ARCH.read_text(encoding="utf-8")),
+        "settings": asdict(s),
+        "templates": TEMPLATES,
+        "photos": {w: [p.name for p in ps] for w, ps in sorted(photos.items())},
+        "names": names,
+    }
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    return cache / f"base-{key}" / "base.json"
+
+
+def ensure_base(
+    cache: Path,
+    paths: Paths,
+    photos: dict[str, list[Path]],
+    names: dict[str, str],
+    s: PretrainSettings,
+    log: Callable[[str], None],
+) -> ModelSpec:
+    """The cached base model's spec, pretraining it first if it is not cached."""
+    spec_path = base_spec_path(cache, photos, names, s)
+    if spec_path.is_file():
+        log(f"base model: cached {spec_path}")
+        return load_spec(spec_path)
+    folder = spec_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ARCH, folder / ARCH.name)
+    spec = _spec(folder, random_init=True)
+    model = pretrain(spec, paths, photos, names, s, log)
+    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "base.safetensors"))
+    trained = _spec(folder, random_init=False)
+    dump_spec(trained, spec_path)
+    return load_spec(spec_path)
+
+
+def _spec(folder: Path, random_init: bool) -> ModelSpec:
+    arch = json.loads(ARCH.read_text(encoding="utf-8"))
+    size = int(arch["vision_cfg"]["image_size"])
+    return ModelSpec(
+        name="repro-base",
+        title="Reproduction base ViT",
+        description="A tiny CLIP pretrained on template captions of tiny-imagenet class names.",
+        architecture=ARCH_NAME,
+        open_clip_config=folder / ARCH.name,
+        pretrained=None,
+        weights=None,
+        checkpoint=None if random_init else folder / "base.safetensors",
+        random_init=random_init,
+        embed_dim=int(arch["embed_dim"]),
+        image_size=size,
+        resize=size,
+        resize_mode="squash",
+        interpolation="bicubic",
+        mean=CLIP_MEAN,
+        std=CLIP_STD,
+        download_mb=0.0,
+        default_for=(),
+    )
+
+
+def load_pixels(photos: dict[str, list[Path]], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All pretraining photos decoded once into uint8 (N, 3, size, size) and their class rows.
+
+    Decoding 5,000 tiny JPEGs takes seconds; doing it every epoch in DataLoader workers would steal the
+    two cores from the model."""
+    images, labels = [], []
+    for row, wnid in enumerate(sorted(photos)):
+        for path in photos[wnid]:
+            with Image.open(path) as img:
+                rgb = img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+            images.append(torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1))
+            labels.append(row)
+    return torch.stack(images), torch.tensor(labels)
+
+
+def augment(pixels: torch.Tensor, s: PretrainSettings, generator: torch.Generator) -> torch.Tensor:
+    """Batch-wise resize, random crop, flip and brightness/contrast jitter, then CLIP normalisation."""
+    size = pixels.shape[-1]
+    big = round(size * s.pad_scale)
+    x = F.interpolate(pixels.float() / 255, size=(big, big), mode="bilinear", align_corners=False)
+    offsets = torch.randint(0, big - size + 1, (len(x), 2), generator=generator).tolist()
+    x = torch.stack([img[:, i : i + size, j : j + size] for img, (i, j) in zip(x, offsets, strict=True)])
+    flip = torch.rand(len(x), generator=generator) < 0.5
+    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+    bright = 1 + 0.4 * (torch.rand(len(x), 1, 1, 1, generator=generator) - 0.5)
+    contrast = 1 + 0.4 * (torch.rand(len(x), 1, 1, 1, generator=generator) - 0.5)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = ((x - mean) * contrast + mean * bright).clamp(0, 1)
+    return (x - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+
+
+def class_unique_batch(labels: torch.Tensor, n_classes: int, size: int, rng: random.Random) -> list[int]:
+    """One random photo from each of `size` random classes: no two captions in a batch share a class,
+    so InfoNCE never pushes apart an image and a caption that actually match."""
+    by_class = _rows_by_class(labels, n_classes)
+    return [rng.choice(by_class[c]) for c in rng.sample(range(n_classes), min(size, n_classes))]
+
+
+def _rows_by_class(labels: torch.Tensor, n_classes: int) -> list[list[int]]:
+    rows: list[list[int]] = [[] for _ in range(n_classes)]
+    for row, label in enumerate(labels.tolist()):
+        rows[label].append(row)
+    return rows
+
+
+def pretrain(
+    spec: ModelSpec,
+    paths: Paths,
+    photos: dict[str, list[Path]],
+    names: dict[str, str],
+    s: PretrainSettings,
+    log: Callable[[str], None],
+) -> torch.nn.Module:
+    """InfoNCE on (augmented photo, random template caption of its class) pairs; AdamW, warm-up, cosine."""
+    torch.manual_seed(s.seed)
+    model = build_model(spec)
+    model.requires_grad_(True)
+    model.train()
+    tokenizer = load_tokenizer(spec, paths.models / "huggingface")
+    wnids = sorted(photos)
+    tokens = torch.stack([tokenizer([t.format(names[w]) for t in TEMPLATES]) for w in wnids])  # (C, T, L)
+    pixels, labels = load_pixels(photos, spec.image_size)
+    batch = min(s.batch_size, len(wnids))
+    steps = s.epochs * max(1, len(labels) // batch)
+    optimizer = torch.optim.AdamW(_decay_groups(model, s.weight_decay), lr=s.lr, betas=(0.9, 0.98), eps=1e-6)
+    warmup = max(1, round(steps * s.warmup_fraction))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: _lr_factor(i, warmup, steps))
+    rng, generator, start = random.Random(s.seed), torch.Generator().manual_seed(s.seed), time.perf_counter()
+    for step in range(1, steps + 1):
+        rows = torch.tensor(class_unique_batch(labels, len(wnids), batch, rng))
+        choice = torch.randint(0, len(TEMPLATES), (len(rows),), generator=generator)
+        images = augment(pixels[rows], s, generator)
+        loss = info_nce_loss(
+            model.encode_image(images), model.encode_text(tokens[labels[rows], choice]), model.logit_scale
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        if step % 50 == 0 or step == steps:
+            log(f"pretrain step {step}/{steps} loss {loss.item():.3f} ({time.perf_counter() - start:.0f} s)")
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def _decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, object]]:
+    """Weight decay on matrices only (CLIP's recipe): never on norms, biases, embeddings' scale."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
