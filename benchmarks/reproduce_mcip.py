@@ -43,13 +43,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="fine-tuning seeds per method")
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/photosift-repro").expanduser())
     parser.add_argument("--out", type=Path, default=REPO / "bench-out" / "reproduce_mcip.json")
+    parser.add_argument(
+        "--pretrain-images",
+        type=int,
+        default=25,
+        help="images per class for pretraining; the rest up to image 40 are for fine-tuning (default 25)",
+    )
     return parser.parse_args(argv)
 
 
-def settings(quick: bool) -> tuple[Split, PretrainSettings, FineTuneSettings, int | None]:
+def settings(quick: bool, pretrain_images: int) -> tuple[Split, PretrainSettings, FineTuneSettings, int | None]:
     """Full or --quick settings; quick keeps every code path but shrinks every loop."""
     if not quick:
-        return Split(), PretrainSettings(), FineTuneSettings(), None
+        split = Split(pretrain=(0, pretrain_images), finetune=(pretrain_images, 40))
+        return split, PretrainSettings(), FineTuneSettings(), None
     pre = PretrainSettings(epochs=15)
     fine = FineTuneSettings(epochs=1, realign_epochs=1)
     return Split(n_classes=QUICK_CLASSES), pre, fine, 1
@@ -59,9 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     start = time.perf_counter()
     torch.set_num_threads(2)  # the machine's cores; more threads only contend
-    split, pre, fine, seed_cap = settings(args.quick)
+    split, pre, fine, seed_cap = settings(args.quick, args.pretrain_images)
     seeds = list(range(min(args.seeds, seed_cap) if seed_cap else args.seeds))
-    cache = (args.cache / ("quick" if args.quick else "full")).resolve()
+    variant = "quick" if args.quick else "full" if args.pretrain_images == 25 else f"full-p{args.pretrain_images}"
+    cache = (args.cache / variant).resolve()
     home = cache / "home"
     os.environ[HOME_ENV] = str(home)  # nothing touches the real user folders, trainer included
     paths = Paths(home)
