@@ -46,6 +46,14 @@ def make_photo(path: Path, colour: str | tuple[int, int, int] = "red", size: tup
     return path
 
 
+def make_colour_classes(root: Path, per_class: int, colours: tuple[str, ...] = ("red", "green", "blue")) -> Path:
+    """A folder per colour with `per_class` photos each: a labelled collection whose right answers are known."""
+    for colour in colours:
+        for i in range(per_class):
+            make_photo(root / colour / f"{colour}-{i}.jpg", colour)
+    return root
+
+
 class FakeEncoder:
     """A stand-in model: an image's vector is its normalised mean colour (plus a constant axis);
     the text "red"/"green"/"blue" maps to that axis. Counts forward passes like the real encoder."""

@@ -20,7 +20,7 @@ from core.models.encoder import Encoder
 from core.models.spec import load_spec
 from core.progress import CancelToken, Progress
 from core.settings import Paths
-from tests.conftest import TEST_MODELS, FakeEncoder, make_photo
+from tests.conftest import TEST_MODELS, FakeEncoder, make_colour_classes, make_photo
 
 TINY = TEST_MODELS / "tiny.json"
 
@@ -177,11 +177,8 @@ def test_tiny_imagenet_names_come_from_classes_tsv(shared_data: Path) -> None:
 
 @pytest.fixture
 def colour_folders(tmp_path: Path) -> Path:
-    root = tmp_path / "colours"
-    for colour in ("red", "green", "blue"):
-        for i in range(3):
-            make_photo(root / colour / f"{i}.jpg", colour)
-    (root / "red" / "broken.jpg").write_text("not a photo", encoding="utf-8")
+    root = make_colour_classes(tmp_path / "colours", per_class=3)
+    (root / "red" / "red-9-broken.jpg").write_text("not a photo", encoding="utf-8")
     return root
 
 
@@ -218,7 +215,7 @@ def test_cli_eval(home: Path, colour_folders: Path, capsys: pytest.CaptureFixtur
     assert run(["eval", str(colour_folders), "--limit-per-class", "2", "--json", "--model", str(TINY)]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
     assert {"model", "map", "knn_accuracy", "zero_shot_top1", "zero_shot_top5", "t2i_recall_at_5"} <= set(data)
-    assert (data["n_images"], data["n_failed"], data["n_classes"]) == (6, 0, 3)  # broken.jpg sorts after 0, 1
+    assert (data["n_images"], data["n_failed"], data["n_classes"]) == (6, 0, 3)  # red-9-broken.jpg sorts after red-0, red-1
     assert all(0 <= data[key] <= 1 for key in ("map", "knn_accuracy", "zero_shot_top1", "t2i_recall_at_5"))
     assert run(["eval", str(colour_folders), "--model", str(TINY)]) == EXIT_OK
     lines = capsys.readouterr().out.splitlines()

@@ -16,7 +16,7 @@ from core.library import Library
 from core.models.spec import ModelSpec
 from core.search import SearchFilters
 from core.settings import Paths, Settings
-from tests.conftest import FakeEncoder, make_photo
+from tests.conftest import FakeEncoder, make_colour_classes, make_photo
 
 
 def fake_spec(name: str = "fake-colour") -> ModelSpec:
@@ -50,11 +50,7 @@ def open_library(home: Path, encoder: FakeEncoder | None = None, settings: Setti
 
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
-    root = tmp_path / "photos"
-    for colour in ("red", "green", "blue"):
-        for i in range(3):
-            make_photo(root / colour / f"{colour}-{i}.jpg", colour)
-    return root
+    return make_colour_classes(tmp_path / "photos", per_class=3)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from core.models.encoder import Encoder
 from core.models.registry import ModelRegistry
 from core.progress import CancelToken
 from core.settings import Paths
-from tests.conftest import COLOURS, TEST_MODELS, make_photo
+from tests.conftest import COLOURS, TEST_MODELS, make_colour_classes, make_photo
 from training.__main__ import EXIT_STOPPED, main
 from training.config import load_config
 from training.run import execute, make_runtime
@@ -25,10 +25,7 @@ FAST = ["--model", TINY, "--workers", "0", "--batch-size", "8", "--lr-tower", "1
 
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
-    for colour in COLOURS:
-        for i in range(8):
-            make_photo(tmp_path / "classes" / colour / f"{i}.jpg", colour)
-    return tmp_path / "classes"
+    return make_colour_classes(tmp_path / "classes", per_class=8, colours=tuple(COLOURS))
 
 
 def events(out: str) -> list[dict[str, object]]:
@@ -56,7 +53,7 @@ def test_each_method_trains_and_exports_a_loadable_model(
     summary = json.loads((run_dir / "eval.json").read_text())
     assert 0 <= summary["before"]["map"] <= 1 and 0 <= summary["after"]["map"] <= 1
     tuned, base = Encoder(spec, paths, "cpu"), Encoder(ModelRegistry(paths).resolve(TINY), paths, "cpu")
-    img = tuned.preprocess(Image.open(photos / "red" / "0.jpg").convert("RGB"))[None]
+    img = tuned.preprocess(Image.open(photos / "red" / "red-0.jpg").convert("RGB"))[None]
     assert not np.allclose(tuned.encode_images(img), base.encode_images(img))  # the weights really changed
 
 
