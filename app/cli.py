@@ -19,8 +19,10 @@ from typing import Any
 from app.errorlog import log_exception
 from app.main import build_library
 from app.progress import TqdmProgress
+from core.catalog.catalog import absolute_path
 from core.errors import Cancelled, EnvironmentFault, UserError
 from core.library import Library
+from core.scanner import ScanReport
 from core.search import SearchFilters, SearchPage
 from core.settings import Paths, Settings, load_settings
 
@@ -64,9 +66,15 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         with TqdmProgress(quiet=args.json) as progress:
             scans = library.scan([Path(p) for p in args.paths] or None, progress)
             report = library.index(progress)
-        summary = {"folders": [asdict(s) | {"missing": len(s.missing)} for s in scans], "index": asdict(report)}
+        summary = {"folders": [_scan_summary(s) for s in scans], "index": asdict(report)}
         _emit(args, summary, lambda: _print_index(scans, report))
         return EXIT_OK
+
+
+def _scan_summary(scan: ScanReport) -> dict[str, Any]:
+    """A scan report for --json: counts, not the (possibly many thousand) missing file records."""
+    fields = ("folder", "offline", "added", "changed", "moved", "unchanged")
+    return {name: getattr(scan, name) for name in fields} | {"missing": len(scan.missing), "errors": list(scan.errors)}
 
 
 def _print_index(scans: list[Any], report: Any) -> None:
@@ -91,7 +99,7 @@ def _print_page(page: SearchPage) -> None:
 
 
 def _filters(args: argparse.Namespace) -> SearchFilters:
-    return SearchFilters(str(Path(args.folder).resolve()) if args.folder else None, args.after, args.before)
+    return SearchFilters(absolute_path(args.folder) if args.folder else None, args.after, args.before)
 
 
 def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:

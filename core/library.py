@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from core.catalog import Catalog, FolderInfo, PhotoInfo
-from core.catalog.catalog import as_stored
+from core.catalog.catalog import absolute_path, as_stored
 from core.catalog.records import PhotoResult
 from core.errors import QueryError, UserError
 from core.imageio import load_image
@@ -43,6 +43,9 @@ class LibraryEncoder(ImageEncoder, Protocol):
     def device(self) -> str: ...
 
     def encode_texts(self, texts: list[str]) -> np.ndarray: ...
+
+    def load(self, progress: ProgressCallback, cancel: CancelToken | None) -> None:
+        """Download and load the model ahead of a run, reporting progress."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Library:
 
     def remove_folder(self, path: Path) -> int:
         """Forget a folder (its files on disk are untouched); returns the number of photos forgotten."""
-        folder = self.catalog.folder_by_path(str(path.expanduser().resolve()))
+        folder = self.catalog.folder_by_path(absolute_path(path))
         removed = self.catalog.remove_folder(folder.id)
         self._forget(removed)
         return len(removed)
@@ -117,7 +120,7 @@ class Library:
     ) -> list[ScanReport]:
         """Reconcile folders with the disk (all by default). Files gone are deleted only after every
         folder was scanned, so moves between watched folders keep their embeddings."""
-        wanted = {str(p.expanduser().resolve()) for p in paths} if paths else None
+        wanted = {absolute_path(p) for p in paths} if paths else None
         excluded = frozenset(self.settings.excluded_folders)
         reports = [
             scan_folder(self.catalog, folder, excluded, progress, cancel)
@@ -133,9 +136,7 @@ class Library:
         pending = self.catalog.pending_photos(self.model_id)
         index = self.vector_index()
         if pending:
-            load = getattr(self.encoder, "load", None)
-            if load is not None:
-                load(progress, cancel)
+            self.encoder.load(progress, cancel)
         report = embed_photos(
             pending,
             self.encoder,
@@ -207,7 +208,7 @@ class Library:
     ) -> SearchPage:
         """Photos that look like a library photo (by id or path) or any image file outside the library."""
         filters = filters or SearchFilters()
-        photo_id = photo if isinstance(photo, int) else self.catalog.photo_id_for_path(str(Path(photo).resolve()))
+        photo_id = photo if isinstance(photo, int) else self.catalog.photo_id_for_path(absolute_path(photo))
         if photo_id is None:
             if not isinstance(photo, Path):
                 raise QueryError(f"There is no photo #{photo} in the library.")

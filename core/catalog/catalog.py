@@ -16,11 +16,18 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 
 from core.catalog import schema as s
 from core.catalog.database import open_engine
-from core.catalog.records import FileRecord, FolderInfo, KnownPhoto, PhotoInfo, PhotoResult, ScanChanges
+from core.catalog.records import FileRecord, FileState, FolderInfo, KnownPhoto, PhotoInfo, PhotoResult, ScanChanges
 from core.errors import FolderNotFoundError, ModelMismatchError
 
 # SQLite limits bound parameters per statement; chunk IN (...) lists well below it.
 IN_CHUNK = 500
+
+
+def absolute_path(path: Path | str) -> str:
+    """The form in which the catalog stores folder and file paths: absolute, `~` expanded, symlinks
+    NOT resolved, so a folder reached through a link keeps the path the user chose. Every lookup by
+    path goes through here so that it matches what the scanner stored."""
+    return os.path.abspath(os.path.expanduser(path))
 
 
 def _chunks(items: Sequence[object], size: int = IN_CHUNK) -> Iterator[Sequence[object]]:
@@ -62,7 +69,7 @@ class Catalog:
 
     def add_folder(self, path: Path) -> FolderInfo:
         """Register a folder to index (idempotent). Raises FolderNotFoundError if it is not a folder."""
-        resolved = Path(os.path.abspath(path.expanduser()))
+        resolved = Path(absolute_path(path))
         if not resolved.is_dir():
             raise FolderNotFoundError(f"The folder {resolved} does not exist or is not a folder.")
         with self.engine.begin() as conn:
@@ -174,12 +181,12 @@ class Catalog:
             return self._delete_orphans(conn)
 
     @staticmethod
-    def _insert_files(conn: Connection, folder_id: int, rows: Sequence[tuple[int, object]]) -> None:
+    def _insert_files(conn: Connection, folder_id: int, rows: Sequence[tuple[int, FileState]]) -> None:
         if rows:
             conn.execute(
                 insert(s.files),
                 [
-                    {"photo_id": pid, "folder_id": folder_id, "path": f.path, "size": f.size, "mtime_ns": f.mtime_ns}  # type: ignore[attr-defined]
+                    {"photo_id": pid, "folder_id": folder_id, "path": f.path, "size": f.size, "mtime_ns": f.mtime_ns}
                     for pid, f in rows
                 ],
             )
@@ -328,7 +335,7 @@ class Catalog:
         query = select(func.distinct(s.photos.c.id)).join(s.files, s.files.c.photo_id == s.photos.c.id)
         conditions = []
         if folder is not None:
-            prefix = os.path.abspath(folder).rstrip(os.sep) + os.sep
+            prefix = absolute_path(folder).rstrip(os.sep) + os.sep
             conditions.append(func.substr(s.files.c.path, 1, len(prefix)) == prefix)
         if after is not None:
             conditions.append(s.photos.c.taken_at >= after)
