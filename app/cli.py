@@ -1,4 +1,4 @@
-"""The `photosift` command line: index, search, similar, status, models, watch.
+"""The `photosift` command line: index, search, similar, status, models, albums, watch.
 
 Errors read as sentences on stderr with meaningful exit codes, never tracebacks (except for bugs,
 which are reported as such with the traceback logged).
@@ -29,6 +29,11 @@ from core.settings import Paths, Settings, load_settings
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 Handler = Callable[[argparse.Namespace, Paths, Settings], int]
+FILTERS_HELP = (
+    "Filters may be mixed with the terms: tag:NAME -tag:NAME album:NAME folder:NAME-or-PATH camera:TEXT "
+    "after:YYYY[-MM[-DD]] before:YYYY[-MM[-DD]] sort:date|oldest|relevance. Quote values with spaces "
+    '(album:"Summer 2023") and the whole query in a shell. Filters alone list photos, newest first.'
+)
 
 
 def _emit(args: argparse.Namespace, value: Any, human: Callable[[], None]) -> None:
@@ -95,11 +100,12 @@ def _print_page(page: SearchPage) -> None:
     if not page.hits:
         print("No matching photos.")
     for rank, hit in enumerate(page.hits, start=page.offset + 1):
-        print(f"{rank:>4}  {hit.score:6.3f}  #{hit.photo_id:<7} {hit.path}")
+        score = "" if hit.score is None else f"{hit.score:6.3f}"
+        print(f"{rank:>4}  {score:>6}  #{hit.photo_id:<7} {hit.path}")
 
 
 def _filters(args: argparse.Namespace) -> SearchFilters:
-    return SearchFilters(absolute_path(args.folder) if args.folder else None, args.after, args.before)
+    return SearchFilters((absolute_path(args.folder),) if args.folder else (), args.after, args.before)
 
 
 def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
@@ -180,13 +186,6 @@ def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
     return EXIT_OK
 
 
-def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    """Run the trainer in its own process (it reports JSON lines on stdout) and pass on its exit code."""
-    import subprocess
-
-    return subprocess.call([sys.executable, "-m", "training", *args.options])
-
-
 def _open_window(paths: Paths) -> int:
     """`photosift` alone opens the desktop app, where there is a screen to open it on."""
     from app.gui.app import display_available, run_gui
@@ -214,7 +213,10 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from app import eval_cli
+    from app.albums_cli import add_albums_parser
     from app.models_cli import add_models_parser
+    from app.tags_cli import add_tags_parser
+    from app.train_cli import add_train_parser
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -236,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search = add("search", cmd_search, 'search by text and images, e.g. "2:beach" + ./me.jpg - crowd')
     search.add_argument("query", nargs="+")
+    search.epilog = FILTERS_HELP
     _add_search_options(search)
     similar = add("similar", cmd_similar, "find photos similar to a photo (path or #id) or any image file")
     similar.add_argument("photo")
@@ -249,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eval_cli.add_eval_arguments(add("eval", eval_cli.cmd_eval, eval_cli.HELP))
     add_models_parser(sub, common)
-    train = sub.add_parser("train", add_help=False, help="fine-tune a model on labelled photos (python -m training)")
-    train.set_defaults(handler=cmd_train, options=[])
+    add_albums_parser(sub, common)
+    add_tags_parser(sub, common)
+    add_train_parser(sub)
     return parser
 
 

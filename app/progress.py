@@ -9,7 +9,15 @@ from tqdm import tqdm
 
 from core.progress import Progress
 
-STAGE_LABELS = {"scan": "Scanning", "fingerprint": "Checking files", "index": "Indexing", "download": "Downloading"}
+STAGE_LABELS = {
+    "scan": "Scanning",
+    "fingerprint": "Checking files",
+    "index": "Indexing",
+    "download": "Downloading the model",
+    "tag-vectors": "Preparing tags",
+    "tag": "Tagging",
+}
+UNITS = {"index": " photos", "tag": " photos", "tag-vectors": " tags"}  # anything else counts files (or bytes)
 
 
 class TqdmProgress:
@@ -30,7 +38,7 @@ class TqdmProgress:
             self._bar = tqdm(
                 total=p.total,
                 desc=STAGE_LABELS.get(p.stage, p.stage),
-                unit="B" if unit_scale else " photos" if p.stage == "index" else " files",
+                unit="B" if unit_scale else UNITS.get(p.stage, " files"),
                 unit_scale=unit_scale,
                 file=sys.stderr,
                 leave=True,

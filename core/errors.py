@@ -37,7 +37,19 @@ class ModelMismatchError(UserError):
 
 
 class QueryError(UserError):
-    """A search query could not be understood; the message names the position and the problem."""
+    """A search query could not be understood; the message names the position (1-based) and the problem.
+
+    `position` is the same place as a 0-based offset into the query (None where no one place is at
+    fault), so a search field can put the cursor there.
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class AlbumError(UserError):
+    """An album that does not exist, a name already taken, or a change its kind does not allow."""
 
 
 class EnvironmentFault(PhotosiftError):

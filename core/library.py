@@ -6,26 +6,32 @@ operations people use: add folders, scan and index them, search by text or image
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from core.albums import Albums
 from core.catalog import Catalog, FolderInfo, PhotoInfo
 from core.catalog.catalog import absolute_path, as_stored
+from core.catalog.photo_filters import capture_order
 from core.catalog.records import PhotoResult
-from core.errors import QueryError, UserError
+from core.errors import AlbumError, QueryError, UserError
 from core.imageio import load_image
 from core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
 from core.models.spec import ModelSpec
 from core.progress import CancelToken, ProgressCallback, no_progress
-from core.query import parse_query
+from core.query import Query, parse_query
 from core.scanner import ScanReport, scan_folder
-from core.search import SearchFilters, SearchHit, SearchPage, TermEncoders, query_vector
+from core.search import SearchFilters, SearchHit, SearchPage, SortOrder, TermEncoders, query_vector
+from core.selection import Match, allowed_photo_ids, by_capture_time, nearest, relevant
 from core.settings import Paths, Settings
+from core.tags.records import RetagReport, TagSuggestion
+from core.tags.service import TagService
 from core.vindex import VectorIndex
 
 # Photos per forward pass when the settings say "automatic".
@@ -46,6 +52,9 @@ class LibraryEncoder(ImageEncoder, Protocol):
 
     def load(self, progress: ProgressCallback, cancel: CancelToken | None) -> None:
         """Download and load the model ahead of a run, reporting progress."""
+
+    def release(self) -> None:
+        """Free the model's memory (it loads again on next use)."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +92,21 @@ class Library:
         self._index: VectorIndex | None = None
         self._saved_stamp: str | None = None  # the stamp of the index file on disk, as last loaded or saved
         self._index_lock = threading.RLock()
+        # Through self.encoder at call time: the GUI may hand the library an encoder it already loaded.
+        self.tags = TagService(catalog, self.model_id, lambda texts: self.encoder.encode_texts(texts))
+        self.albums = Albums(self)
 
     @property
     def index_path(self) -> Path:
         return self.paths.indexes / f"{self.spec.name}-{self.model_id}.faiss"
+
+    def with_model(self, spec: ModelSpec, encoder: LibraryEncoder) -> Library:
+        """The same photos and catalog seen through another model (the GUI's background model switch).
+
+        The new library embeds into its own model rows and index file, so this one keeps answering
+        searches until the caller swaps. Both share the catalog: close only the one kept.
+        """
+        return Library(self.paths, self.settings, self.catalog, spec, encoder)
 
     def close(self) -> None:
         self.catalog.close()
@@ -137,6 +157,7 @@ class Library:
         index = self.vector_index()
         if pending:
             self.encoder.load(progress, cancel)
+            self.tags.tagger.prepare_if_cached(progress)  # then batches are tagged as they are written
         report = embed_photos(
             pending,
             self.encoder,
@@ -147,17 +168,17 @@ class Library:
             cancel=cancel,
         )
         self.save_index(index)
+        self.tags.tagger.catch_up(progress, cancel)
         return report
 
     def _write_batch(self, results: list[PhotoResult]) -> None:
         self.catalog.write_results(self.model_id, results)
         done = [r for r in results if r.vector is not None]
         if done:
+            ids, vectors = [r.photo_id for r in done], np.stack([r.vector for r in done if r.vector is not None])
             with self._index_lock:
-                self.vector_index().add(
-                    np.array([r.photo_id for r in done], dtype=np.int64),
-                    as_stored(np.stack([r.vector for r in done if r.vector is not None])),
-                )
+                self.vector_index().add(np.array(ids, dtype=np.int64), as_stored(vectors))
+            self.tags.tagger.tag_batch(ids, vectors)
 
     def _forget(self, photo_ids: Sequence[int]) -> None:
         if photo_ids:
@@ -199,9 +220,33 @@ class Library:
         limit: int = 50,
         base: Path | None = None,
     ) -> SearchPage:
-        """Search with the combined-query language (see core.query); results best first, paged."""
-        vector = query_vector(parse_query(text, base), self._term_encoders())
-        return self._ranked(vector, filters or SearchFilters(), offset, limit, exclude=())
+        """Search with the query language: weighted terms (core.query) and filters (core.query_filters),
+        within `filters` as well. Results best first, or by date for sort:date; a query of filters
+        only lists its photos newest first. Paged."""
+        matches = self.matches(parse_query(text, base), filters or SearchFilters(), offset + limit + 1)
+        return self.page(matches, offset, limit)
+
+    def matches(self, query: Query, filters: SearchFilters, wanted: int | None = None) -> list[Match]:
+        """The results of a parsed query that also pass `filters`, in order.
+
+        Args:
+            wanted: how many a ranked search needs (at least); None asks for every relevant hit, cut
+                at `filters.min_score` or near the best hit (smart albums). Sorting by date always
+                cuts that way, and a query of filters only always returns all its photos.
+        """
+        sort = query.filters.sort if query.filters.sort != "relevance" else filters.sort
+        allowed = allowed_photo_ids(self.catalog.engine, self, (query.filters, filters))
+        if not query.terms:
+            return [(i, None) for i in capture_order(self.catalog.engine, allowed, newest_first=sort != "oldest")]
+        vector = query_vector(query, self._term_encoders())
+        return self._ranked(vector, allowed, filters.min_score, sort, wanted, exclude=())
+
+    def album_photo_ids(self, name: str) -> set[int]:
+        """The photos of the album `name` now (the `album:` filter). Raises QueryError if there is none."""
+        try:
+            return self.albums.photo_ids(name)
+        except AlbumError as exc:
+            raise QueryError(str(exc)) from exc
 
     def similar(
         self, photo: int | Path, filters: SearchFilters | None = None, offset: int = 0, limit: int = 50
@@ -209,31 +254,40 @@ class Library:
         """Photos that look like a library photo (by id or path) or any image file outside the library."""
         filters = filters or SearchFilters()
         photo_id = photo if isinstance(photo, int) else self.catalog.photo_id_for_path(absolute_path(photo))
+        exclude: tuple[int, ...] = ()
         if photo_id is None:
             if not isinstance(photo, Path):
                 raise QueryError(f"There is no photo #{photo} in the library.")
-            return self._ranked(self._encode_image_file(str(photo)), filters, offset, limit, exclude=())
-        vector = self._stored_vector(photo_id)
-        if vector is None:
-            raise UserError(f"Photo #{photo_id} is not indexed yet; run the indexer first.")
-        return self._ranked(vector, filters, offset, limit, exclude=(photo_id,))
+            vector = self._encode_image_file(str(photo))
+        else:
+            stored, exclude = self._stored_vector(photo_id), (photo_id,)
+            if stored is None:
+                raise UserError(f"Photo #{photo_id} is not indexed yet; run the indexer first.")
+            vector = stored
+        allowed = allowed_photo_ids(self.catalog.engine, self, (filters,))
+        matches = self._ranked(vector, allowed, filters.min_score, filters.sort, offset + limit + 1, exclude)
+        return self.page(matches, offset, limit)
 
     def _ranked(
-        self, vector: np.ndarray, filters: SearchFilters, offset: int, limit: int, exclude: Sequence[int]
-    ) -> SearchPage:
-        allowed = (
-            self.catalog.filter_photo_ids(filters.folder, filters.after, filters.before) if filters.active else None
-        )
-        wanted = offset + limit + 1 + len(exclude)
-        (result,) = self.vector_index().search(vector, wanted, allowed_ids=allowed)
-        found = [(int(i), float(s)) for i, s in zip(result.ids, result.scores, strict=True) if int(i) not in exclude]
-        infos = self.catalog.photos([i for i, _ in found[offset : offset + limit]])
-        hits = tuple(
-            SearchHit(i, infos[i].paths[0], s)
-            for i, s in found[offset : offset + limit]
-            if i in infos and infos[i].paths
-        )
-        return SearchPage(hits, offset, limit, has_more=len(found) > offset + limit)
+        self,
+        vector: np.ndarray,
+        allowed: set[int] | None,
+        min_score: float | None,
+        sort: SortOrder,
+        wanted: int | None,
+        exclude: Sequence[int],
+    ) -> list[Match]:
+        if wanted is not None and min_score is None and sort == "relevance":
+            return nearest(self.vector_index(), vector, allowed, wanted, exclude)
+        hits = relevant(self.vector_index(), vector, allowed, min_score, exclude)
+        return hits if sort == "relevance" else by_capture_time(self.catalog.engine, hits, sort == "newest")
+
+    def page(self, matches: Sequence[Match], offset: int, limit: int) -> SearchPage:
+        """One page of `matches` as hits with a path to show (photos deleted meanwhile are left out)."""
+        shown = matches[offset : offset + limit]
+        infos = self.catalog.photos([i for i, _ in shown])
+        hits = tuple(SearchHit(i, infos[i].paths[0], s) for i, s in shown if i in infos and infos[i].paths)
+        return SearchPage(hits, offset, limit, has_more=len(matches) > offset + limit)
 
     def _term_encoders(self) -> TermEncoders:
         return TermEncoders(self.encoder.encode_texts, self._encode_image_file, self._stored_vector)
@@ -249,7 +303,36 @@ class Library:
     def photo(self, photo_id: int) -> PhotoInfo | None:
         return self.catalog.photo(photo_id)
 
+    # Tags ----------------------------------------------------------------------------------------
+
+    def tagged_photo_ids(self, name: str) -> set[int]:
+        """Photos carrying the tag `name` for this model: accepted by the user, or scored at or above the
+        tag's calibrated threshold and not rejected. Raises QueryError for an unknown tag."""
+        return self.tags.photo_ids_with_tag(name)
+
+    def suggest_tags(self, photo_ids: Sequence[int], top: int = 10) -> list[TagSuggestion]:
+        """Tags for a set of photos (an album, a folder), carried by the largest share of them first."""
+        return self.tags.suggest(photo_ids, top)
+
+    def retag(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> RetagReport:
+        """Re-score this model's photos against every tag from the stored embeddings (no image model work)."""
+        return self.tags.tagger.retag(progress, cancel)
+
     # Status --------------------------------------------------------------------------------------
+
+    def failures(self, folder: Path | str | None = None, limit: int = 100) -> list[PhotoInfo]:
+        """Photos that could not be read, with the reason: all, or those in one watched folder, whose own
+        copies then come first in `paths` (a broken file copied into two folders is one photo).
+
+        Raises FolderNotFoundError if `folder` is not in the library (it was removed meanwhile)."""
+        if folder is None:
+            return self.catalog.failures(limit)
+        found = self.catalog.folder_by_path(absolute_path(folder))
+        inside = found.path.rstrip(os.sep) + os.sep
+        return [
+            replace(p, paths=tuple(sorted(p.paths, key=lambda path: not path.startswith(inside))))
+            for p in self.catalog.failures(limit, found.id)
+        ]
 
     def status(self) -> LibraryStatus:
         counts = self.catalog.counts(self.model_id)

@@ -60,6 +60,11 @@ class Paths:
         return self.root / "logs"
 
     @property
+    def labels(self) -> Path:
+        """Label manifests written for training runs (core.labels); runs read them again on --resume."""
+        return self.root / "labels"
+
+    @property
     def settings_file(self) -> Path:
         return self.root / "settings.json"
 

@@ -68,6 +68,9 @@ class FakeEncoder:
     def load(self, progress: object = None, cancel: object = None) -> None:
         """Nothing to download or load: the fake has no weights."""
 
+    def release(self) -> None:
+        self.released = True
+
     def preprocess(self, img: Image.Image) -> np.ndarray:
         return np.asarray(img.convert("RGB").resize((16, 16)), dtype=np.float32).transpose(2, 0, 1) / 255.0
 

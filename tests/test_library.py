@@ -95,7 +95,7 @@ def test_similar_to_a_library_photo_excludes_itself(library: Library, photos: Pa
 
 
 def test_filters_by_folder_and_date(library: Library, photos: Path) -> None:
-    page = library.search("red", SearchFilters(folder=str(photos / "blue")), limit=10)
+    page = library.search("red", SearchFilters(folders=(str(photos / "blue"),)), limit=10)
     assert names(page) and all(n.startswith("blue") for n in names(page))
     assert library.search("red", SearchFilters(after=datetime(2001, 1, 1)), limit=10).hits == ()
 

@@ -94,9 +94,9 @@ def test_check_classes_refuses_no_images_and_a_single_class() -> None:
 def test_check_classes_warns_about_tiny_and_unbalanced_classes() -> None:
     assert check_classes(labelled([5, 6, 7]), ("a", "b", "c")) == []
     warnings = check_classes(labelled([50, 2, 3, 40]), ("big", "tiny", "small", "large"), min_images=4)
-    assert len(warnings) == 2
-    assert "2 of 4 classes have fewer than 4 photos" in warnings[0] and "'tiny' (2), 'small' (3)" in warnings[0]
-    assert "unbalanced" in warnings[1] and "'big' has 50" in warnings[1] and "'tiny' only 2" in warnings[1]
+    assert len(warnings) == 3
+    assert "'tiny' has only 2 photos, too few" in warnings[0] and "'small' has only 3 photos" in warnings[1]
+    assert "unbalanced" in warnings[2] and "'big' has 50" in warnings[2] and "'tiny' only 2" in warnings[2]
     assert check_classes(labelled([40, 4]), ("a", "b")) == []  # a ratio of exactly 10 is tolerated
 
 

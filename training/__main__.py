@@ -2,6 +2,7 @@
 
     python -m training --data PHOTOS --method mcip [--config run.yaml] [--epochs 3 ...]
     python -m training --resume RUN_FOLDER
+    python -m training --data PHOTOS ... --plan   # report split, caption coverage and speed; no training
 
 Exit codes: 0 finished, 1 a problem with the data or settings (the "error" line says what), 3 the
 machine got in the way (memory, disk), 4 a bug, 75 stopped by a signal (resume with --resume).
@@ -19,6 +20,7 @@ from core.errors import Cancelled, EnvironmentFault, UserError
 from core.progress import CancelToken
 from core.settings import Paths
 from training.config import add_config_arguments, load_config
+from training.plan import plan
 from training.report import JsonLines
 from training.run import execute, make_runtime
 from training.runtime import cancel_on_signals
@@ -30,6 +32,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help="a YAML file of settings (command-line options win)")
     parser.add_argument("--resume", type=Path, help="continue the run in this folder with its saved settings")
+    parser.add_argument("--plan", action="store_true", help="report what a run would train on, then exit")
     add_config_arguments(parser)
     return parser.parse_args(argv)
 
@@ -42,10 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.resume is not None:
             config = load_config(args.resume / "config.json", {"output": str(args.resume)})
         else:
-            overrides = {k: v for k, v in vars(args).items() if k not in ("config", "resume")}
+            overrides = {k: v for k, v in vars(args).items() if k not in ("config", "resume", "plan")}
             config = load_config(args.config, overrides)
         paths = Paths.default()
         paths.ensure()
+        if args.plan:
+            plan(config, paths, make_runtime(config, paths, report, stop))
+            return 0
         result = execute(config, paths, make_runtime(config, paths, report, stop))
         return 0 if result.finished else EXIT_STOPPED
     except Cancelled:

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from core.errors import UserError
+from core.labels import MIN_PER_CLASS
 
 Method = Literal["mcip", "gpr-ft", "2sft"]
 SplitMode = Literal["image", "class"]
@@ -27,7 +28,7 @@ class TrainConfig:
     reproduction benchmark override them for small models and collections.
     """
 
-    data: str = ""  # folder-per-class collection
+    data: str = ""  # folder-per-class collection, or a labels manifest (.json, see core.labels)
     model: str = ""  # base model: a name or a spec JSON path ("" = the default for this machine)
     method: Method = "mcip"
     realign_after: bool = False  # run the text re-alignment stage after mcip too
@@ -36,7 +37,7 @@ class TrainConfig:
     seed: int = 0
     split: SplitMode = "image"
     val_fraction: float = 0.2
-    min_images_per_class: int = 4
+    min_images_per_class: int = MIN_PER_CLASS  # the training wizard warns below the same number
     device: str = "auto"
     workers: int = 2
     # Stage (a): retrieval fine-tuning of the image tower.
@@ -110,7 +111,7 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> TrainConfig:
         raise UserError(f"Unknown training settings: {', '.join(unknown)}.")
     config = TrainConfig(**{name: _coerce(name, value) for name, value in values.items()})
     if not config.data:
-        raise UserError("Say which photos to train on: --data FOLDER (one subfolder per class).")
+        raise UserError("Say which photos to train on: --data FOLDER (one subfolder per class) or --data LABELS.json.")
     return config
 
 

@@ -1,4 +1,4 @@
-"""Labelled photos for fine-tuning: folder-per-class listing, train/validation splits, sanity checks,
+"""Labelled photos for fine-tuning: folder-per-class or manifest listing, train/validation splits, sanity checks,
 a torch `Dataset`, and the stage (a) augmentation of MCIP.
 
 Labels index `class_names`. Everything random takes an explicit seed, so a run can be repeated exactly.
@@ -22,6 +22,7 @@ from torchvision.transforms import v2
 
 from core.errors import FolderNotFoundError, ImageError, UserError
 from core.imageio import PHOTO_EXTENSIONS, load_image
+from core.labels import MANIFEST_SUFFIX, check_class_counts, read_manifest
 from core.models.preprocess import Preprocessor
 from core.models.spec import ModelSpec
 
@@ -29,8 +30,6 @@ Item = tuple[Path, int]
 """One labelled photo: its path and the index of its class in `class_names`."""
 
 CLASS_NAMES_FILE = "classes.tsv"  # optional `wnid<TAB>name` table mapping folder names to display names
-IMBALANCE_RATIO = 10  # largest/smallest class above this: the loss is dominated by the big classes
-MAX_LISTED = 10  # class names quoted in one warning; more would drown the message
 # MCIP trains at 384 px from a 432 px squash (ratio 1.125), so the random crop can shift by 1/9 of the side.
 # Many specs resize straight to the crop size, which would leave the crop nothing to choose from.
 TRAIN_RESIZE_RATIO = 432 / 384
@@ -67,13 +66,16 @@ class TrainingData:
 def load_training_data(
     root: Path, val_fraction: float, seed: int, *, hold_out_classes: bool = False, min_images: int = 4
 ) -> TrainingData:
-    """Scan `root`, check its classes, and split it (by image, or by whole classes).
+    """Scan `root` (a folder of class subfolders, or a labels manifest: a `.json` file, see `core.labels`),
+    check its classes, and split it (by image, or by whole classes).
 
     Raises:
-        FolderNotFoundError: `root` is not a folder.
-        UserError: the data cannot be trained on (see `check_classes`), or `val_fraction` is out of range.
+        FolderNotFoundError: `root` is not a folder (nor a manifest).
+        UserError: the data cannot be trained on (see `check_classes`), the manifest cannot be read, or
+            `val_fraction` is out of range.
     """
-    items, class_names = scan_class_folders(root)
+    is_manifest = root.suffix.lower() == MANIFEST_SUFFIX and not root.is_dir()
+    items, class_names = scan_manifest(root) if is_manifest else scan_class_folders(root)
     warnings = check_classes(items, class_names, min_images)
     split = (split_by_class if hold_out_classes else split_by_image)(items, val_fraction, seed)
     return TrainingData(split.train, split.validation, class_names, tuple(warnings))
@@ -104,6 +106,30 @@ def scan_class_folders(root: Path, min_per_class: int = 2) -> tuple[list[Item], 
         items.extend((photo, len(folders)) for photo in photos)
         folders.append(folder.name)
     return items, _unique_names(folders, names)
+
+
+def scan_manifest(path: Path, min_per_class: int = 2) -> tuple[list[Item], tuple[str, ...]]:
+    """List the photos of a labels manifest (`core.labels.write_manifest`) as `scan_class_folders` lists a
+    folder: classes by name, photos by path, classes with fewer than `min_per_class` photos left out.
+
+    Listed files that no longer exist are left out (and logged): the manifest was written from the catalog,
+    and a photo deleted since must not fail the run, as it would not in a folder.
+
+    Raises:
+        UserError: the manifest cannot be read (see `core.labels.read_manifest`).
+    """
+    items: list[Item] = []
+    names: list[str] = []
+    missing = 0
+    for name, listed in read_manifest(path).items():
+        photos = sorted({photo for photo in listed if photo.is_file()})
+        missing += len(set(listed)) - len(photos)
+        if len(photos) >= min_per_class:
+            items.extend((photo, len(names)) for photo in photos)
+            names.append(name)
+    if missing:
+        _log.warning("%d photos listed in %s no longer exist; training goes on without them", missing, path)
+    return items, tuple(names)
 
 
 def _photos_under(folder: Path) -> Iterable[Path]:
@@ -188,37 +214,22 @@ def _group(items: Iterable[Item]) -> dict[int, list[Item]]:
 
 
 def check_classes(items: Sequence[Item], class_names: Sequence[str], min_images: int = 4) -> list[str]:
-    """Refuse data that cannot be fine-tuned on, and describe data that can but is weak.
+    """Refuse data that cannot be fine-tuned on, and describe data that can but is weak
+    (`core.labels.check_class_counts`, which the training wizard's checks share).
 
     Returns:
-        Warnings, each a sentence for the user: classes with fewer than `min_images` photos (including
-        empty ones), and a largest/smallest class ratio above `IMBALANCE_RATIO`.
+        Warnings, each a sentence for the user: a class with fewer than `min_images` photos (including
+        empty ones), and a largest/smallest class ratio above `core.labels.IMBALANCE_RATIO`.
 
     Raises:
         UserError: there are no photos, or all of them belong to one class.
     """
     counts = Counter(label for _, label in items)
-    if not counts:
-        raise UserError("No photos found to fine-tune on: put them in one subfolder per class.")
-    if len(counts) == 1:
-        only = class_names[next(iter(counts))]
-        raise UserError(f"Fine-tuning needs at least two classes; found only {only!r}.")
-    warnings: list[str] = []
-    small = [(name, counts[label]) for label, name in enumerate(class_names) if counts[label] < min_images]
-    if small:
-        listed = ", ".join(f"{name!r} ({n})" for name, n in small[:MAX_LISTED])
-        more = f" and {len(small) - MAX_LISTED} more" if len(small) > MAX_LISTED else ""
-        warnings.append(
-            f"{len(small)} of {len(class_names)} classes have fewer than {min_images} photos, too few to learn "
-            f"them reliably: {listed}{more}."
-        )
-    largest, smallest = max(counts.items(), key=lambda kv: kv[1]), min(counts.items(), key=lambda kv: kv[1])
-    if largest[1] > IMBALANCE_RATIO * smallest[1]:
-        warnings.append(
-            f"The classes are very unbalanced: {class_names[largest[0]]!r} has {largest[1]} photos but "
-            f"{class_names[smallest[0]]!r} only {smallest[1]}; the large classes will dominate training."
-        )
-    return warnings
+    found = check_class_counts({name: counts[label] for label, name in enumerate(class_names)}, min_images)
+    errors = [f.message for f in found if f.severity == "error"]
+    if errors:
+        raise UserError(errors[0])
+    return [f.message for f in found]
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from types import TracebackType
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.errorlog import log_exception
+from app.gui.first_run import is_first_run, start_welcome
 from app.gui.main_window import MainWindow
-from app.main import build_library
+from app.gui.prefs import apply_theme, load_prefs
+from app.main import build_library, model_provider
 from app.tasks import TaskRunner
 from core.settings import Paths, Settings
 
@@ -44,18 +46,23 @@ class ExceptionHook:
 
 
 def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
-    """Open the main window and run until it closes; returns the exit code."""
+    """Open the main window (and the welcome wizard on a first start) and run until it closes."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Photosift")
+    prefs = load_prefs(paths)
+    apply_theme(app, prefs.theme)
     library = build_library(paths, settings, model)
     runner = TaskRunner(library)
-    window = MainWindow(library, runner)
+    window = MainWindow(library, runner, prefs=prefs, models=model_provider(paths))
     previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
     try:
+        window.restore_layout()
         window.show()
+        if is_first_run(library):
+            start_welcome(window, window.models)
         return app.exec()
     finally:
         sys.excepthook = previous_hook
         runner.shutdown()
         window.thumbnails.wait()
-        library.close()
+        runner.library.close()

@@ -1,23 +1,22 @@
-"""The main window: a search field, a grid of results, and indexing progress in the status bar.
+"""The main window: search field, folders panel, results grid, viewer, and indexing progress.
 
-Every library call goes through the `TaskRunner`: searches as read ops, adding and indexing folders as
-long write ops. Results come back on the GUI thread; a search that was overtaken by a newer one is dropped.
+The window wires widgets to three workers that never block it: the `TaskRunner` (every library call),
+the `IndexingController` (scans, indexing, watching, model switches) and the `ThumbnailCache`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,36 +24,51 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMainWindow,
-    QMenu,
+    QMessageBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from app.errorlog import log_exception
+from app.gui import window_menus
+from app.gui.album_actions import AlbumActions
+from app.gui.failures_dialog import FailuresDialog
+from app.gui.indexing import IndexingController, RunOutcome
+from app.gui.library_sections import LibrarySections, show_menu
+from app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
 from app.gui.progress_status import ProgressStatus
-from app.gui.queries import dropped_image, query_op
+from app.gui.queries import dropped_image, pasted_image_op
+from app.gui.result_actions import ResultActions, put_image_on_clipboard
+from app.gui.result_delegate import ResultDelegate
 from app.gui.results_model import ResultsModel
+from app.gui.search_controller import SearchController
+from app.gui.settings_flow import open_settings
+from app.gui.side_panel import SidePanel
+from app.gui.tag_menu import tag_menu
 from app.gui.thumbnails import ThumbnailCache
+from app.gui.viewer import Viewer
+from app.gui.viewer_images import decode_op
+from app.main import ModelProvider, model_provider
 from app.tasks import TaskRunner
-from core.errors import Cancelled, UserError
-from core.indexer import IndexReport
+from core.catalog import PhotoInfo
+from core.errors import Cancelled, EnvironmentFault, UserError
 from core.library import Library, LibraryStatus
-from core.progress import CancelToken, Progress, ProgressCallback
-from core.search import SearchPage
+from core.progress import Progress
+from core.search import SearchHit
 
-DEBOUNCE_MS = 250  # typing pauses longer than this start a search; shorter ones are mid-word
-FIRST_PAGE = 200  # enough to fill a large screen of thumbnails with one query
-NEXT_PAGE = 200
 # While indexing, the current results are refreshed at most this often: new photos show up as they are
 # embedded without re-ranking the grid under the user's pointer every batch.
 REFRESH_MS = 2000
-ICON = QSize(160, 160)  # the thumbnails (THUMB_SIZE) scale down to this; leaves room for a gap and a name
-CELL = QSize(180, 200)
+GRID_GAP = QSize(8, 8)  # pixels between neighbouring cells of the results grid
 
 
 class MainWindow(QMainWindow):
-    results_shown = Signal()  # a page of results is in the model (the first page, or one more)
+    results_shown = Signal()  # a page of results is in the model
     error_shown = Signal(str)  # the inline query error changed ("" when cleared)
-    indexing_finished = Signal(object)  # the IndexReport, or the exception that stopped the run
+    indexing_finished = Signal(object)  # a RunOutcome, or the exception that stopped the run
+    library_status_shown = Signal(object)  # a LibraryStatus, after each refresh of the panel and summary
+    suggestions_shown = Signal(object)  # the tag suggestions dialog of an album, once it is open
 
     def __init__(
         self,
@@ -62,106 +76,140 @@ class MainWindow(QMainWindow):
         runner: TaskRunner,
         thumbnails: ThumbnailCache | None = None,
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
+        prefs: GuiPrefs | None = None,
+        controller: IndexingController | None = None,
+        models: ModelProvider | None = None,
     ):
         super().__init__()
-        self.library, self.runner = library, runner
+        self.runner = runner
+        self.prefs = prefs or GuiPrefs()
         self.thumbnails = thumbnails or ThumbnailCache(library.paths.cache / "thumbnails", parent=self)
+        self.indexing = controller or IndexingController(runner, self)
         self._open_url = open_url
-        self._seq = 0  # bumped per query; answers to older queries are dropped
+        self.models = models or model_provider(library.paths)
         self.setWindowTitle("Photosift")
         self.setAcceptDrops(True)
         self._build_search()
         self._build_results()
+        self._build_panel()
         self._build_status()
-        self._build_actions()
-        self.resize(1100, 760)
-        runner.run_op(lambda lib: lib.status(), self._show_library_status, self._op_failed)
+        self._build_layout()
+        self.actions_ = ResultActions(
+            self, self.search_for, self.search.text, open_url, self.copy_image, self.show_properties
+        )
+        window_menus.build(self)
+        self.set_thumbnail_size(self.prefs.thumbnail_size)
+        self.resize(1200, 800)
+        self.refresh_library_status()
+        self.indexing.watch()
+
+    @property
+    def library(self) -> Library:
+        """The library answering searches now (a model switch replaces it)."""
+        return self.runner.library
 
     # Building ---------------------------------------------------------------------------------------
 
     def _build_search(self) -> None:
         self.search_field = QLineEdit(placeholderText="Describe a photo, e.g. kids on a red slide at dusk")
         self.search_field.setAccessibleName("Search photos")
-        self.search_field.setAccessibleDescription("Text, #photo-id, or an image path; results update as you type")
+        self.search_field.setAccessibleDescription(
+            "Text, #photo-id or an image path, combined with + and -; results update as you type"
+        )
         self.search_field.setClearButtonEnabled(True)
         self.search_field.setAcceptDrops(False)  # a dropped image means "find similar", handled by the window
-        self.error_label = QLabel()
+        self.error_label = QLabel(wordWrap=True)
         self.error_label.setAccessibleName("Search error")
-        self.error_label.setStyleSheet("color: #c62828;")
-        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d32f2f;")  # readable on light and dark backgrounds
         self.error_label.setVisible(False)
-        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.run_query)
-        self.search_field.textEdited.connect(lambda _: self._debounce.start())
-        self.search_field.returnPressed.connect(self.run_query)
 
     def _build_results(self) -> None:
         self.model = ResultsModel(self.thumbnails, self)
-        self.model.more_wanted.connect(self._load_more)
         view = self.results_view = QListView()
         view.setAccessibleName("Search results")
         view.setViewMode(QListView.ViewMode.IconMode)
         view.setUniformItemSizes(True)
         view.setMovement(QListView.Movement.Static)
         view.setResizeMode(QListView.ResizeMode.Adjust)
-        view.setIconSize(ICON)
-        view.setGridSize(CELL)
+        view.setWrapping(True)
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         view.setDragEnabled(False)
         view.setAcceptDrops(False)
         view.viewport().setAcceptDrops(False)
         view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         view.setModel(self.model)
+        self.delegate = ResultDelegate(view)
+        view.setItemDelegate(self.delegate)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
-        view.activated.connect(self._open_index)
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        for widget in (self.search_field, self.error_label, view):
-            layout.addWidget(widget)
-        self.setCentralWidget(central)
+        view.activated.connect(lambda index: self.open_viewer(index.row()))
+        self.search = SearchController(self.runner, self.search_field, self.error_label, view, self.model)
+        self.search.results_shown.connect(self.results_shown)
+        self.search.error_shown.connect(self.error_shown)
+        self.search.no_results.connect(lambda: self.statusBar().showMessage("No matching photos.", 5000))
+        self.viewer = Viewer(self.model, self.runner, self)
+        self.viewer.row_changed.connect(lambda row: view.setCurrentIndex(self.model.index(row)))
+        self.viewer.open_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
+        self.viewer.closed.connect(view.setFocus)
+
+    def _build_panel(self) -> None:
+        panel = self.side_panel = SidePanel()
+        panel.add_folder_requested.connect(self.choose_folder)
+        panel.remove_folder_requested.connect(self.confirm_remove_folder)
+        panel.show_failures_requested.connect(self.show_failures)
+        panel.rescan_requested.connect(lambda path: self.indexing.request_scan([path]))
+        panel.open_folder_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
+        panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
+        self.sections = LibrarySections(panel, self.runner, self.search_for)
+        self.albums_ = AlbumActions(self)
+        self.sections.album_menu_wanted.connect(lambda album, at: show_menu(self.albums_.album_menu(album), at))
+        self.sections.tag_menu_wanted.connect(lambda name, at: show_menu(tag_menu(self, name), at))
+        self.indexing.folders_changed.connect(self.refresh_library_status)
+        self.indexing.model_switched.connect(self._model_switched)
+        self.indexing.scanning.connect(panel.set_busy_folder)
 
     def _build_status(self) -> None:
         self.summary_label = QLabel()
         self.progress_status = ProgressStatus()
-        self.progress_status.cancel_button.clicked.connect(self.runner.cancel_all)
+        self.progress_status.pause_button.clicked.connect(self.toggle_pause)
+        self.progress_status.cancel_button.clicked.connect(self.indexing.cancel)
         self.statusBar().addWidget(self.summary_label, 1)
         self.statusBar().addPermanentWidget(self.progress_status)
         self.runner.progress.connect(self._on_progress)
-        self.runner.busy_changed.connect(self.progress_status.set_busy)
+        self.indexing.state_changed.connect(self.progress_status.set_state)
+        self.indexing.run_finished.connect(self._indexing_done)
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._refresh.timeout.connect(lambda: self.run_query(keep_scroll=True))
+        self._refresh.timeout.connect(lambda: self.search.run_query(keep_scroll=True))
 
-    def _build_actions(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        add = QAction("&Add folder…", self, shortcut=QKeySequence("Ctrl+O"), triggered=self._choose_folder)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
-        menu.addActions([add, quit_action])
-        find = QAction("Find", self, shortcut=QKeySequence.StandardKey.Find, triggered=self.search_field.setFocus)
-        self.addAction(find)
-        self.add_folder_action = add
+    def _build_layout(self) -> None:
+        results = QWidget()
+        layout = QVBoxLayout(results)
+        for widget in (self.search_field, self.error_label, self.results_view):
+            layout.addWidget(widget)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.side_panel)
+        self.splitter.addWidget(results)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 940])
+        self.setCentralWidget(self.splitter)
+
+    def set_thumbnail_size(self, size: int) -> None:
+        size = max(THUMBNAIL_MIN, min(THUMBNAIL_MAX, size))
+        if self.thumbnails.fit_to(size):
+            self.model.icons_changed()
+        self.delegate.side = size
+        self.results_view.setIconSize(QSize(size, size))
+        self.results_view.setGridSize(self.delegate.cell_size(self.results_view.fontMetrics().height()) + GRID_GAP)
 
     # Searching --------------------------------------------------------------------------------------
 
     def run_query(self, keep_scroll: bool = False) -> None:
-        """Search for the field's text now (the debounce timer and Enter call this)."""
-        self._debounce.stop()
-        self._seq += 1
-        seq, text = self._seq, self.search_field.text().strip()
-        if not text:
-            self._show_error("")
-            self.model.reset(None)
-            return
-        limit = max(FIRST_PAGE, self.model.rowCount()) if keep_scroll else FIRST_PAGE
-        self.runner.run_op(
-            query_op(text, 0, limit),
-            lambda page: self._first_page(seq, page, keep_scroll),
-            lambda exc: self._query_failed(seq, exc),
-        )
+        self.search.run_query(keep_scroll)
 
     def search_for(self, text: str) -> None:
-        """Put `text` in the field and search for it at once (menus and drops: the query stays editable)."""
-        self.search_field.setText(text)
-        self.run_query()
+        """Put `text` in the field and search at once (menus, drops, pastes: the query stays editable)."""
+        self.search.search_for(text)
 
     def find_similar(self, photo_id: int) -> None:
         self.search_for(f"#{photo_id}")
@@ -169,67 +217,12 @@ class MainWindow(QMainWindow):
     def find_similar_to_file(self, path: Path) -> None:
         self.search_for(str(path))
 
-    def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool) -> None:
-        if seq != self._seq:
-            return
-        scroll = self.results_view.verticalScrollBar().value()
-        self._show_error("")
-        self.model.reset(page)
-        if keep_scroll:
-            self.results_view.verticalScrollBar().setValue(scroll)
-        elif not page.hits:
-            self.statusBar().showMessage("No matching photos.", 5000)
-        self.results_shown.emit()
-
-    def _load_more(self, offset: int) -> None:
-        seq, text = self._seq, self.search_field.text().strip()
-
-        def done(page: SearchPage) -> None:
-            if seq == self._seq:
-                self.model.append(page)
-                self.results_shown.emit()
-
-        def failed(exc: BaseException) -> None:
-            if seq == self._seq:
-                self.model.loading_failed()
-            self._query_failed(seq, exc)
-
-        self.runner.run_op(query_op(text, offset, NEXT_PAGE), done, failed)
-
-    def _query_failed(self, seq: int, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc  # a bug: the excepthook logs it and tells the user
-        if seq == self._seq:
-            self._show_error(str(exc))  # the last results stay: the query is probably half typed
-
-    def _show_error(self, message: str) -> None:
-        if message != self.error_label.text():
-            self.error_label.setText(message)
-            self.error_label.setVisible(bool(message))
-            self.error_shown.emit(message)
-
-    # Result actions ---------------------------------------------------------------------------------
-
-    def result_menu(self, index: QModelIndex) -> QMenu:
-        """The context menu for one result."""
-        hit = self.model.hit(index.row())
-        menu = QMenu(self)
-        menu.addAction("Find similar images", lambda: self.find_similar(hit.photo_id))
-        menu.addSeparator()
-        menu.addAction("Open", lambda: self._open_url(QUrl.fromLocalFile(hit.path)))
-        menu.addAction("Show in folder", lambda: self._open_url(QUrl.fromLocalFile(str(Path(hit.path).parent))))
-        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(hit.path))
-        return menu
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.results_view.indexAt(pos)
-        if index.isValid():
-            menu = self.result_menu(index)
-            menu.exec(self.results_view.viewport().mapToGlobal(pos))
-            menu.deleteLater()
-
-    def _open_index(self, index: QModelIndex) -> None:
-        self._open_url(QUrl.fromLocalFile(self.model.hit(index.row()).path))
+    def selected_hits(self, first: QModelIndex | None = None) -> list[SearchHit]:
+        """The selected results in grid order, with `first` (the clicked one) leading."""
+        rows = sorted(i.row() for i in self.results_view.selectionModel().selectedIndexes())
+        if first is not None and first.isValid():
+            rows = [first.row(), *(r for r in rows if r != first.row())]
+        return [self.model.hit(r) for r in rows]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if dropped_image(event.mimeData()) is not None:
@@ -241,60 +234,161 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.find_similar_to_file(path)
 
+    def paste_image(self) -> None:
+        """Find photos like the image on the clipboard (copied pixels, or a copied image file)."""
+        op = pasted_image_op(QGuiApplication.clipboard().mimeData(), self.library.paths.cache / "pasted")
+        if op is None:
+            self.statusBar().showMessage("The clipboard holds no image.", 5000)
+            return
+        self.runner.run_op(op, self.find_similar_to_file, self.report_error)
+
+    # Result actions ---------------------------------------------------------------------------------
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.results_view.indexAt(pos)
+        if index.isValid():
+            if not self.results_view.selectionModel().isSelected(index):
+                self.results_view.setCurrentIndex(index)
+            hits = self.selected_hits(index)
+            menu = self.actions_.menu(hits)
+            self.albums_.extend_result_menu(menu, hits)
+            menu.exec(self.results_view.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    def current_hits(self) -> list[SearchHit]:
+        return self.selected_hits(self.results_view.currentIndex()) if self.model.rowCount() else []
+
+    def open_viewer(self, row: int) -> None:
+        """Show result `row` in the viewer window (large image, details, arrow keys to move on)."""
+        self.viewer.show_row(row)
+        self.viewer.show()
+        self.viewer.raise_()
+        self.viewer.activateWindow()
+
+    def copy_image(self, hit: SearchHit) -> None:
+        self.runner.run_op(
+            decode_op(hit.path, None), lambda decoded: put_image_on_clipboard(decoded.image), self.report_error
+        )
+
+    def show_properties(self, hit: SearchHit) -> None:
+        row = self.model.row_of(hit.photo_id)
+        if row is not None:
+            self.open_viewer(row)
+
     # Folders and indexing ---------------------------------------------------------------------------
 
-    def _choose_folder(self) -> None:
+    def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
         if folder:
             self.add_folder(Path(folder))
 
-    def add_folder(self, path: Path) -> CancelToken:
-        """Add `path` to the library, then scan and index it in the background; returns the run's token."""
+    def add_folder(self, path: Path) -> None:
+        """Add `path` to the library; it is scanned, indexed and watched in the background."""
+        self.indexing.add_folder(path)
 
-        def work(lib: Library, progress: ProgressCallback, cancel: CancelToken) -> IndexReport:
-            lib.add_folder(path)
-            lib.scan([path], progress, cancel)
-            return lib.index(progress, cancel)
+    def confirm_remove_folder(self, path: str) -> QMessageBox:
+        """Ask before forgetting a folder's photos (window-modal, so the app keeps running meanwhile)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove folder",
+            f"Stop watching {path} and forget its photos?\n\nThe photos themselves are not touched.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.accepted.connect(lambda: self.indexing.remove_folder(path))
+        box.open()
+        return box
 
-        return self.runner.run_long_op(work, self._indexing_done, self._indexing_failed)
+    def tell(self, text: str) -> None:
+        """An error a person must notice: in the status bar and in a window-modal message box."""
+        self.statusBar().showMessage(text, 15_000)
+        QMessageBox(QMessageBox.Icon.Warning, "Photosift", text, QMessageBox.StandardButton.Ok, self).open()
+
+    def show_failures(self, path: str) -> None:
+        def show(failures: list[PhotoInfo]) -> None:
+            FailuresDialog(failures, path, parent=self).open()
+
+        self.runner.run_op(lambda lib: lib.failures(path), show, self.report_error)
+
+    def open_settings(self) -> None:
+        open_settings(self, self.models)
+
+    def toggle_pause(self) -> None:
+        if self.indexing.state == "paused":
+            self.indexing.resume()
+        else:
+            self.indexing.pause()
 
     def _on_progress(self, p: Progress) -> None:
         self.progress_status.show_progress(p)
-        if p.stage == "index" and p.done and not self._refresh.isActive():
+        if p.stage == "index" and p.done and not self._refresh.isActive() and self.search.text():
             self._refresh.start()  # show the photos embedded so far, at most every REFRESH_MS
 
-    def _indexing_done(self, report: IndexReport) -> None:
+    def _indexing_done(self, outcome: object) -> None:
         self._refresh.stop()
-        stopped = " (stopped)" if report.cancelled else ""
-        unreadable = f", {report.failed} could not be read" if report.failed else ""
-        self.statusBar().showMessage(f"Indexed {report.embedded} photos{unreadable}{stopped}.", 10_000)
-        self._after_indexing(report)
-
-    def _indexing_failed(self, exc: BaseException) -> None:
-        self._refresh.stop()
-        if not isinstance(exc, (UserError, Cancelled)):
-            raise exc
-        self.statusBar().showMessage("Stopped." if isinstance(exc, Cancelled) else str(exc), 15_000)
-        self._after_indexing(exc)
-
-    def _after_indexing(self, outcome: object) -> None:
-        if self.search_field.text().strip():
-            self.run_query(keep_scroll=True)
-        self.runner.run_op(lambda lib: lib.status(), self._show_library_status, self._op_failed)
+        if isinstance(outcome, RunOutcome):
+            report = outcome.report
+            stopped = " (paused)" if self.indexing.state == "paused" else " (stopped)" if report.cancelled else ""
+            unreadable = f", {report.failed} could not be read" if report.failed else ""
+            if report.embedded or report.failed or report.cancelled:
+                self.statusBar().showMessage(f"Indexed {report.embedded} photos{unreadable}{stopped}.", 10_000)
+        elif isinstance(outcome, Cancelled):
+            self.statusBar().showMessage("Stopped.", 10_000)
+        elif isinstance(outcome, UserError):
+            self.tell(str(outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        if self.search.text():
+            self.search.run_query(keep_scroll=True)
         self.indexing_finished.emit(outcome)
 
-    def _show_library_status(self, status: LibraryStatus) -> None:
-        if not status.folders:
-            self.summary_label.setText("No photo folders yet: choose File ▸ Add folder…")
-            return
-        waiting = f", {status.pending} waiting to be indexed" if status.pending else ""
-        self.summary_label.setText(f"{status.embedded} photos indexed in {len(status.folders)} folders{waiting}.")
+    def _model_switched(self, library: Library) -> None:
+        self.statusBar().showMessage(f"Now searching with {library.spec.title}.", 10_000)
+        self.indexing.watch()
 
-    def _op_failed(self, exc: BaseException) -> None:
+    def refresh_library_status(self) -> None:
+        self.runner.run_op(lambda lib: lib.status(), self._show_library_status, self.report_error)
+        self.sections.refresh(self.report_error)
+
+    def _show_library_status(self, status: LibraryStatus) -> None:
+        self.side_panel.set_folders(status.folders)
+        if not status.folders:
+            self.summary_label.setText("No photo folders yet: choose File ▸ Add folder… (Ctrl+O)")
+        else:
+            waiting = f", {status.pending:,} waiting to be indexed" if status.pending else ""
+            switching = self.indexing.switching_to
+            moving = f" · switching to {switching.spec.title}" if switching else ""
+            self.summary_label.setText(
+                f"{status.embedded:,} photos indexed in {len(status.folders)} "
+                f"folder{'s' if len(status.folders) != 1 else ''}{waiting} · "
+                f"{self.library.spec.title}{moving}"
+            )
+        self.library_status_shown.emit(status)
+
+    def report_error(self, exc: BaseException) -> None:
         if not isinstance(exc, UserError):
             raise exc
         self.statusBar().showMessage(str(exc), 15_000)
 
+    def restore_layout(self) -> None:
+        """Put the window and panel back where the user left them (saved by `closeEvent`)."""
+        if self.prefs.window_geometry:
+            self.restoreGeometry(QByteArray(self.prefs.window_geometry))
+        if self.prefs.splitter_state:
+            self.splitter.restoreState(QByteArray(self.prefs.splitter_state))
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.prefs = replace(
+            self.prefs,
+            window_geometry=bytes(self.saveGeometry().data()),
+            splitter_state=bytes(self.splitter.saveState().data()),
+            thumbnail_size=self.results_view.iconSize().width(),
+        )
+        try:
+            save_prefs(self.library.paths, self.prefs)
+        except EnvironmentFault as exc:  # a lost window layout must not stop the app from closing
+            log_exception(self.library.paths, exc)
+        self.indexing.stop_watching()
         self.runner.cancel_all()  # the composition root waits for the runner after the event loop ends
+        self.viewer.close()
         super().closeEvent(event)

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from app.progress import STAGE_LABELS, UNITS
 from core.progress import Progress
-
-STAGES = {
-    "scan": ("Scanning", "files"),
-    "fingerprint": ("Checking files", "files"),
-    "index": ("Indexing", "photos"),
-    "download": ("Downloading the model", "bytes"),
-}
-
 
 def format_duration(seconds: float) -> str:
     seconds = round(seconds)
@@ -25,7 +18,8 @@ def format_duration(seconds: float) -> str:
 
 def progress_text(p: Progress) -> str:
     """A one-line status, e.g. "Indexing 120/500 photos, 25.3 photos/s, about 15 s left"."""
-    label, unit = STAGES.get(p.stage, (p.stage.capitalize(), "items"))
+    label = STAGE_LABELS.get(p.stage, p.stage.capitalize())
+    unit = "bytes" if p.stage == "download" else UNITS.get(p.stage, " files").strip()
     if unit == "bytes":
         done, total, unit = p.done // 2**20, (p.total // 2**20 if p.total else None), "MB"
     else:
@@ -39,7 +33,7 @@ def progress_text(p: Progress) -> str:
 
 
 class ProgressStatus(QWidget):
-    """Label, bar and Cancel button; hidden while nothing long is running."""
+    """Label, bar, Pause/Resume and Cancel; hidden while nothing long is running or paused."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -47,11 +41,13 @@ class ProgressStatus(QWidget):
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(200)
         self.bar.setAccessibleName("Indexing progress")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setAccessibleName("Pause or resume indexing")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel indexing")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.label, self.bar, self.cancel_button):
+        for widget in (self.label, self.bar, self.pause_button, self.cancel_button):
             layout.addWidget(widget)
         self.setVisible(False)
 
@@ -63,9 +59,15 @@ class ProgressStatus(QWidget):
         else:
             self.bar.setRange(0, 0)  # busy indicator while the total is unknown
 
-    def set_busy(self, busy: bool) -> None:
-        self.setVisible(busy)
-        self.cancel_button.setEnabled(busy)
-        if busy:
+    def set_state(self, state: str) -> None:
+        """Follow the indexing controller: "running", "paused" or "idle" (hidden)."""
+        self.setVisible(state != "idle")
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.bar.setVisible(state == "running")
+        if state == "running" and not self.label.text():
             self.label.setText("Starting…")
             self.bar.setRange(0, 0)
+        elif state == "paused":
+            self.label.setText("Indexing paused")
+        elif state == "idle":
+            self.label.clear()

@@ -7,16 +7,20 @@ and editable. The ops built here run on a worker thread (they may touch the disk
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QImage
 
+from core.errors import UserError
 from core.imageio import PHOTO_EXTENSIONS
 from core.library import Library
 from core.search import SearchPage
 
 PHOTO_ID = re.compile(r"#(\d+)")
+KEEP_PASTED = 20  # pasted images kept in the cache, so the last few queries can be run again
 
 
 def similar_target(text: str) -> int | Path | None:
@@ -54,3 +58,25 @@ def dropped_image(mime: QMimeData) -> Path | None:
             if path.suffix.lower() in PHOTO_EXTENSIONS:
                 return path
     return None
+
+
+def pasted_image_op(mime: QMimeData, folder: Path) -> Callable[[Library], Path] | None:
+    """An op giving an image file for the clipboard's content: a copied image file as it is, copied pixels
+    saved as a PNG in Photosift's cache (never in a photo folder); None when the clipboard has no image."""
+    path = dropped_image(mime) or (similar_target(mime.text()) if mime.hasText() else None)
+    if isinstance(path, Path):
+        return lambda _: path
+    if not mime.hasImage():
+        return None
+    image = QImage(mime.imageData())  # implicitly shared: safe to save on a worker thread
+
+    def save(_: Library) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.glob("pasted-*.png"))[: -KEEP_PASTED + 1 or None]:
+            old.unlink(missing_ok=True)
+        target = folder / f"pasted-{time.time_ns()}.png"
+        if not image.save(str(target), "PNG"):
+            raise UserError(f"The pasted image could not be saved to {folder}.")
+        return target
+
+    return save

@@ -68,6 +68,9 @@ class ResultsModel(QAbstractListModel):
     def hit(self, row: int) -> SearchHit:
         return self._hits[row]
 
+    def row_of(self, photo_id: int) -> int | None:
+        return self._rows.get(photo_id)
+
     def hits(self) -> list[SearchHit]:
         return list(self._hits)
 
@@ -85,9 +88,9 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnails.icon(hit.photo_id, hit.path) or self._thumbnails.placeholder
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{hit.path}\n#{hit.photo_id}, similarity {hit.score:.3f}"
+            return f"{hit.path}\n#{hit.photo_id}" + ("" if hit.score is None else f", similarity {hit.score:.3f}")
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{PurePath(hit.path).name}, similarity {hit.score:.2f}"
+            return PurePath(hit.path).name + ("" if hit.score is None else f", similarity {hit.score:.2f}")
         if role == HitRole:
             return hit
         return None
@@ -99,6 +102,11 @@ class ResultsModel(QAbstractListModel):
         if self.canFetchMore(parent):
             self._loading = True
             self.more_wanted.emit(self._next_offset)
+
+    def icons_changed(self) -> None:
+        """Every icon must be fetched again (the thumbnail size changed)."""
+        if self._hits:
+            self.dataChanged.emit(self.index(0), self.index(len(self._hits) - 1), [Qt.ItemDataRole.DecorationRole])
 
     @Slot(int)
     def _thumbnail_ready(self, photo_id: int) -> None:

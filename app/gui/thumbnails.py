@@ -19,6 +19,7 @@ from core.errors import ImageError
 from core.imageio import load_image
 
 THUMB_SIZE = 192  # pixels on the long side: sharp in a ~160 px grid cell on 1.25x displays, ~10 KB a file
+LARGE_THUMB_SIZE = 384  # for grid cells above THUMB_SIZE (up to 320 px), so big icons are not upscaled
 # Decoded thumbnails kept in memory: a few screens of results; the files on disk stay either way.
 MEMORY_ITEMS = 1000
 # Decode threads: thumbnail work should not starve searches and indexing on a 2-core machine.
@@ -82,6 +83,22 @@ class ThumbnailCache(QObject):
             target = thumbnail_file(self.cache_dir, photo_id, self.size)
             self._pool.start(_Make(self, photo_id, Path(path), target, self.size))
         return None
+
+    def is_ready(self, photo_id: int) -> bool:
+        """Whether the photo's thumbnail is done: drawn from memory, or known to be unreadable."""
+        return photo_id in self._icons or photo_id in self._broken
+
+    def fit_to(self, cell: int) -> bool:
+        """Use the thumbnail size that suits grid cells of `cell` pixels; True if it changed (icons drop
+        and are made again at the new size, from files already cached at that size where they exist)."""
+        size = THUMB_SIZE if cell <= THUMB_SIZE else LARGE_THUMB_SIZE
+        if size == self.size:
+            return False
+        self.drop_queued()
+        self.size = size
+        self._icons.clear()
+        self._broken.clear()
+        return True
 
     def drop_queued(self) -> None:
         """Forget requests not started yet (the results they were for are gone); running ones finish."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from core.catalog import schema as s
 from core.catalog.database import open_engine
@@ -328,25 +328,13 @@ class Catalog:
         with self.engine.connect() as conn:
             return conn.execute(select(s.files.c.photo_id).where(s.files.c.path == path)).scalar()
 
-    def filter_photo_ids(
-        self, folder: str | None = None, after: datetime | None = None, before: datetime | None = None
-    ) -> np.ndarray:
-        """Ids of photos inside `folder` (a path prefix) and taken in [after, before)."""
-        query = select(func.distinct(s.photos.c.id)).join(s.files, s.files.c.photo_id == s.photos.c.id)
-        conditions = []
-        if folder is not None:
-            prefix = absolute_path(folder).rstrip(os.sep) + os.sep
-            conditions.append(func.substr(s.files.c.path, 1, len(prefix)) == prefix)
-        if after is not None:
-            conditions.append(s.photos.c.taken_at >= after)
-        if before is not None:
-            conditions.append(s.photos.c.taken_at < before)
+    def failures(self, limit: int = 100, folder_id: int | None = None) -> list[PhotoInfo]:
+        """Photos that could not be read, in the order they were found: all, or those with a file in one folder."""
+        query = select(s.photos.c.id).where(s.photos.c.status == "failed")
+        if folder_id is not None:
+            query = query.where(s.photos.c.id.in_(select(s.files.c.photo_id).where(s.files.c.folder_id == folder_id)))
         with self.engine.connect() as conn:
-            return np.array([r[0] for r in conn.execute(query.where(and_(*conditions)))], dtype=np.int64)
-
-    def failures(self, limit: int = 100) -> list[PhotoInfo]:
-        with self.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(select(s.photos.c.id).where(s.photos.c.status == "failed").limit(limit))]
+            ids = [r[0] for r in conn.execute(query.order_by(s.photos.c.id).limit(limit))]
         found = self.photos(ids)
         return [found[i] for i in ids if i in found]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -79,4 +80,80 @@ embeddings = Table(
     Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
     Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True, index=True),
     Column("vector", LargeBinary, nullable=False),  # float16, L2-normalised
+)
+
+albums = Table(
+    "albums",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # manual | smart
+    Column("query", Text),  # smart albums: the saved search, in the full search language
+    Column("threshold", Float),  # smart albums: the least cosine score a member needs (None: the default)
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Members of manual albums. Rows go with their photo (ON DELETE CASCADE, foreign keys are on), so a
+# photo whose last file disappears leaves every album; deleting an album never touches photos.
+album_photos = Table(
+    "album_photos",
+    metadata,
+    Column("album_id", Integer, ForeignKey("albums.id", ondelete="CASCADE"), primary_key=True),
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("added_at", DateTime, nullable=False),
+)
+
+# Tags ----------------------------------------------------------------------------------------------
+# Definitions, per-model vectors and scores, and user labels are kept apart: automatic tagging rewrites
+# vectors and scores freely, and never touches labels (they outlive re-tagging and model changes).
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),  # normalised: lower case, single spaces
+    Column("group_name", Text, nullable=False),
+    Column("builtin", Boolean, nullable=False),  # from resources/tags/vocabulary.json, refreshed on open
+    Column("prompts", Text, nullable=False),  # JSON list of phrases, ensembled with the vocabulary's templates
+    Column("sensitivity", Integer, nullable=False, default=0),  # the user's step, -2 (fewer) to +2 (more)
+)
+
+# A custom tag's example photos, blended into its vector (core.tags.scoring.blend_examples).
+tag_examples = Table(
+    "tag_examples",
+    metadata,
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+# Each tag's vector for each model, cached so that a new tag or model computes only what is missing.
+tag_vectors = Table(
+    "tag_vectors",
+    metadata,
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("definition", String(64), nullable=False),  # digest of prompts, templates, examples: stale if changed
+    Column("vector", LargeBinary, nullable=False),  # float32, L2-normalised
+    Column("histogram", LargeBinary, nullable=False),  # zlib int32 counts of all its scores (core.tags.calibration)
+)
+
+# The best-scoring tags of each photo for each model (core.tags.scoring.TOP_K of them): candidates,
+# which carry the tag when the score reaches the tag's calibrated threshold.
+tag_scores = Table(
+    "tag_scores",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("score", Float, nullable=False),
+)
+
+# The user's word on a (photo, tag): accepted or rejected. Model-independent, and the fine-tuning labels.
+tag_labels = Table(
+    "tag_labels",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("accepted", Boolean, nullable=False),
+    Column("labelled_at", DateTime, nullable=False),
 )

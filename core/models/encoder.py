@@ -38,7 +38,7 @@ def select_device(preference: str = "auto") -> str:
     Raises:
         UserError: the preference is unknown, or names a device this machine does not have.
     """
-    available = [kind for kind in DEVICE_KINDS if _is_available(kind)]
+    available = available_devices()
     if preference == "auto":
         return available[0]
     if preference not in DEVICE_KINDS:
@@ -46,6 +46,11 @@ def select_device(preference: str = "auto") -> str:
     if preference not in available:
         raise UserError(f"This machine has no usable {preference} device: choose auto or {', '.join(available)}.")
     return preference
+
+
+def available_devices() -> list[str]:
+    """The device kinds this machine can run models on, best first (CPU always last)."""
+    return [kind for kind in DEVICE_KINDS if _is_available(kind)]
 
 
 def _is_available(kind: str) -> bool:

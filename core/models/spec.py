@@ -70,6 +70,9 @@ class ModelSpec:
         default_for: device kinds ("cuda", "mps", "cpu") this model is the default for.
         sha256: hex digest of the weights file when known: downloads are verified against it, and it
             identifies the weights in `key` better than a file name can.
+        indexing_speed: photos a second measured on reference hardware, as (device kind, rate) pairs in
+            `DEVICE_KINDS` order; a UI hint, so left out of `key`. A kind nobody measured is absent:
+            the UI says "not measured" rather than show a guess.
         path: the spec file this was read from, if any.
     """
 
@@ -92,6 +95,7 @@ class ModelSpec:
     download_mb: float
     default_for: tuple[str, ...]
     sha256: str | None = None
+    indexing_speed: tuple[tuple[str, float], ...] = ()
     path: Path | None = None
 
     @property
@@ -118,6 +122,10 @@ class ModelSpec:
         if self.checkpoint is not None:
             return f"file:{self.checkpoint.name}"
         return "random-init"
+
+    def speed_on(self, device_kind: str) -> float | None:
+        """The measured indexing speed (photos a second) on `device_kind`, or None if never measured."""
+        return dict(self.indexing_speed).get(device_kind)
 
     def weights_file(self, paths: Paths) -> Path | None:
         """The local file the weights load from (it may still need downloading), or None for random init."""
@@ -184,6 +192,8 @@ def dump_spec(spec: ModelSpec, path: Path) -> None:
         "download_mb": spec.download_mb,
         "default_for": list(spec.default_for),
     }
+    if spec.indexing_speed:
+        data["indexing_speed"] = dict(spec.indexing_speed)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -224,6 +234,7 @@ def _parse(raw: Mapping[str, Any], path: Path) -> ModelSpec:
         std=_triple(raw, "std", positive=True),
         download_mb=float(_get(raw, "download_mb", (int, float), 0)),
         default_for=_default_for(raw),
+        indexing_speed=_indexing_speed(raw),
         path=path,
     )
     if sum([spec.weights is not None, spec.checkpoint is not None, spec.random_init]) != 1:
@@ -285,6 +296,16 @@ def _default_for(raw: Mapping[str, Any]) -> tuple[str, ...]:
         if kind not in DEVICE_KINDS:
             raise _FieldError(f"'default_for' may hold only {', '.join(DEVICE_KINDS)}, not {kind!r}")
     return tuple(kinds)
+
+
+def _indexing_speed(raw: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
+    speeds = _get(raw, "indexing_speed", dict, {})
+    for kind, rate in speeds.items():
+        if kind not in DEVICE_KINDS:
+            raise _FieldError(f"'indexing_speed' may hold only {', '.join(DEVICE_KINDS)}, not {kind!r}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+            raise _FieldError(f"'indexing_speed.{kind}' must be a positive number of photos a second")
+    return tuple((kind, float(speeds[kind])) for kind in DEVICE_KINDS if kind in speeds)
 
 
 def _sha256(raw: Mapping[str, Any]) -> str | None:

@@ -1,4 +1,5 @@
-"""Model weights: downloading them, and loading state dicts without ever running code from the file.
+"""Model weights: downloading them (or installing a file fetched by hand), and loading state dicts without
+ever running code from the file.
 
 Checkpoints are untrusted data (a user may import any file), so pickles load with
 `torch.load(weights_only=True)` and safetensors files with safetensors; every failure becomes a
@@ -21,7 +22,10 @@ import safetensors.torch
 import torch
 
 from core.errors import EnvironmentFault, ModelDownloadError, ModelError
+from core.models.build import build_model
+from core.models.spec import ModelSpec
 from core.progress import CancelToken, Progress, ProgressCallback
+from core.settings import Paths
 
 CHUNK_BYTES = 1 << 20  # 1 MiB: large enough for fast links, small enough to notice a cancel within a second
 TIMEOUT_S = 30  # per connect and per read: a stalled server fails the URL instead of hanging forever
@@ -169,6 +173,62 @@ def _report(done: int, total: int | None, elapsed: float, part: Path) -> Progres
     eta = (total - done) / rate if rate and total is not None else None
     name = part.name.removesuffix(".part")
     return Progress(stage="download", done=done, total=total, rate=rate, eta_s=eta, message=name)
+
+
+def install_weights(source: Path, spec: ModelSpec, paths: Paths, cancel: CancelToken | None = None) -> Path:
+    """Copy a weights file the user fetched some other way (another computer, a USB stick) to where
+    `spec` loads its weights from: the offline route to a model that is normally downloaded.
+
+    Nothing is copied unless the file loads strictly into the spec's architecture and, when the spec
+    names a sha256, is exactly that file, so a wrong pick never takes the place of the real weights.
+
+    Returns:
+        The installed file, `spec.weights_file(paths)`.
+
+    Raises:
+        ModelError: the spec has no weights file (random init), or `source` is not a checkpoint, does not
+            fit the architecture, or is not the file the spec's checksum names.
+        EnvironmentFault: the copy could not be written.
+        Cancelled: `cancel` was set; no partial file is left behind.
+    """
+    dest = spec.weights_file(paths)
+    if dest is None:
+        raise ModelError(f"The {spec.title} model has no weights file to install.")
+    source = Path(source).expanduser()
+    _check_fit(source, spec)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        digest = _copy(source, part, cancel)
+        if spec.sha256 is not None and digest != spec.sha256:
+            raise ModelError(
+                f"{source} fits the {spec.title} model but is not the file it expects: its checksum differs."
+            )
+        part.replace(dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest
+
+
+def _check_fit(source: Path, spec: ModelSpec) -> None:
+    """Raise `ModelError` unless `source` loads into the spec's architecture; both are freed on return,
+    before a multi-gigabyte copy starts."""
+    apply_state_dict(build_model(spec), load_state_dict(source), spec.name)
+
+
+def _copy(source: Path, dest: Path, cancel: CancelToken | None) -> str:
+    """Copy `source` to `dest` and return its hex sha256, computed in the same pass."""
+    digest = hashlib.sha256()
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as src, dest.open("wb") as out:
+            while chunk := src.read(CHUNK_BYTES):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        raise EnvironmentFault(f"Could not copy {source} to {dest} ({exc.strerror or exc}).") from exc
+    return digest.hexdigest()
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:

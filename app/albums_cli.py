@@ -1,0 +1,136 @@
+"""`photosift albums`: list, create, fill, show, rename, delete and export albums.
+
+Albums live in the catalog; nothing here writes into a photo folder (export refuses to).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from app.cli import EXIT_OK, _emit, _open, _print_page
+from core.catalog.albums import AlbumInfo
+from core.catalog.catalog import absolute_path
+from core.errors import UserError
+from core.library import Library
+from core.settings import Paths, Settings
+
+SMART_HELP = "the search that fills the album, in the full query language, e.g. 'beach -tag:people after:2023'"
+
+
+def add_albums_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    albums = sub.add_parser("albums", parents=[common], help="list, create and fill albums (manual or smart)")
+    actions = albums.add_subparsers(dest="action", metavar="ACTION")
+    albums.set_defaults(handler=cmd_list)
+
+    def action(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
+        parser.set_defaults(handler=handler)
+        return parser
+
+    action("list", cmd_list, "list the albums with their photo counts")
+    create = action("create", cmd_create, "create a manual album, or a smart album with --smart")
+    create.add_argument("name")
+    create.add_argument("--smart", metavar="QUERY", help=SMART_HELP)
+    create.add_argument(
+        "--threshold", type=float, help="smart albums: the least similarity a photo needs (default: near the best hit)"
+    )
+    for name, handler, verb in (("add", cmd_add, "put photos in"), ("remove", cmd_remove, "take photos out of")):
+        parser = action(name, handler, f"{verb} a manual album")
+        parser.add_argument("name")
+        parser.add_argument("photos", nargs="+", metavar="PHOTO", help="a library photo: #id or a file's path")
+    show = action("show", cmd_show, "list an album's photos")
+    show.add_argument("name")
+    show.add_argument("--limit", type=int, default=50, help="photos per page (default 50)")
+    show.add_argument("--offset", type=int, default=0, help="skip this many photos (paging)")
+    action("delete", cmd_delete, "delete an album (its photos are not touched)").add_argument("name")
+    rename = action("rename", cmd_rename, "rename an album")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    action("export", cmd_export, "write every album (with its photos' paths) to a JSON file").add_argument("file")
+
+
+def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        albums = library.albums.list_all()
+        lines = [_album_line(a) for a in albums] or ["No albums yet: create one with `photosift albums create NAME`."]
+        _emit(args, [asdict(a) for a in albums], lambda: print("\n".join(lines)))
+        return EXIT_OK
+
+
+def _album_line(album: AlbumInfo) -> str:
+    count = f"{album.photo_count} photos" if album.photo_count is not None else f"search fails: {album.problem}"
+    if album.kind == "manual":
+        return f"{album.name}  ({count})"
+    threshold = "" if album.threshold is None else f", similarity >= {album.threshold:g}"
+    return f"{album.name}  ({count}; smart: {album.query}{threshold})"
+
+
+def cmd_create(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    if args.threshold is not None and args.smart is None:
+        raise UserError("--threshold applies to smart albums only: add --smart QUERY.")
+    with _open(args, paths, settings) as library:
+        if args.smart is None:
+            album = library.albums.create(args.name)
+        else:
+            album = library.albums.create_smart(args.name, args.smart, args.threshold)
+        _emit(args, album, lambda: print(f"Created {_album_line(album)}"))
+        return EXIT_OK
+
+
+def _photo_ids(library: Library, photos: list[str]) -> list[int]:
+    """Photo ids for `#id`, a bare id, or the path of a file in the library."""
+    ids = []
+    for photo in photos:
+        if photo.lstrip("#").isdigit() and not Path(photo).exists():
+            ids.append(int(photo.lstrip("#")))
+            continue
+        photo_id = library.catalog.photo_id_for_path(absolute_path(photo))
+        if photo_id is None:
+            raise UserError(f"{photo} is not a photo in the library (index its folder first).")
+        ids.append(photo_id)
+    return ids
+
+
+def cmd_add(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        added = library.albums.add(args.name, _photo_ids(library, args.photos))
+        _emit(args, {"added": added}, lambda: print(f"Added {added} photos to {args.name}."))
+        return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        removed = library.albums.remove(args.name, _photo_ids(library, args.photos))
+        _emit(args, {"removed": removed}, lambda: print(f"Took {removed} photos out of {args.name}."))
+        return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        page = library.albums.page(args.name, args.offset, args.limit)
+        _emit(args, page, lambda: _print_page(page))
+        return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        library.albums.delete(args.name)
+        _emit(args, {"deleted": args.name}, lambda: print(f"Deleted the album {args.name} (photos untouched)."))
+        return EXIT_OK
+
+
+def cmd_rename(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        album = library.albums.rename(args.name, args.new_name)
+        _emit(args, album, lambda: print(f"Renamed {args.name} to {album.name}."))
+        return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with _open(args, paths, settings) as library:
+        count = library.albums.export(Path(args.file))
+        _emit(args, {"albums": count, "file": args.file}, lambda: print(f"Wrote {count} albums to {args.file}."))
+        return EXIT_OK

@@ -1,0 +1,157 @@
+"""The main window's menus and keyboard shortcuts, in one place so the shortcuts help lists them all.
+
+Photo actions are shortcuts of the results grid only (so typing "+" in the search field still types),
+and they act on the selected photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from app.gui.result_actions import copy_paths, refine_query, similar_query
+from app.gui.shortcuts_dialog import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts
+from app.gui.viewer import VIEWER_KEYS
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
+
+GRID_STEP = 32  # pixels per "larger/smaller thumbnails" step
+
+
+def build(window: MainWindow) -> None:
+    """Create the menu bar and shortcuts of `window`."""
+    bar = window.menuBar()
+    _file_menu(window, bar.addMenu("&File"))
+    _photo_menu(window, bar.addMenu("&Photo"))
+    _view_menu(window, bar.addMenu("&View"))
+    _indexing_menu(window, bar.addMenu("&Indexing"))
+    _help_menu(window, bar.addMenu("&Help"))
+    # Down from the search field goes to the results; Esc in the results goes back to the field.
+    QShortcut(
+        QKeySequence(Qt.Key.Key_Down),
+        window.search_field,
+        window.results_view.setFocus,
+        context=Qt.ShortcutContext.WidgetShortcut,
+    )
+    QShortcut(
+        QKeySequence(Qt.Key.Key_Escape),
+        window.results_view,
+        window.search_field.setFocus,
+        context=Qt.ShortcutContext.WidgetShortcut,
+    )
+
+
+def _action(
+    window: MainWindow,
+    menu: QMenu,
+    text: str,
+    slot: Callable[[], object],
+    shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+    grid_only: bool = False,
+) -> QAction:
+    action = QAction(text, window)
+    action.triggered.connect(slot)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if grid_only:
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        window.results_view.addAction(action)
+    menu.addAction(action)
+    return action
+
+
+def _file_menu(window: MainWindow, menu: QMenu) -> None:
+    window.add_folder_action = _action(window, menu, "&Add folder…", window.choose_folder, "Ctrl+O")
+    _action(window, menu, "Find photos like the &pasted image", window.paste_image, "Ctrl+Shift+V")
+    menu.addSeparator()
+    _action(window, menu, "&Settings…", window.open_settings, QKeySequence.StandardKey.Preferences)
+    menu.addSeparator()
+    _action(window, menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    # Ctrl+V outside the search field (where it pastes text) finds photos like the clipboard's image.
+    _action(window, QMenu(window), "Paste image", window.paste_image, QKeySequence.StandardKey.Paste, grid_only=True)
+
+
+def _with_selection(window: MainWindow, act: Callable[[list], object]) -> Callable[[], None]:
+    def run() -> None:
+        hits = window.current_hits()
+        if hits:
+            act(hits)
+
+    return run
+
+
+def _photo_menu(window: MainWindow, menu: QMenu) -> None:
+    sel = lambda act: _with_selection(window, act)  # noqa: E731 (a local shorthand)
+    _action(window, menu, "Find &similar images", sel(lambda h: window.search_for(similar_query(h))), "S", True)
+    _action(
+        window,
+        menu,
+        "&Add to query (+)",
+        sel(lambda h: window.search_for(refine_query(window.search.text(), h, "+"))),
+        "+",
+        True,
+    )
+    _action(
+        window,
+        menu,
+        "S&ubtract from query (-)",
+        sel(lambda h: window.search_for(refine_query(window.search.text(), h, "-"))),
+        "-",
+        True,
+    )
+    menu.addSeparator()
+    _action(
+        window,
+        menu,
+        "&View",
+        sel(lambda h: window.open_viewer(window.results_view.currentIndex().row())),
+        "Space",
+        True,
+    )
+    _action(window, menu, "&Open in default app", sel(window.actions_.open_files), "Ctrl+Return", True)
+    menu.addSeparator()
+    _action(window, menu, "Copy &path", sel(copy_paths), "Ctrl+Shift+C", True)
+    _action(window, menu, "&Copy image", sel(lambda h: window.copy_image(h[0])), QKeySequence.StandardKey.Copy, True)
+    _action(window, menu, "P&roperties", sel(lambda h: window.show_properties(h[0])), "Alt+Return", True)
+    find = _action(
+        window,
+        menu,
+        "&Find…",
+        lambda: (window.search_field.setFocus(), window.search_field.selectAll()),
+        QKeySequence.StandardKey.Find,
+    )
+    find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+L")])
+
+
+def _view_menu(window: MainWindow, menu: QMenu) -> None:
+    def resize(step: int) -> Callable[[], None]:
+        return lambda: window.set_thumbnail_size(window.results_view.iconSize().width() + step)
+
+    _action(window, menu, "&Larger thumbnails", resize(GRID_STEP), QKeySequence.StandardKey.ZoomIn)
+    _action(window, menu, "&Smaller thumbnails", resize(-GRID_STEP), QKeySequence.StandardKey.ZoomOut)
+
+
+def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
+    _action(window, menu, "&Pause or resume", window.toggle_pause)
+    _action(window, menu, "&Rescan all folders", lambda: window.indexing.request_scan(None), "F5")
+    _action(window, menu, "&Cancel", window.indexing.cancel)
+
+
+def _help_menu(window: MainWindow, menu: QMenu) -> None:
+    def shortcuts() -> None:
+        ShortcutsDialog([*gather_shortcuts(window), *NAVIGATION_KEYS, *VIEWER_KEYS], window).open()
+
+    _action(window, menu, "&Keyboard shortcuts", shortcuts, QKeySequence.StandardKey.HelpContents)
+    _action(
+        window,
+        menu,
+        "&About Photosift",
+        lambda: QMessageBox.about(
+            window, "About Photosift", "Photosift finds your photos by what is in them, on your own computer."
+        ),
+    )

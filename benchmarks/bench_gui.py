@@ -1,0 +1,116 @@
+"""The longest GUI event-loop stall while the app indexes a library and the user scrolls the results.
+
+    python benchmarks/bench_gui.py [--folder ../shared/data/tiny-imagenet-val] [--model vit-b-32-metaclip]
+                                   [--seconds 0] [--show]
+
+Opens the real main window (offscreen unless --show) over a temporary library with a random-weights
+model (same architecture and speed, no download), adds the folder, searches, and scrolls the grid up and
+down every SCROLL_MS while indexing runs (new results stream in every few seconds). A PROBE_MS timer
+measures how late each of its ticks arrives: lateness is time the GUI thread could not process events.
+Target: the longest stall under 50 ms. Stops when indexing finishes, or after --seconds if given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import SHARED_DATA, random_weights_spec
+
+PROBE_MS = 5  # the probe's period: stalls are measured to about this resolution
+SCROLL_MS = 40  # a scroll step every 40 ms: a steady flick through the grid
+SCROLL_STEP = 120  # pixels per step, about half a row of thumbnails
+QUERY = "a photo of an animal"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folder", type=Path, default=SHARED_DATA / "tiny-imagenet-val")
+    parser.add_argument("--model", default="vit-b-32-metaclip")
+    parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: when indexing ends)")
+    parser.add_argument("--show", action="store_true", help="open a real window instead of rendering offscreen")
+    args = parser.parse_args()
+    if not args.show:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory() as home:
+        return run(args.folder, args.model, args.seconds, Path(home))
+
+
+def run(folder: Path, model: str, seconds: float, home: Path) -> int:
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.main_window import MainWindow
+    from app.main import model_provider
+    from app.tasks import TaskRunner
+    from core.catalog import Catalog
+    from core.library import Library
+    from core.settings import Paths, Settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    paths = Paths(home)
+    paths.ensure()
+    spec = random_weights_spec(model, paths)
+    settings = Settings()
+    models = model_provider(paths)
+    library = Library(paths, settings, Catalog(paths.database), spec, models.make_encoder(spec, settings.device))
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner, models=models)
+    window.resize(1200, 800)
+    window.show()
+
+    clock, last, stalls = QElapsedTimer(), [0], []
+    clock.start()
+
+    def probe() -> None:
+        now = clock.elapsed()
+        stalls.append(now - last[0] - PROBE_MS)
+        last[0] = now
+
+    direction = [1]
+
+    def scroll() -> None:
+        bar = window.results_view.verticalScrollBar()
+        if bar.value() >= bar.maximum() or bar.value() <= bar.minimum():
+            direction[0] = -direction[0] if bar.maximum() else 1
+        bar.setValue(bar.value() + direction[0] * SCROLL_STEP)
+
+    timers = [QTimer(interval=PROBE_MS), QTimer(interval=SCROLL_MS)]
+    timers[0].timeout.connect(probe)
+    timers[1].timeout.connect(scroll)
+    started = time.perf_counter()
+    window.indexing_finished.connect(lambda _: app.quit())
+    if seconds:
+        QTimer.singleShot(int(seconds * 1000), app.quit)
+    window.add_folder(folder)
+    window.search_for(QUERY)
+    last[0] = clock.elapsed()
+    for timer in timers:
+        timer.start()
+    app.exec()
+    elapsed = time.perf_counter() - started
+    status = library.status() if runner.library is library else runner.library.status()
+    window.close()
+    runner.shutdown()
+    window.thumbnails.wait()
+    runner.library.close()
+    report(stalls, elapsed, status.embedded, window.model.rowCount())
+    return 0
+
+
+def report(stalls: list[int], elapsed: float, embedded: int, rows: int) -> None:
+    ordered = sorted(stalls)
+    p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0
+    print(
+        f"indexed {embedded} photos in {elapsed:.1f} s ({embedded / elapsed:.1f} photos/s), {rows} results in the grid"
+    )
+    print(f"event-loop probes: {len(stalls)}; longest stall {max(stalls, default=0)} ms, p99 {p99} ms")
+    print(f"stalls over 50 ms: {sum(1 for s in stalls if s > 50)} (target: longest under 50 ms)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

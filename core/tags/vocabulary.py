@@ -1,0 +1,97 @@
+"""The built-in tag vocabulary: everyday photo concepts in groups, each with prompts for ensembling.
+
+The vocabulary is data (`resources/tags/vocabulary.json`), read into frozen dataclasses. Each tag's
+prompts carry their own article ("a dog", "snow", "the sea"), and the vocabulary's templates add no
+article of their own ("a photo of {}."): the evaluation templates in `core.evaluation.prompts` write
+"a photo of a {}.", which suits ImageNet's count nouns but reads wrongly for the mass nouns and scenes a
+photo library is full of ("a photo of a snow", "a photo of a birthday parties").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import UserError
+
+VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "resources" / "tags" / "vocabulary.json"
+CUSTOM_GROUP = "Custom"  # where user tags go unless they name a group
+MAX_NAME_LENGTH = 60  # a tag name is a label on a chip in the GUI, not a sentence
+
+
+@dataclass(frozen=True)
+class TagDefinition:
+    """What a tag means: its name, its group, and the phrases whose text embeddings describe it."""
+
+    name: str
+    group: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The built-in tags and the templates every tag's prompts are ensembled with."""
+
+    templates: tuple[str, ...]
+    tags: tuple[TagDefinition, ...]
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(tag.group for tag in self.tags))
+
+
+def normalise_name(name: str) -> str:
+    """The form tag names are stored and compared in: lower case, single spaces, `_` read as a space
+    (so `tag:birthday_party` on a command line finds "birthday party")."""
+    return re.sub(r"\s+", " ", name.replace("_", " ")).strip().lower()
+
+
+def check_definition(name: str, prompts: list[str] | tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The normalised name and cleaned prompts of a tag, or a UserError saying what is wrong."""
+    clean = normalise_name(name)
+    if not clean:
+        raise UserError("A tag needs a name.")
+    if len(clean) > MAX_NAME_LENGTH:
+        raise UserError(f"The tag name {clean!r} is too long: keep it under {MAX_NAME_LENGTH} characters.")
+    if ":" in clean or '"' in clean:
+        raise UserError(f"The tag name {clean!r} may not contain ':' or '\"' (they have a meaning in searches).")
+    phrases = tuple(dict.fromkeys(p.strip() for p in prompts if p.strip()))
+    if not phrases:
+        raise UserError(f'The tag {clean!r} needs at least one prompt, e.g. "a photo of {clean}".')
+    return clean, phrases
+
+
+def load_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
+    """Read and check a vocabulary file.
+
+    Raises:
+        UserError: the file is missing or malformed (a damaged installation, or a bad custom file).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        templates = tuple(str(t) for t in data["templates"])
+        tags = tuple(_definition(tag, str(group["name"])) for group in data["groups"] for tag in group["tags"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"The tag vocabulary {path} cannot be read: {exc}") from exc
+    _check(path, templates, tags)
+    return Vocabulary(templates, tags)
+
+
+def _definition(tag: dict[str, object], group: str) -> TagDefinition:
+    prompts = tag["prompts"]
+    if not isinstance(prompts, list):
+        raise TypeError(f"the prompts of {tag.get('name')!r} are not a list")
+    name, phrases = check_definition(str(tag["name"]), [str(p) for p in prompts])
+    return TagDefinition(name, group, phrases)
+
+
+def _check(path: Path, templates: tuple[str, ...], tags: tuple[TagDefinition, ...]) -> None:
+    if not templates or any(t.count("{}") != 1 for t in templates):
+        raise UserError(f"The tag vocabulary {path} needs templates with exactly one '{{}}' each.")
+    seen: set[str] = set()
+    for tag in tags:
+        if tag.name in seen:
+            raise UserError(f"The tag vocabulary {path} names {tag.name!r} twice.")
+        seen.add(tag.name)

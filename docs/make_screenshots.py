@@ -1,0 +1,170 @@
+"""Render the README's screenshots of the desktop app into docs/screenshots/.
+
+    python docs/make_screenshots.py [--model tests/models/tiny.json] [--photos ../shared/data/hymenoptera]
+
+A real main window over a temporary library of the shared photos: the results grid after a search, the
+context menu, the viewer, the folders panel with an unreadable file, the first-run wizard, the settings
+and shortcuts dialogs, and the main window in the dark theme. Rendering is offscreen, so it runs on a
+machine without a display. The model is the tiny test model by default (random weights, so the ranking
+means nothing, but the photos, layout and widgets are the real ones); pass a trained spec for
+meaningful rankings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QPainter, QPixmap  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from app.gui.first_run import start_welcome  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.prefs import apply_theme  # noqa: E402
+from app.gui.settings_dialog import SettingsDialog  # noqa: E402
+from app.gui.shortcuts_dialog import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts  # noqa: E402
+from app.main import model_provider  # noqa: E402
+from app.tasks import TaskRunner  # noqa: E402
+from core.catalog import Catalog  # noqa: E402
+from core.library import Library  # noqa: E402
+from core.models.spec import load_spec  # noqa: E402
+from core.settings import Paths, Settings  # noqa: E402
+
+OUT = REPO / "docs" / "screenshots"
+QUERY = "bees on a yellow flower"
+WAIT_S = 60.0  # generous: the first search loads the model
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = WAIT_S) -> None:
+    """Run the event loop until `condition()` holds (the script has no test framework's waits)."""
+    loop, timer = QEventLoop(), QTimer(interval=20)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    timer.start()
+    if not condition():
+        loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("the app did not reach the state to photograph")
+
+
+def settle(ms: int = 300) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def save(widget: QWidget | QPixmap, name: str) -> None:
+    pixmap = widget if isinstance(widget, QPixmap) else widget.grab()
+    pixmap.save(str(OUT / f"{name}.png"))
+    print(f"wrote docs/screenshots/{name}.png")
+
+
+def build_window(home: Path, model: Path, photos: Path) -> MainWindow:
+    paths = Paths(home)
+    paths.ensure()
+    spec = load_spec(model)
+    models = model_provider(paths)
+    library = Library(paths, Settings(), Catalog(paths.database), spec, models.make_encoder(spec, "auto"))
+    library.add_folder(photos)
+    library.scan()
+    library.index()
+    window = MainWindow(library, TaskRunner(library), models=models)
+    window.resize(1280, 820)
+    window.show()
+    return window
+
+
+def photograph(window: MainWindow) -> None:
+    wait_until(lambda: window.side_panel.folders_section.childCount() > 0)
+    window.search_for(QUERY)
+    wait_until(lambda: window.model.rowCount() > 0)
+    first_screen = min(window.model.rowCount(), 30)
+    for row in range(first_screen):  # ask for the icons a screen would paint (offscreen views paint lazily)
+        window.model.data(window.model.index(row), Qt.ItemDataRole.DecorationRole)
+    wait_until(lambda: all(window.thumbnails.is_ready(window.model.hit(r).photo_id) for r in range(first_screen)))
+    settle()
+    save(window, "main-window")
+
+    window.results_view.selectionModel().select(
+        window.model.index(2), window.results_view.selectionModel().SelectionFlag.ClearAndSelect
+    )
+    menu = window.actions_.menu(window.selected_hits(window.model.index(2)))
+    rect = window.results_view.visualRect(window.model.index(2))
+    at = window.results_view.viewport().mapTo(window, rect.center())
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(at + QPoint(8, 8), menu.grab())
+    painter.end()
+    save(shot, "context-menu")
+
+    window.open_viewer(0)
+    wait_until(lambda: window.viewer.isVisible())
+    window.viewer.resize(1100, 720)
+    settle(1500)
+    save(window.viewer, "viewer")
+    window.viewer.close()
+
+    dialog = SettingsDialog(window.library.settings, window.prefs, window.models.registry.specs(), ["cpu"], window)
+    dialog.show()
+    settle()
+    save(dialog, "settings")
+    dialog.close()
+    shortcuts = ShortcutsDialog([*gather_shortcuts(window), *NAVIGATION_KEYS], window)
+    shortcuts.resize(560, 640)
+    shortcuts.show()
+    settle()
+    save(shortcuts, "shortcuts")
+    shortcuts.close()
+
+    welcome = start_welcome(window, window.models, choose_folder=lambda _: None)
+    welcome.resize(720, 520)
+    settle()
+    save(welcome, "welcome-folders")
+    welcome.next()
+    settle()
+    save(welcome, "welcome-model")
+    welcome.reject()
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, "dark")
+    settle(800)
+    save(window, "main-window-dark")
+    apply_theme(app, "system")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=REPO / "tests" / "models" / "tiny.json")
+    parser.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "data" / "hymenoptera")
+    args = parser.parse_args()
+    if not args.photos.is_dir():
+        print(f"The photos folder {args.photos} is missing.", file=sys.stderr)
+        return 1
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as home:
+        window = build_window(Path(home), args.model, args.photos)
+        try:
+            photograph(window)
+        finally:
+            window.close()
+            window.runner.shutdown()
+            window.thumbnails.wait()
+            window.library.close()
+    del app
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

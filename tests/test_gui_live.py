@@ -1,0 +1,280 @@
+"""The live app: watched folders update results without a restart, indexing pauses and resumes, a model
+switch keeps the old model serving until it is done, settings apply and persist, and the photo actions
+(add to or subtract from the query, copy image, paste an image, remove a folder) work from the window."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from app.gui.first_run import is_first_run, start_welcome
+from app.gui.indexing import PAUSED, RunOutcome
+from app.gui.main_window import MainWindow
+from app.gui.prefs import load_prefs
+from app.gui.settings_flow import apply_changes
+from app.main import ModelProvider
+from core.library import Library
+from core.models.registry import ModelRegistry
+from core.models.spec import ModelSpec
+from core.settings import Paths, load_settings
+from tests.conftest import FakeEncoder, make_photo
+from tests.test_gui import WAIT_MS, colour_of, make_window, search
+from tests.test_library import fake_spec, open_library
+
+WATCH_MS = 15_000  # the watcher waits for two quiet seconds before it reports a change
+
+
+class GatedEncoder(FakeEncoder):
+    """A fake encoder that holds every forward pass until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+        self.waiting.set()
+        assert self.gate.wait(WAIT_MS / 1000)
+        return super().encode_images(batch)
+
+
+def fake_models(paths: Paths, encoders: dict[str, FakeEncoder]) -> ModelProvider:
+    """A provider that knows the fake specs by name and builds the encoders given for them."""
+
+    class Registry(ModelRegistry):
+        def resolve(self, name_or_path: str) -> ModelSpec:
+            return fake_spec(name_or_path)
+
+    return ModelProvider(Registry(paths), lambda spec, _device: encoders[spec.name])
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    for colour in ("red", "green", "blue"):
+        for i in range(3):
+            make_photo(root / colour / f"{colour}-{i}.jpg", colour)
+    return root
+
+
+@pytest.fixture
+def indexed(home: Path, photos: Path) -> Iterator[Library]:
+    library = open_library(home)
+    library.add_folder(photos)
+    library.scan()
+    library.index()
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
+    win, runner, _ = make_window(qtbot, indexed)
+    yield win
+    win.close()
+    runner.shutdown()
+    win.thumbnails.wait()
+
+
+def test_watched_folder_changes_show_up_without_a_restart(qtbot: QtBot, window: MainWindow, photos: Path) -> None:
+    assert len(search(qtbot, window, "red")) == 9
+    qtbot.waitUntil(lambda: window.indexing._watcher is not None, timeout=WAIT_MS)
+    added = make_photo(photos / "red" / "new-red.jpg", "red")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=WATCH_MS)
+    assert added.as_posix() in {h.path for h in window.model.hits()}
+    (photos / "green" / "green-0.jpg").unlink()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 9, timeout=WATCH_MS)
+    assert not any(h.path.endswith("green-0.jpg") for h in window.model.hits())
+
+
+def test_moved_photo_keeps_its_place_without_re_embedding(
+    qtbot: QtBot, home: Path, photos: Path, tmp_path: Path
+) -> None:
+    encoder = FakeEncoder()
+    library = open_library(home, encoder)
+    library.add_folder(photos)
+    library.scan()
+    library.index()
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        passes = encoder.image_forward_count
+        search(qtbot, window, "blue")
+        qtbot.waitUntil(lambda: window.indexing._watcher is not None, timeout=WAIT_MS)
+        (photos / "blue" / "blue-1.jpg").rename(photos / "blue" / "renamed.jpg")
+        qtbot.waitUntil(lambda: any(h.path.endswith("renamed.jpg") for h in window.model.hits()), timeout=WATCH_MS)
+        assert encoder.image_forward_count == passes
+    finally:
+        window.close()
+        runner.shutdown()
+        library.close()
+
+
+def test_pause_stops_indexing_and_resume_finishes_it(qtbot: QtBot, home: Path, photos: Path) -> None:
+    encoder = GatedEncoder()
+    library = open_library(home, encoder)
+    library.settings = library.settings.with_changes(batch_size=1)
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        window.add_folder(photos)
+        qtbot.waitUntil(encoder.waiting.is_set, timeout=WAIT_MS)
+        with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as paused:
+            window.toggle_pause()
+            encoder.gate.set()
+        assert isinstance(paused.args[0], RunOutcome) and paused.args[0].report.cancelled
+        assert window.indexing.state == PAUSED and window.progress_status.pause_button.text() == "Resume"
+        done_before = library.status().embedded
+        assert done_before < 9
+        with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as resumed:
+            window.toggle_pause()
+        assert resumed.args[0].report.embedded == 9 - done_before
+        assert library.status().pending == 0 and not window.progress_status.isVisibleTo(window)
+    finally:
+        encoder.gate.set()
+        window.close()
+        runner.shutdown()
+        library.close()
+
+
+def test_changes_wait_while_paused(qtbot: QtBot, home: Path, photos: Path) -> None:
+    library = open_library(home)
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        window.indexing.pause()
+        with qtbot.waitSignal(window.indexing.folders_changed, timeout=WAIT_MS):
+            window.add_folder(photos)
+        assert library.status().embedded == 0 and window.progress_status.isVisibleTo(window)
+        with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
+            window.toggle_pause()
+        assert finished.args[0].report.embedded == 9
+    finally:
+        window.close()
+        runner.shutdown()
+        library.close()
+
+
+def test_model_switch_serves_searches_from_the_old_model_until_done(
+    qtbot: QtBot, window: MainWindow, indexed: Library
+) -> None:
+    encoder = GatedEncoder()
+    target = indexed.with_model(fake_spec("fake-colour-2"), encoder)
+    window.indexing.switch_model(target)
+    qtbot.waitUntil(encoder.waiting.is_set, timeout=WAIT_MS)
+    assert [colour_of(p) for p in search(qtbot, window, "green")[:3]] == ["green"] * 3  # the old model answers
+    assert window.library is indexed
+    with qtbot.waitSignal(window.indexing.model_switched, timeout=WAIT_MS) as switched:
+        encoder.gate.set()
+    assert switched.args[0] is target and window.library is target and window.runner.library is target
+    assert target.status().embedded == 9
+    assert [colour_of(p) for p in search(qtbot, window, "blue")[:3]] == ["blue"] * 3
+
+
+def test_settings_apply_and_persist(qtbot: QtBot, window: MainWindow, home: Path, tmp_path: Path) -> None:
+    encoders: dict[str, FakeEncoder] = {"fake-colour-2": FakeEncoder()}
+    models = fake_models(window.library.paths, encoders)
+    old = window.library
+    settings = old.settings.with_changes(decode_workers=3, watch_polling=True, model="fake-colour-2")
+    with qtbot.waitSignal(window.indexing.model_switched, timeout=WAIT_MS):
+        apply_changes(window, models, settings, replace(window.prefs, thumbnail_size=224))
+    assert load_settings(Paths(home)) == settings
+    assert load_prefs(Paths(home)).thumbnail_size == 224
+    assert window.results_view.iconSize().width() == 224 and window.thumbnails.size > 192
+    assert window.library is not old and window.library.spec.name == "fake-colour-2"
+    assert window.library.settings.decode_workers == 3 and window.library.status().embedded == 9
+
+
+def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindow) -> None:
+    search(qtbot, window, "red")
+    hit = window.model.hit(0)
+    window.results_view.setCurrentIndex(window.model.index(0))
+    actions = {a.text(): a for a in window.actions_.menu([hit]).actions() if a.text()}
+    assert {"Find similar images", "Add to query (+)", "Subtract from query (-)", "Copy image", "Properties"} <= set(
+        actions
+    )
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        actions["Add to query (+)"].trigger()
+    assert window.search_field.text() == f"red + #{hit.photo_id}"
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.actions_.menu([hit]).actions()[2].trigger()
+    assert window.search_field.text() == f"red + #{hit.photo_id} - #{hit.photo_id}"
+
+    QGuiApplication.clipboard().clear()
+    actions["Copy image"].trigger()
+    qtbot.waitUntil(lambda: not QGuiApplication.clipboard().image().isNull(), timeout=WAIT_MS)
+    pixel = QGuiApplication.clipboard().image().pixelColor(5, 5)
+    assert pixel.red() > 150 and pixel.green() < 100
+
+    with qtbot.waitSignal(window.viewer.image_shown, timeout=WAIT_MS):
+        actions["Properties"].trigger()
+    assert window.viewer.isVisible()
+    window.viewer.close()
+
+
+def test_keyboard_finds_similar_from_the_grid(qtbot: QtBot, window: MainWindow) -> None:
+    search(qtbot, window, "blue")
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    window.results_view.setFocus()
+    window.results_view.setCurrentIndex(window.model.index(0))
+    hit = window.model.hit(0)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        qtbot.keyClick(window.results_view, Qt.Key.Key_S)
+    assert window.search_field.text() == f"#{hit.photo_id}"
+    assert hit.photo_id not in {h.photo_id for h in window.model.hits()}
+
+
+def test_pasting_an_image_finds_similar_photos(qtbot: QtBot, window: MainWindow, home: Path) -> None:
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(QColor(30, 200, 40))
+    QGuiApplication.clipboard().setImage(image)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.paste_image()
+    pasted = Path(window.search_field.text())
+    assert pasted.parent == home / "cache" / "pasted" and pasted.suffix == ".png"
+    assert [colour_of(h.path) for h in window.model.hits()[:3]] == ["green"] * 3
+
+
+def test_removing_a_folder_asks_then_forgets_its_photos_only(
+    qtbot: QtBot, window: MainWindow, photos: Path, indexed: Library
+) -> None:
+    files = sorted(photos.rglob("*"))
+    qtbot.waitUntil(lambda: window.side_panel.folders_section.childCount() == 1, timeout=WAIT_MS)
+    box = window.confirm_remove_folder(str(photos))
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: not window.side_panel.folders_section.childCount(), timeout=WAIT_MS)
+    assert sorted(photos.rglob("*")) == files
+    assert indexed.status().photos == 0
+
+
+def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(
+    qtbot: QtBot, home: Path, photos: Path
+) -> None:
+    library = open_library(home)
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        assert is_first_run(library)
+        encoders: dict[str, FakeEncoder] = {"fake-colour": FakeEncoder()}
+        dialog = start_welcome(window, fake_models(library.paths, encoders), choose_folder=lambda _: photos)
+        dialog.folders_page.add_button.click()
+        dialog.next()
+        assert dialog.model_page.chosen().name == "fake-colour"  # the library's model is preselected
+        with qtbot.waitSignal(dialog.download_page.ready, timeout=WAIT_MS):
+            dialog.next()
+        with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
+            dialog.accept()
+        assert finished.args[0].report.embedded == 9
+        assert not is_first_run(library) and library.paths.settings_file.exists()
+        assert [colour_of(p) for p in search(qtbot, window, "red")[:3]] == ["red"] * 3
+    finally:
+        window.close()
+        runner.shutdown()
+        library.close()

@@ -1,0 +1,256 @@
+"""The first-run welcome offscreen, over a real library and task runner: choosing folders, the recommended
+model with its size and speed, a download that cannot reach its server, installing the weights from a
+file (a wrong one refused, the right one used), and Cancel stopping a download. The only "network" is a
+closed port on the loopback interface."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import safetensors.torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QWizard
+from pytestqt.qtbot import QtBot
+
+from app.gui.welcome import WelcomeDialog
+from app.tasks import TaskRunner
+from core.errors import Cancelled
+from core.library import Library, LibraryEncoder
+from core.models.build import build_model
+from core.models.encoder import Encoder
+from core.models.registry import ModelRegistry
+from core.models.spec import ModelSpec, WeightsSource, load_spec
+from core.progress import CancelToken, Progress, ProgressCallback
+from tests.conftest import TEST_MODELS
+from tests.test_library import open_library
+from tests.test_model_weights import closed_port_url
+
+WAIT_MS = 10_000  # building the tiny model twice on a loaded 2-core machine; waits end at the signal
+
+
+class Chooser:
+    """A fake file dialog: hands out the given answers in order."""
+
+    def __init__(self, *answers: Path | None) -> None:
+        self.answers = list(answers)
+
+    def __call__(self, parent: object) -> Path | None:
+        return self.answers.pop(0)
+
+
+@pytest.fixture
+def library(home: Path) -> Iterator[Library]:
+    library = open_library(home)
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def runner(library: Library) -> Iterator[TaskRunner]:
+    runner = TaskRunner(library)
+    yield runner
+    runner.shutdown()
+
+
+@pytest.fixture
+def tiny() -> ModelSpec:
+    return load_spec(TEST_MODELS / "tiny.json")
+
+
+@pytest.fixture
+def offline(tiny: ModelSpec, monkeypatch: pytest.MonkeyPatch) -> ModelSpec:
+    """The tiny architecture as a model to download from a server that is not there."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # a proxy in the environment must not be asked instead
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    weights = WeightsSource((closed_port_url(),), "tiny-offline.safetensors")
+    return replace(
+        tiny,
+        name="tiny-offline",
+        title="Tiny offline",
+        random_init=False,
+        weights=weights,
+        download_mb=1.5,
+        indexing_speed=(("cpu", 42.0),),
+    )
+
+
+def make_dialog(
+    qtbot: QtBot,
+    runner: TaskRunner,
+    specs: list[ModelSpec],
+    default: ModelSpec,
+    folders: Chooser,
+    files: Chooser | None = None,
+) -> WelcomeDialog:
+    paths = runner.library.paths
+    dialog = WelcomeDialog(
+        specs,
+        default,
+        "cpu",
+        paths,
+        runner,
+        lambda spec: Encoder(spec, paths, "cpu"),
+        choose_folder=folders,
+        choose_file=files or Chooser(),
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def save_weights(spec_file: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(build_model(load_spec(TEST_MODELS / spec_file)).state_dict(), str(path))
+    return path
+
+
+def test_first_run_with_a_model_that_cannot_be_downloaded(
+    qtbot: QtBot, runner: TaskRunner, offline: ModelSpec, tiny: ModelSpec, tmp_path: Path
+) -> None:
+    folders = [tmp_path / "Pictures", Path("/media/usb stick/DCIM"), Path("//nas/photos")]
+    wrong = save_weights("tiny-wide.json", tmp_path / "wide.safetensors")
+    right = save_weights("tiny.json", tmp_path / "Downloads" / "tiny.safetensors")
+    dialog = make_dialog(qtbot, runner, [tiny, offline], offline, Chooser(*folders), Chooser(wrong, right))
+    next_button = dialog.button(QWizard.WizardButton.NextButton)
+    finish = dialog.button(QWizard.WizardButton.FinishButton)
+    page = dialog.folders_page
+    assert not next_button.isEnabled()  # no folder yet
+    for _ in folders:
+        qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    page.list.setCurrentRow(0)
+    qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+    assert page.folders() == folders[1:] and next_button.isEnabled()
+
+    dialog.next()
+    assert dialog.chosen_spec() == offline  # the recommended model is preselected
+    download = dialog.download_page
+    with qtbot.waitSignal(download.failed, timeout=WAIT_MS) as failed:
+        dialog.next()
+    message = failed.args[0]
+    assert "The Tiny offline model could not be downloaded" in message and "are you offline?" in message
+    assert "Use a file on this computer" in message and download.error.text() == message
+    assert download.problem.isVisibleTo(dialog) and download.retry_button.isVisibleTo(dialog)
+    assert download.file_button.isVisibleTo(dialog) and not finish.isEnabled()
+    with qtbot.waitSignal(download.failed, timeout=WAIT_MS) as again:
+        qtbot.mouseClick(download.retry_button, Qt.MouseButton.LeftButton)
+    assert again.args == [message]
+
+    installed = runner.library.paths.models / "tiny-offline.safetensors"
+    with qtbot.waitSignal(download.failed, timeout=WAIT_MS) as refused:
+        qtbot.mouseClick(download.file_button, Qt.MouseButton.LeftButton)
+    assert f"{wrong} was not installed, nothing was copied" in refused.args[0]
+    assert "does not fit tiny-offline" in refused.args[0]
+    assert not installed.exists() and not finish.isEnabled()
+
+    with qtbot.waitSignal(download.ready, timeout=WAIT_MS):
+        qtbot.mouseClick(download.file_button, Qt.MouseButton.LeftButton)
+    assert installed.read_bytes() == right.read_bytes() and right.is_file()
+    assert finish.isEnabled() and not download.problem.isVisibleTo(dialog)
+    assert isinstance(dialog.encoder, Encoder) and dialog.encoder.is_loaded
+
+    qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.folders() == folders[1:] and dialog.chosen_spec() == offline
+
+
+@pytest.mark.parametrize("kind", ["cpu", "cuda"])
+def test_the_hardware_default_is_recommended_with_size_and_speed(qtbot: QtBot, runner: TaskRunner, kind: str) -> None:
+    paths = runner.library.paths
+    registry = ModelRegistry(paths)
+    default = registry.default_spec(kind)
+    dialog = WelcomeDialog(registry.specs(), default, kind, paths, runner, lambda spec: Encoder(spec, paths, "cpu"))
+    qtbot.addWidget(dialog)
+    page = dialog.model_page
+    assert dialog.chosen_spec() == default
+    recommended = [button.text() for button in page.buttons if "recommended" in button.text()]
+    assert recommended == [f"{default.title} (recommended for this computer)"]
+    assert all(button.accessibleDescription() for button in page.buttons)
+    metaclip, mcip = registry.resolve("vit-b-32-metaclip"), registry.resolve("mcip-siglip-so400m-384")
+    assert page.details(mcip).startswith(mcip.description)
+    if kind == "cpu":  # measured: MetaCLIP on a CPU; never measured: MCIP anywhere
+        assert "Download: 605 MB. Indexing on this computer's processor (CPU): about 19 photos a second." in (
+            page.details(metaclip)
+        )
+        assert "Download: 3.5 GB. Indexing speed on this computer's processor (CPU): not measured." in (
+            page.details(mcip)
+        )
+    else:  # a CPU measurement says nothing about a GPU
+        assert "Indexing speed on this computer's NVIDIA GPU: not measured." in page.details(metaclip)
+        assert "Download: 3.5 GB. Indexing speed on this computer's NVIDIA GPU: not measured." in page.details(mcip)
+
+
+def test_a_model_without_weights_to_download_loads_at_once(
+    qtbot: QtBot, runner: TaskRunner, offline: ModelSpec, tiny: ModelSpec, tmp_path: Path
+) -> None:
+    dialog = make_dialog(qtbot, runner, [tiny], offline, Chooser(tmp_path))  # a default from outside the list
+    qtbot.mouseClick(dialog.folders_page.add_button, Qt.MouseButton.LeftButton)
+    dialog.next()
+    buttons = dialog.model_page.buttons
+    assert [button.text() for button in buttons] == ["Tiny offline (recommended for this computer)", tiny.title]
+    assert "No download needed. Indexing speed on this computer's processor (CPU): not measured." in (
+        dialog.model_page.details(tiny)
+    )
+    assert "Download: 1.5 MB. Indexing on this computer's processor (CPU): about 42 photos a second." in (
+        dialog.model_page.details(offline)
+    )
+    dialog.activateWindow()
+    buttons[0].setFocus()
+    qtbot.waitUntil(buttons[0].hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(buttons[0], Qt.Key.Key_Down)  # arrow keys move between the models
+    assert dialog.chosen_spec() == tiny
+    with qtbot.waitSignal(dialog.download_page.ready, timeout=WAIT_MS):
+        dialog.next()
+    assert dialog.button(QWizard.WizardButton.FinishButton).isEnabled()
+    assert dialog.encoder is not None and dialog.encoder.embed_dim == tiny.embed_dim
+    assert not (runner.library.paths.models / "tiny-offline.safetensors").exists()
+
+
+class SlowDownload:
+    """An encoder whose download reports a quarter done, then waits until it is cancelled."""
+
+    embed_dim = 32
+    device = "cpu"
+
+    def __init__(self) -> None:
+        self.outcome: list[BaseException] = []
+        self._pause = threading.Event()  # never set: waiting on it is a short pause between polls
+
+    def load(self, progress: ProgressCallback, cancel: CancelToken | None) -> None:
+        assert cancel is not None
+        progress(Progress("download", 2**20, 4 * 2**20, message="tiny.safetensors"))
+        try:
+            while not cancel.cancelled:
+                self._pause.wait(0.01)  # the worker polls its token between chunks, as the real download does
+            cancel.raise_if_cancelled()
+        except Cancelled as exc:
+            self.outcome.append(exc)
+            raise
+
+
+def test_cancel_stops_a_download_in_progress(
+    qtbot: QtBot, runner: TaskRunner, offline: ModelSpec, tmp_path: Path
+) -> None:
+    encoder = SlowDownload()
+    paths = runner.library.paths
+
+    def make_encoder(spec: ModelSpec) -> LibraryEncoder:
+        return encoder  # type: ignore[return-value]
+
+    dialog = WelcomeDialog([offline], offline, "cpu", paths, runner, make_encoder, choose_folder=Chooser(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.folders_page.add_button, Qt.MouseButton.LeftButton)
+    dialog.next()
+    with qtbot.waitSignal(runner.progress, timeout=WAIT_MS):
+        dialog.next()
+    page = dialog.download_page
+    assert page.bar.value() == 250 and page.bar.maximum() == 1000
+    assert page.status.text().startswith("Downloading the model 1/4 MB")
+    with qtbot.waitSignal(runner.busy_changed, timeout=WAIT_MS) as idle:
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert idle.args == [False] and len(encoder.outcome) == 1
+    assert dialog.result() == QDialog.DialogCode.Rejected and not page.problem.isVisibleTo(dialog)
