@@ -50,6 +50,10 @@ def add_albums_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     rename.add_argument("name")
     rename.add_argument("new_name")
     action("export", cmd_export, "write every album (with its photos' paths) to a JSON file").add_argument("file")
+    autotag = action("autotag", cmd_autotag, "suggest the tags an album's photos share; --accept labels them all")
+    autotag.add_argument("name")
+    autotag.add_argument("--top", type=int, default=10, help="how many suggestions (default 10)")
+    autotag.add_argument("--accept", nargs="+", metavar="TAG", default=[], help="accept these tags for every photo")
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
@@ -133,4 +137,22 @@ def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
     with _open(args, paths, settings) as library:
         count = library.albums.export(Path(args.file))
         _emit(args, {"albums": count, "file": args.file}, lambda: print(f"Wrote {count} albums to {args.file}."))
+        return EXIT_OK
+
+
+def cmd_autotag(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    """Suggest an album's tags from its photos' tags; accepting one stores it as a user label on each photo."""
+    with _open(args, paths, settings) as library:
+        ids = sorted(library.albums.photo_ids(args.name))
+        if args.accept:
+            for tag in args.accept:
+                library.tags.tag(tag)  # an unknown name fails before anything is written
+            stored = library.tags.accept([(photo_id, tag) for tag in args.accept for photo_id in ids])
+            _emit(
+                args, {"accepted": stored}, lambda: print(f"Accepted {', '.join(args.accept)} for {len(ids)} photos.")
+            )
+            return EXIT_OK
+        suggestions = library.suggest_tags(ids, args.top)
+        lines = [f"{s.name}  {s.photos} photos ({100 * s.share:.0f}%)" for s in suggestions]
+        _emit(args, suggestions, lambda: print("\n".join(lines) or f"No tags to suggest for {args.name} yet."))
         return EXIT_OK

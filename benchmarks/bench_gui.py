@@ -16,7 +16,9 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 from _common import SHARED_DATA, random_weights_spec
@@ -33,14 +35,48 @@ def main() -> int:
     parser.add_argument("--model", default="vit-b-32-metaclip")
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: when indexing ends)")
     parser.add_argument("--show", action="store_true", help="open a real window instead of rendering offscreen")
+    parser.add_argument("--diagnose", action="store_true", help="print what the GUI thread ran during each stall")
+    parser.add_argument(
+        "--python-switch", action="store_true", help="keep Python's default GIL switch interval (for comparison)"
+    )
     args = parser.parse_args()
     if not args.show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory() as home:
-        return run(args.folder, args.model, args.seconds, Path(home))
+        if not args.python_switch:
+            from app.gui.app import prefer_the_gui_thread
+
+            prefer_the_gui_thread()
+        print(f"GIL switch interval: {sys.getswitchinterval() * 1000:g} ms")
+        return run(args.folder, args.model, args.seconds, Path(home), args.diagnose)
 
 
-def run(folder: Path, model: str, seconds: float, home: Path) -> int:
+class StallWatch(threading.Thread):
+    """Prints the GUI thread's stack whenever it has not come back to the event loop for STALL_MS."""
+
+    STALL_MS = 40
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.main_id = threading.main_thread().ident
+        self.last = time.perf_counter()
+        self.stop = threading.Event()
+
+    def tick(self) -> None:
+        self.last = time.perf_counter()
+
+    def run(self) -> None:
+        reported = 0.0
+        while not self.stop.wait(0.01):
+            late = (time.perf_counter() - self.last) * 1000
+            if late > self.STALL_MS and self.last != reported:
+                reported = self.last
+                frame = sys._current_frames().get(self.main_id or 0)
+                stack = "".join(traceback.format_stack(frame)[-8:]) if frame else "?"
+                print(f"--- GUI thread {late:.0f} ms late, now in:\n{stack}", file=sys.stderr)
+
+
+def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = False) -> int:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -66,7 +102,11 @@ def run(folder: Path, model: str, seconds: float, home: Path) -> int:
     clock, last, stalls = QElapsedTimer(), [0], []
     clock.start()
 
+    watch = StallWatch() if diagnose else None
+
     def probe() -> None:
+        if watch is not None:
+            watch.tick()
         now = clock.elapsed()
         stalls.append(now - last[0] - PROBE_MS)
         last[0] = now
@@ -91,6 +131,8 @@ def run(folder: Path, model: str, seconds: float, home: Path) -> int:
     last[0] = clock.elapsed()
     for timer in timers:
         timer.start()
+    if watch is not None:
+        watch.start()
     app.exec()
     elapsed = time.perf_counter() - started
     status = library.status() if runner.library is library else runner.library.status()

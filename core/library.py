@@ -18,6 +18,7 @@ import numpy as np
 from core.albums import Albums
 from core.catalog import Catalog, FolderInfo, PhotoInfo
 from core.catalog.catalog import absolute_path, as_stored
+from core.catalog.model_rows import StoredModel, delete_model, stored_models
 from core.catalog.photo_filters import capture_order
 from core.catalog.records import PhotoResult
 from core.errors import AlbumError, QueryError, UserError
@@ -37,6 +38,11 @@ from core.vindex import VectorIndex
 # Photos per forward pass when the settings say "automatic".
 CPU_BATCH = 16  # larger CPU batches gain nothing and delay the first results
 GPU_BATCH = 128  # fills an H100 with SO400M-384 in fp16 while staying far from its memory limit
+
+
+def index_file(paths: Paths, model_name: str, model_id: int) -> Path:
+    """The vector index file of one model's embeddings."""
+    return paths.indexes / f"{model_name}-{model_id}.faiss"
 
 
 class LibraryEncoder(ImageEncoder, Protocol):
@@ -98,7 +104,7 @@ class Library:
 
     @property
     def index_path(self) -> Path:
-        return self.paths.indexes / f"{self.spec.name}-{self.model_id}.faiss"
+        return index_file(self.paths, self.spec.name, self.model_id)
 
     def with_model(self, spec: ModelSpec, encoder: LibraryEncoder) -> Library:
         """The same photos and catalog seen through another model (the GUI's background model switch).
@@ -107,6 +113,25 @@ class Library:
         searches until the caller swaps. Both share the catalog: close only the one kept.
         """
         return Library(self.paths, self.settings, self.catalog, spec, encoder)
+
+    def stored_models(self) -> list[StoredModel]:
+        """Every model the catalog holds embeddings of (this one too), with its embedding count."""
+        return stored_models(self.catalog.engine)
+
+    def forget_model(self, model_id: int) -> int:
+        """Delete another model's embeddings and index file to reclaim space; returns the embeddings deleted.
+
+        Raises:
+            UserError: `model_id` is this library's own model, or not a model of the catalog.
+        """
+        if model_id == self.model_id:
+            raise UserError(f"{self.spec.name} is the model searching now; switch to another before deleting it.")
+        found = next((m for m in self.stored_models() if m.id == model_id), None)
+        if found is None:
+            raise UserError(f"There is no model #{model_id} in the catalog.")
+        deleted = delete_model(self.catalog.engine, model_id)
+        index_file(self.paths, found.name, model_id).unlink(missing_ok=True)
+        return deleted
 
     def close(self) -> None:
         self.catalog.close()

@@ -149,3 +149,21 @@ def test_albums_command_line(home: Path, photos: Path, tmp_path: Path, capsys: p
     assert run(["albums", "add", "Blues", red, *tiny]) == EXIT_USER_ERROR
     assert "smart album" in capsys.readouterr().err
     assert run(["albums", "create", "X", "--threshold", "0.3", *tiny]) == EXIT_USER_ERROR
+
+
+def test_albums_autotag_suggests_and_accepts_for_every_photo(
+    home: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = ["--model", str(TEST_MODELS / "tiny.json")]
+    assert run(["index", str(photos), *tiny]) == EXIT_OK
+    assert run(["albums", "create", "Blues", "--smart", "folder:blue", *tiny]) == EXIT_OK
+    capsys.readouterr()
+    assert run(["albums", "autotag", "Blues", "--json", *tiny]) == EXIT_OK
+    suggestions = json.loads(capsys.readouterr().out)
+    assert all(0 < s["share"] <= 1 for s in suggestions)
+    assert run(["albums", "autotag", "Blues", "--accept", "no-such-tag", *tiny]) == EXIT_USER_ERROR
+    assert run(["albums", "autotag", "Blues", "--accept", "beach", *tiny]) == EXIT_OK
+    capsys.readouterr()
+    assert run(["search", "tag:beach", "--json", *tiny]) == EXIT_OK
+    found = [Path(h["path"]).parent.name for h in json.loads(capsys.readouterr().out)["hits"]]
+    assert found.count("blue") == 3  # accepted labels always carry the tag, whatever the scores say

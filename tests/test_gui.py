@@ -19,6 +19,7 @@ from app.cli import EXIT_ENVIRONMENT, run
 from app.gui import search_controller
 from app.gui.app import ExceptionHook, run_gui
 from app.gui.main_window import MainWindow
+from app.gui.thumbnails import prune_thumbnails
 from app.tasks import TaskRunner
 from core.library import Library
 from core.settings import Paths, Settings
@@ -300,3 +301,13 @@ def test_exception_hook_logs_and_tells_the_user(home: Path) -> None:
     log = (home / "logs" / "photosift.log").read_text(encoding="utf-8")
     assert "RuntimeError: a bug" in log and "Traceback" in log
     assert len(told) == 1 and "a bug" in told[0] and "photosift.log" in told[0]
+
+
+def test_thumbnails_of_forgotten_photos_are_pruned(home: Path, indexed: Library) -> None:
+    cache = home / "cache" / "thumbnails"
+    cache.mkdir(parents=True)
+    live = next(iter(indexed.catalog.photo_ids()))
+    for name in (f"{live}-192.jpg", "999999-192.jpg", "999999-384.jpg", "notes.txt"):
+        (cache / name).write_bytes(b"x")
+    assert prune_thumbnails(cache, indexed.catalog.photo_ids()) == 2
+    assert sorted(p.name for p in cache.iterdir()) == sorted([f"{live}-192.jpg", "notes.txt"])

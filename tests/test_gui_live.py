@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.gui.first_run import is_first_run, start_welcome
+from app.gui.folder_actions import confirm_remove_folder
 from app.gui.indexing import PAUSED, RunOutcome
 from app.gui.main_window import MainWindow
 from app.gui.prefs import load_prefs
@@ -248,16 +249,14 @@ def test_removing_a_folder_asks_then_forgets_its_photos_only(
 ) -> None:
     files = sorted(photos.rglob("*"))
     qtbot.waitUntil(lambda: window.side_panel.folders_section.childCount() == 1, timeout=WAIT_MS)
-    box = window.confirm_remove_folder(str(photos))
+    box = confirm_remove_folder(window, str(photos))
     box.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: not window.side_panel.folders_section.childCount(), timeout=WAIT_MS)
     assert sorted(photos.rglob("*")) == files
     assert indexed.status().photos == 0
 
 
-def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(
-    qtbot: QtBot, home: Path, photos: Path
-) -> None:
+def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(qtbot: QtBot, home: Path, photos: Path) -> None:
     library = open_library(home)
     window, runner, _ = make_window(qtbot, library)
     try:
@@ -278,3 +277,26 @@ def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(
         window.close()
         runner.shutdown()
         library.close()
+
+
+def test_new_matches_refresh_at_the_top_and_wait_for_the_user_further_down(
+    qtbot: QtBot, window: MainWindow, photos: Path
+) -> None:
+    window.resize(420, 320)
+    window.show()
+    search(qtbot, window, "red")
+    bar = window.results_view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > window.results_view.gridSize().height(), timeout=WAIT_MS)
+    bar.setValue(bar.maximum())
+    make_photo(photos / "red" / "late-red.jpg", "red")
+    with qtbot.waitSignal(window.search.new_results, timeout=WAIT_MS) as offered:
+        window.indexing.request_scan(None)  # indexing ends with a refresh
+    assert offered.args == [True] and window.new_results_button.isVisible() and window.model.rowCount() == 9
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.new_results_button.click()
+    assert window.model.rowCount() == 10 and not window.new_results_button.isVisible()
+    bar.setValue(0)
+    make_photo(photos / "red" / "later-red.jpg", "red")
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.indexing.request_scan(None)  # at the top: the first page is fetched again at once
+    assert window.model.rowCount() == 11

@@ -50,7 +50,8 @@ def plan(config: TrainConfig, paths: Paths, runtime: Runtime) -> None:
             row = next((i for i, (_, item_label) in enumerate(job.data.train) if item_label == label), None)
             if row is not None:
                 found = table.per_item[row][:EXAMPLE_CAPTIONS]
-                examples.append({"path": str(job.data.train[row][0]), "captions": [bank[int(c)] for c in found]})
+                path = str(job.data.train[row][0])
+                examples.append({"path": path, "label": names[label], "captions": [bank[int(c)] for c in found]})
         runtime.report(
             "caption_coverage",
             classes=[{"name": name, "covered": covered[i], "total": train[i]} for i, name in enumerate(names)],

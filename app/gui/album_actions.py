@@ -52,7 +52,7 @@ class AlbumActions:
             menu.addAction("Rename…", lambda: self.ask_name("Rename album", album.name, self._renamer(album.name)))
             menu.addAction("Delete…", lambda: self.confirm_delete(album.name))
             menu.addSeparator()
-        menu.addAction("New album…", lambda: self.ask_name("New album", "", self._creator([])))
+        menu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator([])))
         smart = menu.addAction("New smart album from this search…", self.save_search)
         smart.setEnabled(bool(self.window.search.text()))
         return menu
@@ -65,7 +65,7 @@ class AlbumActions:
             if album.kind == "manual":
                 submenu.addAction(album.name, lambda name=album.name: self.add(name, hits))
         submenu.addSeparator()
-        submenu.addAction("New album…", lambda: self.ask_name("New album", "", self._creator(hits)))
+        submenu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator(hits)))
         shown = self.shown_album()
         if shown is not None:
             menu.addAction(f"Remove from {shown}", lambda: self.remove(shown, hits))
@@ -138,7 +138,7 @@ class AlbumActions:
         if pairs:
             self._write(lambda lib: lib.tags.accept(pairs), f"Tagged {len(ids)} photos with {', '.join(tags)}.")
 
-    def _creator(self, hits: Sequence[SearchHit]) -> Callable[[str], None]:
+    def creator(self, hits: Sequence[SearchHit]) -> Callable[[str], None]:
         ids = [h.photo_id for h in hits]
 
         def create(name: str) -> None:

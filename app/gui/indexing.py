@@ -58,6 +58,7 @@ class IndexingController(QObject):
         self._token: CancelToken | None = None
         self._paused = False
         self._watcher: FolderWatcher | None = None
+        self._closing = False
         self._disk_changed.connect(self.request_scan)
         self._offline_timer = QTimer(self, interval=OFFLINE_CHECK_MS)
         self._offline_timer.timeout.connect(self._check_offline)
@@ -126,21 +127,35 @@ class IndexingController(QObject):
         self.runner.run_op(lambda lib: lib.remove_folder(Path(path)), removed, self.run_finished.emit, writes=True)
 
     def watch(self) -> None:
-        """(Re)start watching the library's folders, natively or by polling as the settings say."""
-        self.runner.run_op(lambda lib: [f.path for f in lib.folders()], self._start_watcher, self.run_finished.emit)
+        """(Re)start watching the library's folders, natively or by polling as the settings say.
+
+        Starting a native watch walks every sub-folder (inotify needs one watch per directory), which
+        takes seconds on a large library, so it happens on a worker thread; only the swap is here."""
+        polling = self.runner.library.settings.watch_polling
+
+        def start(lib: Library) -> FolderWatcher | None:
+            watcher = FolderWatcher([f.path for f in lib.folders()], self._disk_changed.emit, polling=polling)
+            watcher.start()
+            if self._closing:  # the window closed meanwhile: nobody would stop it
+                watcher.stop()
+                return None
+            return watcher
+
+        self.runner.run_op(start, self._use_watcher, self.run_finished.emit)
 
     def stop_watching(self) -> None:
         self._offline_timer.stop()
+        self._closing = True
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
 
-    def _start_watcher(self, folders: list[str]) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-        polling = self.runner.library.settings.watch_polling
-        self._watcher = FolderWatcher(folders, lambda changed: self._disk_changed.emit(changed), polling=polling)
-        self._watcher.start()
+    def _use_watcher(self, watcher: FolderWatcher | None) -> None:
+        old, self._watcher = self._watcher, watcher
+        if self._closing:
+            old, self._watcher = watcher, None  # the window closed while this one started
+        if old is not None:
+            self.runner.run_op(lambda _: old.stop(), lambda _: None, self.run_finished.emit)
 
     def _check_offline(self) -> None:
         def back_online(lib: Library) -> list[str]:

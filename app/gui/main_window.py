@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -33,25 +34,25 @@ from PySide6.QtWidgets import (
 from app.errorlog import log_exception
 from app.gui import window_menus
 from app.gui.album_actions import AlbumActions
-from app.gui.failures_dialog import FailuresDialog
+from app.gui.folder_actions import confirm_remove_folder, show_failures
 from app.gui.indexing import IndexingController, RunOutcome
-from app.gui.library_sections import LibrarySections, show_menu
+from app.gui.library_sections import LibrarySections, filter_term, show_menu
 from app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
 from app.gui.progress_status import ProgressStatus
 from app.gui.queries import dropped_image, pasted_image_op
 from app.gui.result_actions import ResultActions, put_image_on_clipboard
 from app.gui.result_delegate import ResultDelegate
 from app.gui.results_model import ResultsModel
+from app.gui.review_queue import ReviewQueue
 from app.gui.search_controller import SearchController
 from app.gui.settings_flow import open_settings
 from app.gui.side_panel import SidePanel
 from app.gui.tag_menu import tag_menu
-from app.gui.thumbnails import ThumbnailCache
+from app.gui.thumbnails import ThumbnailCache, prune_thumbnails
 from app.gui.viewer import Viewer
 from app.gui.viewer_images import decode_op
 from app.main import ModelProvider, model_provider
 from app.tasks import TaskRunner
-from core.catalog import PhotoInfo
 from core.errors import Cancelled, EnvironmentFault, UserError
 from core.library import Library, LibraryStatus
 from core.progress import Progress
@@ -102,6 +103,10 @@ class MainWindow(QMainWindow):
         self.resize(1200, 800)
         self.refresh_library_status()
         self.indexing.watch()
+        cache = self.thumbnails.cache_dir
+        self.runner.run_op(
+            lambda lib: prune_thumbnails(cache, lib.catalog.photo_ids()), lambda _: None, self.report_error
+        )
 
     @property
     def library(self) -> Library:
@@ -148,16 +153,26 @@ class MainWindow(QMainWindow):
         self.search.results_shown.connect(self.results_shown)
         self.search.error_shown.connect(self.error_shown)
         self.search.no_results.connect(lambda: self.statusBar().showMessage("No matching photos.", 5000))
+        self.new_results_button = QPushButton("New photos may match: show them")
+        self.new_results_button.setAccessibleName("Refresh results")
+        self.new_results_button.setVisible(False)
+        self.new_results_button.clicked.connect(lambda: self.search.run_query(keep_scroll=True))
+        self.search.new_results.connect(self.new_results_button.setVisible)
         self.viewer = Viewer(self.model, self.runner, self)
         self.viewer.row_changed.connect(lambda row: view.setCurrentIndex(self.model.index(row)))
         self.viewer.open_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
         self.viewer.closed.connect(view.setFocus)
+        self.viewer.tag_clicked.connect(lambda name: self.search_for(filter_term("tag", name)))
+        self.viewer.labels_changed.connect(self.labels_changed)
+        # Its own cache object: every new search drops the grid's queued thumbnails, not the queue's.
+        self.review_queue = ReviewQueue(self.runner, ThumbnailCache(self.thumbnails.cache_dir, parent=self), self)
+        self.review_queue.labels_changed.connect(self.labels_changed)
 
     def _build_panel(self) -> None:
         panel = self.side_panel = SidePanel()
         panel.add_folder_requested.connect(self.choose_folder)
-        panel.remove_folder_requested.connect(self.confirm_remove_folder)
-        panel.show_failures_requested.connect(self.show_failures)
+        panel.remove_folder_requested.connect(lambda path: confirm_remove_folder(self, path))
+        panel.show_failures_requested.connect(lambda path: show_failures(self, path))
         panel.rescan_requested.connect(lambda path: self.indexing.request_scan([path]))
         panel.open_folder_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
@@ -180,12 +195,12 @@ class MainWindow(QMainWindow):
         self.indexing.state_changed.connect(self.progress_status.set_state)
         self.indexing.run_finished.connect(self._indexing_done)
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._refresh.timeout.connect(lambda: self.search.run_query(keep_scroll=True))
+        self._refresh.timeout.connect(self.search.refresh)
 
     def _build_layout(self) -> None:
         results = QWidget()
         layout = QVBoxLayout(results)
-        for widget in (self.search_field, self.error_label, self.results_view):
+        for widget in (self.search_field, self.error_label, self.new_results_button, self.results_view):
             layout.addWidget(widget)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.side_panel)
@@ -286,29 +301,10 @@ class MainWindow(QMainWindow):
         """Add `path` to the library; it is scanned, indexed and watched in the background."""
         self.indexing.add_folder(path)
 
-    def confirm_remove_folder(self, path: str) -> QMessageBox:
-        """Ask before forgetting a folder's photos (window-modal, so the app keeps running meanwhile)."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove folder",
-            f"Stop watching {path} and forget its photos?\n\nThe photos themselves are not touched.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.accepted.connect(lambda: self.indexing.remove_folder(path))
-        box.open()
-        return box
-
     def tell(self, text: str) -> None:
         """An error a person must notice: in the status bar and in a window-modal message box."""
         self.statusBar().showMessage(text, 15_000)
         QMessageBox(QMessageBox.Icon.Warning, "Photosift", text, QMessageBox.StandardButton.Ok, self).open()
-
-    def show_failures(self, path: str) -> None:
-        def show(failures: list[PhotoInfo]) -> None:
-            FailuresDialog(failures, path, parent=self).open()
-
-        self.runner.run_op(lambda lib: lib.failures(path), show, self.report_error)
 
     def open_settings(self) -> None:
         open_settings(self, self.models)
@@ -338,13 +334,18 @@ class MainWindow(QMainWindow):
             self.tell(str(outcome))
         elif isinstance(outcome, BaseException):
             raise outcome
-        if self.search.text():
-            self.search.run_query(keep_scroll=True)
+        self.search.refresh()
         self.indexing_finished.emit(outcome)
 
     def _model_switched(self, library: Library) -> None:
         self.statusBar().showMessage(f"Now searching with {library.spec.title}.", 10_000)
         self.indexing.watch()
+
+    def labels_changed(self) -> None:
+        """Tags were accepted, rejected or re-tuned: counts and the current results may differ."""
+        self.refresh_library_status()
+        if self.search.text():
+            self.run_query(keep_scroll=True)
 
     def refresh_library_status(self) -> None:
         self.runner.run_op(lambda lib: lib.status(), self._show_library_status, self.report_error)

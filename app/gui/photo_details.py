@@ -1,4 +1,5 @@
-"""The viewer's details panel: what the library knows of the photo on show, every value selectable."""
+"""The viewer's details panel: what the library knows of the photo on show, every value selectable, and
+the photo's tags as chips (app.gui.tag_chips)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from pathlib import PurePath
 from PySide6.QtCore import QDate, QLocale, Qt, QTime
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
+from app.gui.tag_chips import TagChips
+from app.tasks import TaskRunner
 from core.catalog import PhotoInfo
 from core.search import SearchHit
 
 
 class PhotoDetails(QWidget):
-    """Name and path at once (the result knows them), the rest when the library's record arrives."""
+    """Name and path at once (the result knows them), the rest and the tags when the library answers."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.setAccessibleName("Photo details")
         self._form = QFormLayout(self)
@@ -27,6 +30,8 @@ class PhotoDetails(QWidget):
         for label in (self.location, self.copies):
             self._form.addRow(f"{label.accessibleName()}:", label)
             self._form.setRowVisible(label, False)  # shown only for photos that have them
+        self.tags = TagChips(runner)
+        self._form.addRow("Tags:", self.tags)
         self.note = _label("Note")
         self._form.addRow(self.note)
         self._form.setRowVisible(self.note, False)
@@ -38,6 +43,7 @@ class PhotoDetails(QWidget):
             label.setText("…")
         for label in (self.location, self.copies, self.note):
             self._form.setRowVisible(label, False)
+        self.tags.show_photo(hit.photo_id)
 
     def show_info(self, hit: SearchHit, info: PhotoInfo | None) -> None:
         """Show the library's record of `hit`'s photo (None: the photo has left the library)."""

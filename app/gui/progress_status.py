@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from app.progress import STAGE_LABELS, UNITS
 from core.progress import Progress
 
+
 def format_duration(seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 60:

@@ -24,6 +24,7 @@ class SearchController(QObject):
     results_shown = Signal()  # a page of results is in the model (the first page, or one more)
     error_shown = Signal(str)  # the inline query error changed ("" when cleared)
     no_results = Signal()
+    new_results = Signal(bool)  # True: new photos may match, the user scrolled away; False: shown again
 
     def __init__(self, runner: TaskRunner, field: QLineEdit, error_label: QLabel, view: QListView, model: ResultsModel):
         super().__init__(field)
@@ -43,19 +44,36 @@ class SearchController(QObject):
 
         `keep_scroll` refreshes the current results in place (new photos indexed) instead of starting over.
         """
+        self._run(max(FIRST_PAGE, self.model.rowCount()) if keep_scroll else FIRST_PAGE, keep_scroll)
+
+    def _run(self, limit: int, keep_scroll: bool) -> None:
         self._debounce.stop()
         self._seq += 1
         seq, text = self._seq, self.text()
+        self.new_results.emit(False)
         if not text:
             self.show_error("")
             self.model.reset(None)
             return
-        limit = max(FIRST_PAGE, self.model.rowCount()) if keep_scroll else FIRST_PAGE
         self.runner.run_op(
             query_op(text, 0, limit),
             lambda page: self._first_page(seq, page, keep_scroll),
             lambda exc: self._failed(seq, exc),
         )
+
+    def refresh(self) -> None:
+        """Show photos indexed since the query ran, without moving the grid under the user.
+
+        At the top of the results (where new matches usually land) the first page is fetched again,
+        which costs one page; further down, re-ranking thousands of loaded rows would make the grid
+        jump and stall, so `new_results` offers a refresh instead.
+        """
+        if not self.text():
+            return
+        if self.view.verticalScrollBar().value() <= self.view.gridSize().height():
+            self._run(limit=FIRST_PAGE, keep_scroll=True)
+        else:
+            self.new_results.emit(True)
 
     def search_for(self, text: str) -> None:
         """Put `text` in the field and search for it at once."""

@@ -9,6 +9,7 @@ photo does not carry them. Every write goes through the runner's writer, then th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -50,8 +51,9 @@ class TagChips(QWidget):
         self.setAccessibleName("Tags")
         self.setStyleSheet(CHIP_STYLE)
         self.photo_id: int | None = None
-        self._seq = 0  # bumped per photo shown, so a late answer for an earlier one is dropped
+        self._seq = 0  # bumped per fetch, so a late answer for an earlier photo (or state) is dropped
         self.chips: list[QToolButton] = []
+        self.carried: dict[str, PhotoTag] = {}  # the tags behind the chips, by name
         self.flow = FlowLayout()
         self.add_button = QToolButton(text="Add tag…")
         self.add_button.setAccessibleName("Add tag")
@@ -62,6 +64,7 @@ class TagChips(QWidget):
         self.editor = QLineEdit(placeholderText="Tag name")
         self.editor.setAccessibleName("Tag to add")
         self.editor.setCompleter(_completer(self.editor))
+        self.editor.completer().activated[str].connect(self.add)  # a name picked from the list
         self.editor.returnPressed.connect(lambda: self.add(self.editor.text()))
         self.editor.installEventFilter(self)
         self.editor.hide()
@@ -101,15 +104,23 @@ class TagChips(QWidget):
         self.runner.run_op(lambda lib: lib.tags.photo_tags(photo_id), show, self._failed(seq))
 
     def _set_chips(self, tags: Sequence[PhotoTag]) -> None:
+        focused = self.window().focusWidget() in self.chips
         for chip in self.chips:
             self.flow.removeWidget(chip)
+            chip.hide()
             chip.deleteLater()
         for widget in (self.add_button, self.editor):
             self.flow.removeWidget(widget)
+        self.carried = {tag.name: tag for tag in tags}
         self.chips = [self._chip(tag) for tag in tags]
-        for widget in (*self.chips, self.add_button, self.editor):
+        order = (*self.chips, self.add_button, self.editor)
+        for widget in order:
             self.flow.addWidget(widget)
+        for before, after in pairwise(order):
+            QWidget.setTabOrder(before, after)  # as shown, not as created
         self.note.hide()
+        if focused:
+            self._give_back_focus()
 
     def _chip(self, tag: PhotoTag) -> QToolButton:
         chip = QToolButton(self, text=(ACCEPTED_MARK if tag.state == "accepted" else "") + tag.name)
@@ -121,7 +132,7 @@ class TagChips(QWidget):
         chip.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         chip.clicked.connect(lambda: self.tag_clicked.emit(tag.name))
         chip.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        chip.customContextMenuRequested.connect(lambda pos: self._show_menu(chip, tag, pos))
+        chip.customContextMenuRequested.connect(lambda pos: self._show_menu(chip, tag.name, pos))
         chip.show()
         return chip
 
@@ -131,8 +142,9 @@ class TagChips(QWidget):
 
     # Reviewing one tag ------------------------------------------------------------------------------
 
-    def menu(self, tag: PhotoTag) -> QMenu:
-        """The chip's menu: search, accept, reject, forget the user's label, sensitivity."""
+    def menu(self, name: str) -> QMenu:
+        """The menu of the chip of tag `name`: search, accept, reject, forget the user's label, sensitivity."""
+        tag = self.carried[name]
         menu = QMenu(self)
         menu.setAccessibleName(f"Tag {tag.name}")
         menu.addAction(f"Find photos tagged “{tag.name}”", lambda: self.tag_clicked.emit(tag.name))
@@ -146,8 +158,8 @@ class TagChips(QWidget):
         menu.addAction("Sensitivity…", lambda: self._open_sensitivity(tag.name))
         return menu
 
-    def _show_menu(self, chip: QToolButton, tag: PhotoTag, pos: QPoint) -> None:
-        menu = self.menu(tag)
+    def _show_menu(self, chip: QToolButton, name: str, pos: QPoint) -> None:
+        menu = self.menu(name)
         menu.exec(chip.mapToGlobal(pos))
         menu.deleteLater()
 
@@ -188,21 +200,31 @@ class TagChips(QWidget):
         self.runner.run_op(lambda lib: [t.name for t in lib.tags.tags()], fill, self._failed(self._seq))
 
     def add(self, name: str) -> None:
-        """Label the photo on show with the existing tag `name` (an unknown name is reported in the note)."""
+        """Label the photo on show with the existing tag `name` (an unknown name is reported in the note).
+        Picking a completion with Enter both activates it and presses Enter: only the first one counts."""
+        if self.editor.isHidden():
+            return
         if name.strip():
             self.label(name.strip(), True)
         self._stop_adding()
 
     def _stop_adding(self) -> None:
+        if self.window().focusWidget() is self.editor:
+            self._give_back_focus()
         self.editor.hide()
         self.add_button.show()
 
+    def _give_back_focus(self) -> None:
+        """Focus the window rather than let Qt pass it to the next chip, where Space would click it: the
+        viewer reads its keys (Space for the next photo) itself."""
+        self.window().setFocus()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Escape in the field cancels adding, rather than reaching the viewer (which would close)."""
-        if watched is self.editor and event.type() == QEvent.Type.KeyPress:
-            if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
-                self._stop_adding()
-                return True
+        escape = isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape
+        if watched is self.editor and event.type() == QEvent.Type.KeyPress and escape:
+            self._stop_adding()
+            return True
         return super().eventFilter(watched, event)
 
     # Errors -----------------------------------------------------------------------------------------

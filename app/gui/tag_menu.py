@@ -1,4 +1,4 @@
-"""The menu of a tag in the side panel: show its photos, or move its threshold a step either way."""
+"""Tag actions from the window: a tag's menu in the side panel (show, review, sensitivity) and new tags."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMenu
 
 from app.gui.library_sections import filter_term
+from app.gui.tag_dialog import open_new_tag_dialog, open_sensitivity_dialog
 from core.library import Library
 
 if TYPE_CHECKING:
@@ -16,9 +17,16 @@ if TYPE_CHECKING:
 def tag_menu(window: MainWindow, name: str) -> QMenu:
     menu = QMenu(window)
     menu.addAction("Show photos", lambda: window.search_for(filter_term("tag", name)))
+    menu.addAction("Review suggestions…", lambda: window.review_queue.review(name))
     menu.addSeparator()
     menu.addAction("More photos (more sensitive)", lambda: change_sensitivity(window, name, +1))
     menu.addAction("Fewer photos (less sensitive)", lambda: change_sensitivity(window, name, -1))
+    menu.addAction(
+        "Sensitivity…",
+        lambda: open_sensitivity_dialog(window, window.runner, name).sensitivity_changed.connect(
+            lambda *_: window.labels_changed()
+        ),
+    )
     return menu
 
 
@@ -36,3 +44,11 @@ def change_sensitivity(window: MainWindow, name: str, step: int) -> None:
             window.run_query(keep_scroll=True)
 
     window.runner.run_op(work, done, window.report_error, writes=True)
+
+
+def new_tag(window: MainWindow) -> None:
+    """Define a tag; the selected photos (if any) become its examples."""
+    dialog = open_new_tag_dialog(window, window.runner, [h.photo_id for h in window.current_hits()])
+    dialog.tag_added.connect(
+        lambda name: (window.refresh_library_status(), window.search_for(filter_term("tag", name)))
+    )

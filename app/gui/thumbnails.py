@@ -30,6 +30,18 @@ def thumbnail_file(cache_dir: Path, photo_id: int, size: int) -> Path:
     return cache_dir / f"{photo_id}-{size}.jpg"
 
 
+def prune_thumbnails(cache_dir: Path, live_ids: set[int]) -> int:
+    """Delete cached thumbnails of photos the catalog no longer has (removed folders, deleted or edited
+    photos); returns how many went. Only Photosift's own cache is touched."""
+    removed = 0
+    for file in cache_dir.glob("*-*.jpg"):
+        photo_id = file.name.split("-", 1)[0]
+        if photo_id.isdigit() and int(photo_id) not in live_ids:
+            file.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def make_thumbnail(source: Path, target: Path, size: int) -> None:
     """Write a JPEG of `source` that fits in size x size; written aside and renamed, so never half a file."""
     img, _ = load_image(source, min_side=size)  # JPEGs decode at reduced scale: fast for big photos

@@ -49,6 +49,8 @@ class Viewer(QWidget):
     row_changed = Signal(int)  # the row now shown (the grid's selection can follow)
     image_shown = Signal(int)  # photo id: its decoded image (not the stand-in thumbnail) is on screen
     open_requested = Signal(str)  # path the user asked to open in the system's viewer
+    tag_clicked = Signal(str)  # a tag chip's name: the window searches for tag:NAME
+    labels_changed = Signal()  # the user labelled the photo or tuned a tag: tag counts may have moved
     closed = Signal()
 
     def __init__(self, model: ResultsModel, runner: TaskRunner, parent: QWidget | None = None):
@@ -103,13 +105,16 @@ class Viewer(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack, 1)
         layout.addLayout(bar)
-        self.details = PhotoDetails()
+        self.details = PhotoDetails(self.runner)
+        self.details.tags.tag_clicked.connect(self.tag_clicked)
+        self.details.tags.labels_changed.connect(self.labels_changed)
         splitter = QSplitter()
         splitter.addWidget(image_side)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([10_000, DETAILS_WIDTH])  # the image takes whatever the details leave
         QVBoxLayout(self).addWidget(splitter)
+        self.setFocus()  # the viewer reads its keys itself; the tag chips are only reached with Tab
 
     # Moving between results -------------------------------------------------------------------------
 

@@ -13,8 +13,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu, QMessageBox
 
+from app.gui.finetune.wizard import open_finetune
+from app.gui.models_dialog import open_models_dialog
 from app.gui.result_actions import copy_paths, refine_query, similar_query
 from app.gui.shortcuts_dialog import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts
+from app.gui.tag_menu import new_tag
 from app.gui.viewer import VIEWER_KEYS
 
 if TYPE_CHECKING:
@@ -29,7 +32,9 @@ def build(window: MainWindow) -> None:
     _file_menu(window, bar.addMenu("&File"))
     _photo_menu(window, bar.addMenu("&Photo"))
     _view_menu(window, bar.addMenu("&View"))
+    _tags_menu(window, bar.addMenu("&Tags"))
     _indexing_menu(window, bar.addMenu("&Indexing"))
+    _tools_menu(window, bar.addMenu("&Tools"))
     _help_menu(window, bar.addMenu("&Help"))
     # Down from the search field goes to the results; Esc in the results goes back to the field.
     QShortcut(
@@ -136,10 +141,23 @@ def _view_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Smaller thumbnails", resize(-GRID_STEP), QKeySequence.StandardKey.ZoomOut)
 
 
+def _tags_menu(window: MainWindow, menu: QMenu) -> None:
+    _action(window, menu, "&Review suggested tags…", window.review_queue.review, "Ctrl+R")
+    _action(window, menu, "&New tag from the selection…", lambda: new_tag(window), "Ctrl+T")
+    menu.addSeparator()
+    _action(window, menu, "New &album…", lambda: window.albums_.ask_name("New album", "", window.albums_.creator([])))
+    _action(window, menu, "New &smart album from this search…", window.albums_.save_search)
+
+
 def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Pause or resume", window.toggle_pause)
     _action(window, menu, "&Rescan all folders", lambda: window.indexing.request_scan(None), "F5")
     _action(window, menu, "&Cancel", window.indexing.cancel)
+
+
+def _tools_menu(window: MainWindow, menu: QMenu) -> None:
+    _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.models))
+    _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.models))
 
 
 def _help_menu(window: MainWindow, menu: QMenu) -> None:

@@ -324,6 +324,11 @@ class Catalog:
                     )
         return rows
 
+    def photo_ids(self) -> set[int]:
+        """Every photo id in the catalog (caches keyed by photo drop the rest)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(s.photos.c.id)).scalars())
+
     def photo_id_for_path(self, path: str) -> int | None:
         with self.engine.connect() as conn:
             return conn.execute(select(s.files.c.photo_id).where(s.files.c.path == path)).scalar()

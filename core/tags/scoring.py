@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.evaluation.prompts import TEXT_BATCH
+from core.progress import CancelToken
 
 # Photo vectors are stored as float16 and tag vectors are small; float32 is exact enough for both.
 Vectors = npt.NDArray[np.float32]
@@ -48,15 +49,29 @@ class Candidates:
         return Candidates(self.tag_ids[keep], self.photo_ids[keep], self.scores[keep])
 
 
-def text_vectors(encode: TextEncoder, prompt_lists: Sequence[Sequence[str]], templates: Sequence[str]) -> Vectors:
+def text_vectors(
+    encode: TextEncoder,
+    prompt_lists: Sequence[Sequence[str]],
+    templates: Sequence[str],
+    cancel: CancelToken | None = None,
+) -> Vectors:
     """One unit vector per tag: the mean over its prompts x templates of their text embeddings.
 
-    Texts are encoded in batches of TEXT_BATCH, so a vocabulary of hundreds of tags keeps memory bounded.
+    Texts are encoded in batches of TEXT_BATCH, so a vocabulary of hundreds of tags keeps memory bounded,
+    and a cancel (closing the app) takes effect between batches rather than after a minute of CPU work.
+
+    Raises:
+        Cancelled: `cancel` was set.
     """
     texts = [template.format(prompt) for prompts in prompt_lists for prompt in prompts for template in templates]
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    encoded = np.concatenate([encode(texts[i : i + TEXT_BATCH]) for i in range(0, len(texts), TEXT_BATCH)])
+    batches = []
+    for i in range(0, len(texts), TEXT_BATCH):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        batches.append(encode(texts[i : i + TEXT_BATCH]))
+    encoded = np.concatenate(batches)
     vectors, start = [], 0
     for prompts in prompt_lists:
         count = len(prompts) * len(templates)

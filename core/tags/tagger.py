@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from core.catalog import Catalog
 from core.catalog.catalog import as_stored
+from core.errors import Cancelled
 from core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from core.tags.calibration import Histogram, empty_histograms, histograms
 from core.tags.labels import LabelStore
@@ -81,12 +82,12 @@ class Tagger:
                 self._vocabulary = vocabulary
             return self._vocabulary
 
-    def prepare(self, progress: ProgressCallback = no_progress) -> TagMatrix:
+    def prepare(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> TagMatrix:
         """The tag matrix, after computing the vectors of tags that have none for this model (or a stale
         one) and re-scoring those tags over the photos already tagged. Cheap when nothing changed."""
         with self._lock:
             tagged = self.store.has_scores(self.model_id)  # before stale tags' old scores are dropped
-            matrix, stale = self._refresh_vectors(progress)
+            matrix, stale = self._refresh_vectors(progress, cancel)
             if stale and tagged:
                 if len(stale) > FULL_RETAG_SHARE * len(matrix.tag_ids):
                     self._retag(matrix, progress, None)
@@ -125,7 +126,11 @@ class Tagger:
         pending = self.store.untagged_photo_ids(self.model_id)
         if not pending and not self.store.has_scores(self.model_id):
             return 0
-        self.prepare(progress)
+        try:
+            self.prepare(progress, cancel)
+        except Cancelled:
+            return 0  # nothing is lost: the next run catches up
+
         if pending:  # again: a full re-tag in `prepare` may have scored them already
             pending = self.store.untagged_photo_ids(self.model_id)
         for done in range(0, len(pending), RETAG_CHUNK):
@@ -140,12 +145,14 @@ class Tagger:
         """Re-score every embedded photo of this model from its stored embedding, replacing all automatic
         scores and histograms at once (labels are untouched). Cancelling leaves the old tags in place."""
         with self._lock:
-            matrix, _ = self._refresh_vectors(progress)
+            matrix, _ = self._refresh_vectors(progress, cancel)
         return self._retag(matrix, progress, cancel)
 
     # Internals -----------------------------------------------------------------------------------
 
-    def _refresh_vectors(self, progress: ProgressCallback) -> tuple[TagMatrix, list[int]]:
+    def _refresh_vectors(
+        self, progress: ProgressCallback, cancel: CancelToken | None = None
+    ) -> tuple[TagMatrix, list[int]]:
         """Compute missing or stale tag vectors; returns the matrix and the ids of the tags recomputed."""
         templates = self.vocabulary().templates
         tags = self.store.tags()
@@ -153,7 +160,7 @@ class Tagger:
         definitions = self._definitions(tags, templates)
         stale = [t for t in tags if t.id not in cached or cached[t.id].definition != definitions[t.id]]
         if stale:
-            fresh = self._compute_vectors(stale, definitions, templates, progress)
+            fresh = self._compute_vectors(stale, definitions, templates, progress, cancel)
             self.store.save_vectors(self.model_id, fresh)
             cached.update(fresh)
         ids = np.array([t.id for t in tags], dtype=np.int64)
@@ -167,10 +174,15 @@ class Tagger:
         return {t.id: definition_key(t.prompts, templates, [p for p in t.examples if p in embedded]) for t in tags}
 
     def _compute_vectors(
-        self, tags: Sequence[TagInfo], definitions: dict[int, str], templates: Sequence[str], progress: ProgressCallback
+        self,
+        tags: Sequence[TagInfo],
+        definitions: dict[int, str],
+        templates: Sequence[str],
+        progress: ProgressCallback,
+        cancel: CancelToken | None,
     ) -> dict[int, CachedVector]:
         progress(Progress("tag-vectors", 0, len(tags)))
-        texts = text_vectors(self._encode, [t.prompts for t in tags], templates)
+        texts = text_vectors(self._encode, [t.prompts for t in tags], templates, cancel)
         fresh = {}
         for tag, vector in zip(tags, texts, strict=True):
             if tag.examples:

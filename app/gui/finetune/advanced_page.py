@@ -8,6 +8,7 @@ captions) are left out: they are chosen on the other pages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, get_args
 
@@ -68,8 +69,9 @@ def _read(editor: QWidget) -> Any:
 
 
 class AdvancedPage(QWizardPage):
-    def __init__(self) -> None:
+    def __init__(self, preset: Callable[[], TrainConfig]) -> None:
         super().__init__()
+        self._preset = preset
         self.setTitle("Settings")
         self.setSubTitle(
             "Every training setting, starting from the preset you chose. The names are those of "
@@ -88,6 +90,9 @@ class AdvancedPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(scroll)
         layout.addWidget(self.problem)
+
+    def initializePage(self) -> None:
+        self.show_config(self._preset())
 
     def show_config(self, config: TrainConfig) -> None:
         """Fill the editors from `config` (the preset's, when the page is entered)."""

@@ -19,7 +19,12 @@ from core.tags.vocabulary import load_vocabulary
 def bundled_captions() -> list[str]:
     """Every phrase of the tag vocabulary in every one of its templates, without duplicates."""
     vocabulary = load_vocabulary()
-    captions = (template.format(prompt) for tag in vocabulary.tags for prompt in tag.prompts for template in vocabulary.templates)
+    captions = (
+        template.format(prompt)
+        for tag in vocabulary.tags
+        for prompt in tag.prompts
+        for template in vocabulary.templates
+    )
     return list(dict.fromkeys(captions))
 
 

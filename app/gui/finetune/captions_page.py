@@ -76,7 +76,7 @@ class CaptionsPage(QWizardPage):
             "gets the captions its current embedding matches best, from your class names and the sources below."
         )
         self.setButtonText(QWizard.WizardButton.NextButton, "&Start training")
-        self.bundled = QCheckBox(f"Photosift’s caption bank ({bundled:,} everyday descriptions)")
+        self.bundled = QCheckBox(f"Photosift's caption bank ({bundled:,} everyday descriptions)")
         self.bundled.setChecked(True)
         self.words = QCheckBox("Your tags and album names")
         self.words.setChecked(True)
@@ -107,6 +107,8 @@ class CaptionsPage(QWizardPage):
         layout.addLayout(file_row)
         for widget in (self.progress, self.status, self.classes, self.examples, self.estimate):
             layout.addWidget(widget)
+        self.classes.setMaximumHeight(240)
+        layout.addStretch()
 
     def initializePage(self) -> None:
         self.run_plan()
@@ -194,9 +196,11 @@ class CaptionsPage(QWizardPage):
             self.classes.addTopLevelItem(
                 QTreeWidgetItem([row["name"], f"{row['covered']} of {row['total']}", str(held.get(row["name"], ""))])
             )
-        self.classes.resizeColumnToContents(0)
+        for column in range(3):
+            self.classes.resizeColumnToContents(column)
         samples = [
-            f"<b>{Path(e['path']).name}</b>: {'; '.join(e['captions']) or '(none)'}" for e in event["examples"]
+            f"<b>{e['label']}</b> ({Path(e['path']).name}): {', '.join(f'“{c}”' for c in e['captions']) or '(none)'}"
+            for e in event["examples"]
         ]
         self.examples.setText("For example:<br>" + "<br>".join(samples) if samples else "")
 

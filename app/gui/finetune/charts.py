@@ -31,7 +31,7 @@ class TrainingCharts(QWidget):
         background = self.palette().color(QPalette.ColorRole.Base)
         foreground = self._foreground = self.palette().color(QPalette.ColorRole.Text)
         self.loss_plot = _plot("Loss", "step", background, foreground)
-        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground)
         self.map_plot = _plot("Held-out mAP", "epoch", background, foreground)
         self._points: dict[str, tuple[list[float], list[float]]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
@@ -65,7 +65,10 @@ class TrainingCharts(QWidget):
                 xs.append(step)
                 ys.append(float(event[part]))
                 if part not in self._curves:
-                    self._curves[part] = self.loss_plot.plot([], [], pen=pg.mkPen(colour or self._foreground, width=2), name=name)
+                    pen = colour or self._foreground  # points as well as lines: a short run logs few steps
+                    self._curves[part] = self.loss_plot.plot(
+                        [], [], pen=pg.mkPen(pen, width=2), symbol="o", symbolSize=5, symbolBrush=pen, name=name
+                    )
                 self._curves[part].setData(xs, ys)
 
     def add_eval(self, event: dict[str, Any]) -> None:

@@ -40,7 +40,13 @@ SOURCES: tuple[tuple[LabelSource, str], ...] = (
 )
 PREVIEW = 12  # photos of the selected class shown in the strip: enough to recognise it at a glance
 ICON = 48
-RESUMABLE = {"training": "was interrupted", "stopped": "is paused", "finished": "finished; its result is waiting"}
+STRIP_ICON = 72
+RESUMABLE = {
+    "training": "was interrupted",
+    "stopped": "is paused",
+    "failed": "stopped with an error",
+    "finished": "finished; its result is waiting",
+}
 
 
 class DataPage(QWizardPage):
@@ -77,8 +83,9 @@ class DataPage(QWizardPage):
         self.strip.setViewMode(QListView.ViewMode.IconMode)
         self.strip.setFlow(QListView.Flow.LeftToRight)
         self.strip.setWrapping(False)
-        self.strip.setIconSize(QSize(72, 72))
-        self.strip.setFixedHeight(100)
+        self.strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strip.setFixedHeight(STRIP_ICON + 40)  # one row of icons and the horizontal scroll bar
         self.problems = QLabel(wordWrap=True)
         self.problems.setAccessibleName("Problems with the labelled photos")
         self.summary = QLabel(wordWrap=True)
@@ -95,7 +102,7 @@ class DataPage(QWizardPage):
     def _resume_banner(self, record: RunRecord) -> QFrame:
         banner = QFrame(frameShape=QFrame.Shape.StyledPanel)
         row = QHBoxLayout(banner)
-        text = QLabel(f"The fine-tuning run “{record.name}” {RESUMABLE[record.status]}.", wordWrap=True)
+        text = self.banner = QLabel(f"The fine-tuning run “{record.name}” {RESUMABLE[record.status]}.", wordWrap=True)
         self.resume_button = QPushButton("&Resume" if record.status != "finished" else "&Show the result")
         self.discard_button = QPushButton("&Discard it")
         self.resume_button.clicked.connect(lambda: self.resume_requested.emit(record))
@@ -115,7 +122,7 @@ class DataPage(QWizardPage):
         self._first = {}
         self.classes.clear()
         self.strip.clear()
-        self.summary.setText("Reading the library’s labels…")
+        self.summary.setText("Reading the library's labels…")
         self.completeChanged.emit()
         self._runner.run_op(lambda lib: labelled_set(lib, source), self._show, self._failed)
 

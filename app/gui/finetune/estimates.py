@@ -73,7 +73,9 @@ def estimate(
     """The estimate for `config` on `sizes` = (training, held-out) photos with a caption bank of `captions`."""
     rate = measured_rate or spec.speed_on(device_kind)
     seconds = None if not rate else STARTUP_S + run_work(config, *sizes, captions) / rate
-    return Estimate(seconds, measured_rate is not None, training_memory_gb(spec, paths) if device_kind != "cpu" else None)
+    return Estimate(
+        seconds, measured_rate is not None, training_memory_gb(spec, paths) if device_kind != "cpu" else None
+    )
 
 
 def training_memory_gb(spec: ModelSpec, paths: Paths) -> float | None:

@@ -57,9 +57,14 @@ class MethodPage(QWizardPage):
     ):
         super().__init__()
         self._base, self._paths, self._device_kind = base, paths, device_kind
-        self._gpu_gb, self._class_sizes, self._names_taken, self._captions = gpu_memory_gb, class_sizes, names_taken, captions
+        self._gpu_gb, self._class_sizes, self._names_taken, self._captions = (
+            gpu_memory_gb,
+            class_sizes,
+            names_taken,
+            captions,
+        )
         self.setTitle("Method and effort")
-        self.setSubTitle(f"Fine-tune {base.title} on this computer’s {DEVICE_NAMES.get(device_kind, device_kind)}.")
+        self.setSubTitle(f"Fine-tune {base.title} on this computer's {DEVICE_NAMES.get(device_kind, device_kind)}.")
         self.methods = QButtonGroup(self)
         self.presets = QButtonGroup(self)
         self.estimates: dict[Preset, QLabel] = {}
@@ -118,7 +123,7 @@ class MethodPage(QWizardPage):
             )
             self.device_note.setStyleSheet("color: #b26a00;")
         elif self._gpu_gb is not None:
-            self.device_note.setText(f"This computer’s GPU has {self._gpu_gb:.0f} GB of memory.")
+            self.device_note.setText(f"This computer's GPU has {self._gpu_gb:.0f} GB of memory.")
 
     def initializePage(self) -> None:
         if not self.name.text():
@@ -128,9 +133,7 @@ class MethodPage(QWizardPage):
     def update_estimates(self) -> None:
         sizes = split_sizes(self._class_sizes(), VAL_FRACTION)
         for preset, label in self.estimates.items():
-            found = estimate(
-                self.config_for(preset), self._base, self._paths, self._device_kind, sizes, self._captions
-            )
+            found = estimate(self.config_for(preset), self._base, self._paths, self._device_kind, sizes, self._captions)
             text = describe(found)
             if found.memory_gb is not None and self._gpu_gb is not None and found.memory_gb > self._gpu_gb:
                 text += " — more than this GPU has: choose a smaller model"

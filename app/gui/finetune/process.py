@@ -103,7 +103,7 @@ class TrainerProcess(QObject):
     def start(self, args: list[str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8")
-        self._log.write(f"$ python -m training {' '.join(args)}\n")
+        self._write(f"$ python -m training {' '.join(args)}")
         self._process.start(self._python, ["-m", "training", *args])
 
     def running(self) -> bool:
@@ -139,11 +139,14 @@ class TrainerProcess(QObject):
         for raw in lines:
             self._take(raw.decode("utf-8", errors="replace").rstrip("\r"), stdout)
 
-    def _take(self, text: str, stdout: bool) -> None:
+    def _write(self, text: str) -> None:
         if self._log is not None:
             self._log.write(text + "\n")
             self._log.flush()
         self.line.emit(text)
+
+    def _take(self, text: str, stdout: bool) -> None:
+        self._write(text)
         if not stdout:
             self._stderr = [*self._stderr[-STDERR_TAIL + 1 :], text]
             return

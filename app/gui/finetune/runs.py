@@ -26,9 +26,10 @@ MANIFEST_FILE = "labels.json"
 CAPTIONS_FILE = "captions.txt"
 LOG_FILE = "train.log"  # everything the trainer wrote, stdout and stderr, across pauses and resumes
 PLAN_LOG_FILE = "plan.log"
-# Runs worth offering after a restart: one that was interrupted (the app quit or crashed while training)
-# or paused, and one that finished while nobody looked at its result.
-UNFINISHED: tuple[Status, ...] = ("training", "stopped", "finished")
+# Runs worth offering after a restart: one that was interrupted (the app quit or crashed while training),
+# paused, or stopped by an error (resuming may get past it; else the user discards it), and one that
+# finished while nobody looked at its result.
+UNFINISHED: tuple[Status, ...] = ("training", "stopped", "failed", "finished")
 
 
 @dataclass(frozen=True)

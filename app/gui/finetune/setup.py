@@ -37,7 +37,10 @@ def prepare_run(
     """
     save_record(record)
     manifest = write_manifest(library, labelled, record.file(MANIFEST_FILE))
-    lines = [*(bundled_captions() if captions.bundled else []), *(read_caption_file(captions.caption_file) if captions.caption_file else [])]
+    lines = [
+        *(bundled_captions() if captions.bundled else []),
+        *(read_caption_file(captions.caption_file) if captions.caption_file else []),
+    ]
     caption_file = record.file(CAPTIONS_FILE)
     if lines:
         write_caption_file(caption_file, lines)
@@ -63,7 +66,9 @@ def save_settings(record: RunRecord, config: TrainConfig) -> None:
     try:
         record.file(SETTINGS_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
     except OSError as exc:
-        raise EnvironmentFault(f"Could not write the run settings in {record.run_dir} ({exc.strerror or exc}).") from exc
+        raise EnvironmentFault(
+            f"Could not write the run settings in {record.run_dir} ({exc.strerror or exc})."
+        ) from exc
 
 
 def load_settings(record: RunRecord) -> TrainConfig:

@@ -51,7 +51,8 @@ STAGES = {"a": "Learning your classes", "b": "Re-aligning the text side"}
 class TrainingPage(QWizardPage):
     finished_run = Signal(bool)  # the process ended: True when the model was trained and exported
     paused = Signal()
-    start_over_requested = Signal()  # "change the settings" on a run whose earlier pages are gone
+    start_over_requested = Signal()  # "change the settings": back to the earlier pages
+    record_changed = Signal(object)  # the RunRecord with its new status, saved
 
     def __init__(self, paths: Paths, device_kind: str, current_run: CurrentRun):
         super().__init__()
@@ -107,10 +108,8 @@ class TrainingPage(QWizardPage):
         self._replay()
         if self.record.status == "finished":
             self._show_finished()
-        elif self.record.status == "stopped":
-            self._show_paused()
         else:
-            self.start()
+            self.start()  # a new run, or resuming one that was paused, interrupted or failed
 
     def isComplete(self) -> bool:
         return self.record is not None and self.record.status == "finished"
@@ -216,7 +215,7 @@ class TrainingPage(QWizardPage):
             self._set_status("finished")
             self._show_finished()
             self.finished_run.emit(True)
-        elif end.stopped:
+        elif end.stopped or (self._pausing and end.exit_code is None):  # paused before it could checkpoint
             self._set_status("stopped")
             self._show_paused()
             self.paused.emit()
@@ -308,6 +307,7 @@ class TrainingPage(QWizardPage):
             save_record(self.record)
         except EnvironmentFault as exc:  # the run goes on; only an offer to resume after a restart is lost
             self.notes.setText(f"{self.notes.text()}\n{exc}".strip())
+        self.record_changed.emit(self.record)
         self.completeChanged.emit()
 
     def _record(self) -> RunRecord:

@@ -1,0 +1,52 @@
+"""The models the catalog holds embeddings of: how many photos each has embedded, and forgetting one.
+
+Every model a library has searched with keeps its embeddings, so switching back to it is instant; these
+are what the GUI's Models dialog lists, and what it deletes to reclaim space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, func, select
+
+from core.catalog import schema as s
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model row of the catalog.
+
+    Attributes:
+        key: the spec key it was registered under (ModelSpec.key: architecture, weights, preprocessing).
+        name: the spec name at registration.
+        embedded: photos with an embedding from this model.
+    """
+
+    id: int
+    key: str
+    name: str
+    dim: int
+    embedded: int
+
+
+def stored_models(engine: Engine) -> list[StoredModel]:
+    """Every registered model with its embedding count, in registration order."""
+    counts = select(s.embeddings.c.model_id, func.count().label("n")).group_by(s.embeddings.c.model_id).subquery()
+    query = (
+        select(s.models.c.id, s.models.c.key, s.models.c.name, s.models.c.dim, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.model_id == s.models.c.id)
+        .order_by(s.models.c.id)
+    )
+    with engine.connect() as conn:
+        return [StoredModel(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query)]
+
+
+def delete_model(engine: Engine, model_id: int) -> int:
+    """Delete a model row with its embeddings, tag scores and tag vectors (they cascade); returns the number
+    of embeddings deleted. Using the model again registers it anew and embeds every photo again."""
+    with engine.begin() as conn:
+        embedded = conn.execute(select(func.count()).where(s.embeddings.c.model_id == model_id)).scalar_one()
+        conn.execute(delete(s.embeddings).where(s.embeddings.c.model_id == model_id))
+        conn.execute(delete(s.models).where(s.models.c.id == model_id))
+    return int(embedded)

@@ -1,0 +1,65 @@
+"""Shared pieces of the fine-tuning wizard tests: a main window over a library that searches with the real
+tiny model (the trainer fine-tunes whatever the library uses), and a run folder set up without the GUI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from app.gui.finetune.runs import RunRecord, new_record
+from app.gui.finetune.setup import CaptionChoice, prepare_run
+from app.gui.main_window import MainWindow
+from app.main import ModelProvider, model_provider
+from app.tasks import TaskRunner
+from core.catalog import Catalog
+from core.labels import labelled_set
+from core.library import Library
+from core.models.spec import load_spec
+from core.settings import Paths, Settings
+from tests.conftest import TEST_MODELS, make_colour_classes
+from training.config import TrainConfig
+
+TINY = TEST_MODELS / "tiny.json"
+COLOURS = ("red", "green", "blue", "yellow")
+PER_CLASS = 6
+TRAIN_MS = 60_000  # a trainer process: ~6 s of imports, then seconds of work; generous on a loaded machine
+# Settings that make the tiny model train in seconds on a CPU: no DataLoader worker processes, and steps
+# large enough to move random weights.
+FAST = {"workers": 0, "lr_tower": 1e-3, "lr_proxies": 1e-2, "epochs": 2, "batch_size": 8}
+
+
+def tiny_library(home: Path, photos_root: Path) -> tuple[Library, ModelProvider]:
+    """A library of colour classes, indexed with the tiny model (random weights, real open_clip code)."""
+    paths = Paths(home)
+    paths.ensure()
+    models = model_provider(paths)
+    spec = load_spec(TINY)
+    library = Library(paths, Settings(device="cpu"), Catalog(paths.database), spec, models.make_encoder(spec, "cpu"))
+    library.add_folder(make_colour_classes(photos_root, PER_CLASS, COLOURS))
+    library.scan()
+    library.index()
+    return library, models
+
+
+@contextmanager
+def main_window(qtbot: QtBot, library: Library, models: ModelProvider) -> Iterator[MainWindow]:
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner, models=models)
+    qtbot.addWidget(window)
+    try:
+        yield window
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()
+
+
+def prepared_run(library: Library, name: str, **settings: object) -> RunRecord:
+    """A run folder as the wizard leaves it before training (folders as classes, class names as captions)."""
+    record = new_record(library.paths, name, library.spec.name)
+    config = TrainConfig(model=str(TINY), method="mcip").replace(**(FAST | settings))
+    prepare_run(library, labelled_set(library, "folders"), config, record, CaptionChoice(False, False, None))
+    return record

@@ -1,0 +1,163 @@
+"""The wizard's parts that need no trainer process: error explanations, time and memory estimates, the
+presets' split arithmetic against the trainer's own, the run records, and the charts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.gui.finetune.charts import TrainingCharts
+from app.gui.finetune.estimates import (
+    STARTUP_S,
+    TRAIN_COST,
+    Estimate,
+    describe,
+    duration_text,
+    estimate,
+    run_work,
+    training_memory_gb,
+)
+from app.gui.finetune.presets import VAL_FRACTION, preset_config, split_sizes
+from app.gui.finetune.problems import explain
+from app.gui.finetune.process import ProcessEnd, TrainerProcess
+from app.gui.finetune.runs import (
+    HeldOut,
+    clear_progress,
+    discard_run,
+    load_record,
+    new_record,
+    save_record,
+    unfinished_runs,
+)
+from core.models.registry import ModelRegistry
+from core.settings import Paths
+from training.data import split_by_image
+
+LOG = Path("/runs/x/train.log")
+
+
+def end(code: int | None, message: str = "", kind: str = "bug", stderr: tuple[str, ...] = ()) -> ProcessEnd:
+    error = {"event": "error", "kind": kind, "message": message} if message else None
+    return ProcessEnd(code, error, stderr, LOG)
+
+
+@pytest.mark.parametrize(
+    ("ended", "title", "actions"),
+    [
+        (end(4, "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"), "The GPU ran out of memory",
+         ("smaller_batch", "quick_preset")),
+        (end(3, "Not even one photo per step fits in GPU memory; try a smaller model.", "environment"),
+         "The GPU ran out of memory", ("smaller_batch", "quick_preset")),
+        (end(4, "OSError: [Errno 28] No space left on device"), "The disk is full", ("resume",)),
+        (end(1, "Fine-tuning needs at least two classes; found only 'red'.", "user"),
+         "Training cannot use these photos or settings", ("change_settings",)),
+        (end(4, "KeyError: 'x'"), "Training stopped because of a bug in Photosift", ("resume",)),
+        (end(None, stderr=("Killed",)), "The training process stopped unexpectedly", ("resume", "smaller_batch")),
+    ],
+)  # fmt: skip
+def test_problems_are_explained_by_what_went_wrong(ended: ProcessEnd, title: str, actions: tuple[str, ...]) -> None:
+    problem = explain(ended)
+    assert (problem.title, problem.actions) == (title, actions)
+    assert str(LOG) in problem.message
+
+
+def test_a_process_that_cannot_start_says_so() -> None:
+    problem = explain(ProcessEnd(None, None, ("The training process could not be started (No such file).",), LOG, True))
+    assert problem.title == "Training could not start" and "No such file" in problem.message
+
+
+def test_the_presets_split_like_the_trainer() -> None:
+    sizes = [1, 2, 3, 7, 12, 40]
+    items = [(Path(f"{label}-{i}.jpg"), label) for label, n in enumerate(sizes) for i in range(n) if n >= 2]
+    split = split_by_image(items, VAL_FRACTION, seed=0)
+    assert split_sizes(sizes, VAL_FRACTION) == (len(split.train), len(split.validation))
+
+
+def test_estimates_count_the_work_and_say_what_they_rest_on(home: Path) -> None:
+    paths = Paths(home)
+    config = preset_config("quick", data="d", model="m", method="mcip", name="n", output="o", device_kind="cpu")
+    assert not config.grad_checkpointing and config.batch_size == 0 and config.epochs == 2
+    work = run_work(config, 100, 20, 50)
+    assert work == pytest.approx(20 * 4 + 100 + 50 + 100 * 2 * TRAIN_COST)
+    gpu = preset_config("quick", data="d", model="m", method="2sft", name="n", output="o", device_kind="cuda")
+    assert gpu.grad_checkpointing and run_work(gpu, 100, 20, 50) > work  # recomputation and re-alignment
+    metaclip = ModelRegistry(paths).resolve("vit-b-32-metaclip")
+    reference = estimate(config, metaclip, paths, "cpu", (100, 20), 50)
+    assert reference.seconds == pytest.approx(STARTUP_S + work / 19) and not reference.measured
+    assert reference.memory_gb is None  # a CPU run has no GPU memory to fit
+    measured = estimate(config, metaclip, paths, "cpu", (100, 20), 50, measured_rate=38.0)
+    assert measured.measured and measured.seconds is not None and measured.seconds < reference.seconds
+    so400m = ModelRegistry(paths).resolve("mcip-siglip-so400m-384")
+    memory = training_memory_gb(so400m, paths)
+    assert memory is not None and 9 < memory < 12
+    assert "time not known yet" in describe(estimate(config, so400m, paths, "cpu", (100, 20), 50))
+    assert describe(Estimate(600, True, 10.2)) == (
+        "about 10 minutes at most (measured on this computer); GPU memory about 10 GB plus the batch (estimate)"
+    )
+    assert [duration_text(s) for s in (30, 61, 3 * 3600, 40 * 3600)] == [
+        "under a minute",
+        "about 1 minute",
+        "about 3.0 hours",
+        "about 40 hours",
+    ]
+
+
+def test_run_records_survive_a_restart_and_list_what_is_unfinished(home: Path) -> None:
+    paths = Paths(home)
+    kept = new_record(paths, "kept", "tiny")
+    save_record(dataclasses.replace(kept, status="stopped", held_out=(HeldOut("/p/a.jpg", "ants"),)))
+    save_record(new_record(paths, "set-up-only", "tiny"))  # prepared: nothing to come back to
+    save_record(new_record(paths, "done", "tiny").with_status("activated"))
+    (paths.root / "runs" / "cli-run").mkdir()  # a run started from the command line has no record
+    loaded = load_record(kept.run_dir)
+    assert loaded is not None and loaded.status == "stopped" and loaded.held_out == (HeldOut("/p/a.jpg", "ants"),)
+    assert [r.name for r in unfinished_runs(paths)] == ["kept"]
+    for name in ("checkpoint.pt", "config.json", "labels.json", "train.log"):
+        (kept.run_dir / name).write_text("x")
+    clear_progress(kept)
+    assert sorted(p.name for p in kept.run_dir.iterdir()) == ["labels.json", "train.log", "wizard.json"]
+    paths.user_specs.mkdir(parents=True)
+    (paths.user_specs / "kept.json").write_text("{}")
+    discard_run(kept, paths)
+    assert not kept.run_dir.exists() and not (paths.user_specs / "kept.json").exists()
+
+
+def test_charts_follow_steps_and_evaluations(qtbot: QtBot) -> None:
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    for step in (10, 20):
+        charts.add_step({"event": "step", "stage": "a", "step": step, "loss": 2.0, "loss_am": 1.5, "loss_mc": 3.0})
+    charts.add_step({"event": "step", "stage": "b", "step": 5, "loss_nce": 0.7})
+    for when, value in (("before", 0.2), ("epoch 1", 0.3), ("epoch 1", 0.35), ("after", 0.35)):
+        charts.add_eval({"event": "eval", "when": when, "map": value})
+    assert charts.curve_lengths() == {"loss": 2, "loss_am": 2, "loss_mc": 2, "loss_nce": 1, "map": 2}
+    assert charts._points["loss_nce"][0] == [25.0]  # drawn after stage (a)'s 20 steps
+    charts.clear()
+    assert charts.curve_lengths() == {"map": 0}
+
+
+def test_the_process_wrapper_reads_split_lines_keeps_a_log_and_reports_a_crash(qtbot: QtBot, tmp_path: Path) -> None:
+    fake = tmp_path / "fake-python"  # stands in for `python -m training`: a line in two writes, stderr, a crash
+    fake.write_text(
+        "#!/bin/sh\n"
+        'printf \'{"event": "start", \'\n'
+        "sleep 0.2\n"
+        "printf '\"train\": 3}\\nnot json\\n'\n"
+        "echo 'Traceback: boom' >&2\n"
+        "kill -9 $$\n"
+    )
+    fake.chmod(0o755)
+    process = TrainerProcess(Paths(tmp_path / "home"), tmp_path / "run" / "train.log", python=str(fake))
+    events: list[dict[str, object]] = []
+    process.event.connect(events.append)
+    with qtbot.waitSignal(process.ended, timeout=10_000) as ended:
+        process.start(["--resume", "run"])
+    finish: ProcessEnd = ended.args[0]
+    assert events == [{"event": "start", "train": 3}]
+    assert finish.exit_code is None and not finish.finished and finish.stderr_tail == ("Traceback: boom",)
+    log = (tmp_path / "run" / "train.log").read_text().splitlines()
+    assert log[0] == "$ python -m training --resume run" and "not json" in log and "Traceback: boom" in log
+    assert explain(finish).title == "The training process stopped unexpectedly"

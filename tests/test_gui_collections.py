@@ -1,0 +1,149 @@
+"""Tags and albums in the window: the side panel lists them with counts and clicking one searches for it;
+photos go into and out of albums from their menu; a search becomes a smart album that keeps up; an
+album suggests the tags its photos share; a tag's sensitivity moves from its menu."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QTreeWidgetItem
+from pytestqt.qtbot import QtBot
+
+from app.gui.album_actions import SuggestionsDialog
+from app.gui.library_sections import Collections
+from app.gui.main_window import MainWindow
+from app.gui.tag_menu import tag_menu
+from core.library import Library
+from tests.conftest import make_colour_classes, make_photo
+from tests.tag_helpers import ids_of, open_tag_library
+from tests.test_gui import WAIT_MS, colour_of, make_window, search
+
+COLOURS = ("red", "green", "blue")
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    return make_colour_classes(tmp_path / "photos", per_class=4)
+
+
+@pytest.fixture
+def library(home: Path, photos: Path) -> Iterator[Library]:
+    lib = open_tag_library(home)
+    for colour in COLOURS:
+        lib.tags.add(colour, [colour])
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
+    win, runner, _ = make_window(qtbot, library)
+    qtbot.waitUntil(lambda: win.sections.tags_section.childCount() == 3, timeout=WAIT_MS)  # the first refresh
+    yield win
+    win.close()
+    runner.shutdown()
+    win.thumbnails.wait()
+
+
+def rows(section: QTreeWidgetItem) -> dict[str, str]:
+    children = [section.child(i) for i in range(section.childCount())]
+    return {c.text(0): c.text(1) for c in children if c is not None}
+
+
+def refreshed(qtbot: QtBot, window: MainWindow) -> Collections:
+    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS) as shown:
+        window.refresh_library_status()
+    collections: Collections = shown.args[0]
+    return collections
+
+
+def test_tags_with_counts_and_clicking_one_filters(qtbot: QtBot, window: MainWindow) -> None:
+    refreshed(qtbot, window)
+    assert rows(window.sections.tags_section) == {"red": "4", "green": "4", "blue": "4"}
+    item = window.sections.tags_section.child(0)
+    assert item is not None
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.side_panel.item_activated.emit(item)
+    assert window.search_field.text() == f"tag:{item.text(0)}"
+    assert {colour_of(h.path) for h in window.model.hits()} == {item.text(0)}
+
+
+def test_photos_go_into_a_new_album_and_out_again(qtbot: QtBot, window: MainWindow, library: Library) -> None:
+    search(qtbot, window, "green")
+    hits = [window.model.hit(0), window.model.hit(1)]
+    menu = window.actions_.menu(hits)
+    window.albums_.extend_result_menu(menu, hits)
+    add_menu = next(a.menu() for a in menu.actions() if a.text() == "Add to album")
+    new_album = next(a for a in add_menu.actions() if a.text() == "New album…")
+    new_album.trigger()
+    (dialog,) = [d for d in window.findChildren(QInputDialog) if d.isVisible()]
+    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+        dialog.textValueSelected.emit("Greens")
+    assert library.albums.photo_ids("Greens") == {h.photo_id for h in hits}
+    assert rows(window.sections.albums_section) == {"Greens": "2"}
+
+    album_row = window.sections.albums_section.child(0)
+    assert album_row is not None
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.side_panel.item_activated.emit(album_row)
+    assert window.search_field.text() == "album:Greens" and window.model.rowCount() == 2
+    assert window.albums_.shown_album() == "Greens"
+    menu = window.actions_.menu([window.model.hit(0)])
+    window.albums_.extend_result_menu(menu, [window.model.hit(0)])
+    remove = next(a for a in menu.actions() if a.text() == "Remove from Greens")
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        remove.trigger()
+    assert len(library.albums.photo_ids("Greens")) == 1 and window.model.rowCount() == 1
+
+
+def test_a_search_saved_as_a_smart_album_keeps_up(
+    qtbot: QtBot, window: MainWindow, library: Library, photos: Path
+) -> None:
+    search(qtbot, window, "tag:blue")
+    dialog = window.albums_.save_search()
+    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+        dialog.textValueSelected.emit("Blues")
+    assert rows(window.sections.albums_section) == {"Blues": "4"}
+    make_photo(photos / "blue" / "blue-new.jpg", "blue")
+    with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS):
+        window.indexing.request_scan(None)
+    assert refreshed(qtbot, window).albums[0].photo_count == 5
+    assert rows(window.sections.albums_section) == {"Blues": "5"}
+
+
+def test_an_album_suggests_its_shared_tags_and_accepting_labels_them(
+    qtbot: QtBot, window: MainWindow, library: Library, photos: Path
+) -> None:
+    reds = sorted(ids_of(library, photos / "red"))
+    library.albums.create("Reds")
+    library.albums.add("Reds", reds)
+    with qtbot.waitSignal(window.suggestions_shown, timeout=WAIT_MS) as shown:
+        window.albums_.suggest_tags("Reds")
+    dialog: SuggestionsDialog = shown.args[0]
+    assert dialog.chosen() == ["red"]
+    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+        dialog.accept()
+    assert set(library.tags.labelled_photos(True)["red"]) == set(reds)
+
+
+def test_deleting_an_album_asks_and_keeps_the_photos(qtbot: QtBot, window: MainWindow, library: Library) -> None:
+    library.albums.create("Old")
+    refreshed(qtbot, window)
+    assert rows(window.sections.albums_section) == {"Old": "0"}
+    box = window.albums_.confirm_delete("Old")
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: rows(window.sections.albums_section) == {}, timeout=WAIT_MS)
+    assert library.albums.list_all() == [] and library.status().photos == 12
+
+
+def test_a_tag_menu_changes_its_sensitivity(qtbot: QtBot, window: MainWindow, library: Library) -> None:
+    refreshed(qtbot, window)
+    more = next(a for a in tag_menu(window, "red").actions() if a.text().startswith("More"))
+    more.trigger()
+    qtbot.waitUntil(lambda: library.tags.tag("red").sensitivity == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Sensitivity of red: +1" in window.statusBar().currentMessage(), timeout=WAIT_MS)

@@ -1,0 +1,93 @@
+"""Runs that do not go straight through: paused from the close dialog and resumed by a new wizard (as after
+a restart), discarded from the result page, and a trainer that fails, with its error and log shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QMessageBox, QPushButton
+from pytestqt.qtbot import QtBot
+
+from app.gui.finetune import DATA, RESULT, TRAINING
+from app.gui.finetune.runs import load_record
+from app.gui.finetune.wizard import FineTuneWizard
+from tests.finetune_helpers import TRAIN_MS, main_window, prepared_run, tiny_library
+from tests.test_gui import WAIT_MS
+
+
+def button(box: QMessageBox, text: str) -> QPushButton:
+    found = next(b for b in box.buttons() if b.text() == text)
+    assert isinstance(found, QPushButton)
+    return found
+
+
+def test_pause_then_resume_in_a_new_session_then_discard(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+    library, models = tiny_library(home, tmp_path / "photos")
+    record = prepared_run(library, "paused-run", epochs=3)
+    with main_window(qtbot, library, models) as window:
+        first = FineTuneWizard(window, models)
+        first.show()
+        (offered,) = [r for r in [load_record(record.run_dir)] if r is not None]
+        assert offered.status == "prepared"  # set up but never started: not offered
+        assert not hasattr(first.data_page, "resume_button")
+        first.resume(offered)
+        assert first.currentId() == TRAINING
+
+        def at_stage_a(event: dict[str, Any]) -> bool:
+            return event["event"] == "stage"
+
+        process = first.training_page._process
+        assert process is not None
+        with qtbot.waitSignal(process.event, check_params_cb=at_stage_a, timeout=TRAIN_MS):
+            pass
+        with qtbot.waitSignal(first.training_page.paused, timeout=TRAIN_MS):
+            box = first.ask_how_to_close()
+            button(box, "Pause it").click()
+        assert not first.isVisible() and first.training_page.pause_button.text() == "&Resume"
+        paused = load_record(record.run_dir)
+        assert paused is not None and paused.status == "stopped" and (record.run_dir / "checkpoint.pt").exists()
+
+        second = FineTuneWizard(window, models)  # as the next session would: the run is offered
+        second.show()
+        assert "“paused-run” is paused" in second.data_page.banner.text()
+        with qtbot.waitSignal(second.training_page.finished_run, timeout=TRAIN_MS) as trained:
+            second.data_page.resume_button.click()
+            assert second.currentId() == TRAINING
+            assert second.training_page.charts.curve_lengths()["map"] == 1  # replayed from the first session
+        assert trained.args == [True] and "Resumed at step" in second.training_page.notes.text()
+        assert second.currentId() == RESULT
+        qtbot.waitUntil(lambda: second.result_page.grid.count() > 0, timeout=WAIT_MS)
+        second.confirm_discard().button(QMessageBox.StandardButton.Discard).click()
+        assert not record.run_dir.exists() and not (library.paths.user_specs / "paused-run.json").exists()
+    library.close()
+
+
+def test_a_failing_trainer_shows_what_went_wrong_and_the_log(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+    library, models = tiny_library(home, tmp_path / "photos")
+    record = prepared_run(library, "failing-run", val_fraction=1.5)  # the trainer refuses it when it splits
+    with main_window(qtbot, library, models) as window:
+        wizard = FineTuneWizard(window, models)
+        wizard.show()
+        with qtbot.waitSignal(wizard.training_page.finished_run, timeout=TRAIN_MS) as ended:
+            wizard.resume(record)
+        assert ended.args == [False]
+        page = wizard.training_page
+        assert page.problem is not None and page.problem.title == "Training cannot use these photos or settings"
+        assert "validation fraction must be at least 0 and below 1" in page.problem_text.text()
+        assert str(record.run_dir / "train.log") in page.problem_text.text()
+        assert page.problem_box.isVisible() and page.log.isVisible()
+        assert (
+            '"event": "error"' in page.log.toPlainText()
+            and '"kind": "user"' in (record.run_dir / "train.log").read_text()
+        )
+        actions = [page.problem_actions.itemAt(i).widget() for i in range(page.problem_actions.count())]
+        (change,) = [a for a in actions if isinstance(a, QPushButton)]
+        failed = load_record(record.run_dir)
+        assert failed is not None and failed.status == "failed"
+        change.click()  # no earlier pages in this session: the wizard starts over at the data page
+        assert wizard.currentId() == DATA
+        assert not (record.run_dir / "config.json").exists()  # the trainer's copy is gone: new settings apply
+        wizard.reject()
+        assert not wizard.isVisible() and not record.run_dir.exists()  # set up again, never trained: removed
+    library.close()
