@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -22,6 +23,34 @@ from core.imageio import PHOTO_EXTENSIONS
 DEBOUNCE_S = 2.0
 # Seconds between polls of network shares: a full listing each time, so not too often.
 POLL_INTERVAL_S = 30.0
+# File systems whose changes made on other machines never raise local events, so they are polled.
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "afs", "9p", "fuse.sshfs", "fuse.rclone", "davfs", "ncpfs", "glusterfs"}
+)
+
+
+def mount_types(mounts_file: Path = Path("/proc/mounts")) -> dict[str, str]:
+    """Mount point -> file-system type, from the Linux mount table (empty where there is none)."""
+    try:
+        lines = mounts_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    found = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 3:
+            found[parts[1].replace("\\040", " ")] = parts[2]
+    return found
+
+
+def is_network_folder(folder: str, mounts: dict[str, str] | None = None) -> bool:
+    """Whether `folder` lives on a network share: a Windows UNC path, or (on Linux) a mount whose file
+    system is a network one. Elsewhere this cannot be told cheaply; the settings' polling mode covers it."""
+    if folder.startswith(("\\\\", "//")):
+        return True
+    mounts = mount_types() if mounts is None else mounts
+    best = max((m for m in mounts if folder == m or folder.startswith(m.rstrip("/") + "/")), key=len, default=None)
+    return best is not None and mounts[best] in NETWORK_FILESYSTEMS
 
 
 class _Handler(FileSystemEventHandler):
@@ -43,7 +72,11 @@ class _Handler(FileSystemEventHandler):
 
 
 class FolderWatcher:
-    """Calls `on_change(folders)` on a background thread when watched folders change."""
+    """Calls `on_change(folders)` on a background thread when watched folders change.
+
+    Folders on network shares are always polled (remote changes raise no local events); `polling`
+    polls every folder, for shares this cannot detect.
+    """
 
     def __init__(
         self,
@@ -55,23 +88,30 @@ class FolderWatcher:
     ) -> None:
         self._on_change = on_change
         self._debounce_s = debounce_s
-        self._observer: BaseObserver = PollingObserver(timeout=poll_interval_s) if polling else Observer()
+        self._native: BaseObserver = Observer()
+        self._polling: BaseObserver = PollingObserver(timeout=poll_interval_s)
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        mounts = mount_types()
         for folder in folders:
             if os.path.isdir(folder):
-                self._observer.schedule(_Handler(folder, self._mark), folder, recursive=True)
+                remote = polling or is_network_folder(folder, mounts)
+                (self._polling if remote else self._native).schedule(
+                    _Handler(folder, self._mark), folder, recursive=True
+                )
 
     def start(self) -> None:
-        self._observer.start()
+        self._native.start()
+        self._polling.start()
 
     def stop(self) -> None:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-        self._observer.stop()
-        self._observer.join()
+        for observer in (self._native, self._polling):
+            observer.stop()
+            observer.join()
 
     def _mark(self, folder: str) -> None:
         with self._lock:

@@ -1,15 +1,19 @@
 """Runs that do not go straight through: paused from the close dialog and resumed by a new wizard (as after
-a restart), discarded from the result page, and a trainer that fails, with its error and log shown."""
+a restart), discarded from the result page or while training, and a trainer that fails, with its error and
+log shown."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
-from app.gui.finetune import DATA, RESULT, TRAINING
+from app.gui.finetune import DATA, RESULT, TRAINING, training_page
+from app.gui.finetune.process import TrainerProcess
 from app.gui.finetune.runs import load_record
 from app.gui.finetune.wizard import FineTuneWizard
 from tests.finetune_helpers import TRAIN_MS, main_window, prepared_run, tiny_library
@@ -57,7 +61,8 @@ def test_pause_then_resume_in_a_new_session_then_discard(qtbot: QtBot, home: Pat
             assert second.training_page.charts.curve_lengths()["map"] == 1  # replayed from the first session
         assert trained.args == [True] and "Resumed at step" in second.training_page.notes.text()
         assert second.currentId() == RESULT
-        qtbot.waitUntil(lambda: second.result_page.grid.count() > 0, timeout=WAIT_MS)
+        no_split = "no held-out photos"  # set up without the wizard's plan, which records the split
+        qtbot.waitUntil(lambda: no_split in second.result_page.comparing.text(), timeout=WAIT_MS)
         second.confirm_discard().button(QMessageBox.StandardButton.Discard).click()
         assert not record.run_dir.exists() and not (library.paths.user_specs / "paused-run.json").exists()
     library.close()
@@ -90,4 +95,26 @@ def test_a_failing_trainer_shows_what_went_wrong_and_the_log(qtbot: QtBot, home:
         assert not (record.run_dir / "config.json").exists()  # the trainer's copy is gone: new settings apply
         wizard.reject()
         assert not wizard.isVisible() and not record.run_dir.exists()  # set up again, never trained: removed
+    library.close()
+
+
+def test_cancelling_a_running_run_discards_it(
+    qtbot: QtBot, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library, models = tiny_library(home, tmp_path / "photos")
+    record = prepared_run(library, "cancelled-run")
+    slow = tmp_path / "slow-trainer"  # a trainer that starts and then takes its time
+    start = '{"event": "start", "device": "cpu", "train": 1, "validation": 1, "classes": 2}'
+    slow.write_text(f"#!/bin/sh\necho '{start}'\nexec sleep 60\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(training_page, "TrainerProcess", functools.partial(TrainerProcess, python=str(slow)))
+    with main_window(qtbot, library, models) as window:
+        wizard = FineTuneWizard(window, models)
+        wizard.show()
+        wizard.resume(record)
+        qtbot.waitUntil(lambda: "Training on the cpu" in wizard.training_page.status.text(), timeout=WAIT_MS)
+        box = wizard.ask_how_to_close()  # what the Cancel button and closing the window ask
+        assert {b.text() for b in box.buttons()} >= {"Keep training in the background", "Pause it", "Discard it"}
+        button(box, "Discard it").click()
+        assert not wizard.isVisible() and not wizard.training_page.running() and not record.run_dir.exists()
     library.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.watcher import FolderWatcher
+from core.watcher import FolderWatcher, is_network_folder, mount_types
 from tests.conftest import make_photo
 
 
@@ -46,3 +46,21 @@ def test_non_photo_files_do_not_trigger(tmp_path: Path) -> None:
         assert not changed.wait(1.0)
     finally:
         watcher.stop()
+
+
+def test_network_shares_are_recognised(tmp_path: Path) -> None:
+    table = tmp_path / "mounts"
+    table.write_text(
+        "/dev/sda1 / ext4 rw 0 0\n"
+        "server:/photos /mnt/nas nfs4 rw 0 0\n"
+        "//pc/share /media/my\\040share cifs rw 0 0\n"
+        "/dev/sdb1 /mnt/nas/local ext4 rw 0 0\n",
+        encoding="utf-8",
+    )
+    mounts = mount_types(table)
+    assert mounts["/media/my share"] == "cifs"
+    assert is_network_folder("/mnt/nas/2023", mounts) and is_network_folder("/media/my share", mounts)
+    assert not is_network_folder("/mnt/nas/local/x", mounts)  # the deepest mount decides
+    assert not is_network_folder("/home/me/Pictures", mounts) and not is_network_folder("/mnt/nasty", mounts)
+    assert is_network_folder("\\\\server\\photos", {}) and is_network_folder("//server/photos", {})
+    assert mount_types(tmp_path / "missing") == {}

@@ -19,7 +19,7 @@ from core.library import Library
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # "tag" or "album" on a row of these sections
 NAME_ROLE = Qt.ItemDataRole.UserRole + 3
-SHOWN_TAGS = 60  # the most common tags listed; the rest are a search (or the review queue) away
+SHOWN_TAGS = 25  # the most common tags listed; the rest are a search (or the review queue) away
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class LibrarySections(QObject):
     def __init__(self, panel: SidePanel, runner: TaskRunner, search_for: Callable[[str], None]):
         super().__init__(panel)
         self.panel, self.runner, self._search_for = panel, runner, search_for
+        self.albums_section = panel.add_section("Albums")  # the user's own first; tags can be many
         self.tags_section = panel.add_section("Tags")
-        self.albums_section = panel.add_section("Albums")
         self._albums: dict[str, AlbumInfo] = {}
         panel.item_activated.connect(self._activated)
         panel.item_menu_requested.connect(self._menu)

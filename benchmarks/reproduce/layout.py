@@ -25,7 +25,8 @@ class Split:
     finetune: tuple[int, int] = (25, 40)
     held_out: tuple[int, int] = (40, 50)
     n_classes: int | None = None  # None: every class; fewer for --quick
-    seed: int = 0  # the shuffle that picks which classes are fine-tuned
+    seed: int = 0  # the shuffle that picks which classes are fine-tuned and which share captions
+    caption_group: int = 2  # classes whose pretraining captions are pooled (1 = every class its own)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Layout:
     Attributes:
         names: wnid -> display name for every class used.
         pretrain: wnid -> its pretraining photos (the base model reads these directly, not a folder).
+        groups: wnid -> caption group: pretraining captions name a random class of the photo's group, so
+            the base never learns to tell a group's classes apart. Groups never mix seen and unseen classes.
     """
 
     root: Path
@@ -43,6 +46,7 @@ class Layout:
     finetune: Path
     eval_seen: Path
     eval_unseen: Path
+    groups: dict[str, int]
 
 
 def read_names(source: Path) -> dict[str, str]:
@@ -78,7 +82,16 @@ def build_layout(source: Path, root: Path, split: Split) -> Layout:
         _write_names(folder / CLASSES_TSV, {w: names[w] for w in sorted(subset)})
     pretrain = {wnid: photos[wnid][split.pretrain[0] : split.pretrain[1]] for wnid in wnids}
     used = {w: names[w] for w in wnids}
-    return Layout(root, used, pretrain, folders["finetune"], folders["eval_seen"], folders["eval_unseen"])
+    groups = caption_groups(shuffled[: len(shuffled) // 2], split.caption_group)
+    groups.update(caption_groups(shuffled[len(shuffled) // 2 :], split.caption_group, start=len(set(groups.values()))))
+    return Layout(root, used, pretrain, folders["finetune"], folders["eval_seen"], folders["eval_unseen"], groups)
+
+
+def caption_groups(wnids: list[str], size: int, start: int = 0) -> dict[str, int]:
+    """Consecutive runs of `size` classes share a group number (counted from `start`); a short last run
+    joins the group before it, so no class is left alone when the others are pooled."""
+    count = max(1, len(wnids) // max(size, 1))
+    return {wnid: start + min(i // max(size, 1), count - 1) for i, wnid in enumerate(wnids)}
 
 
 def _photos(folder: Path) -> list[Path]:

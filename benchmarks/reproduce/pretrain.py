@@ -44,7 +44,7 @@ class PretrainSettings:
     """What shapes the base model; all of it goes into the cache key."""
 
     epochs: int = 24  # about 10 minutes on 2 CPU cores for 202 x 25 photos
-    batch_size: int = 128  # class-unique batches: at most 202 classes, and larger steps get slower per photo
+    batch_size: int = 128  # group-unique batches: at most 101 caption groups, so 101 in the full run
     lr: float = 1e-3  # small ViT from scratch: high LR with warm-up, as in small-data CLIP recipes
     weight_decay: float = 0.1
     warmup_fraction: float = 0.05
@@ -52,9 +52,12 @@ class PretrainSettings:
     seed: int = 0
 
 
-def base_spec_path(cache: Path, photos: dict[str, list[Path]], names: dict[str, str], s: PretrainSettings) -> Path:
+def base_spec_path(
+    cache: Path, photos: dict[str, list[Path]], names: dict[str, str], groups: dict[str, int], s: PretrainSettings
+) -> Path:
     """Where the cached base spec for these inputs lives (it may not exist yet)."""
     identity = {
+        "groups": dict(sorted(groups.items())),
         "arch": json.loads(ARCH.read_text(encoding="utf-8")),
         "settings": asdict(s),
         "templates": TEMPLATES,
@@ -70,11 +73,12 @@ def ensure_base(
     paths: Paths,
     photos: dict[str, list[Path]],
     names: dict[str, str],
+    groups: dict[str, int],
     s: PretrainSettings,
     log: Callable[[str], None],
 ) -> ModelSpec:
     """The cached base model's spec, pretraining it first if it is not cached."""
-    spec_path = base_spec_path(cache, photos, names, s)
+    spec_path = base_spec_path(cache, photos, names, groups, s)
     if spec_path.is_file():
         log(f"base model: cached {spec_path}")
         return load_spec(spec_path)
@@ -82,7 +86,7 @@ def ensure_base(
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ARCH, folder / ARCH.name)
     spec = _spec(folder, random_init=True)
-    model = pretrain(spec, paths, photos, names, s, log)
+    model = pretrain(spec, paths, photos, names, groups, s, log)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     save_file(state, str(folder / "base.safetensors"))
     trained = _spec(folder, random_init=False)
@@ -147,8 +151,8 @@ def augment(pixels: torch.Tensor, s: PretrainSettings, generator: torch.Generato
 
 
 def class_unique_batch(labels: torch.Tensor, n_classes: int, size: int, rng: random.Random) -> list[int]:
-    """One random photo from each of `size` random classes: no two captions in a batch share a class,
-    so InfoNCE never pushes apart an image and a caption that actually match."""
+    """One random photo from each of `size` random classes (here caption groups): no two captions in a
+    batch may describe the same photo, so InfoNCE never pushes apart an image and a caption that match."""
     by_class = _rows_by_class(labels, n_classes)
     return [rng.choice(by_class[c]) for c in rng.sample(range(n_classes), min(size, n_classes))]
 
@@ -165,10 +169,12 @@ def pretrain(
     paths: Paths,
     photos: dict[str, list[Path]],
     names: dict[str, str],
+    groups: dict[str, int],
     s: PretrainSettings,
     log: Callable[[str], None],
 ) -> torch.nn.Module:
-    """InfoNCE on (augmented photo, random template caption of its class) pairs; AdamW, warm-up, cosine."""
+    """InfoNCE on (augmented photo, random template caption of a random class of its caption group) pairs;
+    AdamW, warm-up, cosine. Batches hold one photo per group, so no two captions in a batch may match."""
     torch.manual_seed(s.seed)
     model = build_model(spec)
     model.requires_grad_(True)
@@ -177,19 +183,21 @@ def pretrain(
     wnids = sorted(photos)
     tokens = torch.stack([tokenizer([t.format(names[w]) for t in TEMPLATES]) for w in wnids])  # (C, T, L)
     pixels, labels = load_pixels(photos, spec.image_size)
-    batch = min(s.batch_size, len(wnids))
+    group_of = torch.tensor([groups[w] for w in wnids])  # class row -> caption group
+    n_groups = int(group_of.max()) + 1
+    members = [[row for row, w in enumerate(wnids) if groups[w] == g] for g in range(n_groups)]
+    batch = min(s.batch_size, n_groups)
     steps = s.epochs * max(1, len(labels) // batch)
     optimizer = torch.optim.AdamW(_decay_groups(model, s.weight_decay), lr=s.lr, betas=(0.9, 0.98), eps=1e-6)
     warmup = max(1, round(steps * s.warmup_fraction))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: _lr_factor(i, warmup, steps))
     rng, generator, start = random.Random(s.seed), torch.Generator().manual_seed(s.seed), time.perf_counter()
     for step in range(1, steps + 1):
-        rows = torch.tensor(class_unique_batch(labels, len(wnids), batch, rng))
+        rows = torch.tensor(class_unique_batch(group_of[labels], n_groups, batch, rng))
+        named = torch.tensor([rng.choice(members[g]) for g in group_of[labels[rows]].tolist()])
         choice = torch.randint(0, len(TEMPLATES), (len(rows),), generator=generator)
         images = augment(pixels[rows], s, generator)
-        loss = info_nce_loss(
-            model.encode_image(images), model.encode_text(tokens[labels[rows], choice]), model.logit_scale
-        )
+        loss = info_nce_loss(model.encode_image(images), model.encode_text(tokens[named, choice]), model.logit_scale)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -173,11 +173,6 @@ class MethodPage(QWizardPage):
         key: Preset = self.presets.checkedButton().property("key")
         return key
 
-    def choose(self, method: Method, preset: Preset) -> None:
-        for group, key in ((self.methods, method), (self.presets, preset)):
-            for button in group.buttons():
-                button.setChecked(button.property("key") == key)
-
     def config_for(self, preset: Preset) -> TrainConfig:
         """The preset's config for this base model and name; data and output are the run folder's."""
         return preset_config(

@@ -35,7 +35,8 @@ VAL_FRACTION = 0.2  # a fifth of each class held out: enough to score classes of
 def preset_config(
     preset: Preset, *, data: str, model: str, method: Method, name: str, output: str, device_kind: str
 ) -> TrainConfig:
-    """The full config of a preset. The batch size is left automatic (fitted to GPU memory; 32 on a CPU).
+    """The full config of a preset on `device_kind` ("cuda", "mps" or "cpu"). The batch size is left automatic
+    (fitted to GPU memory; 32 on a CPU).
 
     On a CPU gradient checkpointing is turned off: it saves GPU memory by computing the forward pass
     twice, and main memory is rarely what limits a CPU run, time is.
@@ -53,6 +54,7 @@ def preset_config(
         lr_proxies=LR_PROXIES,
         batch_size=0,
         val_fraction=VAL_FRACTION,
+        device=device_kind,  # the device the estimates are for, also when the settings force the CPU
         grad_checkpointing=device_kind != "cpu",
     )
 

@@ -97,6 +97,7 @@ class ResultPage(QWizardPage):
         except (OSError, ValueError, KeyError) as exc:
             self.verdict.setText(f"The scores could not be read ({exc}).")
         self.comparing.setText("Comparing “find similar” on held-out photos…")
+        self.activate_button.setFocus()  # not Discard: a stray Enter must not be the destructive choice
         self._compare(record, self._show_comparison, self._comparison_failed)
 
     def _show_scores(self, scores: dict[str, dict[str, Any]]) -> None:
