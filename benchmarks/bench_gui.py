@@ -52,7 +52,8 @@ def main() -> int:
 
 
 class StallWatch(threading.Thread):
-    """Prints the GUI thread's stack whenever it has not come back to the event loop for STALL_MS."""
+    """Prints every thread's stack whenever the GUI thread has not come back to the event loop for STALL_MS:
+    the GUI thread's shows what it was doing, the others which one held the GIL meanwhile."""
 
     STALL_MS = 40
 
@@ -71,9 +72,13 @@ class StallWatch(threading.Thread):
             late = (time.perf_counter() - self.last) * 1000
             if late > self.STALL_MS and self.last != reported:
                 reported = self.last
-                frame = sys._current_frames().get(self.main_id or 0)
-                stack = "".join(traceback.format_stack(frame)[-8:]) if frame else "?"
-                print(f"--- GUI thread {late:.0f} ms late, now in:\n{stack}", file=sys.stderr)
+                names = {t.ident: t.name for t in threading.enumerate()}
+                lines = [f"--- GUI thread {late:.0f} ms late; threads now in:"]
+                for ident, frame in sys._current_frames().items():
+                    if ident != self.ident:
+                        where = traceback.format_stack(frame)[-3:]
+                        lines.append(f"[{names.get(ident, ident)}]\n" + "".join(where))
+                print("\n".join(lines), file=sys.stderr)
 
 
 def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = False) -> int:
