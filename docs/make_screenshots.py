@@ -16,16 +16,16 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QPainter, QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtGui import QPainter  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from screens import OUT, save, settle, wait_until  # noqa: E402
 
 from app.gui.first_run import start_welcome  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
@@ -39,34 +39,7 @@ from core.library import Library  # noqa: E402
 from core.models.spec import load_spec  # noqa: E402
 from core.settings import Paths, Settings  # noqa: E402
 
-OUT = REPO / "docs" / "screenshots"
 QUERY = "bees on a yellow flower"
-WAIT_S = 60.0  # generous: the first search loads the model
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = WAIT_S) -> None:
-    """Run the event loop until `condition()` holds (the script has no test framework's waits)."""
-    loop, timer = QEventLoop(), QTimer(interval=20)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    timer.start()
-    if not condition():
-        loop.exec()
-    timer.stop()
-    if not condition():
-        raise TimeoutError("the app did not reach the state to photograph")
-
-
-def settle(ms: int = 300) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def save(widget: QWidget | QPixmap, name: str) -> None:
-    pixmap = widget if isinstance(widget, QPixmap) else widget.grab()
-    pixmap.save(str(OUT / f"{name}.png"))
-    print(f"wrote docs/screenshots/{name}.png")
 
 
 def build_window(home: Path, model: Path, photos: Path) -> MainWindow:

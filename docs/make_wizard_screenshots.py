@@ -19,15 +19,14 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox  # noqa: E402
+from screens import OUT, save, settle, wait_until  # noqa: E402
 
 from app.gui.finetune.runs import new_record  # noqa: E402
 from app.gui.finetune.setup import CaptionChoice, prepare_run  # noqa: E402
@@ -43,38 +42,12 @@ from core.models.spec import dump_spec, load_spec  # noqa: E402
 from core.settings import Paths, Settings  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 
-OUT = REPO / "docs" / "screenshots"
 CLASSES = 6
 PER_CLASS = 30
 SMALL_CLASS = 3  # photos in the last class: below the advised minimum, so the data page warns
-WAIT_S = 180.0  # trainer processes on a loaded 2-core machine
 SIZE = (980, 780)
 # The tiny model trains in seconds with these; the epochs give the charts a few points to draw.
 TINY_SETTINGS = {"workers": "0", "batch_size": 16, "epochs": 6, "early_stopping_patience": 6, "lr_tower": "1e-3"}
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = WAIT_S) -> None:
-    """Run the event loop until `condition()` holds (the script has no test framework's waits)."""
-    loop, timer = QEventLoop(), QTimer(interval=50)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    timer.start()
-    if not condition():
-        loop.exec()
-    timer.stop()
-    if not condition():
-        raise TimeoutError("the wizard did not reach the state to photograph")
-
-
-def settle(ms: int = 400) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def save(widget: QWidget, name: str) -> None:
-    widget.grab().save(str(OUT / f"{name}.png"))
-    print(f"wrote docs/screenshots/{name}.png")
 
 
 def copy_classes(source: Path, target: Path) -> Path:

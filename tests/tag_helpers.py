@@ -42,3 +42,15 @@ def ids_of(library: Library, folder: Path) -> set[int]:
     """The photo ids of the files in `folder`."""
     found = {library.catalog.photo_id_for_path(str(p)) for p in folder.iterdir()}
     return {i for i in found if i is not None}
+
+
+def tagged_colour_library(home: Path, photos: Path) -> Library:
+    """A library with the tags red, green and blue defined before `photos` are indexed, so tagging happens
+    batch by batch as photos are written (the caller closes it)."""
+    library = open_tag_library(home)
+    for colour in ("red", "green", "blue"):
+        library.tags.add(colour, [colour])
+    library.add_folder(photos)
+    library.scan()
+    library.index()
+    return library

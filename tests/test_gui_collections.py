@@ -17,10 +17,8 @@ from app.gui.main_window import MainWindow
 from app.gui.tag_menu import tag_menu
 from core.library import Library
 from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ids_of, open_tag_library
+from tests.tag_helpers import ids_of, tagged_colour_library
 from tests.test_gui import WAIT_MS, colour_of, make_window, search
-
-COLOURS = ("red", "green", "blue")
 
 
 @pytest.fixture
@@ -30,12 +28,7 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library(home: Path, photos: Path) -> Iterator[Library]:
-    lib = open_tag_library(home)
-    for colour in COLOURS:
-        lib.tags.add(colour, [colour])
-    lib.add_folder(photos)
-    lib.scan()
-    lib.index()
+    lib = tagged_colour_library(home, photos)
     yield lib
     lib.close()
 

@@ -24,7 +24,7 @@ from app.gui.viewer import Viewer
 from app.tasks import TaskRunner
 from core.library import Library
 from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ids_of, open_tag_library
+from tests.tag_helpers import ids_of, open_tag_library, tagged_colour_library
 
 WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 COLOURS = ("red", "green", "blue")
@@ -37,12 +37,7 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library(home: Path, photos: Path) -> Iterator[Library]:
-    lib = open_tag_library(home)
-    for colour in COLOURS:
-        lib.tags.add(colour, [colour])
-    lib.add_folder(photos)
-    lib.scan()
-    lib.index()
+    lib = tagged_colour_library(home, photos)
     yield lib
     lib.close()
 

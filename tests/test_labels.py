@@ -21,9 +21,7 @@ from core.labels import (
 )
 from core.library import Library
 from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ids_of, open_tag_library
-
-COLOURS = ("red", "green", "blue")
+from tests.tag_helpers import ids_of, tagged_colour_library
 
 
 @pytest.fixture
@@ -33,12 +31,7 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library(home: Path, photos: Path) -> Iterator[Library]:
-    lib = open_tag_library(home)
-    for colour in COLOURS:
-        lib.tags.add(colour, [colour])
-    lib.add_folder(photos)
-    lib.scan()
-    lib.index()
+    lib = tagged_colour_library(home, photos)
     yield lib
     lib.close()
 

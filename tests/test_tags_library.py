@@ -17,7 +17,7 @@ from core.errors import QueryError, UserError
 from core.library import Library
 from core.tags.service import TagService
 from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ColourWordEncoder, ids_of, open_tag_library
+from tests.tag_helpers import ColourWordEncoder, ids_of, open_tag_library, tagged_colour_library
 
 COLOURS = ("red", "green", "blue")
 
@@ -30,12 +30,7 @@ def photos(tmp_path: Path) -> Path:
 @pytest.fixture
 def library(home: Path, photos: Path) -> Iterator[Library]:
     """Colour tags defined first, then the photos indexed: tagging happens batch by batch."""
-    lib = open_tag_library(home)
-    for colour in COLOURS:
-        lib.tags.add(colour, [colour])
-    lib.add_folder(photos)
-    lib.scan()
-    lib.index()
+    lib = tagged_colour_library(home, photos)
     yield lib
     lib.close()
 
