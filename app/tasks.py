@@ -63,6 +63,7 @@ class TaskRunner(QObject):
         self._writes.setExpiryTimeout(-1)  # keep that one thread for the runner's life
         self._tokens: set[CancelToken] = set()
         self._pending_writes = 0
+        self._latest_progress: Progress | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._deliver.connect(self._on_deliver)
@@ -123,8 +124,20 @@ class TaskRunner(QObject):
         return self._pending_writes > 0
 
     def _report(self, progress: Progress) -> None:
-        # Re-emitted on the GUI thread, so receivers of any kind (lambdas too) run there.
-        self._deliver.emit(partial(self.progress.emit, progress))
+        # Coalesced: a scan reports every file, thousands a second, and one queued call per report would
+        # flood the GUI thread's event queue (timers and painting wait behind it). At most one delivery is
+        # queued at a time, and it carries the latest report; receivers run on the GUI thread.
+        with self._lock:
+            queued = self._latest_progress is not None
+            self._latest_progress = progress
+        if not queued:
+            self._deliver.emit(self._emit_latest_progress)
+
+    def _emit_latest_progress(self) -> None:
+        with self._lock:
+            progress, self._latest_progress = self._latest_progress, None
+        if progress is not None:
+            self.progress.emit(progress)
 
     def _post(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
         return lambda value: self._deliver.emit(partial(callback, value))

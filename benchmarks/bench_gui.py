@@ -13,6 +13,7 @@ Target: the longest stall under 50 ms. Stops when indexing finishes, or after --
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import sys
 import tempfile
@@ -65,6 +66,8 @@ class StallWatch(threading.Thread):
 
     def tick(self) -> None:
         self.last = time.perf_counter()
+        # A C watchdog needs no GIL: if a thread holds it for 100 ms, this still dumps every stack.
+        faulthandler.dump_traceback_later(0.1, exit=False)
 
     def run(self) -> None:
         reported = 0.0
