@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from screens import OUT, save, settle, wait_until  # noqa: E402
+from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 
 from app.gui.first_run import start_welcome  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
@@ -131,10 +131,7 @@ def main() -> int:
         try:
             photograph(window)
         finally:
-            window.close()
-            window.runner.shutdown()
-            window.thumbnails.wait()
-            window.library.close()
+            close_window(window)
     del app
     return 0
 

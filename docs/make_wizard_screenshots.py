@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox  # noqa: E402
-from screens import OUT, save, settle, wait_until  # noqa: E402
+from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 
 from app.gui.finetune.runs import new_record  # noqa: E402
 from app.gui.finetune.setup import CaptionChoice, prepare_run  # noqa: E402
@@ -159,10 +159,7 @@ def main() -> int:
         try:
             photograph(window, models)
         finally:
-            window.close()
-            window.runner.shutdown()
-            window.thumbnails.wait()
-            window.library.close()
+            close_window(window)
     del app
     return 0
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 
@@ -32,6 +36,14 @@ def settle(ms: int = 400) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
+
+
+def close_window(window: MainWindow) -> None:
+    """Close the main window and wait for its background work before the temporary home goes away."""
+    window.close()
+    window.runner.shutdown()
+    window.thumbnails.wait()
+    window.library.close()
 
 
 def save(widget: QWidget | QPixmap, name: str) -> None:
