@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from app.priority import lower_this_thread
 from core.library import Library
 from core.progress import CancelToken, Progress, ProgressCallback
 
@@ -33,6 +34,7 @@ class _Call(QRunnable):
         self._work, self._done, self._error = work, done, error
 
     def run(self) -> None:
+        lower_this_thread()
         try:
             result = self._work()
         except BaseException as exc:  # delivered, not swallowed: on_error runs on the GUI thread

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import gc
 import os
 import sys
 import tempfile
@@ -40,6 +41,9 @@ def main() -> int:
     parser.add_argument(
         "--python-switch", action="store_true", help="keep Python's default GIL switch interval (for comparison)"
     )
+    parser.add_argument(
+        "--python-gc", action="store_true", help="leave start-up objects to the cyclic collector (for comparison)"
+    )
     args = parser.parse_args()
     if not args.show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -49,7 +53,7 @@ def main() -> int:
 
             prefer_the_gui_thread()
         print(f"GIL switch interval: {sys.getswitchinterval() * 1000:g} ms")
-        return run(args.folder, args.model, args.seconds, Path(home), args.diagnose)
+        return run(args.folder, args.model, args.seconds, Path(home), args.diagnose, freeze=not args.python_gc)
 
 
 class StallWatch(threading.Thread):
@@ -84,10 +88,70 @@ class StallWatch(threading.Thread):
                 print("\n".join(lines), file=sys.stderr)
 
 
-def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = False) -> int:
+class StealClock:
+    """Tells the stalls this process caused from those of the machine: on a virtual machine the host can
+    stop a virtual CPU for tens of milliseconds (Linux counts that time as "steal" in /proc/stat), and a
+    GUI thread waiting on that CPU stalls whatever the app does. Reads the per-CPU counters at each probe
+    (10 ms ticks, so the net figure is good to about 10 ms). Elsewhere than Linux it reports no steal."""
+
+    def __init__(self) -> None:
+        self._tick_ms = 1000 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
+        self._last = self._read()
+        self.total_ms = 0.0
+        self.longest_net = 0.0  # the longest stall less the most any one CPU was stolen meanwhile
+
+    def _read(self) -> list[int]:
+        try:
+            with open("/proc/stat") as stat:
+                return [int(line.split()[8]) for line in stat if line.startswith("cpu") and line[3].isdigit()]
+        except (OSError, IndexError, ValueError):
+            return []
+
+    def tick(self, stall_ms: float) -> None:
+        now = self._read()
+        stolen = [(a - b) * self._tick_ms for a, b in zip(now, self._last, strict=False)]
+        self._last = now
+        self.total_ms += sum(stolen)
+        self.longest_net = max(self.longest_net, stall_ms - max(stolen, default=0.0))
+
+    def summary(self) -> str:
+        return (
+            f"host steal time during the run: {self.total_ms:.0f} ms; "
+            f"longest stall net of steal: {self.longest_net:.0f} ms"
+        )
+
+
+class CollectionTimes:
+    """How long the cyclic garbage collector held the GIL, per generation: a full collection walks every
+    tracked object, whichever thread triggers it, and the GUI thread waits for all of it."""
+
+    def __init__(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.longest[generation] = max(self.longest[generation], (time.perf_counter() - self._started) * 1000)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        per_generation = ", ".join(f"gen {g}: {self.count[g]} (longest {self.longest[g]:.1f} ms)" for g in range(3))
+        return f"garbage collections: {per_generation}; {len(gc.get_objects())} objects tracked at the end"
+
+
+def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = False, freeze: bool = True) -> int:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.gui.app import exempt_startup_objects_from_gc
     from app.gui.main_window import MainWindow
     from app.main import model_provider
     from app.tasks import TaskRunner
@@ -105,9 +169,13 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
     runner = TaskRunner(library)
     window = MainWindow(library, runner, models=models)
     window.resize(1200, 800)
+    if freeze:
+        exempt_startup_objects_from_gc()
+    collections = CollectionTimes()
     window.show()
 
     clock, last, stalls = QElapsedTimer(), [0], []
+    steal = StealClock()
     clock.start()
 
     watch = StallWatch() if diagnose else None
@@ -117,6 +185,7 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
             watch.tick()
         now = clock.elapsed()
         stalls.append(now - last[0] - PROBE_MS)
+        steal.tick(stalls[-1])
         last[0] = now
 
     direction = [1]
@@ -148,7 +217,10 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
     runner.shutdown()
     window.thumbnails.wait()
     runner.library.close()
+    collections.stop()
     report(stalls, elapsed, status.embedded, window.model.rowCount())
+    print(steal.summary())
+    print(collections.summary())
     return 0
 
 

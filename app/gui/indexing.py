@@ -179,8 +179,8 @@ class IndexingController(QObject):
         self._scan_all, self._scan_folders, self._index_wanted = False, set(), False
 
         def work(lib: Library, progress: ProgressCallback, cancel: CancelToken) -> RunOutcome:
-            # Build the model first: building it while the scan fingerprints on several threads starved
-            # the GUI thread of the GIL for a quarter second (benchmarks/bench_gui.py --diagnose).
+            # Build the model first: a model that cannot load (no network, a bad file) stops the run
+            # before the scan does any work, and its download progress is the first thing shown.
             lib.encoder.load(progress, cancel)
             if do_scan:
                 lib.scan([Path(p) for p in scan] if scan is not None else None, progress, cancel)

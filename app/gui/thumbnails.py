@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
+from app.priority import lower_this_thread
 from core.errors import ImageError
 from core.imageio import load_image
 
@@ -58,6 +59,7 @@ class _Make(QRunnable):
         self._cache, self._id, self._source, self._target, self._size = cache, photo_id, source, target, size
 
     def run(self) -> None:
+        lower_this_thread()
         try:
             if not self._target.exists():
                 make_thumbnail(self._source, self._target, self._size)
