@@ -176,6 +176,9 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
 
     clock, last, stalls = QElapsedTimer(), [0], []
     steal = StealClock()
+    long_ones: list[str] = []
+    stage = ["starting"]  # the indexing stage each long stall happened in
+    runner.progress.connect(lambda p: stage.__setitem__(0, p.stage))
     clock.start()
 
     watch = StallWatch() if diagnose else None
@@ -186,6 +189,8 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
         now = clock.elapsed()
         stalls.append(now - last[0] - PROBE_MS)
         steal.tick(stalls[-1])
+        if stalls[-1] > 50:
+            long_ones.append(f"{stalls[-1]} ms at {time.perf_counter() - started:.1f} s ({stage[0]})")
         last[0] = now
 
     direction = [1]
@@ -219,6 +224,8 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
     runner.library.close()
     collections.stop()
     report(stalls, elapsed, status.embedded, window.model.rowCount())
+    if long_ones:
+        print("  " + "; ".join(long_ones))
     print(steal.summary())
     print(collections.summary())
     return 0

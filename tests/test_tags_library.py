@@ -83,6 +83,16 @@ def test_sensitivity_tags_more_or_fewer_photos(home: Path, tmp_path: Path) -> No
     lib.close()
 
 
+def test_counts_match_each_tags_photos_with_labels_overriding(library: Library, photos: Path) -> None:
+    red, blue = sorted(ids_of(library, photos / "red")), sorted(ids_of(library, photos / "blue"))
+    library.tags.accept([(blue[0], "red"), (red[1], "red")])  # one the model misses, one it already has
+    library.tags.reject([(red[0], "red"), (red[2], "green")])  # one it has, one it does not
+    library.tags.set_sensitivity("green", 2)
+    counts = library.tags.counts()
+    assert counts["red"] == len(red) and counts["blue"] == len(blue)  # one in, one out
+    assert counts == {tag.name: len(library.tagged_photo_ids(tag.name)) for tag in library.tags.tags()}
+
+
 def test_user_labels_win_and_survive_retagging_and_a_model_change(library: Library, photos: Path) -> None:
     red, blue = sorted(ids_of(library, photos / "red")), sorted(ids_of(library, photos / "blue"))
     library.tags.accept([(blue[0], "red")])  # the user sees red where the model does not

@@ -29,7 +29,11 @@ TEMPLATES: tuple[str, ...] = (
     "art of the {}.",
     "itap of a {}.",
 )
-TEXT_BATCH = 256  # texts per forward pass: bounded memory for large class lists (GPR1200 x 14 = 16,800)
+# Texts per forward pass. Small batches bound memory for long class lists (GPR1200 x 14 = 16,800 texts)
+# and are faster on a CPU (ViT-B-32: 41 texts/s at 32 against 31 at 256; benchmarks/bench_models.py
+# --text-batches). At 256 each activation of the text tower is 160 MB, mapped and unmapped per op, and
+# that memory churn delayed the GUI thread's own allocations (tagging after indexing stalled the window).
+TEXT_BATCH = 32
 
 
 class TextEncoder(Protocol):

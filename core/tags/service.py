@@ -85,16 +85,25 @@ class TagService:
         """Tag name -> how many photos carry it for this model."""
         tags = self.tags()
         calibrations = self.store.calibrations(self.model_id)
+        thresholds = {t.id: calibrations[t.id].threshold(t.sensitivity) for t in tags if t.id in calibrations}
+        automatic = self.store.counts_above(self.model_id, thresholds)
         accepted, rejected = self.labels.labelled(True), self.labels.labelled(False)
+        # Labels override the automatic verdict: look up only the labelled photos' scores.
+        labelled = sorted({p for ids in (*accepted.values(), *rejected.values()) for p in ids})
+        scores = {(t, p): score for t, p, score in self.store.scores_of_photos(self.model_id, labelled)}
         counts = {}
         for tag in tags:
-            calibration = calibrations.get(tag.id)
-            automatic = (
-                {p for p, _ in self.store.scores_above(self.model_id, tag.id, calibration.threshold(tag.sensitivity))}
-                if calibration
-                else set()
+            threshold = thresholds.get(tag.id)
+
+            def is_automatic(photo_id: int, tag_id: int = tag.id, threshold: float | None = threshold) -> bool:
+                score = scores.get((tag_id, photo_id))
+                return threshold is not None and score is not None and score >= threshold
+
+            counts[tag.name] = (
+                automatic.get(tag.id, 0)
+                + sum(1 for p in accepted.get(tag.name, []) if not is_automatic(p))
+                - sum(1 for p in rejected.get(tag.name, []) if is_automatic(p))
             )
-            counts[tag.name] = len(set(accepted.get(tag.name, [])) | (automatic - set(rejected.get(tag.name, []))))
         return counts
 
     def photo_tags(self, photo_id: int) -> list[PhotoTag]:

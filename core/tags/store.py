@@ -18,14 +18,18 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Float,
+    Integer,
     Row,
     and_,
     bindparam,
+    column,
     delete,
     func,
     insert,
     select,
     update,
+    values,
 )
 
 from core.catalog import schema as s
@@ -280,6 +284,28 @@ class TagStore:
                 automatic = {int(r[0]) for r in conn.execute(query)}
         return {p for p, accepted in labelled.items() if accepted} | {p for p in automatic if p not in labelled}
 
+    def counts_above(self, model_id: int, thresholds: dict[int, float]) -> dict[int, int]:
+        """Tag id -> how many photos' scores reach the tag's threshold, for every tag in `thresholds` at once.
+
+        One query (the thresholds as a VALUES table, each tag a range on the scores index) instead of one
+        per tag: the side panel asks after every indexing run, and hundreds of queries' worth of Python
+        kept the GIL from the GUI thread long enough to stall the window."""
+        if not thresholds:
+            return {}
+        wanted = (
+            values(column("tag_id", Integer), column("threshold", Float), name="wanted")
+            .data(list(thresholds.items()))
+            .cte()  # WITH wanted(tag_id, threshold) AS (VALUES ...): SQLite has no aliased VALUES in FROM
+        )
+        query = (
+            select(s.tag_scores.c.tag_id, func.count())
+            .join(wanted, wanted.c.tag_id == s.tag_scores.c.tag_id)
+            .where(s.tag_scores.c.model_id == model_id, s.tag_scores.c.score >= wanted.c.threshold)
+            .group_by(s.tag_scores.c.tag_id)
+        )
+        with self.engine.connect() as conn:
+            return {int(r[0]): int(r[1]) for r in conn.execute(query)}
+
     def scores_of_photos(self, model_id: int, photo_ids: Sequence[int]) -> list[tuple[int, int, float]]:
         """The stored candidate (tag id, photo id, score) rows of some photos."""
         query = select(s.tag_scores.c.tag_id, s.tag_scores.c.photo_id, s.tag_scores.c.score)
@@ -291,14 +317,6 @@ class TagStore:
                     query.where(s.tag_scores.c.model_id == model_id, s.tag_scores.c.photo_id.in_(chunk))
                 )
             ]
-
-    def scores_above(self, model_id: int, tag_id: int, threshold: float) -> list[tuple[int, float]]:
-        """(photo id, score) of a tag's candidates at or above `threshold`, best first."""
-        query = select(s.tag_scores.c.photo_id, s.tag_scores.c.score).where(
-            _score_of(model_id, tag_id), s.tag_scores.c.score >= threshold
-        )
-        with self.engine.connect() as conn:
-            return [(int(r[0]), float(r[1])) for r in conn.execute(query.order_by(s.tag_scores.c.score.desc()))]
 
     # Helpers -------------------------------------------------------------------------------------
 
