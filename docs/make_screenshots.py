@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtGui import QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
@@ -62,17 +62,16 @@ def photograph(window: MainWindow) -> None:
     window.search_for(QUERY)
     wait_until(lambda: window.model.rowCount() > 0)
     first_screen = min(window.model.rowCount(), 30)
-    for row in range(first_screen):  # ask for the icons a screen would paint (offscreen views paint lazily)
-        window.model.data(window.model.index(row), Qt.ItemDataRole.DecorationRole)
+    window.model.want_thumbnails(range(first_screen))  # what the first screen shows, before it is shown
     wait_until(lambda: all(window.thumbnails.is_ready(window.model.hit(r).photo_id) for r in range(first_screen)))
     settle()
     save(window, "main-window")
 
     window.results_view.selectionModel().select(
-        window.model.index(2), window.results_view.selectionModel().SelectionFlag.ClearAndSelect
+        window.model.index(2, 0), window.results_view.selectionModel().SelectionFlag.ClearAndSelect
     )
-    menu = window.actions_.menu(window.selected_hits(window.model.index(2)))
-    rect = window.results_view.visualRect(window.model.index(2))
+    menu = window.actions_.menu(window.selected_hits(window.model.index(2, 0)))
+    rect = window.results_view.visualRect(window.model.index(2, 0))
     at = window.results_view.viewport().mapTo(window, rect.center())
     shot = window.grab()
     painter = QPainter(shot)

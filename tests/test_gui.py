@@ -12,16 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt, QTimer, QUrl
+from PIL import Image
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.cli import EXIT_ENVIRONMENT, run
 from app.gui import search_controller
+from app.gui import thumbnails as thumbnails_module
 from app.gui.app import ExceptionHook, run_gui
 from app.gui.main_window import MainWindow
-from app.gui.thumbnails import prune_thumbnails
+from app.gui.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
 from app.priority import BACKGROUND_NICE
 from app.tasks import TaskRunner
 from core.library import Library
@@ -97,7 +99,7 @@ def test_typing_searches_after_a_pause(qtbot: QtBot, window: MainWindow) -> None
         assert window.model.rowCount() == 0  # debounced: nothing until typing pauses
     paths = [hit.path for hit in window.model.hits()]
     assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["red"] * 3
-    assert window.model.data(window.model.index(0), Qt.ItemDataRole.DisplayRole) == Path(paths[0]).name
+    assert window.model.data(window.model.index(0, 0), Qt.ItemDataRole.DisplayRole) == Path(paths[0]).name
     assert window.search_field.accessibleName() and window.results_view.accessibleName()
 
 
@@ -281,15 +283,50 @@ def test_thumbnails_are_made_in_the_cache_not_the_photo_folder(
 ) -> None:
     before = sorted(p for p in photos.rglob("*"))
     search(qtbot, window, "red")
-    hit, index = window.model.hit(0), window.model.index(0)
+    hit, index = window.model.hit(0), window.model.index(0, 0)
     placeholder = window.thumbnails.placeholder.cacheKey()
-    with qtbot.waitSignals([window.thumbnails.ready, window.model.dataChanged], timeout=WAIT_MS):
-        icon = window.model.data(index, Qt.ItemDataRole.DecorationRole)
-        assert isinstance(icon, QIcon) and icon.cacheKey() == placeholder
+
+    def icon() -> QIcon:
+        return window.model.data(index, Qt.ItemDataRole.DecorationRole)
+
+    qtbot.waitUntil(lambda: icon().cacheKey() != placeholder, timeout=WAIT_MS)  # the row is on screen
     thumbnail = home / "cache" / "thumbnails" / f"{hit.photo_id}-{window.thumbnails.size}.jpg"
     assert thumbnail.is_file()
-    assert window.model.data(index, Qt.ItemDataRole.DecorationRole).cacheKey() != placeholder
+    side = window.thumbnails.size
+    assert icon().availableSizes() == [QSize(side, side)]  # square: names line up under any shape
     assert sorted(p for p in photos.rglob("*")) == before
+
+
+def test_a_thumbnail_keeps_its_shape_in_its_square_icon(qtbot: QtBot, tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jpg"
+    Image.new("RGB", (400, 200), (200, 40, 40)).save(wide)
+    cache = ThumbnailCache(tmp_path / "cache")
+    with qtbot.waitSignal(cache.ready, timeout=WAIT_MS):
+        assert cache.icon(7, str(wide)) is None  # queued
+    icon, preview = cache.icon(7, str(wide)), cache.preview(7)
+    assert icon is not None and icon.availableSizes() == [QSize(THUMB_SIZE, THUMB_SIZE)]
+    assert preview is not None and preview.size() == QSize(THUMB_SIZE, THUMB_SIZE // 2)
+    corner, centre = icon.pixmap(THUMB_SIZE).toImage().pixelColor(0, 0), preview.toImage().pixelColor(96, 48)
+    assert corner.alpha() == 0 and centre.red() > 150 > centre.green()  # transparent margin, red picture
+
+
+def test_rows_give_back_thumbnails_the_cache_lets_go(
+    qtbot: QtBot, window: MainWindow, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(thumbnails_module, "MEMORY_ITEMS", 1)
+    search(qtbot, window, "a photo")
+    placeholder = window.thumbnails.placeholder.cacheKey()
+
+    def shown() -> int:
+        rows = range(window.model.rowCount())
+        icons = [window.model.data(window.model.index(r, 0), Qt.ItemDataRole.DecorationRole) for r in rows]
+        return sum(i.cacheKey() != placeholder for i in icons)
+
+    qtbot.waitUntil(lambda: shown() > 0, timeout=WAIT_MS)  # the rows on screen asked for theirs
+    window.thumbnails.wait()
+    qtbot.wait(200)  # the last ones made reach the GUI thread
+    assert len(list((home / "cache" / "thumbnails").glob("*.jpg"))) > 1
+    assert shown() == 1  # only the thumbnail the cache still holds is drawn
 
 
 def test_photosift_without_a_display_says_so(

@@ -195,7 +195,7 @@ def test_settings_apply_and_persist(qtbot: QtBot, window: MainWindow, home: Path
 def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
     hit = window.model.hit(0)
-    window.results_view.setCurrentIndex(window.model.index(0))
+    window.results_view.setCurrentIndex(window.model.index(0, 0))
     actions = {a.text(): a for a in window.actions_.menu([hit]).actions() if a.text()}
     assert {"Find similar images", "Add to query (+)", "Subtract from query (-)", "Copy image", "Properties"} <= set(
         actions
@@ -225,7 +225,7 @@ def test_keyboard_finds_similar_from_the_grid(qtbot: QtBot, window: MainWindow) 
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
     window.results_view.setFocus()
-    window.results_view.setCurrentIndex(window.model.index(0))
+    window.results_view.setCurrentIndex(window.model.index(0, 0))
     hit = window.model.hit(0)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         qtbot.keyClick(window.results_view, Qt.Key.Key_S)

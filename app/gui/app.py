@@ -51,9 +51,10 @@ class ExceptionHook:
 def prefer_the_gui_thread() -> None:
     """Let the GUI thread take the GIL back within GIL_SWITCH_S while indexing threads run Python.
 
-    Every paint of the results grid calls back into Python (the model's data, the delegate) once per
-    cell; with Python's default 5 ms switch interval each callback can wait that long behind a decode
-    or catalog thread, which adds up to visible stalls while scrolling during indexing.
+    Every Python callback on the GUI thread (a slot, a timer, a model method) must take the GIL first;
+    with Python's default 5 ms switch interval each can wait that long behind a decode or catalog
+    thread, which adds up to visible stalls while scrolling during indexing. (The results grid is
+    painted without calling Python at all, see `results_model`.)
     """
     sys.setswitchinterval(GIL_SWITCH_S)
 

@@ -41,7 +41,7 @@ from app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
 from app.gui.progress_status import ProgressStatus
 from app.gui.queries import dropped_image, pasted_image_op
 from app.gui.result_actions import ResultActions, put_image_on_clipboard
-from app.gui.result_delegate import ResultDelegate
+from app.gui.results_grid import cell_size, visible_rows
 from app.gui.results_model import ResultsModel
 from app.gui.review_queue import ReviewQueue
 from app.gui.search_controller import SearchController
@@ -144,8 +144,13 @@ class MainWindow(QMainWindow):
         view.viewport().setAcceptDrops(False)
         view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         view.setModel(self.model)
-        self.delegate = ResultDelegate(view)
-        view.setItemDelegate(self.delegate)
+        # Thumbnails are asked for by the rows on screen, once per scroll, resize or new page.
+        self._thumbnails_wanted = QTimer(self, singleShot=True, interval=0)
+        self._thumbnails_wanted.timeout.connect(lambda: self.model.want_thumbnails(visible_rows(view)))
+        for changed in (view.verticalScrollBar().valueChanged, view.verticalScrollBar().rangeChanged):
+            changed.connect(lambda *_: self._thumbnails_wanted.start())
+        for added in (self.model.rowsInserted, self.model.modelReset):
+            added.connect(lambda *_: self._thumbnails_wanted.start())
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
         view.activated.connect(lambda index: self.open_viewer(index.row()))
@@ -159,7 +164,7 @@ class MainWindow(QMainWindow):
         self.new_results_button.clicked.connect(lambda: self.search.run_query(keep_scroll=True))
         self.search.new_results.connect(self.new_results_button.setVisible)
         self.viewer = Viewer(self.model, self.runner, self)
-        self.viewer.row_changed.connect(lambda row: view.setCurrentIndex(self.model.index(row)))
+        self.viewer.row_changed.connect(lambda row: view.setCurrentIndex(self.model.index(row, 0)))
         self.viewer.open_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
         self.viewer.closed.connect(view.setFocus)
         self.viewer.tag_clicked.connect(lambda name: self.search_for(filter_term("tag", name)))
@@ -213,9 +218,9 @@ class MainWindow(QMainWindow):
         size = max(THUMBNAIL_MIN, min(THUMBNAIL_MAX, size))
         if self.thumbnails.fit_to(size):
             self.model.icons_changed()
-        self.delegate.side = size
         self.results_view.setIconSize(QSize(size, size))
-        self.results_view.setGridSize(self.delegate.cell_size(self.results_view.fontMetrics().height()) + GRID_GAP)
+        self.results_view.setGridSize(cell_size(size, self.results_view.fontMetrics().height()) + GRID_GAP)
+        self._thumbnails_wanted.start()
 
     # Searching --------------------------------------------------------------------------------------
 

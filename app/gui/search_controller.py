@@ -91,7 +91,7 @@ class SearchController(QObject):
         elif not page.hits:
             self.no_results.emit()
         else:
-            self.view.setCurrentIndex(self.model.index(0))
+            self.view.setCurrentIndex(self.model.index(0, 0))
         self.results_shown.emit()
 
     def _load_more(self, offset: int) -> None:

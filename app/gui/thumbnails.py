@@ -2,7 +2,8 @@
 
 A thumbnail is written under the cache folder (`Paths.cache / "thumbnails"`), named by photo id and size,
 never next to the photo: Photosift does not write into photo folders. Until one is ready the view shows
-a placeholder; `ready` says when it can be drawn.
+a placeholder; `ready` says when it can be drawn. Icons are square, the picture centred on a transparent
+canvas, so Qt's own icon-mode painting keeps every name on the same line whatever the photo's shape.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtCore import QObject, QPoint, QRect, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from app.priority import lower_this_thread
 from core.errors import ImageError
@@ -64,7 +65,7 @@ class _Make(QRunnable):
             if not self._target.exists():
                 make_thumbnail(self._source, self._target, self._size)
             image = QImage(str(self._target))  # QImage (not QPixmap) is safe to build off the GUI thread
-            self._cache._finished.emit(self._id, None if image.isNull() else image)
+            self._cache._finished.emit(self._id, None if image.isNull() else _squared(image, self._size))
         except (ImageError, OSError):  # an unreadable photo keeps its placeholder; indexing records why
             self._cache._finished.emit(self._id, None)
 
@@ -73,7 +74,8 @@ class ThumbnailCache(QObject):
     """Hands out thumbnail icons, generating missing ones on a thread pool."""
 
     ready = Signal(int)  # photo id whose thumbnail can now be drawn
-    _finished = Signal(int, object)  # from a worker: photo id, QImage or None (queued to the GUI thread)
+    dropped = Signal(int)  # photo id whose thumbnail left memory (least recently asked for)
+    _finished = Signal(int, object)  # from a worker: photo id, (square QImage, picture's rect) or None
 
     def __init__(self, cache_dir: Path, size: int = THUMB_SIZE, parent: QObject | None = None):
         super().__init__(parent)
@@ -81,6 +83,7 @@ class ThumbnailCache(QObject):
         self.size = size
         self.placeholder = _placeholder(size)
         self._icons: OrderedDict[int, QIcon] = OrderedDict()
+        self._pictures: dict[int, QRect] = {}  # where in its square icon each picture lies
         self._pending: set[int] = set()
         self._broken: set[int] = set()
         self._pool = QThreadPool(self)
@@ -98,6 +101,13 @@ class ThumbnailCache(QObject):
             self._pool.start(_Make(self, photo_id, Path(path), target, self.size))
         return None
 
+    def preview(self, photo_id: int) -> QPixmap | None:
+        """The thumbnail as a pixmap of the picture alone (no square canvas), if it is in memory."""
+        icon = self._icons.get(photo_id)
+        if icon is None:
+            return None
+        return icon.pixmap(icon.availableSizes()[0]).copy(self._pictures[photo_id])
+
     def is_ready(self, photo_id: int) -> bool:
         """Whether the photo's thumbnail is done: drawn from memory, or known to be unreadable."""
         return photo_id in self._icons or photo_id in self._broken
@@ -111,6 +121,7 @@ class ThumbnailCache(QObject):
         self.drop_queued()
         self.size = size
         self._icons.clear()
+        self._pictures.clear()
         self._broken.clear()
         return True
 
@@ -124,14 +135,17 @@ class ThumbnailCache(QObject):
         self._pool.waitForDone()
 
     @Slot(int, object)
-    def _on_finished(self, photo_id: int, image: QImage | None) -> None:
+    def _on_finished(self, photo_id: int, made: tuple[QImage, QRect] | None) -> None:
         self._pending.discard(photo_id)
-        if image is None:
+        if made is None:
             self._broken.add(photo_id)
             return
-        self._icons[photo_id] = QIcon(QPixmap.fromImage(image))
+        self._icons[photo_id] = QIcon(QPixmap.fromImage(made[0]))
+        self._pictures[photo_id] = made[1]
         while len(self._icons) > MEMORY_ITEMS:
-            self._icons.popitem(last=False)
+            old, _ = self._icons.popitem(last=False)
+            del self._pictures[old]
+            self.dropped.emit(old)
         self.ready.emit(photo_id)
 
 
@@ -139,3 +153,17 @@ def _placeholder(size: int) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(128, 128, 128, 60))
     return QIcon(pixmap)
+
+
+def _squared(image: QImage, size: int) -> tuple[QImage, QRect]:
+    """`image` fitted and centred on a transparent size x size canvas (small photos are scaled up, as the
+    grid cell would show them), and the rect it occupies there."""
+    canvas = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    canvas.fill(Qt.GlobalColor.transparent)
+    picture = QRect(QPoint(0, 0), image.size().scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
+    picture.moveCenter(canvas.rect().center())
+    painter = QPainter(canvas)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    painter.drawImage(picture, image)
+    painter.end()
+    return canvas, picture

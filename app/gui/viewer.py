@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -201,11 +201,10 @@ class Viewer(QWidget):
         return max(size.width(), size.height(), 1)
 
     def _show_thumbnail(self, row: int) -> None:
-        icon = self.model.data(self.model.index(row), Qt.ItemDataRole.DecorationRole)
-        sizes = icon.availableSizes() if isinstance(icon, QIcon) else []
+        thumbnail = self.model.thumbnail(row)
         self.stack.setCurrentWidget(self.zoom_view)
-        if sizes:
-            self.zoom_view.show_picture(icon.pixmap(sizes[0]), None)
+        if thumbnail is not None:
+            self.zoom_view.show_picture(thumbnail, None)
         else:
             self.zoom_view.clear()
 
