@@ -109,12 +109,14 @@ class StealClock:
         except (OSError, IndexError, ValueError):
             return []
 
-    def tick(self, stall_ms: float) -> None:
+    def tick(self, stall_ms: float) -> float:
+        """Account for one probe interval; returns the most any one CPU was stolen during it (ms)."""
         now = self._read()
         stolen = [(a - b) * self._tick_ms for a, b in zip(now, self._last, strict=False)]
         self._last = now
         self.total_ms += sum(stolen)
         self.longest_net = max(self.longest_net, stall_ms - max(stolen, default=0.0))
+        return max(stolen, default=0.0)
 
     def summary(self) -> str:
         return (
@@ -190,9 +192,10 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
             watch.tick()
         now = clock.elapsed()
         stalls.append(now - last[0] - PROBE_MS)
-        steal.tick(stalls[-1])
+        stolen = steal.tick(stalls[-1])
         if stalls[-1] > 50:
-            long_ones.append(f"{stalls[-1]} ms at {time.perf_counter() - started:.1f} s ({stage[0]})")
+            at = time.perf_counter() - started
+            long_ones.append(f"{stalls[-1]} ms at {at:.1f} s ({stage[0]}, {stolen:.0f} ms stolen)")
             print(f"stall: {long_ones[-1]}; monotonic {time.monotonic():.3f} s", file=sys.stderr, flush=True)
         last[0] = now
 
