@@ -23,10 +23,12 @@ from app.gui import search_controller
 from app.gui import thumbnails as thumbnails_module
 from app.gui.app import ExceptionHook, run_gui
 from app.gui.main_window import MainWindow
+from app.gui.results_grid import visible_rows
 from app.gui.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
 from app.priority import BACKGROUND_NICE
 from app.tasks import TaskRunner
 from core.library import Library
+from core.search import SearchHit, SearchPage
 from core.settings import Paths, Settings
 from tests.conftest import TEST_MODELS, make_photo
 from tests.test_library import open_library
@@ -308,6 +310,23 @@ def test_a_thumbnail_keeps_its_shape_in_its_square_icon(qtbot: QtBot, tmp_path: 
     assert preview is not None and preview.size() == QSize(THUMB_SIZE, THUMB_SIZE // 2)
     corner, centre = icon.pixmap(THUMB_SIZE).toImage().pixelColor(0, 0), preview.toImage().pixelColor(96, 48)
     assert corner.alpha() == 0 and centre.red() > 150 > centre.green()  # transparent margin, red picture
+
+
+def test_only_the_rows_on_screen_ask_for_thumbnails(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    hits = tuple(SearchHit(i, str(tmp_path / f"missing-{i}.jpg"), 0.5) for i in range(1000))
+    window.model.reset(SearchPage(hits, 0, len(hits), False))
+    view = window.results_view
+    qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+    top = visible_rows(view)
+    assert top.start == 0 and 0 < len(top) < 100
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+    bottom = visible_rows(view)
+    assert bottom.stop == len(hits) and bottom.start > top.stop
+    assert view.visualRect(window.model.index(bottom.start, 0)).intersects(view.viewport().rect())
+    # The first and the last screen were shown: their thumbnails are made (here: found unreadable).
+    qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in [*top, *bottom]), timeout=WAIT_MS)
+    window.thumbnails.wait()
+    assert not any(window.thumbnails.is_ready(i) for i in range(top.stop, bottom.start))  # never on screen
 
 
 def test_rows_give_back_thumbnails_the_cache_lets_go(
