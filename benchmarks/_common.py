@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -15,9 +16,44 @@ from core.models.registry import ModelRegistry  # noqa: E402
 from core.models.spec import ModelSpec, load_spec  # noqa: E402
 from core.settings import Paths  # noqa: E402
 
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
+
 
 def random_weights_spec(name_or_path: str, paths: Paths) -> ModelSpec:
     """A built-in spec with random weights: the same architecture and speed, no download."""
     path = Path(name_or_path)
     spec = load_spec(path) if path.suffix == ".json" else ModelRegistry(paths).resolve(name_or_path)
     return dataclasses.replace(spec, weights=None, checkpoint=None, random_init=True)
+
+
+def open_main_window(home: Path, model: str) -> MainWindow:
+    """The app's main window over a new library in `home`, with `model` at random weights, 1200x800
+    (not shown yet). `close_main_window` takes it down."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.main_window import MainWindow
+    from app.main import model_provider
+    from app.tasks import TaskRunner
+    from core.catalog import Catalog
+    from core.library import Library
+    from core.settings import Settings
+
+    QApplication.instance() or QApplication(sys.argv[:1])
+    paths = Paths(home)
+    paths.ensure()
+    spec = random_weights_spec(model, paths)
+    settings = Settings()
+    models = model_provider(paths)
+    library = Library(paths, settings, Catalog(paths.database), spec, models.make_encoder(spec, settings.device))
+    window = MainWindow(library, TaskRunner(library), models=models)
+    window.resize(1200, 800)
+    return window
+
+
+def close_main_window(window: MainWindow) -> None:
+    """Close the window and wait for its background work, then close its (current) library."""
+    window.close()
+    window.runner.shutdown()
+    window.thumbnails.wait()
+    window.runner.library.close()

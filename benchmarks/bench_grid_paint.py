@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import random_weights_spec
+from _common import close_main_window, open_main_window
 
 ROWS = 200
 
@@ -40,26 +40,13 @@ def run(home: Path, paints: int, busy: list[int]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.gui.app import prefer_the_gui_thread
-    from app.gui.main_window import MainWindow
-    from app.main import model_provider
     from app.priority import lower_this_thread
-    from app.tasks import TaskRunner
-    from core.catalog import Catalog
-    from core.library import Library
     from core.search import SearchHit, SearchPage
-    from core.settings import Paths, Settings
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = open_main_window(home, "vit-b-32-metaclip")
+    app = QApplication.instance()
+    assert app is not None  # open_main_window made it
     prefer_the_gui_thread()
-    paths = Paths(home)
-    paths.ensure()
-    spec = random_weights_spec("vit-b-32-metaclip", paths)
-    settings = Settings()
-    models = model_provider(paths)
-    library = Library(paths, settings, Catalog(paths.database), spec, models.make_encoder(spec, settings.device))
-    runner = TaskRunner(library)
-    window = MainWindow(library, runner, models=models)
-    window.resize(1200, 800)
     window.show()
     hits = tuple(SearchHit(i, f"/photos/holiday/IMG_{i:05d}.jpg", 0.3) for i in range(ROWS))
     window.model.reset(SearchPage(hits, 0, ROWS, False))
@@ -98,10 +85,7 @@ def run(home: Path, paints: int, busy: list[int]) -> int:
             f"  beside {count} busy Python thread(s): median {median:.1f} ms "
             f"({median / statistics.median(alone):.1f}x alone), slowest {max(times):.1f} ms"
         )
-    window.close()
-    runner.shutdown()
-    window.thumbnails.wait()
-    library.close()
+    close_main_window(window)
     return 0
 
 

@@ -24,7 +24,7 @@ import time
 import traceback
 from pathlib import Path
 
-from _common import SHARED_DATA, random_weights_spec
+from _common import SHARED_DATA, close_main_window, open_main_window
 
 PROBE_MS = 5  # the probe's period: stalls are measured to about this resolution
 SCROLL_MS = 40  # a scroll step every 40 ms: a steady flick through the grid
@@ -156,23 +156,10 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
     from PySide6.QtWidgets import QApplication
 
     from app.gui.app import exempt_startup_objects_from_gc
-    from app.gui.main_window import MainWindow
-    from app.main import model_provider
-    from app.tasks import TaskRunner
-    from core.catalog import Catalog
-    from core.library import Library
-    from core.settings import Paths, Settings
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    paths = Paths(home)
-    paths.ensure()
-    spec = random_weights_spec(model, paths)
-    settings = Settings()
-    models = model_provider(paths)
-    library = Library(paths, settings, Catalog(paths.database), spec, models.make_encoder(spec, settings.device))
-    runner = TaskRunner(library)
-    window = MainWindow(library, runner, models=models)
-    window.resize(1200, 800)
+    window = open_main_window(home, model)
+    app, runner = QApplication.instance(), window.runner
+    assert app is not None  # open_main_window made it
     if freeze:
         exempt_startup_objects_from_gc()
     collections = CollectionTimes()
@@ -236,11 +223,8 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
         watch.start()
     app.exec()
     elapsed = ended[0] - started
-    status = library.status() if runner.library is library else runner.library.status()
-    window.close()
-    runner.shutdown()
-    window.thumbnails.wait()
-    runner.library.close()
+    status = runner.library.status()
+    close_main_window(window)
     collections.stop()
     report(stalls, elapsed, status.embedded, window.model.rowCount())
     if long_ones:
