@@ -299,6 +299,19 @@ def test_thumbnails_are_made_in_the_cache_not_the_photo_folder(
     assert sorted(p for p in photos.rglob("*")) == before
 
 
+def test_a_refreshed_page_keeps_its_thumbnails(qtbot: QtBot, window: MainWindow) -> None:
+    search(qtbot, window, "red")
+    placeholder = window.thumbnails.placeholder.cacheKey()
+
+    def first_icon() -> int:
+        return window.model.data(window.model.index(0, 0), Qt.ItemDataRole.DecorationRole).cacheKey()
+
+    qtbot.waitUntil(lambda: first_icon() != placeholder, timeout=WAIT_MS)
+    hits = tuple(window.model.hits())
+    window.model.reset(SearchPage(hits, 0, len(hits), False))  # as results refresh during indexing
+    assert first_icon() != placeholder  # at once: no placeholder flashes in between
+
+
 def test_a_thumbnail_keeps_its_shape_in_its_square_icon(qtbot: QtBot, tmp_path: Path) -> None:
     wide = tmp_path / "wide.jpg"
     Image.new("RGB", (400, 200), (200, 40, 40)).save(wide)

@@ -2,9 +2,9 @@
 
 The rows are QStandardItems, so Qt paints the grid without calling into Python: a Python `data()` and
 delegate meant one GIL acquisition per cell per paint, and while indexing threads run Python each can
-wait a switch interval or more (one paint of 25 cells: 9 ms alone, 75 ms median beside three busy
-Python threads; in C++, 1 ms and 3 ms). Thumbnails are therefore asked for by rows (`want_thumbnails`,
-for the rows on screen) rather than when a cell is painted.
+wait a switch interval or more (benchmarks/bench_grid_paint.py, beside three busy Python threads: a
+median paint of 29-35 ms that way, 5.5-6.6 ms now). Thumbnails are therefore asked for by rows
+(`want_thumbnails`, for the rows on screen) rather than when a cell is painted.
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ class ResultsModel(QStandardItemModel):
 
     def _item(self, hit: SearchHit) -> QStandardItem:
         name = PurePath(hit.path).name
-        item = QStandardItem(self._thumbnails.placeholder, name)
+        icon = self._thumbnails.cached(hit.photo_id)  # a refreshed page keeps its pictures: no flicker
+        if icon is not None:
+            self._shown.add(hit.photo_id)
+        item = QStandardItem(icon if icon is not None else self._thumbnails.placeholder, name)
         item.setEditable(False)
         item.setDragEnabled(False)
         item.setToolTip(f"{hit.path}\n#{hit.photo_id}" + ("" if hit.score is None else f", similarity {hit.score:.3f}"))

@@ -101,6 +101,10 @@ class ThumbnailCache(QObject):
             self._pool.start(_Make(self, photo_id, Path(path), target, self.size))
         return None
 
+    def cached(self, photo_id: int) -> QIcon | None:
+        """The thumbnail if it is in memory; unlike `icon`, never starts making one."""
+        return self._icons.get(photo_id)
+
     def preview(self, photo_id: int) -> QPixmap | None:
         """The thumbnail as a pixmap of the picture alone (no square canvas), if it is in memory."""
         icon = self._icons.get(photo_id)
