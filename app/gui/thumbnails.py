@@ -107,7 +107,7 @@ class ThumbnailCache(QObject):
 
     def preview(self, photo_id: int) -> QPixmap | None:
         """The thumbnail as a pixmap of the picture alone (no square canvas), if it is in memory."""
-        icon = self._icons.get(photo_id)
+        icon = self.cached(photo_id)
         if icon is None:
             return None
         return icon.pixmap(icon.availableSizes()[0]).copy(self._pictures[photo_id])
