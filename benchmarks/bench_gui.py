@@ -46,6 +46,11 @@ def main() -> int:
     parser.add_argument(
         "--python-gc", action="store_true", help="leave start-up objects to the cyclic collector (for comparison)"
     )
+    parser.add_argument(
+        "--lazy-tokenizer",
+        action="store_true",
+        help="build the text tokenizer on the worker, not before the event loop (for comparison)",
+    )
     args = parser.parse_args()
     if not args.show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -55,7 +60,15 @@ def main() -> int:
 
             prefer_the_gui_thread()
         print(f"GIL switch interval: {sys.getswitchinterval() * 1000:g} ms")
-        return run(args.folder, args.model, args.seconds, Path(home), args.diagnose, freeze=not args.python_gc)
+        return run(
+            args.folder,
+            args.model,
+            args.seconds,
+            Path(home),
+            args.diagnose,
+            freeze=not args.python_gc,
+            tokenizer_first=not args.lazy_tokenizer,
+        )
 
 
 class StallWatch(threading.Thread):
@@ -151,7 +164,15 @@ class CollectionTimes:
         return f"garbage collections: {per_generation}; {len(gc.get_objects())} objects tracked at the end"
 
 
-def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = False, freeze: bool = True) -> int:
+def run(
+    folder: Path,
+    model: str,
+    seconds: float,
+    home: Path,
+    diagnose: bool = False,
+    freeze: bool = True,
+    tokenizer_first: bool = True,
+) -> int:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -160,6 +181,8 @@ def run(folder: Path, model: str, seconds: float, home: Path, diagnose: bool = F
     window = open_main_window(home, model)
     app, runner = QApplication.instance(), window.runner
     assert app is not None  # open_main_window made it
+    if tokenizer_first:
+        runner.library.encoder.prepare_bundled_tokenizer()
     if freeze:
         exempt_startup_objects_from_gc()
     collections = CollectionTimes()

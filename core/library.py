@@ -59,6 +59,9 @@ class LibraryEncoder(ImageEncoder, Protocol):
     def load(self, progress: ProgressCallback, cancel: CancelToken | None) -> None:
         """Download and load the model ahead of a run, reporting progress."""
 
+    def prepare_bundled_tokenizer(self) -> None:
+        """Build the text tokenizer now when that needs no download (before the GUI's event loop starts)."""
+
     def release(self) -> None:
         """Free the model's memory (it loads again on next use)."""
 

@@ -68,6 +68,9 @@ class FakeEncoder:
     def load(self, progress: object = None, cancel: object = None) -> None:
         """Nothing to download or load: the fake has no weights."""
 
+    def prepare_bundled_tokenizer(self) -> None:
+        """The fake's texts need no tokenizer."""
+
     def release(self) -> None:
         self.released = True
 

@@ -23,7 +23,7 @@ from torchvision import transforms
 
 from core.errors import ModelError, UserError
 from core.models import encoder as encoder_module
-from core.models.build import build_model, load_tokenizer
+from core.models.build import build_model, load_tokenizer, tokenizer_is_bundled
 from core.models.encoder import Encoder, select_device
 from core.models.preprocess import Preprocessor
 from core.models.registry import BUILTIN_SPECS_DIR, ModelRegistry
@@ -399,6 +399,21 @@ def test_select_device() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="no usable cuda device"):
             select_device("cuda")
+
+
+def test_only_bundled_tokenizers_are_built_ahead(tiny: ModelSpec, paths: Paths, tmp_path: Path) -> None:
+    """The GUI builds the tokenizer before its event loop only when that cannot mean a download."""
+    siglip = load_spec(BUILTIN_SPECS_DIR / "mcip-siglip-so400m-384.json")
+    assert tokenizer_is_bundled(load_spec(BUILTIN_SPECS_DIR / "vit-b-32-metaclip.json"))
+    assert tokenizer_is_bundled(tiny) and not tokenizer_is_bundled(siglip)
+    encoder = Encoder(tiny, paths, "cpu")
+    encoder.prepare_bundled_tokenizer()
+    assert encoder.has_tokenizer and not encoder.is_loaded  # the model itself still waits for its first use
+    remote = Encoder(siglip, paths, "cpu")
+    remote.prepare_bundled_tokenizer()
+    assert not remote.has_tokenizer
+    broken = replace(tiny, open_clip_config=tmp_path / "missing.json")
+    Encoder(broken, paths, "cpu").prepare_bundled_tokenizer()  # no error here: loading the model reports it
 
 
 def test_a_missing_transformers_package_is_a_model_error(tmp_path: Path) -> None:

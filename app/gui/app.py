@@ -86,6 +86,7 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
     try:
         window.restore_layout()
+        library.encoder.prepare_bundled_tokenizer()  # before the event loop: building it holds the GIL
         exempt_startup_objects_from_gc()
         window.show()
         if is_first_run(library):

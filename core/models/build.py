@@ -68,6 +68,15 @@ def load_tokenizer(spec: ModelSpec, cache_dir: Path) -> Tokenizer:
     return cast(Tokenizer, tokenizer)
 
 
+def tokenizer_is_bundled(spec: ModelSpec) -> bool:
+    """Whether `load_tokenizer` needs no download: open_clip's own BPE tokenizer, whose vocabulary ships
+    inside the package (CLIP, MetaCLIP). Hugging Face tokenizers and SigLIP's are fetched on first use.
+    This follows open_clip's own choice in `get_tokenizer`."""
+    register_architecture(spec)
+    text_cfg = (open_clip.get_model_config(spec.architecture) or {}).get("text_cfg", {})
+    return not text_cfg.get("hf_tokenizer_name") and "siglip" not in spec.architecture.lower()
+
+
 def register_architecture(spec: ModelSpec) -> None:
     """Make open_clip know the spec's architecture, registering its config file if it has one.
 
