@@ -142,6 +142,8 @@ class CollectionTimes:
     """How long the cyclic garbage collector held the GIL, per generation: a full collection walks every
     tracked object, whichever thread triggers it, and the GUI thread waits for all of it."""
 
+    REPORT_MS = 20  # collections longer than this are printed as they happen, beside the stalls
+
     def __init__(self) -> None:
         self.longest = [0.0, 0.0, 0.0]
         self.count = [0, 0, 0]
@@ -152,9 +154,12 @@ class CollectionTimes:
         if phase == "start":
             self._started = time.perf_counter()
             return
-        generation = info["generation"]
+        generation, took = info["generation"], (time.perf_counter() - self._started) * 1000
         self.count[generation] += 1
-        self.longest[generation] = max(self.longest[generation], (time.perf_counter() - self._started) * 1000)
+        self.longest[generation] = max(self.longest[generation], took)
+        if took > self.REPORT_MS:
+            tracked = len(gc.get_objects(generation))
+            print(f"collection: gen {generation} took {took:.0f} ms over {tracked} objects", file=sys.stderr)
 
     def stop(self) -> None:
         gc.callbacks.remove(self._callback)

@@ -12,9 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +23,7 @@ from PIL import Image
 from core.catalog.records import PhotoResult
 from core.errors import ImageError
 from core.imageio import PhotoMetadata, load_image
+from core.parallel import map_ahead
 from core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 # Decoded batches allowed to wait for the model: enough to absorb uneven decode times, small enough
@@ -85,19 +84,7 @@ def decode_ahead(
     pending: Sequence[tuple[int, str]], encoder: ImageEncoder, workers: int, lookahead: int
 ) -> Generator[Decoded, None, None]:
     """Decode in order on a pool, keeping at most `lookahead` photos in flight (bounded memory)."""
-    items = iter(pending)
-    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        window: deque[Future[Decoded]] = deque()
-        try:
-            for photo_id, path in items:
-                window.append(pool.submit(_decode, encoder, photo_id, path))
-                if len(window) >= lookahead:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for future in window:
-                future.cancel()
+    return map_ahead(lambda item: _decode(encoder, *item), pending, workers, lookahead, name="decode")
 
 
 class _Writer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from core.catalog.records import FileRecord, FileState, KnownPhoto, NewPhoto, Sc
 from core.errors import ImageError
 from core.fingerprint import content_hash, fingerprint
 from core.imageio import PHOTO_EXTENSIONS
+from core.parallel import map_ahead
 from core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 # Folders that hold system or application data, not photos (NAS thumbnails, recycle bins, ...).
@@ -27,6 +28,7 @@ SKIPPED_FOLDER_NAMES = frozenset(
 )
 # Fingerprinting is I/O-bound; a few threads hide latency on network shares and spinning disks.
 FINGERPRINT_THREADS = 4
+FINGERPRINT_LOOKAHEAD = 64  # files submitted ahead of the one being recorded: keeps every thread busy
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,9 @@ def _fingerprint_all(
 
     result: dict[str, str] = {}
     errors: list[tuple[str, str]] = []
-    with ThreadPoolExecutor(FINGERPRINT_THREADS) as pool:
-        for done, (path, fp, error) in enumerate(pool.map(one, states), start=1):
+    fingerprints = map_ahead(one, states, FINGERPRINT_THREADS, FINGERPRINT_LOOKAHEAD, name="fingerprint")
+    with closing(fingerprints):  # on cancel, only the files in flight are finished
+        for done, (path, fp, error) in enumerate(fingerprints, start=1):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             if fp is not None:

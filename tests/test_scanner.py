@@ -11,6 +11,8 @@ import pytest
 
 import core.scanner
 from core.catalog import Catalog
+from core.errors import Cancelled
+from core.progress import CancelToken
 from core.scanner import ScanReport, scan_folder
 from tests.conftest import make_photo
 
@@ -53,6 +55,29 @@ def test_new_files_are_added_and_rescan_is_stat_only(
     monkeypatch.setattr(core.scanner, "fingerprint", lambda path, size: reads.append(path) or "x")
     (report,) = scan_all(catalog)
     assert (report.added, report.unchanged, reads) == (0, 3, [])
+
+
+def test_cancelling_a_scan_stops_fingerprinting_at_the_files_in_flight(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(400):
+        (photos / f"{i}.jpg").write_bytes(b"not decoded while scanning: only fingerprinted")
+    folder = catalog.add_folder(photos)
+    cancel, reads = CancelToken(), []
+
+    def fingerprint_then_cancel(path: Path, size: int) -> str:
+        reads.append(path)
+        cancel.cancel()
+        return str(path)
+
+    monkeypatch.setattr(core.scanner, "fingerprint", fingerprint_then_cancel)
+    with pytest.raises(Cancelled):
+        scan_folder(catalog, folder, cancel=cancel)
+    # Only the files submitted ahead were read, not all 400; and nothing was recorded.
+    assert len(reads) <= core.scanner.FINGERPRINT_LOOKAHEAD + 1
+    assert catalog.files_in_folder(folder.id) == {}
 
 
 def test_rename_and_move_keep_identity(tmp_path: Path, catalog: Catalog) -> None:
