@@ -147,14 +147,17 @@ class CollectionTimes:
     def __init__(self) -> None:
         self.longest = [0.0, 0.0, 0.0]
         self.count = [0, 0, 0]
-        self._started = 0.0
+        self._started: float | None = None
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
             return
+        if self._started is None:  # registered while another thread's collection ran its finalizers
+            return
         generation, took = info["generation"], (time.perf_counter() - self._started) * 1000
+        self._started = None
         self.count[generation] += 1
         self.longest[generation] = max(self.longest[generation], took)
         if took > self.REPORT_MS:
