@@ -52,8 +52,8 @@ def open_main_window(home: Path, model: str) -> MainWindow:
 
 
 def close_main_window(window: MainWindow) -> None:
-    """Close the window and wait for its background work, then close its (current) library."""
+    """Close the window, wait for its background work, then close its (current) library."""
+    from app.gui.app import shut_down
+
     window.close()
-    window.runner.shutdown()
-    window.thumbnails.wait()
-    window.runner.library.close()
+    shut_down(window)

@@ -73,6 +73,14 @@ def exempt_startup_objects_from_gc() -> None:
     gc.freeze()
 
 
+def shut_down(window: MainWindow) -> None:
+    """Wait for the window's background work (tasks, thumbnails), then close the library it ends with
+    (a model switch may have replaced the one it started with)."""
+    window.runner.shutdown()
+    window.thumbnails.wait()
+    window.runner.library.close()
+
+
 def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     """Open the main window (and the welcome wizard on a first start) and run until it closes."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -94,6 +102,4 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
         return app.exec()
     finally:
         sys.excepthook = previous_hook
-        runner.shutdown()
-        window.thumbnails.wait()
-        runner.library.close()
+        shut_down(window)
