@@ -25,10 +25,11 @@ from PIL import Image
 
 from core.errors import Cancelled, ModelDownloadError, ModelError
 from core.models.build import build_model
+from core.models.download import download
 from core.models.encoder import Encoder
 from core.models.registry import ModelRegistry
 from core.models.spec import ModelSpec, WeightsSource, load_spec
-from core.models.weights import apply_state_dict, download, load_state_dict
+from core.models.weights import apply_state_dict, load_state_dict
 from core.progress import CancelToken, Progress, no_progress
 from core.settings import Paths
 

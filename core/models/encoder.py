@@ -20,9 +20,10 @@ from PIL import Image
 
 from core.errors import EnvironmentFault, ModelError, UserError
 from core.models.build import Tokenizer, build_model, load_tokenizer, tokenizer_is_bundled
+from core.models.download import download
 from core.models.preprocess import Preprocessor
 from core.models.spec import DEVICE_KINDS, ModelSpec
-from core.models.weights import apply_state_dict, download, load_state_dict
+from core.models.weights import apply_state_dict, load_state_dict
 from core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from core.settings import Paths
 

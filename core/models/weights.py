@@ -1,5 +1,5 @@
-"""Model weights: downloading them (or installing a file fetched by hand), and loading state dicts without
-ever running code from the file.
+"""Model weights: installing a file fetched by hand, and loading state dicts without ever running code from
+the file (downloading them is `core.models.download`).
 
 Checkpoints are untrusted data (a user may import any file), so pickles load with
 `torch.load(weights_only=True)` and safetensors files with safetensors; every failure becomes a
@@ -9,170 +9,22 @@ Checkpoints are untrusted data (a user may import any file), so pickles load wit
 from __future__ import annotations
 
 import hashlib
-import http.client
-import time
-import urllib.error
-import urllib.request
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 import safetensors.torch
 import torch
 
-from core.errors import EnvironmentFault, ModelDownloadError, ModelError
+from core.errors import EnvironmentFault, ModelError
 from core.models.build import build_model
 from core.models.spec import ModelSpec
-from core.progress import CancelToken, Progress, ProgressCallback
+from core.progress import CancelToken
 from core.settings import Paths
 
-CHUNK_BYTES = 1 << 20  # 1 MiB: large enough for fast links, small enough to notice a cancel within a second
-TIMEOUT_S = 30  # per connect and per read: a stalled server fails the URL instead of hanging forever
-REPORT_INTERVAL_S = 0.2  # progress reports per second stay readable in a status line
-USER_AGENT = "Photosift"  # some servers refuse urllib's default agent
+CHUNK_BYTES = 1 << 20  # 1 MiB copies: a cancel is noticed within a second
 WRAPPER_KEYS = ("state_dict", "model")  # training scripts nest the weights under one of these
 STRIP_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP and torch.compile wrappers
-
-
-class _UrlFailed(Exception):
-    """One URL failed; the message is a short reason ("HTTP 404 Not Found")."""
-
-
-def download(
-    urls: Iterable[str],
-    dest: Path,
-    progress: ProgressCallback,
-    cancel: CancelToken | None = None,
-    *,
-    model_name: str | None = None,
-    sha256: str | None = None,
-) -> Path:
-    """Download one file from the first of `urls` that works and move it to `dest` once complete.
-
-    The data streams into `dest` + ".part", so an interrupted download never looks finished.
-
-    Args:
-        urls: alternative addresses of the same file, tried in order.
-        dest: where the file ends up.
-        progress: receives `Progress(stage="download")` in bytes, ending with done == total.
-        cancel: checked between chunks; cancelling deletes the partial file.
-        model_name: names the model in the error message (default: the file name).
-        sha256: expected hex digest; a mismatch counts as a failure of that URL.
-
-    Raises:
-        ModelDownloadError: every URL failed; the message gives the reasons, a URL to fetch by hand and
-            the exact path to save the file at.
-        EnvironmentFault: the partial file could not be written (disk full, permissions).
-        Cancelled: `cancel` was set.
-    """
-    url_list = list(urls)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_suffix(dest.suffix + ".part")
-    failures = []
-    try:
-        for url in url_list:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            try:
-                _fetch(url, part, progress, cancel, sha256)
-            except _UrlFailed as exc:
-                failures.append(f"{url}: {exc}")
-            else:
-                part.replace(dest)
-                return dest
-    finally:
-        # After a success the partial file has been renamed away; after anything else it must go.
-        part.unlink(missing_ok=True)
-    raise ModelDownloadError(_failure_message(model_name or dest.name, url_list, failures, dest))
-
-
-def _failure_message(model_name: str, urls: list[str], failures: list[str], dest: Path) -> str:
-    tried = f"Tried {'; '.join(failures)}." if failures else "No download address is known."
-    by_hand = f"download {urls[0]} in a browser and save it as {dest}" if urls else f"place the file at {dest}"
-    return (
-        f"The {model_name} model could not be downloaded. {tried} To install it by hand, {by_hand}, "
-        f"or import a checkpoint with `photosift models import`."
-    )
-
-
-def _fetch(url: str, part: Path, progress: ProgressCallback, cancel: CancelToken | None, sha256: str | None) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            if response.headers.get_content_type() == "text/html":  # a login page or captive portal
-                raise _UrlFailed("the server sent a web page instead of the file")
-            total = _content_length(response.headers.get("Content-Length"))
-            digest = _stream(response, part, total, progress, cancel)
-    except urllib.error.HTTPError as exc:
-        raise _UrlFailed(f"HTTP {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        raise _UrlFailed(_network_reason(exc.reason)) from exc
-    except TimeoutError as exc:
-        raise _UrlFailed("the server stopped answering") from exc
-    except (OSError, http.client.HTTPException) as exc:  # resets, TLS errors, truncated responses
-        raise _UrlFailed(f"the connection broke off: {exc!r}") from exc
-    if sha256 is not None and digest != sha256:
-        raise _UrlFailed("the file's checksum does not match, so it is damaged or not the expected file")
-
-
-def _network_reason(reason: object) -> str:
-    if isinstance(reason, TimeoutError):
-        return "the server did not answer in time; are you offline?"
-    if isinstance(reason, OSError):  # refused, no route, name lookup failed
-        return f"could not connect, are you offline? {reason}"
-    return f"could not connect: {reason}"
-
-
-def _content_length(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _stream(
-    response: BinaryIO, part: Path, total: int | None, progress: ProgressCallback, cancel: CancelToken | None
-) -> str:
-    """Copy `response` into `part`, reporting progress; return the hex sha256 of what was written."""
-    digest = hashlib.sha256()
-    started = time.monotonic()
-    last_report = float("-inf")
-    done = 0
-    try:
-        out = part.open("wb")
-    except OSError as exc:
-        raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
-    with out:
-        while chunk := response.read(CHUNK_BYTES):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            _write(out, chunk, part)
-            digest.update(chunk)
-            done += len(chunk)
-            now = time.monotonic()
-            if now - last_report >= REPORT_INTERVAL_S or done == total:
-                progress(_report(done, total, now - started, part))
-                last_report = now
-    if total is not None and done != total:
-        raise _UrlFailed(f"the download stopped after {done} of {total} bytes")
-    if total is None:
-        progress(_report(done, done, time.monotonic() - started, part))
-    return digest.hexdigest()
-
-
-def _write(out: BinaryIO, chunk: bytes, part: Path) -> None:
-    try:
-        out.write(chunk)
-    except OSError as exc:
-        raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
-
-
-def _report(done: int, total: int | None, elapsed: float, part: Path) -> Progress:
-    rate = done / elapsed if elapsed > 0 else None
-    eta = (total - done) / rate if rate and total is not None else None
-    name = part.name.removesuffix(".part")
-    return Progress(stage="download", done=done, total=total, rate=rate, eta_s=eta, message=name)
 
 
 def install_weights(source: Path, spec: ModelSpec, paths: Paths, cancel: CancelToken | None = None) -> Path:

@@ -1,0 +1,287 @@
+"""Downloading model weights over HTTP(S), resuming where a broken download stopped.
+
+A model's weights are up to 3.5 GB, fetched on a first start over whatever connection the user has.
+Starting again from zero after a dropped connection at 90% is what makes people give up, so the data
+streams into `<dest>.part` and a small `<dest>.part.json` remembers where it came from: after a broken
+connection the download asks the server for the rest (an HTTP Range request), both within one call
+and in a later one (the app was closed, the laptop slept). `If-Range` carries the server's validator
+(ETag or Last-Modified), so a file that changed on the server since is fetched whole again, never spliced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from core.errors import Cancelled, EnvironmentFault, ModelDownloadError
+from core.progress import CancelToken, Progress, ProgressCallback
+
+CHUNK_BYTES = 1 << 20  # 1 MiB: large enough for fast links, small enough to notice a cancel within a second
+TIMEOUT_S = 30  # per connect and per read: a stalled server fails the URL instead of hanging forever
+REPORT_INTERVAL_S = 0.2  # progress reports per second stay readable in a status line
+USER_AGENT = "Photosift"  # some servers refuse urllib's default agent
+# Reconnects to one URL after its connection broke; each must get further than the last, so a server that
+# always breaks at the same byte fails the URL after one retry instead of looping.
+RECONNECTS = 8
+CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
+
+
+class _UrlFailed(Exception):
+    """One URL failed; the message is a short reason ("HTTP 404 Not Found")."""
+
+
+class _Interrupted(_UrlFailed):
+    """The connection broke after the file started arriving: what arrived is kept, and worth resuming."""
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """Where a partial file came from: resuming it is safe only from the same URL and the same version."""
+
+    url: str
+    validator: str  # the server's strong ETag, else its Last-Modified date
+
+
+def download(
+    urls: Iterable[str],
+    dest: Path,
+    progress: ProgressCallback,
+    cancel: CancelToken | None = None,
+    *,
+    model_name: str | None = None,
+    sha256: str | None = None,
+) -> Path:
+    """Download one file from the first of `urls` that works and move it to `dest` once complete.
+
+    The data streams into `dest` + ".part", so an interrupted download never looks finished. A broken
+    connection is resumed from where it stopped (up to RECONNECTS times per URL); when every URL fails,
+    a resumable partial file is kept for the next call to continue.
+
+    Args:
+        urls: alternative addresses of the same file, tried in order.
+        dest: where the file ends up.
+        progress: receives `Progress(stage="download")` in bytes, ending with done == total.
+        cancel: checked between chunks; cancelling deletes the partial file.
+        model_name: names the model in the error message (default: the file name).
+        sha256: expected hex digest; a mismatch counts as a failure of that URL.
+
+    Raises:
+        ModelDownloadError: every URL failed; the message gives the reasons, a URL to fetch by hand and
+            the exact path to save the file at.
+        EnvironmentFault: the partial file could not be written (disk full, permissions).
+        Cancelled: `cancel` was set.
+    """
+    url_list = list(urls)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    failures = []
+    try:
+        for url in url_list:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                _fetch_resuming(url, part, progress, cancel, sha256)
+            except _UrlFailed as exc:
+                failures.append(f"{url}: {exc}")
+            else:
+                part.replace(dest)
+                _resume_file(part).unlink(missing_ok=True)
+                return dest
+    except (Cancelled, EnvironmentFault):
+        _discard(part)  # the user said stop, or the disk refused: keep nothing (an interrupted process keeps it)
+        raise
+    kept = part.stat().st_size if _read_resume(part) is not None and part.exists() else 0
+    if not kept:
+        _discard(part)
+    raise ModelDownloadError(_failure_message(model_name or dest.name, url_list, failures, dest, kept))
+
+
+def _failure_message(model_name: str, urls: list[str], failures: list[str], dest: Path, kept: int) -> str:
+    tried = f"Tried {'; '.join(failures)}." if failures else "No download address is known."
+    by_hand = f"download {urls[0]} in a browser and save it as {dest}" if urls else f"place the file at {dest}"
+    resume = f" The {kept / 1e6:.0f} MB already fetched are kept: trying again continues from there." if kept else ""
+    return (
+        f"The {model_name} model could not be downloaded. {tried}{resume} To install it by hand, {by_hand}, "
+        f"or import a checkpoint with `photosift models import`."
+    )
+
+
+def _fetch_resuming(
+    url: str, part: Path, progress: ProgressCallback, cancel: CancelToken | None, sha256: str | None
+) -> None:
+    """Fetch `url` into `part`, reconnecting after breaks that made headway; check the digest at the end."""
+    furthest = -1
+    for _ in range(RECONNECTS + 1):
+        try:
+            _fetch(url, part, progress, cancel)
+            break
+        except _Interrupted:
+            size = part.stat().st_size if part.exists() else 0
+            if size <= furthest or _read_resume(part) is None:
+                raise
+            furthest = size
+    else:
+        raise _UrlFailed(f"the connection broke off {RECONNECTS + 1} times")
+    if sha256 is not None and _sha256(part) != sha256:
+        _discard(part)
+        raise _UrlFailed("the file's checksum does not match, so it is damaged or not the expected file")
+
+
+def _fetch(url: str, part: Path, progress: ProgressCallback, cancel: CancelToken | None) -> None:
+    """One request: the rest of `part` when it can resume from `url`, else the whole file."""
+    resume = _read_resume(part)
+    offset = part.stat().st_size if resume is not None and resume.url == url and part.exists() else 0
+    headers = {"User-Agent": USER_AGENT}
+    if offset and resume is not None:
+        headers |= {"Range": f"bytes={offset}-", "If-Range": resume.validator}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S) as response:
+            if response.headers.get_content_type() == "text/html":  # a login page or captive portal
+                raise _UrlFailed("the server sent a web page instead of the file")
+            offset, total = _start(response, url, part, offset)
+            _stream(response, part, offset, total, progress, cancel)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # the partial file is longer than the file there now: start over
+            _discard(part)
+            _fetch(url, part, progress, cancel)
+            return
+        raise _UrlFailed(f"HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        raise _UrlFailed(_network_reason(exc.reason)) from exc
+    except TimeoutError as exc:
+        raise _UrlFailed("the server stopped answering") from exc
+    except (OSError, http.client.HTTPException) as exc:  # resets, TLS errors before any data
+        raise _UrlFailed(f"the connection broke off: {exc!r}") from exc
+
+
+def _start(response: http.client.HTTPResponse, url: str, part: Path, offset: int) -> tuple[int, int | None]:
+    """Decide from the response whether it continues `part` (206) or replaces it (200); return the offset
+    the body starts at and the file's total size. A fresh start records how to resume it later."""
+    if response.status == 206:
+        match = CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+        if match is None or int(match[1]) != offset:
+            _discard(part)
+            raise _Interrupted("the server resumed at the wrong place")
+        return offset, None if match[2] == "*" else int(match[2])
+    _discard(part)
+    validator = _strong_etag(response.headers.get("ETag")) or response.headers.get("Last-Modified")
+    if validator:
+        _write_resume(part, _Resume(url, validator))
+    return 0, _content_length(response.headers.get("Content-Length"))
+
+
+def _stream(
+    response: BinaryIO,
+    part: Path,
+    offset: int,
+    total: int | None,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> None:
+    """Append `response` to `part` (which holds `offset` bytes), reporting progress in whole-file bytes."""
+    started = time.monotonic()
+    last_report = float("-inf")
+    done = offset
+    try:
+        out = part.open("ab")
+    except OSError as exc:
+        raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
+    with out:
+        while chunk := _read(response, done, total):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            _write(out, chunk, part)
+            done += len(chunk)
+            now = time.monotonic()
+            if now - last_report >= REPORT_INTERVAL_S or done == total:
+                progress(_report(done - offset, done, total, now - started, part))
+                last_report = now
+    if total is not None and done != total:
+        raise _Interrupted(f"the download stopped after {done} of {total} bytes")
+    if total is None:
+        progress(_report(done - offset, done, done, time.monotonic() - started, part))
+
+
+def _read(response: BinaryIO, done: int, total: int | None) -> bytes:
+    try:
+        return response.read(CHUNK_BYTES)
+    except (OSError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead mid-file
+        of_total = f" of {total}" if total is not None else ""
+        raise _Interrupted(f"the connection broke off after {done}{of_total} bytes ({exc!r})") from exc
+
+
+def _write(out: BinaryIO, chunk: bytes, part: Path) -> None:
+    try:
+        out.write(chunk)
+    except OSError as exc:
+        raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
+
+
+def _report(fetched: int, done: int, total: int | None, elapsed: float, part: Path) -> Progress:
+    """Progress over the whole file; the rate counts only this connection's bytes (`fetched`)."""
+    rate = fetched / elapsed if elapsed > 0 else None
+    eta = (total - done) / rate if rate and total is not None else None
+    name = part.name.removesuffix(".part")
+    return Progress(stage="download", done=done, total=total, rate=rate, eta_s=eta, message=name)
+
+
+def _network_reason(reason: object) -> str:
+    if isinstance(reason, TimeoutError):
+        return "the server did not answer in time; are you offline?"
+    if isinstance(reason, OSError):  # refused, no route, name lookup failed
+        return f"could not connect, are you offline? {reason}"
+    return f"could not connect: {reason}"
+
+
+def _content_length(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _strong_etag(value: str | None) -> str | None:
+    """If-Range accepts only strong entity tags; a weak one (W/"...") cannot prove the bytes are equal."""
+    return value if value and not value.startswith("W/") else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _resume_file(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def _read_resume(part: Path) -> _Resume | None:
+    """How `part` can be resumed, or None (no record, or one that is unreadable: start over)."""
+    try:
+        record = json.loads(_resume_file(part).read_text(encoding="utf-8"))
+        return _Resume(url=str(record["url"]), validator=str(record["validator"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_resume(part: Path, resume: _Resume) -> None:
+    try:
+        _resume_file(part).write_text(json.dumps({"url": resume.url, "validator": resume.validator}), "utf-8")
+    except OSError as exc:
+        raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
+
+
+def _discard(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _resume_file(part).unlink(missing_ok=True)
