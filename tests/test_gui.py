@@ -378,6 +378,7 @@ def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
     def look_and_quit() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         shown.extend(w.windowTitle() for w in windows)
+        icons.extend(not w.windowIcon().pixmap(64, 64).isNull() for w in windows)
         frozen.append(gc.get_freeze_count())
         tokenizers.extend(w.runner.library.encoder.has_tokenizer for w in windows)
         for w in windows:
@@ -385,6 +386,7 @@ def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
         QApplication.quit()
 
     frozen: list[int] = []
+    icons: list[bool] = []
     tokenizers: list[bool] = []
     QTimer.singleShot(0, look_and_quit)
     previous_hook = sys.excepthook
@@ -393,6 +395,7 @@ def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
     finally:
         gc.unfreeze()  # give the rest of the test session its objects back
     assert shown == ["Photosift"] and sys.excepthook is previous_hook
+    assert icons == [True]  # the SVG icon was found and rendered
     # Start-up objects are out of the collector's reach before the window shows (full collections stalled it).
     assert frozen and frozen[0] > 100_000
     assert tokenizers == [True]  # built before the event loop: building it later held the GIL 25-33 ms
