@@ -9,11 +9,17 @@ down every SCROLL_MS while indexing runs (new results stream in every few second
 measures how late each of its ticks arrives: lateness is time the GUI thread could not process events.
 Target: the longest stall under 50 ms. Stops a second after indexing finishes (the window takes in the
 finished run meanwhile), or after --seconds if given; closing the window is not measured.
+
+`--beside-burners SECONDS` measures the other half of the picture: it indexes (unmeasured), then
+scrolls for SECONDS while CPU-burning processes at nice 10 keep the CPUs as busy as indexing did,
+sharing no GIL with the window. Beside `bench_stall_floor.py` (the same load, no window), it tells the
+GUI thread's own stalls from the machine's, and from those that come of sharing the process with indexing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import gc
 import os
@@ -25,8 +31,8 @@ import traceback
 from pathlib import Path
 
 from _common import SHARED_DATA, close_main_window, open_main_window
+from _probe import PROBE_MS, Probe, burners
 
-PROBE_MS = 5  # the probe's period: stalls are measured to about this resolution
 SCROLL_MS = 40  # a scroll step every 40 ms: a steady flick through the grid
 SCROLL_STEP = 120  # pixels per step, about half a row of thumbnails
 QUERY = "a photo of an animal"
@@ -51,6 +57,14 @@ def main() -> int:
         action="store_true",
         help="build the text tokenizer on the worker, not before the event loop (for comparison)",
     )
+    parser.add_argument(
+        "--beside-burners",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="index unmeasured, then scroll for SECONDS beside CPU-burning processes: the GUI's own stalls "
+        "with the CPUs as busy but no GIL shared (compare with bench_stall_floor.py)",
+    )
     args = parser.parse_args()
     if not args.show:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -68,6 +82,7 @@ def main() -> int:
             args.diagnose,
             freeze=not args.python_gc,
             tokenizer_first=not args.lazy_tokenizer,
+            burn_seconds=args.beside_burners,
         )
 
 
@@ -103,41 +118,6 @@ class StallWatch(threading.Thread):
                 print("\n".join(lines), file=sys.stderr)
 
 
-class StealClock:
-    """Tells the stalls this process caused from those of the machine: on a virtual machine the host can
-    stop a virtual CPU for tens of milliseconds (Linux counts that time as "steal" in /proc/stat), and a
-    GUI thread waiting on that CPU stalls whatever the app does. Reads the per-CPU counters at each probe
-    (10 ms ticks, so the net figure is good to about 10 ms). Elsewhere than Linux it reports no steal."""
-
-    def __init__(self) -> None:
-        self._tick_ms = 1000 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
-        self._last = self._read()
-        self.total_ms = 0.0
-        self.longest_net = 0.0  # the longest stall less the most any one CPU was stolen meanwhile
-
-    def _read(self) -> list[int]:
-        try:
-            with open("/proc/stat") as stat:
-                return [int(line.split()[8]) for line in stat if line.startswith("cpu") and line[3].isdigit()]
-        except (OSError, IndexError, ValueError):
-            return []
-
-    def tick(self, stall_ms: float) -> float:
-        """Account for one probe interval; returns the most any one CPU was stolen during it (ms)."""
-        now = self._read()
-        stolen = [(a - b) * self._tick_ms for a, b in zip(now, self._last, strict=False)]
-        self._last = now
-        self.total_ms += sum(stolen)
-        self.longest_net = max(self.longest_net, stall_ms - max(stolen, default=0.0))
-        return max(stolen, default=0.0)
-
-    def summary(self) -> str:
-        return (
-            f"host steal time during the run: {self.total_ms:.0f} ms; "
-            f"longest stall net of steal: {self.longest_net:.0f} ms"
-        )
-
-
 class CollectionTimes:
     """How long the cyclic garbage collector held the GIL, per generation: a full collection walks every
     tracked object, whichever thread triggers it, and the GUI thread waits for all of it."""
@@ -161,8 +141,12 @@ class CollectionTimes:
         self.count[generation] += 1
         self.longest[generation] = max(self.longest[generation], took)
         if took > self.REPORT_MS:
-            tracked = len(gc.get_objects(generation))
-            print(f"collection: gen {generation} took {took:.0f} ms over {tracked} objects", file=sys.stderr)
+            tracked, thread = len(gc.get_objects(generation)), threading.current_thread().name
+            print(
+                f"collection: gen {generation} took {took:.0f} ms over {tracked} objects on {thread}; "
+                f"monotonic {time.monotonic():.3f} s",  # the stall lines print the same clock
+                file=sys.stderr,
+            )
 
     def stop(self) -> None:
         gc.callbacks.remove(self._callback)
@@ -180,8 +164,9 @@ def run(
     diagnose: bool = False,
     freeze: bool = True,
     tokenizer_first: bool = True,
+    burn_seconds: float = 0,
 ) -> int:
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.gui.app import exempt_startup_objects_from_gc
@@ -196,26 +181,15 @@ def run(
     collections = CollectionTimes()
     window.show()
 
-    clock, last, stalls = QElapsedTimer(), [0], []
-    steal = StealClock()
-    long_ones: list[str] = []
     stage = ["starting"]  # the indexing stage each long stall happened in
     runner.progress.connect(lambda p: stage.__setitem__(0, p.stage))
-    clock.start()
-
+    probe = Probe(lambda: stage[0])
     watch = StallWatch() if diagnose else None
 
-    def probe() -> None:
+    def on_probe() -> None:
         if watch is not None:
             watch.tick()
-        now = clock.elapsed()
-        stalls.append(now - last[0] - PROBE_MS)
-        stolen = steal.tick(stalls[-1])
-        if stalls[-1] > 50:
-            at = time.perf_counter() - started
-            long_ones.append(f"{stalls[-1]} ms at {at:.1f} s ({stage[0]}, {stolen:.0f} ms stolen)")
-            print(f"stall: {long_ones[-1]}; monotonic {time.monotonic():.3f} s", file=sys.stderr, flush=True)
-        last[0] = now
+        probe.tick()
 
     direction = [1]
 
@@ -226,7 +200,7 @@ def run(
         bar.setValue(bar.value() + direction[0] * SCROLL_STEP)
 
     timers = [QTimer(interval=PROBE_MS), QTimer(interval=SCROLL_MS)]
-    timers[0].timeout.connect(probe)
+    timers[0].timeout.connect(on_probe)
     timers[1].timeout.connect(scroll)
     started, ended = time.perf_counter(), [0.0]
 
@@ -242,39 +216,42 @@ def run(
         ended[0] = time.perf_counter()
         QTimer.singleShot(SETTLE_MS, stop)  # keep probing while the window takes in the finished run
 
-    window.indexing_finished.connect(lambda _: indexing_done())
+    def start_measuring() -> None:
+        probe.start()
+        for timer in timers:
+            timer.start()
+        if watch is not None:
+            watch.start()
+
+    burning = contextlib.ExitStack()
+
+    def burn_after_indexing() -> None:
+        if not timers[0].isActive():  # the first run's end; a later one (the watcher's) changes nothing
+            burning.enter_context(burners(os.cpu_count() or 2))
+            start_measuring()
+            QTimer.singleShot(int(burn_seconds * 1000), stop)
+
+    window.indexing_finished.connect(lambda _: burn_after_indexing() if burn_seconds else indexing_done())
     if seconds:
         QTimer.singleShot(int(seconds * 1000), stop)
     window.add_folder(folder)
     window.search_for(QUERY)
-    last[0] = clock.elapsed()
-    for timer in timers:
-        timer.start()
-    if watch is not None:
-        watch.start()
-    app.exec()
+    if not burn_seconds:
+        start_measuring()
+    with burning:
+        app.exec()
     elapsed = ended[0] - started
     status = runner.library.status()
     close_main_window(window)
     collections.stop()
-    report(stalls, elapsed, status.embedded, window.model.rowCount())
-    if long_ones:
-        print("  " + "; ".join(long_ones))
-    print(steal.summary())
+    rate, rows = status.embedded / elapsed, window.model.rowCount()
+    if burn_seconds:
+        print(f"indexed {status.embedded} photos, then scrolled {rows} results for {burn_seconds:g} s beside burners")
+    else:
+        print(f"indexed {status.embedded} photos in {elapsed:.1f} s ({rate:.1f} photos/s), {rows} results in the grid")
+    probe.report()
     print(collections.summary())
     return 0
-
-
-def report(stalls: list[int], elapsed: float, embedded: int, rows: int) -> None:
-    ordered = sorted(stalls)
-    p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0
-    print(
-        f"indexed {embedded} photos in {elapsed:.1f} s ({embedded / elapsed:.1f} photos/s), {rows} results in the grid"
-    )
-    p999 = ordered[int(0.999 * (len(ordered) - 1))] if ordered else 0
-    print(f"event-loop probes: {len(stalls)}; longest stall {max(stalls, default=0)} ms, p99 {p99} ms, p99.9 {p999} ms")
-    print(f"stalls over 30 ms: {sum(1 for s in stalls if s > 30)} (a finer count for comparing short runs)")
-    print(f"stalls over 50 ms: {sum(1 for s in stalls if s > 50)} (target: longest under 50 ms)")
 
 
 if __name__ == "__main__":
