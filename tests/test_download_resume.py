@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.errors import ModelDownloadError
+from core.errors import Cancelled, ModelDownloadError
 from core.models.download import RECONNECTS, download
-from core.progress import Progress, no_progress
+from core.progress import CancelToken, Progress, no_progress
 
 MIB = 1 << 20
 PAYLOAD_BYTES = 3 * MIB + 12345
@@ -126,6 +126,20 @@ def test_a_failed_download_keeps_its_part_and_the_next_call_continues_it(server:
     download([f"{server.url}/w.bin"], dest, no_progress)  # a later call: the app was restarted, say
     assert dest.read_bytes() == payload
     assert ranges_asked(server) == [f"bytes={2 * MIB}-"]
+
+
+def test_a_cancelled_download_resumes_on_the_next_call(server: FlakyServer, tmp_path: Path) -> None:
+    payload = random_bytes(7)
+    server.files["w.bin"] = (payload, '"v1"')
+    dest = tmp_path / "model.weights"
+    cancel = CancelToken()
+    with pytest.raises(Cancelled):
+        download([f"{server.url}/w.bin"], dest, lambda report: cancel.cancel(), cancel)
+    kept = dest.with_name("model.weights.part").stat().st_size
+    assert 0 < kept < PAYLOAD_BYTES
+    server.requests = []
+    download([f"{server.url}/w.bin"], dest, no_progress)
+    assert dest.read_bytes() == payload and ranges_asked(server) == [f"bytes={kept}-"]
 
 
 def _go_down_after(server: FlakyServer, requests: int, report: Progress) -> None:

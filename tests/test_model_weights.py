@@ -145,7 +145,7 @@ def test_download_verifies_the_checksum(served: tuple[str, Path], payload: bytes
     assert dest.read_bytes() == payload
 
 
-def test_cancelling_a_download_removes_the_partial_file(
+def test_a_cancelled_download_keeps_its_part_for_the_next_call(
     served: tuple[str, Path], payload: bytes, tmp_path: Path
 ) -> None:
     dest = tmp_path / "model.weights"
@@ -159,8 +159,10 @@ def test_cancelling_a_download_removes_the_partial_file(
 
     with pytest.raises(Cancelled):
         download([f"{served[0]}/weights.bin"], dest, cancel_on_first_report, cancel)
-    assert seen_part == [True]  # the data was going to the .part file...
-    assert not part.exists() and not dest.exists()  # ...which is gone
+    assert seen_part == [True] and not dest.exists()  # the data went to the .part file...
+    assert part.stat().st_size > 0  # ...which stays (test_download_resume shows it resumed)
+    download([f"{served[0]}/weights.bin"], dest, no_progress)
+    assert dest.read_bytes() == payload and not part.exists()
 
 
 # --- load_state_dict and apply_state_dict --------------------------------------------------------

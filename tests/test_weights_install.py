@@ -37,9 +37,12 @@ def save_state(spec_file: str, path: Path, scale: float = 1.0) -> Path:
 def test_a_fitting_file_is_copied_where_the_spec_loads_it(spec: ModelSpec, tmp_path: Path) -> None:
     paths = Paths(tmp_path / "home")
     source = save_state("tiny.json", tmp_path / "downloaded elsewhere.safetensors", scale=-0.5)
+    paths.models.mkdir(parents=True)
+    for left_by_a_download in ("tiny.weights.part", "tiny.weights.part.json"):
+        (paths.models / left_by_a_download).write_text("half")
     dest = install_weights(source, spec, paths)
     assert dest == paths.models / "tiny.weights" and dest.read_bytes() == source.read_bytes()
-    assert source.is_file() and not dest.with_name("tiny.weights.part").exists()
+    assert source.is_file() and sorted(p.name for p in paths.models.iterdir()) == ["tiny.weights"]
     encoder = Encoder(spec, paths, "cpu")
     encoder.load()
     loaded, saved = encoder.model.state_dict(), load_state_dict(source)
@@ -63,7 +66,7 @@ def test_a_known_checksum_must_match(spec: ModelSpec, tmp_path: Path) -> None:
     source = save_state("tiny.json", tmp_path / "t.safetensors")
     with pytest.raises(ModelError, match="not the file it expects: its checksum differs"):
         install_weights(source, replace(spec, sha256="0" * 64), paths)
-    assert not (paths.models / "tiny.weights").exists() and not (paths.models / "tiny.weights.part").exists()
+    assert not (paths.models / "tiny.weights").exists() and not (paths.models / "tiny.weights.copy").exists()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     assert install_weights(source, replace(spec, sha256=digest), paths).is_file()
 

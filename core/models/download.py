@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.errors import Cancelled, EnvironmentFault, ModelDownloadError
+from core.errors import EnvironmentFault, ModelDownloadError
 from core.progress import CancelToken, Progress, ProgressCallback
 
 CHUNK_BYTES = 1 << 20  # 1 MiB: large enough for fast links, small enough to notice a cancel within a second
@@ -63,14 +63,15 @@ def download(
     """Download one file from the first of `urls` that works and move it to `dest` once complete.
 
     The data streams into `dest` + ".part", so an interrupted download never looks finished. A broken
-    connection is resumed from where it stopped (up to RECONNECTS times per URL); when every URL fails,
-    a resumable partial file is kept for the next call to continue.
+    connection is resumed from where it stopped (up to RECONNECTS times per URL). When every URL fails,
+    or the download is cancelled (the app closing, say), a resumable partial file is kept for the next
+    call to continue, as indexing keeps its finished batches.
 
     Args:
         urls: alternative addresses of the same file, tried in order.
         dest: where the file ends up.
         progress: receives `Progress(stage="download")` in bytes, ending with done == total.
-        cancel: checked between chunks; cancelling deletes the partial file.
+        cancel: checked between chunks.
         model_name: names the model in the error message (default: the file name).
         sha256: expected hex digest; a mismatch counts as a failure of that URL.
 
@@ -96,12 +97,12 @@ def download(
                 part.replace(dest)
                 _resume_file(part).unlink(missing_ok=True)
                 return dest
-    except (Cancelled, EnvironmentFault):
-        _discard(part)  # the user said stop, or the disk refused: keep nothing (an interrupted process keeps it)
+    except EnvironmentFault:
+        discard_partial_download(dest)  # the disk refused: what was written is in doubt, and the space may be needed
         raise
     kept = part.stat().st_size if _read_resume(part) is not None and part.exists() else 0
     if not kept:
-        _discard(part)
+        discard_partial_download(dest)
     raise ModelDownloadError(_failure_message(model_name or dest.name, url_list, failures, dest, kept))
 
 
@@ -280,6 +281,11 @@ def _write_resume(part: Path, resume: _Resume) -> None:
         _resume_file(part).write_text(json.dumps({"url": resume.url, "validator": resume.validator}), "utf-8")
     except OSError as exc:
         raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
+
+
+def discard_partial_download(dest: Path) -> None:
+    """Delete what a download of `dest` left to resume, if anything."""
+    _discard(dest.with_name(dest.name + ".part"))
 
 
 def _discard(part: Path) -> None:

@@ -18,6 +18,7 @@ import torch
 
 from core.errors import EnvironmentFault, ModelError
 from core.models.build import build_model
+from core.models.download import discard_partial_download
 from core.models.spec import ModelSpec
 from core.progress import CancelToken
 from core.settings import Paths
@@ -48,16 +49,17 @@ def install_weights(source: Path, spec: ModelSpec, paths: Paths, cancel: CancelT
         raise ModelError(f"The {spec.title} model has no weights file to install.")
     source = Path(source).expanduser()
     _check_fit(source, spec)
-    part = dest.with_name(dest.name + ".part")
+    copy = dest.with_name(dest.name + ".copy")  # not ".part": that may be a download to resume
     try:
-        digest = _copy(source, part, cancel)
+        digest = _copy(source, copy, cancel)
         if spec.sha256 is not None and digest != spec.sha256:
             raise ModelError(
                 f"{source} fits the {spec.title} model but is not the file it expects: its checksum differs."
             )
-        part.replace(dest)
+        copy.replace(dest)
     finally:
-        part.unlink(missing_ok=True)
+        copy.unlink(missing_ok=True)
+    discard_partial_download(dest)  # the file is here now: a half-finished download of it is moot
     return dest
 
 
