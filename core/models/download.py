@@ -83,7 +83,7 @@ def download(
     """
     url_list = list(urls)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    part = _part_file(dest)
     failures = []
     try:
         for url in url_list:
@@ -98,7 +98,7 @@ def download(
                 _resume_file(part).unlink(missing_ok=True)
                 return dest
     except EnvironmentFault:
-        discard_partial_download(dest)  # the disk refused: what was written is in doubt, and the space may be needed
+        discard_partial_download(dest)  # the disk refused: what was written is in doubt, the space needed
         raise
     kept = part.stat().st_size if _read_resume(part) is not None and part.exists() else 0
     if not kept:
@@ -285,7 +285,11 @@ def _write_resume(part: Path, resume: _Resume) -> None:
 
 def discard_partial_download(dest: Path) -> None:
     """Delete what a download of `dest` left to resume, if anything."""
-    _discard(dest.with_name(dest.name + ".part"))
+    _discard(_part_file(dest))
+
+
+def _part_file(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part")
 
 
 def _discard(part: Path) -> None:

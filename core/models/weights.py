@@ -18,12 +18,11 @@ import torch
 
 from core.errors import EnvironmentFault, ModelError
 from core.models.build import build_model
-from core.models.download import discard_partial_download
+from core.models.download import CHUNK_BYTES, discard_partial_download
 from core.models.spec import ModelSpec
 from core.progress import CancelToken
 from core.settings import Paths
 
-CHUNK_BYTES = 1 << 20  # 1 MiB copies: a cancel is noticed within a second
 WRAPPER_KEYS = ("state_dict", "model")  # training scripts nest the weights under one of these
 STRIP_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP and torch.compile wrappers
 
