@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from app.progress import TqdmProgress
+from core.models.download import resumable_bytes
 from core.models.encoder import Encoder, select_device
 from core.models.registry import ModelRegistry
+from core.models.spec import ModelSpec
 from core.settings import Paths, Settings, save_settings
 
 
@@ -48,6 +50,7 @@ def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
             "dim": spec.embed_dim,
             "download_mb": spec.download_mb,
             "downloaded": registry.is_downloaded(spec),
+            "fetched_mb": round(_resumable_mb(spec, paths), 1),  # of an unfinished download, which resumes
             "selected": spec.name == selected,
             "default_here": spec.name == default,
         }
@@ -58,8 +61,15 @@ def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     return 0
 
 
+def _resumable_mb(spec: ModelSpec, paths: Paths) -> float:
+    weights = spec.weights_file(paths)
+    return resumable_bytes(weights) / 1e6 if weights is not None else 0.0
+
+
 def _model_line(row: dict[str, Any]) -> str:
-    size = "downloaded" if row["downloaded"] else f"{row['download_mb']} MB to download"
+    size = "downloaded" if row["downloaded"] else f"{row['download_mb']:g} MB to download"
+    if row["fetched_mb"]:
+        size += f", {row['fetched_mb']:g} MB of it fetched"
     mark = "*" if row["selected"] else " "
     default = "  (default on this machine)" if row["default_here"] else ""
     return f"{mark} {row['name']:<28} {row['title']}  [{row['dim']}-d, {size}]{default}"

@@ -3,6 +3,7 @@ deterministic fake encoder whose right answers are known (colour in, colour axis
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,16 @@ def make_photo(path: Path, colour: str | tuple[int, int, int] = "red", size: tup
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels.astype(np.uint8)).save(path, "JPEG", quality=90)
     return path
+
+
+def leave_partial_download(weights: Path, size: int) -> None:
+    """What an interrupted download of `weights` leaves to resume: `size` bytes and the record saying where
+    from (the format `core.models.download` writes)."""
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    with weights.with_name(weights.name + ".part").open("wb") as part:
+        part.truncate(size)  # sparse: a gigabyte costs no disk
+    record = {"url": "https://example.invalid/w.bin", "validator": '"v1"'}
+    weights.with_name(weights.name + ".part.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def make_colour_classes(root: Path, per_class: int, colours: tuple[str, ...] = ("red", "green", "blue")) -> Path:

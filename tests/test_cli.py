@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import EXIT_OK, EXIT_USER_ERROR, run
-from tests.conftest import TEST_MODELS, make_photo
+from core.models.registry import ModelRegistry
+from core.settings import Paths
+from tests.conftest import TEST_MODELS, leave_partial_download, make_photo
 
 TINY = str(TEST_MODELS / "tiny.json")
 
@@ -69,6 +71,17 @@ def test_models_list_and_select(home: Path, capsys: pytest.CaptureFixture[str]) 
     capsys.readouterr()
     assert run(["status", "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["model"] == "tiny"
+
+
+def test_models_list_shows_an_unfinished_download(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mcip = ModelRegistry(Paths(home)).resolve("mcip-siglip-so400m-384")
+    weights = mcip.weights_file(Paths(home))
+    assert weights is not None
+    leave_partial_download(weights, 1_250_000)
+    rows = {row["name"]: row for row in run_json(capsys, "models", "list")}
+    assert rows["mcip-siglip-so400m-384"]["fetched_mb"] == 1.2 and rows["vit-b-32-metaclip"]["fetched_mb"] == 0
+    assert run(["models", "list"]) == EXIT_OK
+    assert "3520 MB to download, 1.2 MB of it fetched]" in capsys.readouterr().out
 
 
 def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None:

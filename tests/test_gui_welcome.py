@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QWizard
 from pytestqt.qtbot import QtBot
 
-from app.gui.welcome import WelcomeDialog
+from app.gui.welcome import WelcomeDialog, size_text
 from app.tasks import TaskRunner
 from core.errors import Cancelled
 from core.library import Library, LibraryEncoder
@@ -25,7 +25,8 @@ from core.models.encoder import Encoder
 from core.models.registry import ModelRegistry
 from core.models.spec import ModelSpec, WeightsSource, load_spec
 from core.progress import CancelToken, Progress, ProgressCallback
-from tests.conftest import TEST_MODELS
+from core.settings import Paths
+from tests.conftest import TEST_MODELS, leave_partial_download
 from tests.test_library import open_library
 from tests.test_model_weights import closed_port_url
 
@@ -181,6 +182,15 @@ def test_the_hardware_default_is_recommended_with_size_and_speed(qtbot: QtBot, r
     else:  # a CPU measurement says nothing about a GPU
         assert "Indexing speed on this computer's NVIDIA GPU: not measured." in page.details(metaclip)
         assert "Download: 3.5 GB. Indexing speed on this computer's NVIDIA GPU: not measured." in page.details(mcip)
+
+
+def test_an_unfinished_download_shows_what_it_has_fetched(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "home")
+    mcip = ModelRegistry(paths).resolve("mcip-siglip-so400m-384")
+    weights = mcip.weights_file(paths)
+    assert weights is not None and size_text(mcip, paths) == "Download: 3.5 GB"
+    leave_partial_download(weights, 1_250_000_000)
+    assert size_text(mcip, paths) == "Download: 3.5 GB (1.2 GB already fetched)"
 
 
 def test_a_model_without_weights_to_download_loads_at_once(

@@ -33,6 +33,7 @@ from app.gui.progress_status import progress_text
 from app.tasks import TaskRunner
 from core.errors import Cancelled, EnvironmentFault, ModelDownloadError, UserError
 from core.library import Library, LibraryEncoder
+from core.models.download import resumable_bytes
 from core.models.spec import ModelSpec
 from core.models.weights import install_weights
 from core.progress import CancelToken, Progress, ProgressCallback
@@ -66,8 +67,13 @@ def size_text(spec: ModelSpec, paths: Paths) -> str:
         return "Already downloaded"
     if spec.download_mb <= 0:
         return "Download size not known"
-    mb = spec.download_mb
-    return f"Download: {mb / 1000:.1f} GB" if mb >= 1000 else f"Download: {round(mb, 1):g} MB"
+    fetched = resumable_bytes(weights) / 1e6
+    resumes = f" ({_megabytes(fetched)} already fetched)" if fetched else ""
+    return f"Download: {_megabytes(spec.download_mb)}{resumes}"
+
+
+def _megabytes(mb: float) -> str:
+    return f"{mb / 1000:.1f} GB" if mb >= 1000 else f"{round(mb, 1):g} MB"
 
 
 def speed_text(spec: ModelSpec, device_kind: str) -> str:

@@ -100,7 +100,7 @@ def download(
     except EnvironmentFault:
         discard_partial_download(dest)  # the disk refused: what was written is in doubt, the space needed
         raise
-    kept = part.stat().st_size if _read_resume(part) is not None and part.exists() else 0
+    kept = resumable_bytes(dest)
     if not kept:
         discard_partial_download(dest)
     raise ModelDownloadError(_failure_message(model_name or dest.name, url_list, failures, dest, kept))
@@ -281,6 +281,12 @@ def _write_resume(part: Path, resume: _Resume) -> None:
         _resume_file(part).write_text(json.dumps({"url": resume.url, "validator": resume.validator}), "utf-8")
     except OSError as exc:
         raise EnvironmentFault(f"Could not write the download to {part} ({exc.strerror or exc}).") from exc
+
+
+def resumable_bytes(dest: Path) -> int:
+    """How much of `dest` an earlier download fetched and a new one would continue from (0: none)."""
+    part = _part_file(dest)
+    return part.stat().st_size if _read_resume(part) is not None and part.is_file() else 0
 
 
 def discard_partial_download(dest: Path) -> None:
