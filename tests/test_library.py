@@ -126,6 +126,37 @@ def test_deleted_photos_leave_the_results(library: Library, photos: Path) -> Non
     assert len(library.vector_index()) == 6
 
 
+def indexed_then_reds_deleted(home: Path, photos: Path) -> Library:
+    lib = open_library(home)
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    saved = lib.index_path.read_bytes()
+    for path in (photos / "red").iterdir():
+        path.unlink()
+    lib.scan()
+    # The whole index is not rewritten for each deleting scan: the file waits for the close.
+    assert lib.index_path.read_bytes() == saved and not lib.status().index.saved_and_current
+    return lib
+
+
+def test_deletions_reach_the_index_file_on_close(home: Path, photos: Path) -> None:
+    indexed_then_reds_deleted(home, photos).close()
+    encoder = FakeEncoder()
+    reopened = open_library(home, encoder)
+    assert reopened.status().index.saved_and_current and len(reopened.vector_index()) == 6
+    reopened.close()
+
+
+def test_deletions_survive_a_crash_before_the_index_is_saved(home: Path, photos: Path) -> None:
+    indexed_then_reds_deleted(home, photos).catalog.close()  # the process dies: the index is never saved
+    encoder = FakeEncoder()
+    reopened = open_library(home, encoder)
+    assert not any(n.startswith("red") for n in names(reopened.search("red", limit=10)))
+    assert len(reopened.vector_index()) == 6 and encoder.image_forward_count == 0  # rebuilt from the catalog
+    reopened.close()
+
+
 def test_bad_files_are_recorded_not_fatal(home: Path, photos: Path, shared_data: Path) -> None:
     (photos / "bad").mkdir()
     (photos / "bad" / "random.jpg").write_bytes(os.urandom(2000))
