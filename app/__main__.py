@@ -1,5 +1,5 @@
 import sys
 
-from app.main import main
+from photosift.app.main import main
 
 sys.exit(main())

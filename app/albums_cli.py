@@ -10,12 +10,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from app.cli import EXIT_OK, _emit, _open, _print_page
-from core.catalog.albums import AlbumInfo
-from core.catalog.catalog import absolute_path
-from core.errors import UserError
-from core.library import Library
-from core.settings import Paths, Settings
+from photosift.app.cli import EXIT_OK, _emit, _open, _print_page
+from photosift.core.albums.store import AlbumInfo
+from photosift.core.catalog.catalog import absolute_path
+from photosift.core.errors import UserError
+from photosift.core.library import Library
+from photosift.core.settings import Paths, Settings
 
 SMART_HELP = "the search that fills the album, in the full query language, e.g. 'beach -tag:people after:2023'"
 

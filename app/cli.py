@@ -16,15 +16,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.errorlog import log_exception
-from app.main import build_library
-from app.progress import TqdmProgress
-from core.catalog.catalog import absolute_path
-from core.errors import Cancelled, EnvironmentFault, UserError
-from core.library import Library
-from core.scanner import ScanReport
-from core.search import SearchFilters, SearchPage
-from core.settings import Paths, Settings, load_settings
+from photosift.app.errorlog import log_exception
+from photosift.app.main import build_library
+from photosift.app.progress import TqdmProgress
+from photosift.core.catalog.catalog import absolute_path
+from photosift.core.errors import Cancelled, EnvironmentFault, UserError
+from photosift.core.library import Library
+from photosift.core.scanner import ScanReport
+from photosift.core.search.records import SearchFilters, SearchPage
+from photosift.core.settings import Paths, Settings, load_settings
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -158,7 +158,7 @@ def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 
 
 def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    from core.watcher import FolderWatcher
+    from photosift.core.watcher import FolderWatcher
 
     library = _open(args, paths, settings)
     lock = threading.Lock()
@@ -188,7 +188,7 @@ def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
 
 def _open_window(paths: Paths) -> int:
     """`photosift` alone opens the desktop app, where there is a screen to open it on."""
-    from app.gui.app import display_available, run_gui
+    from photosift.app.gui.app import display_available, run_gui
 
     if not display_available():
         print(
@@ -212,11 +212,11 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app import eval_cli
-    from app.albums_cli import add_albums_parser
-    from app.models_cli import add_models_parser
-    from app.tags_cli import add_tags_parser
-    from app.train_cli import add_train_parser
+    from photosift.app import eval_cli
+    from photosift.app.albums_cli import add_albums_parser
+    from photosift.app.models_cli import add_models_parser
+    from photosift.app.tags_cli import add_tags_parser
+    from photosift.app.train_cli import add_train_parser
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> int:
     parser = build_parser()
-    # The trainer's options belong to `python -m training` (see `photosift train --help`): they arrive
+    # The trainer's options belong to `python -m photosift.training` (see `photosift train --help`): they arrive
     # here as unknown arguments, in order, and are passed on.
     args, unknown = parser.parse_known_args(argv)
     if args.command == "train":

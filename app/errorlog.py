@@ -6,7 +6,7 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from core.settings import Paths
+from photosift.core.settings import Paths
 
 
 def log_exception(paths: Paths, exc: BaseException) -> Path:

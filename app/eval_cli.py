@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli import EXIT_OK, _emit
-from app.progress import TqdmProgress
-from core.evaluation.datasets import load_folder_dataset
-from core.evaluation.runner import EvalReport, evaluate
-from core.models.encoder import Encoder, select_device
-from core.models.registry import ModelRegistry
-from core.settings import Paths, Settings
+from photosift.app.cli import EXIT_OK, _emit
+from photosift.app.progress import TqdmProgress
+from photosift.core.evaluation.datasets import load_folder_dataset
+from photosift.core.evaluation.runner import EvalReport, evaluate
+from photosift.core.models.encoder import Encoder, select_device
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.settings import Paths, Settings
 
 HELP = "measure a model on a labelled folder (a subfolder per class, or GPR1200)"
 COLUMNS = ("I2I mAP", "kNN", "ZS top-1", "T2I R@5")  # the paper's Table 1 columns that apply here

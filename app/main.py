@@ -6,12 +6,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.catalog import Catalog
-from core.library import Library, LibraryEncoder
-from core.models.encoder import Encoder, select_device
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.settings import Paths, Settings
+from photosift.core.catalog import Catalog
+from photosift.core.library import Library, LibraryEncoder
+from photosift.core.models.encoder import Encoder, select_device
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths, Settings
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def build_library(paths: Paths, settings: Settings, model: str | None = None) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `photosift` console script."""
-    from app.cli import run
+    from photosift.app.cli import run
 
     return run(list(sys.argv[1:] if argv is None else argv))
 

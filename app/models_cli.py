@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app.progress import TqdmProgress
-from core.models.download import resumable_bytes
-from core.models.encoder import Encoder, select_device
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.settings import Paths, Settings, save_settings
+from photosift.app.progress import TqdmProgress
+from photosift.core.models.download import resumable_bytes
+from photosift.core.models.encoder import Encoder, select_device
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths, Settings, save_settings
 
 
 def add_models_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ from types import TracebackType
 
 from tqdm import tqdm
 
-from core.progress import Progress
+from photosift.core.progress import Progress
 
 STAGE_LABELS = {
     "scan": "Scanning",

@@ -10,14 +10,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from app.cli import EXIT_OK, _emit, _open
-from app.progress import TqdmProgress
-from core.catalog.catalog import absolute_path
-from core.errors import UserError
-from core.library import Library
-from core.settings import Paths, Settings
-from core.tags.exchange import export_json, export_xmp, import_json
-from core.tags.records import PhotoTag, ReviewItem, TagInfo
+from photosift.app.cli import EXIT_OK, _emit, _open
+from photosift.app.progress import TqdmProgress
+from photosift.core.catalog.catalog import absolute_path
+from photosift.core.errors import UserError
+from photosift.core.library import Library
+from photosift.core.settings import Paths, Settings
+from photosift.core.tags.exchange import export_json, export_xmp, import_json
+from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo
 
 PHOTO_HELP = "a library photo: #id or a file's path"
 PAIR_HELP = "PHOTO:TAG pairs, PHOTO being #id or a file's path, e.g. #12:beach"

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from app.priority import lower_this_thread
-from core.library import Library
-from core.progress import CancelToken, Progress, ProgressCallback
+from photosift.app.priority import lower_this_thread
+from photosift.core.library import Library
+from photosift.core.progress import CancelToken, Progress, ProgressCallback
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""`photosift train`: fine-tune a model in the trainer's own process (`python -m training`, which reports
+"""`photosift train`: fine-tune a model in the trainer's own process (`python -m photosift.training`, which reports
 JSON lines on stdout), on a folder with one subfolder per class, or on the library's own labels.
 
     photosift train --data FOLDER [trainer options]
@@ -16,10 +16,11 @@ import subprocess
 import sys
 from typing import Any, TextIO, get_args
 
-from app.cli import EXIT_OK, EXIT_USER_ERROR
-from app.main import build_library
-from core.errors import UserError
-from core.labels import (
+from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR
+from photosift.app.main import build_library
+from photosift.core.errors import UserError
+from photosift.core.settings import Paths, Settings
+from photosift.core.training_sets import (
     MIN_PER_CLASS,
     LabelledSet,
     LabelSource,
@@ -28,7 +29,6 @@ from core.labels import (
     labelled_set,
     write_manifest,
 )
-from core.settings import Paths, Settings
 
 LABELS_HELP = """\
 photosift train --labels folders|tags|albums [--exclude CLASS ...] [--dry-run] [trainer options]
@@ -40,7 +40,9 @@ photosift train --labels folders|tags|albums [--exclude CLASS ...] [--dry-run] [
 
 def add_train_parser(sub: Any) -> None:
     # No help of its own: `photosift train --help` shows LABELS_HELP, then the trainer's help.
-    train = sub.add_parser("train", add_help=False, help="fine-tune a model on labelled photos (python -m training)")
+    train = sub.add_parser(
+        "train", add_help=False, help="fine-tune a model on labelled photos (python -m photosift.training)"
+    )
     train.add_argument("--labels", choices=get_args(LabelSource), help="train on the library's own labels")
     train.add_argument("--exclude", action="append", default=[], metavar="CLASS", help="leave this class out")
     train.add_argument("--dry-run", action="store_true", help="list the classes and warnings, and stop")
@@ -72,7 +74,7 @@ def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
 
 
 def _run_trainer(options: list[str]) -> int:
-    return subprocess.call([sys.executable, "-m", "training", *options])
+    return subprocess.call([sys.executable, "-m", "photosift.training", *options])
 
 
 def _min_per_class(options: list[str]) -> int:

@@ -12,12 +12,12 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from core.models.registry import ModelRegistry  # noqa: E402
-from core.models.spec import ModelSpec, load_spec  # noqa: E402
-from core.settings import Paths  # noqa: E402
+from photosift.core.models.registry import ModelRegistry  # noqa: E402
+from photosift.core.models.spec import ModelSpec, load_spec  # noqa: E402
+from photosift.core.settings import Paths  # noqa: E402
 
 if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+    from photosift.app.gui.main_window import MainWindow
 
 
 def random_weights_spec(name_or_path: str, paths: Paths) -> ModelSpec:
@@ -32,12 +32,12 @@ def open_main_window(home: Path, model: str) -> MainWindow:
     (not shown yet). `close_main_window` takes it down."""
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.main_window import MainWindow
-    from app.main import model_provider
-    from app.tasks import TaskRunner
-    from core.catalog import Catalog
-    from core.library import Library
-    from core.settings import Settings
+    from photosift.app.gui.main_window import MainWindow
+    from photosift.app.main import model_provider
+    from photosift.app.tasks import TaskRunner
+    from photosift.core.catalog import Catalog
+    from photosift.core.library import Library
+    from photosift.core.settings import Settings
 
     QApplication.instance() or QApplication(sys.argv[:1])
     paths = Paths(home)
@@ -53,7 +53,7 @@ def open_main_window(home: Path, model: str) -> MainWindow:
 
 def close_main_window(window: MainWindow) -> None:
     """Close the window, wait for its background work, then close its (current) library."""
-    from app.gui.app import shut_down
+    from photosift.app.gui.app import shut_down
 
     window.close()
     shut_down(window)

@@ -39,9 +39,9 @@ def main() -> int:
 def run(home: Path, paints: int, busy: list[int]) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.app import prefer_the_gui_thread
-    from app.priority import lower_this_thread
-    from core.search import SearchHit, SearchPage
+    from photosift.app.gui.app import prefer_the_gui_thread
+    from photosift.app.priority import lower_this_thread
+    from photosift.core.search.records import SearchHit, SearchPage
 
     window = open_main_window(home, "vit-b-32-metaclip")
     app = QApplication.instance()

@@ -70,7 +70,7 @@ def main() -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory() as home:
         if not args.python_switch:
-            from app.gui.app import prefer_the_gui_thread
+            from photosift.app.gui.app import prefer_the_gui_thread
 
             prefer_the_gui_thread()
         print(f"GIL switch interval: {sys.getswitchinterval() * 1000:g} ms")
@@ -169,7 +169,7 @@ def run(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.app import exempt_startup_objects_from_gc
+    from photosift.app.gui.app import exempt_startup_objects_from_gc
 
     window = open_main_window(home, model)
     app, runner = QApplication.instance(), window.runner

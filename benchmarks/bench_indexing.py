@@ -22,12 +22,12 @@ import numpy as np
 from _common import SHARED_DATA, random_weights_spec
 from PIL import Image
 
-from core.catalog import Catalog
-from core.imageio import PHOTO_EXTENSIONS
-from core.indexer import decode_ahead, default_decode_workers
-from core.library import CPU_BATCH, GPU_BATCH, Library
-from core.models.encoder import Encoder, select_device
-from core.settings import Paths, Settings
+from photosift.core.catalog import Catalog
+from photosift.core.imageio import PHOTO_EXTENSIONS
+from photosift.core.indexer import decode_ahead, default_decode_workers
+from photosift.core.library import CPU_BATCH, GPU_BATCH, Library
+from photosift.core.models.encoder import Encoder, select_device
+from photosift.core.settings import Paths, Settings
 
 SYNTHETIC_COUNT = 48  # 12-megapixel JPEGs are ~3-5 MB each; 48 gives a stable rate in under a minute
 

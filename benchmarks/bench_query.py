@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.vindex import VectorIndex
+from photosift.core.vindex import VectorIndex
 
 K = 10
 # Latent size and cluster spread tuned so that random pairs score ~0.17 and tenth neighbours ~0.67 at

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from _common import REPO, SHARED_DATA
 
-from core.catalog import Catalog
-from core.library import Library
-from core.models.encoder import Encoder
-from core.models.spec import load_spec
-from core.settings import Paths, Settings
+from photosift.core.catalog import Catalog
+from photosift.core.library import Library
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.spec import load_spec
+from photosift.core.settings import Paths, Settings
 
 
 def timed(label: str, action):  # type: ignore[no-untyped-def]

@@ -24,15 +24,15 @@ import numpy as np
 from _common import SHARED_DATA
 from reproduce.layout import PHOTO_SUFFIXES, Split
 
-from core.evaluation.metrics import zero_shot_accuracy
-from core.evaluation.prompts import class_text_embeddings
-from core.evaluation.runner import embed_images
-from core.models.encoder import Encoder
-from core.models.registry import ModelRegistry
-from core.settings import Paths
-from core.tags.calibration import SENSITIVITY_RANGE, calibrate, histograms
-from core.tags.scoring import TOP_K, scores, text_vectors, top_k
-from core.tags.vocabulary import load_vocabulary
+from photosift.core.evaluation.metrics import zero_shot_accuracy
+from photosift.core.evaluation.prompts import class_text_embeddings
+from photosift.core.evaluation.runner import embed_images
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.settings import Paths
+from photosift.core.tags.calibration import SENSITIVITY_RANGE, calibrate, histograms
+from photosift.core.tags.scoring import TOP_K, scores, text_vectors, top_k
+from photosift.core.tags.vocabulary import load_vocabulary
 
 SOURCE = SHARED_DATA / "tiny-imagenet-val"
 REPRO_CACHE = Path("~/.cache/photosift-repro/full").expanduser()

@@ -21,11 +21,11 @@ import open_clip
 import torch
 from _common import random_weights_spec
 
-from core.models.build import build_model
-from core.models.spec import ModelSpec
-from core.settings import Paths
-from training.losses import ArcMarginLoss
-from training.towers import prepare_image_tower
+from photosift.core.models.build import build_model
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths
+from photosift.training.losses import ArcMarginLoss
+from photosift.training.towers import prepare_image_tower
 
 Step = Callable[[], None]
 

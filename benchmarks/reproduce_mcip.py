@@ -33,7 +33,7 @@ from reproduce.layout import Split, build_layout
 from reproduce.pretrain import PretrainSettings, ensure_base
 from reproduce.table import ROWS, evaluate_model, format_table, metric_row, summary
 
-from core.settings import HOME_ENV, Paths
+from photosift.core.settings import HOME_ENV, Paths
 
 SOURCE = SHARED_DATA / "tiny-imagenet-val"
 QUICK_CLASSES = 20  # enough for class-unique batches and a seen/unseen split, small enough for ~1-2 minutes

@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Final
 
-from core.errors import ImageError
+from photosift.core.errors import ImageError
 
 # Bytes hashed at each end of a file. Photo files differ in their first 64 KiB (EXIF capture time, camera
 # serial, thumbnail) and in their last (entropy-coded pixels), so head + tail tells photos apart while

@@ -21,8 +21,8 @@ from typing import Final, cast
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError, features
 
-from core.errors import ImageError
-from core.exif import PhotoMetadata, metadata_from_exif, read_exif, tiff_exif
+from photosift.core.errors import ImageError
+from photosift.core.exif import PhotoMetadata, metadata_from_exif, read_exif, tiff_exif
 
 __all__ = [
     "AVIF_UNSUPPORTED",

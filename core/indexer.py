@@ -20,11 +20,11 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from core.catalog.records import PhotoResult
-from core.errors import ImageError
-from core.imageio import PhotoMetadata, load_image
-from core.parallel import map_ahead
-from core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.catalog.records import PhotoResult
+from photosift.core.errors import ImageError
+from photosift.core.imageio import PhotoMetadata, load_image
+from photosift.core.parallel import map_ahead
+from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 # Decoded batches allowed to wait for the model: enough to absorb uneven decode times, small enough
 # that memory stays bounded (a 384px batch of 128 is ~230 MB of float32).

@@ -15,25 +15,26 @@ from typing import Protocol
 
 import numpy as np
 
-from core.albums import Albums
-from core.catalog import Catalog, FolderInfo, PhotoInfo
-from core.catalog.catalog import absolute_path, as_stored
-from core.catalog.model_rows import StoredModel, delete_model, stored_models
-from core.catalog.photo_filters import capture_order
-from core.catalog.records import PhotoResult
-from core.errors import AlbumError, QueryError, UserError
-from core.imageio import load_image
-from core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
-from core.models.spec import ModelSpec
-from core.progress import CancelToken, ProgressCallback, no_progress
-from core.query import Query, parse_query
-from core.scanner import ScanReport, scan_folder
-from core.search import SearchFilters, SearchHit, SearchPage, SortOrder, TermEncoders, query_vector
-from core.selection import Match, allowed_photo_ids, by_capture_time, nearest, relevant
-from core.settings import Paths, Settings
-from core.tags.records import RetagReport, TagSuggestion
-from core.tags.service import TagService
-from core.vindex import VectorIndex
+from photosift.core.albums.service import Albums
+from photosift.core.catalog import Catalog, FolderInfo, PhotoInfo
+from photosift.core.catalog.catalog import absolute_path, as_stored
+from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
+from photosift.core.catalog.photo_filters import capture_order
+from photosift.core.catalog.records import PhotoResult
+from photosift.core.errors import AlbumError, QueryError, UserError
+from photosift.core.imageio import load_image
+from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
+from photosift.core.models.spec import ModelSpec
+from photosift.core.progress import CancelToken, ProgressCallback, no_progress
+from photosift.core.scanner import ScanReport, scan_folder
+from photosift.core.search.query import Query, parse_query
+from photosift.core.search.ranking import Match, allowed_photo_ids, by_capture_time, nearest, relevant
+from photosift.core.search.records import SearchFilters, SearchHit, SearchPage, SortOrder
+from photosift.core.search.vectors import TermEncoders, query_vector
+from photosift.core.settings import Paths, Settings
+from photosift.core.tags.records import RetagReport, TagSuggestion
+from photosift.core.tags.service import TagService
+from photosift.core.vindex import VectorIndex
 
 # Photos per forward pass when the settings say "automatic".
 CPU_BATCH = 16  # larger CPU batches gain nothing and delay the first results

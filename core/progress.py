@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.errors import Cancelled
+from photosift.core.errors import Cancelled
 
 
 @dataclass(frozen=True)

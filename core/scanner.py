@@ -14,13 +14,13 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.catalog import Catalog, FolderInfo
-from core.catalog.records import FileRecord, FileState, KnownPhoto, NewPhoto, ScanChanges
-from core.errors import ImageError
-from core.fingerprint import content_hash, fingerprint
-from core.imageio import PHOTO_EXTENSIONS
-from core.parallel import map_ahead
-from core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.catalog import Catalog, FolderInfo
+from photosift.core.catalog.records import FileRecord, FileState, KnownPhoto, NewPhoto, ScanChanges
+from photosift.core.errors import ImageError
+from photosift.core.fingerprint import content_hash, fingerprint
+from photosift.core.imageio import PHOTO_EXTENSIONS
+from photosift.core.parallel import map_ahead
+from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 # Folders that hold system or application data, not photos (NAS thumbnails, recycle bins, ...).
 SKIPPED_FOLDER_NAMES = frozenset(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from core.errors import UserError
+from photosift.core.errors import UserError
 
 HOME_ENV = "PHOTOSIFT_HOME"
 SETTINGS_SCHEMA_VERSION = 1

@@ -39,8 +39,8 @@ import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import EnvironmentFault
-from core.vindex_file import read_index_file, write_index_file
+from photosift.core.errors import EnvironmentFault
+from photosift.core.vindex_file import read_index_file, write_index_file
 
 # faiss 1.15 ships stubs that miss much of its SWIG surface (DirectMap, PyCallbackIOReader, keyword
 # SearchParameters, downcast index methods); treat the module as untyped rather than scatter ignores.

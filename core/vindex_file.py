@@ -15,7 +15,7 @@ from typing import Any
 
 import faiss as _faiss
 
-from core.errors import EnvironmentFault
+from photosift.core.errors import EnvironmentFault
 
 # faiss 1.15 ships stubs that miss PyCallbackIOReader/Writer; treat the module as untyped here too.
 faiss: Any = _faiss

@@ -17,7 +17,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from core.imageio import PHOTO_EXTENSIONS
+from photosift.core.imageio import PHOTO_EXTENSIONS
 
 # Seconds of quiet before a changed folder is rescanned: long enough to coalesce a bulk copy.
 DEBOUNCE_S = 2.0

@@ -27,17 +27,17 @@ from PySide6.QtGui import QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 
-from app.gui.first_run import start_welcome  # noqa: E402
-from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.prefs import apply_theme  # noqa: E402
-from app.gui.settings_dialog import SettingsDialog  # noqa: E402
-from app.gui.shortcuts_dialog import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts  # noqa: E402
-from app.main import model_provider  # noqa: E402
-from app.tasks import TaskRunner  # noqa: E402
-from core.catalog import Catalog  # noqa: E402
-from core.library import Library  # noqa: E402
-from core.models.spec import load_spec  # noqa: E402
-from core.settings import Paths, Settings  # noqa: E402
+from photosift.app.gui.controllers.first_run import start_welcome  # noqa: E402
+from photosift.app.gui.dialogs.settings import SettingsDialog  # noqa: E402
+from photosift.app.gui.dialogs.shortcuts import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts  # noqa: E402
+from photosift.app.gui.main_window import MainWindow  # noqa: E402
+from photosift.app.gui.prefs import apply_theme  # noqa: E402
+from photosift.app.main import model_provider  # noqa: E402
+from photosift.app.tasks import TaskRunner  # noqa: E402
+from photosift.core.catalog import Catalog  # noqa: E402
+from photosift.core.library import Library  # noqa: E402
+from photosift.core.models.spec import load_spec  # noqa: E402
+from photosift.core.settings import Paths, Settings  # noqa: E402
 
 QUERY = "bees on a yellow flower"
 

@@ -28,19 +28,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox  # noqa: E402
 from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 
-from app.gui.finetune.runs import new_record  # noqa: E402
-from app.gui.finetune.setup import CaptionChoice, prepare_run  # noqa: E402
-from app.gui.finetune.wizard import FineTuneWizard, open_finetune  # noqa: E402
-from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.models_dialog import ModelsDialog  # noqa: E402
-from app.main import ModelProvider, model_provider  # noqa: E402
-from app.tasks import TaskRunner  # noqa: E402
-from core.catalog import Catalog  # noqa: E402
-from core.labels import labelled_set  # noqa: E402
-from core.library import Library  # noqa: E402
-from core.models.spec import dump_spec, load_spec  # noqa: E402
-from core.settings import Paths, Settings  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
+from photosift.app.gui.dialogs.models import ModelsDialog  # noqa: E402
+from photosift.app.gui.finetune.runs import new_record  # noqa: E402
+from photosift.app.gui.finetune.setup import CaptionChoice, prepare_run  # noqa: E402
+from photosift.app.gui.finetune.wizard import FineTuneWizard, open_finetune  # noqa: E402
+from photosift.app.gui.main_window import MainWindow  # noqa: E402
+from photosift.app.main import ModelProvider, model_provider  # noqa: E402
+from photosift.app.tasks import TaskRunner  # noqa: E402
+from photosift.core.catalog import Catalog  # noqa: E402
+from photosift.core.library import Library  # noqa: E402
+from photosift.core.models.spec import dump_spec, load_spec  # noqa: E402
+from photosift.core.settings import Paths, Settings  # noqa: E402
+from photosift.core.training_sets import labelled_set  # noqa: E402
+from photosift.training.config import TrainConfig  # noqa: E402
 
 CLASSES = 6
 PER_CLASS = 30

@@ -12,7 +12,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+    from photosift.app.gui.main_window import MainWindow
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 

@@ -7,20 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from conftest import TEST_MODELS, make_colour_classes
 from pytestqt.qtbot import QtBot
 
-from app.gui.finetune.runs import RunRecord, new_record
-from app.gui.finetune.setup import CaptionChoice, prepare_run
-from app.gui.main_window import MainWindow
-from app.main import ModelProvider, model_provider
-from app.tasks import TaskRunner
-from core.catalog import Catalog
-from core.labels import labelled_set
-from core.library import Library
-from core.models.spec import load_spec
-from core.settings import Paths, Settings
-from tests.conftest import TEST_MODELS, make_colour_classes
-from training.config import TrainConfig
+from photosift.app.gui.finetune.runs import RunRecord, new_record
+from photosift.app.gui.finetune.setup import CaptionChoice, prepare_run
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.main import ModelProvider, model_provider
+from photosift.app.tasks import TaskRunner
+from photosift.core.catalog import Catalog
+from photosift.core.library import Library
+from photosift.core.models.spec import load_spec
+from photosift.core.settings import Paths, Settings
+from photosift.core.training_sets import labelled_set
+from photosift.training.config import TrainConfig
 
 TINY = TEST_MODELS / "tiny.json"
 COLOURS = ("red", "green", "blue", "yellow")

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import numpy as np
+from conftest import FakeEncoder
+from test_library import fake_spec
 
-from core.catalog import Catalog
-from core.library import Library
-from core.settings import Paths, Settings
-from tests.conftest import FakeEncoder
-from tests.test_library import fake_spec
+from photosift.core.catalog import Catalog
+from photosift.core.library import Library
+from photosift.core.settings import Paths, Settings
 
 COLOUR_AT_END = re.compile(r"(?:^|\s)(red|green|blue)\.?$")
 # Orthogonal to every photo vector of the fake (their colour parts are mean-centred and its 4th axis is

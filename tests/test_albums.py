@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS, make_colour_classes, make_photo
 from sqlalchemy import func, select
+from test_library import open_library
 
-from app.cli import EXIT_OK, EXIT_USER_ERROR, run
-from core.catalog import schema as s
-from core.errors import AlbumError, QueryError, UserError
-from core.library import Library
-from tests.conftest import TEST_MODELS, make_colour_classes, make_photo
-from tests.test_library import open_library
+from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.core.catalog import schema as s
+from photosift.core.errors import AlbumError, QueryError, UserError
+from photosift.core.library import Library
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from conftest import TEST_MODELS
 
-from core.errors import Cancelled, UserError
-from core.models.encoder import Encoder
-from core.models.spec import load_spec
-from core.progress import CancelToken, Progress
-from core.settings import Paths
-from tests.conftest import TEST_MODELS
-from training.captions import PROMPT_TEMPLATES, build_caption_bank, encode_captions, mine_captions
+from photosift.core.errors import Cancelled, UserError
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.spec import load_spec
+from photosift.core.progress import CancelToken, Progress
+from photosift.core.settings import Paths
+from photosift.training.captions import PROMPT_TEMPLATES, build_caption_bank, encode_captions, mine_captions
 
 # Cosines of 3 images (rows) with 5 captions (columns). Relative floors (0.8 x best): image 0 keeps captions
 # 0, 1, 4 (>= 0.24); image 1 keeps 2, 3 (>= 0.12); image 2 matches nothing positively and keeps none.

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS, leave_partial_download, make_photo
 
-from app.cli import EXIT_OK, EXIT_USER_ERROR, run
-from core.models.registry import ModelRegistry
-from core.settings import Paths
-from tests.conftest import TEST_MODELS, leave_partial_download, make_photo
+from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.settings import Paths
 
 TINY = str(TEST_MODELS / "tiny.json")
 
@@ -86,7 +86,7 @@ def test_models_list_shows_an_unfinished_download(home: Path, capsys: pytest.Cap
 
 def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app", "similar", str(tmp_path / "nope.jpg"), "--model", TINY],
+        [sys.executable, "-m", "photosift.app", "similar", str(tmp_path / "nope.jpg"), "--model", TINY],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
@@ -104,7 +104,7 @@ def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.C
     assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
     capsys.readouterr()
     child = subprocess.Popen(
-        [sys.executable, "-m", "app", "watch", "--model", TINY],
+        [sys.executable, "-m", "photosift.app", "watch", "--model", TINY],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -136,13 +136,13 @@ def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.C
 def test_a_bug_is_logged_and_reported_as_a_sentence(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.cli
+    import photosift.app.cli as cli_module
 
     def broken(*_: object) -> int:
         raise RuntimeError("something impossible")
 
-    monkeypatch.setattr(app.cli, "cmd_status", broken)
-    assert run(["status"]) == app.cli.EXIT_BUG
+    monkeypatch.setattr(cli_module, "cmd_status", broken)
+    assert run(["status"]) == cli_module.EXIT_BUG
     err = capsys.readouterr().err
     assert "internal error (RuntimeError: something impossible)" in err
     assert "something impossible" in (home / "logs" / "photosift.log").read_text()

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.errors import Cancelled, ModelDownloadError
-from core.models.download import RECONNECTS, download
-from core.progress import CancelToken, Progress, no_progress
+from photosift.core.errors import Cancelled, ModelDownloadError
+from photosift.core.models.download import RECONNECTS, download
+from photosift.core.progress import CancelToken, Progress, no_progress
 
 MIB = 1 << 20
 PAYLOAD_BYTES = 3 * MIB + 12345

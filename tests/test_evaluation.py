@@ -8,19 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TEST_MODELS, FakeEncoder, make_colour_classes, make_photo
 
-from app.cli import EXIT_OK, EXIT_USER_ERROR, run
-from core.errors import Cancelled, FolderNotFoundError, UserError
-from core.evaluation import metrics
-from core.evaluation.datasets import GPR1200_DOMAINS, gpr1200_class, gpr1200_domain, load_folder_dataset
-from core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_recall, zero_shot_accuracy
-from core.evaluation.prompts import TEMPLATES, class_text_embeddings
-from core.evaluation.runner import evaluate
-from core.models.encoder import Encoder
-from core.models.spec import load_spec
-from core.progress import CancelToken, Progress
-from core.settings import Paths
-from tests.conftest import TEST_MODELS, FakeEncoder, make_colour_classes, make_photo
+from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.core.errors import Cancelled, FolderNotFoundError, UserError
+from photosift.core.evaluation import metrics
+from photosift.core.evaluation.datasets import GPR1200_DOMAINS, gpr1200_class, gpr1200_domain, load_folder_dataset
+from photosift.core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_recall, zero_shot_accuracy
+from photosift.core.evaluation.prompts import TEMPLATES, class_text_embeddings
+from photosift.core.evaluation.runner import evaluate
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.spec import load_spec
+from photosift.core.progress import CancelToken, Progress
+from photosift.core.settings import Paths
 
 TINY = TEST_MODELS / "tiny.json"
 

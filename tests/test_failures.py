@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
+from test_library import open_library
 
-from core.catalog import PhotoInfo
-from core.errors import FolderNotFoundError
-from core.library import Library
-from tests.conftest import make_photo
-from tests.test_library import open_library
+from photosift.core.catalog import PhotoInfo
+from photosift.core.errors import FolderNotFoundError
+from photosift.core.library import Library
 
 
 def names(failures: list[PhotoInfo]) -> set[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.gui.finetune.charts import TrainingCharts
-from app.gui.finetune.estimates import (
+from photosift.app.gui.finetune.charts import TrainingCharts
+from photosift.app.gui.finetune.estimates import (
     STARTUP_S,
     TRAIN_COST,
     Estimate,
@@ -20,10 +20,10 @@ from app.gui.finetune.estimates import (
     run_work,
     training_memory_gb,
 )
-from app.gui.finetune.presets import VAL_FRACTION, preset_config, split_sizes
-from app.gui.finetune.problems import explain
-from app.gui.finetune.process import ProcessEnd, TrainerProcess
-from app.gui.finetune.runs import (
+from photosift.app.gui.finetune.presets import VAL_FRACTION, preset_config, split_sizes
+from photosift.app.gui.finetune.problems import explain
+from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
+from photosift.app.gui.finetune.runs import (
     HeldOut,
     clear_progress,
     discard_run,
@@ -32,9 +32,9 @@ from app.gui.finetune.runs import (
     save_record,
     unfinished_runs,
 )
-from core.models.registry import ModelRegistry
-from core.settings import Paths
-from training.data import split_by_image
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.settings import Paths
+from photosift.training.data import split_by_image
 
 LOG = Path("/runs/x/train.log")
 
@@ -140,7 +140,9 @@ def test_charts_follow_steps_and_evaluations(qtbot: QtBot) -> None:
 
 
 def test_the_process_wrapper_reads_split_lines_keeps_a_log_and_reports_a_crash(qtbot: QtBot, tmp_path: Path) -> None:
-    fake = tmp_path / "fake-python"  # stands in for `python -m training`: a line in two writes, stderr, a crash
+    fake = (
+        tmp_path / "fake-python"
+    )  # stands in for `python -m photosift.training`: a line in two writes, stderr, a crash
     fake.write_text(
         "#!/bin/sh\n"
         'printf \'{"event": "start", \'\n'
@@ -159,5 +161,5 @@ def test_the_process_wrapper_reads_split_lines_keeps_a_log_and_reports_a_crash(q
     assert events == [{"event": "start", "train": 3}]
     assert finish.exit_code is None and not finish.finished and finish.stderr_tail == ("Traceback: boom",)
     log = (tmp_path / "run" / "train.log").read_text().splitlines()
-    assert log[0] == "$ python -m training --resume run" and "not json" in log and "Traceback: boom" in log
+    assert log[0] == "$ python -m photosift.training --resume run" and "not json" in log and "Traceback: boom" in log
     assert explain(finish).title == "The training process stopped unexpectedly"

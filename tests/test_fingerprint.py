@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ImageError
-from core.fingerprint import EDGE_BYTES, content_hash, fingerprint
+from photosift.core.errors import ImageError
+from photosift.core.fingerprint import EDGE_BYTES, content_hash, fingerprint
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

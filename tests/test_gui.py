@@ -12,26 +12,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS, make_photo
 from PIL import Image
 from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from test_library import open_library
 
-from app.cli import EXIT_ENVIRONMENT, run
-from app.gui import search_controller
-from app.gui import thumbnails as thumbnails_module
-from app.gui.app import ExceptionHook, run_gui
-from app.gui.main_window import MainWindow
-from app.gui.results_grid import visible_rows
-from app.gui.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
-from app.priority import BACKGROUND_NICE
-from app.tasks import TaskRunner
-from core.library import Library
-from core.search import SearchHit, SearchPage
-from core.settings import Paths, Settings
-from tests.conftest import TEST_MODELS, make_photo
-from tests.test_library import open_library
+from photosift.app.cli import EXIT_ENVIRONMENT, run
+from photosift.app.gui.app import ExceptionHook, run_gui
+from photosift.app.gui.controllers import search as search_controller
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.widgets import thumbnails as thumbnails_module
+from photosift.app.gui.widgets.results_grid import visible_rows
+from photosift.app.gui.widgets.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
+from photosift.app.priority import BACKGROUND_NICE
+from photosift.app.tasks import TaskRunner
+from photosift.core.library import Library
+from photosift.core.search.records import SearchHit, SearchPage
+from photosift.core.settings import Paths, Settings
 
 WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 COLOURS = ("red", "green", "blue")

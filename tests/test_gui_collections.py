@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_colour_classes, make_photo
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QTreeWidgetItem
 from pytestqt.qtbot import QtBot
+from tag_helpers import ids_of, tagged_colour_library
+from test_gui import WAIT_MS, colour_of, make_window, search
 
-from app.gui.album_actions import SuggestionsDialog
-from app.gui.library_sections import Collections
-from app.gui.main_window import MainWindow
-from app.gui.tag_menu import tag_menu
-from core.library import Library
-from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ids_of, tagged_colour_library
-from tests.test_gui import WAIT_MS, colour_of, make_window, search
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.ops.albums import SuggestionsDialog
+from photosift.app.gui.ops.tags import tag_menu
+from photosift.app.gui.widgets.library_sections import Collections
+from photosift.core.library import Library
 
 
 @pytest.fixture

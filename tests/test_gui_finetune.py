@@ -7,17 +7,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from finetune_helpers import COLOURS, PER_CLASS, TRAIN_MS, main_window, tiny_library
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
+from test_gui import WAIT_MS
 
-from app.gui.finetune import ADVANCED, CAPTIONS, DATA, METHOD, RESULT, TRAINING
-from app.gui.finetune.runs import load_record
-from app.gui.finetune.wizard import FineTuneWizard, open_finetune
-from core.models.registry import ModelRegistry
-from core.settings import load_settings
-from tests.finetune_helpers import COLOURS, PER_CLASS, TRAIN_MS, main_window, tiny_library
-from tests.test_gui import WAIT_MS
+from photosift.app.gui.finetune import ADVANCED, CAPTIONS, DATA, METHOD, RESULT, TRAINING
+from photosift.app.gui.finetune.runs import load_record
+from photosift.app.gui.finetune.wizard import FineTuneWizard, open_finetune
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.settings import load_settings
 
 
 def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_path: Path) -> None:

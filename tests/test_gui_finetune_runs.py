@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from finetune_helpers import TRAIN_MS, main_window, prepared_run, tiny_library
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
+from test_gui import WAIT_MS
 
-from app.gui.finetune import DATA, RESULT, TRAINING, training_page
-from app.gui.finetune.process import TrainerProcess
-from app.gui.finetune.runs import LOG_FILE, load_record
-from app.gui.finetune.wizard import FineTuneWizard
-from tests.finetune_helpers import TRAIN_MS, main_window, prepared_run, tiny_library
-from tests.test_gui import WAIT_MS
+from photosift.app.gui.finetune import DATA, RESULT, TRAINING, training_page
+from photosift.app.gui.finetune.process import TrainerProcess
+from photosift.app.gui.finetune.runs import LOG_FILE, load_record
+from photosift.app.gui.finetune.wizard import FineTuneWizard
 
 
 def evaluated_epochs(log: Path) -> int:

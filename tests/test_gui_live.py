@@ -11,25 +11,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FakeEncoder, make_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
+from test_gui import WAIT_MS, colour_of, make_window, search
+from test_library import fake_spec, open_library
 
-from app.gui.first_run import is_first_run, start_welcome
-from app.gui.folder_actions import confirm_remove_folder
-from app.gui.indexing import PAUSED, RunOutcome
-from app.gui.main_window import MainWindow
-from app.gui.prefs import load_prefs
-from app.gui.settings_flow import apply_changes
-from app.main import ModelProvider
-from core.library import Library
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.settings import Paths, load_settings
-from tests.conftest import FakeEncoder, make_photo
-from tests.test_gui import WAIT_MS, colour_of, make_window, search
-from tests.test_library import fake_spec, open_library
+from photosift.app.gui.controllers.first_run import is_first_run, start_welcome
+from photosift.app.gui.controllers.indexing import PAUSED, RunOutcome
+from photosift.app.gui.controllers.settings import apply_changes
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.ops.folders import confirm_remove_folder
+from photosift.app.gui.prefs import load_prefs
+from photosift.app.main import ModelProvider
+from photosift.core.library import Library
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths, load_settings
 
 WATCH_MS = 15_000  # the watcher waits for two quiet seconds before it reports a change
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -24,12 +25,11 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from app.gui.prefs import PREFS_FILE, THUMBNAIL_DEFAULT, GuiPrefs, apply_theme, load_prefs, save_prefs
-from app.gui.settings_dialog import SWITCH_NOTE, SettingsDialog
-from app.gui.shortcuts_dialog import ShortcutsDialog, gather_shortcuts
-from core.models.spec import ModelSpec, load_spec
-from core.settings import Paths, Settings, load_settings, save_settings
-from tests.conftest import TEST_MODELS
+from photosift.app.gui.dialogs.settings import SWITCH_NOTE, SettingsDialog
+from photosift.app.gui.dialogs.shortcuts import ShortcutsDialog, gather_shortcuts
+from photosift.app.gui.prefs import PREFS_FILE, THUMBNAIL_DEFAULT, GuiPrefs, apply_theme, load_prefs, save_prefs
+from photosift.core.models.spec import ModelSpec, load_spec
+from photosift.core.settings import Paths, Settings, load_settings, save_settings
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
 

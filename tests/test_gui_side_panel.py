@@ -7,17 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTreeWidgetItem
 from pytestqt.qtbot import QtBot
+from test_library import open_library
 
-from app.gui.failures_dialog import EXPLANATION, FailuresDialog
-from app.gui.side_panel import OFFLINE_TIP, SidePanel
-from app.tasks import TaskRunner
-from core.catalog import FolderInfo, PhotoInfo
-from tests.conftest import make_photo
-from tests.test_library import open_library
+from photosift.app.gui.dialogs.failures import EXPLANATION, FailuresDialog
+from photosift.app.gui.widgets.side_panel import OFFLINE_TIP, SidePanel
+from photosift.app.tasks import TaskRunner
+from photosift.core.catalog import FolderInfo, PhotoInfo
 
 WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 HOLIDAY = FolderInfo(1, "/photos/Holiday", "ok", 1204, 3, None)

@@ -9,22 +9,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_colour_classes, make_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
+from tag_helpers import ids_of, open_tag_library, tagged_colour_library
 
-from app.gui import review_queue
-from app.gui.results_model import ResultsModel
-from app.gui.review_queue import ReviewQueue
-from app.gui.tag_chips import ACCEPTED_MARK, TagChips
-from app.gui.tag_dialog import NewTagDialog, SensitivityDialog
-from app.gui.thumbnails import ThumbnailCache
-from app.gui.viewer import Viewer
-from app.tasks import TaskRunner
-from core.library import Library
-from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ids_of, open_tag_library, tagged_colour_library
+from photosift.app.gui.dialogs import review_queue
+from photosift.app.gui.dialogs.review_queue import ReviewQueue
+from photosift.app.gui.dialogs.tags import NewTagDialog, SensitivityDialog
+from photosift.app.gui.dialogs.viewer import Viewer
+from photosift.app.gui.widgets.results_model import ResultsModel
+from photosift.app.gui.widgets.tag_chips import ACCEPTED_MARK, TagChips
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.tasks import TaskRunner
+from photosift.core.library import Library
 
 WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 COLOURS = ("red", "green", "blue")

@@ -9,22 +9,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
 from PIL import ExifTags, Image
 from PySide6.QtCore import QLocale, QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from test_library import open_library
 
-from app.gui.results_model import ResultsModel
-from app.gui.thumbnails import ThumbnailCache
-from app.gui.viewer import Viewer
-from app.gui.zoom_view import ZOOM_STEP
-from app.tasks import TaskRunner
-from core.imageio import CORRUPT
-from core.library import Library
-from core.search import SearchPage
-from tests.conftest import make_photo
-from tests.test_library import open_library
+from photosift.app.gui.dialogs.viewer import Viewer
+from photosift.app.gui.widgets.results_model import ResultsModel
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.gui.widgets.zoom_view import ZOOM_STEP
+from photosift.app.tasks import TaskRunner
+from photosift.core.imageio import CORRUPT
+from photosift.core.library import Library
+from photosift.core.search.records import SearchPage
 
 WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 

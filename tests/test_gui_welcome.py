@@ -12,23 +12,23 @@ from pathlib import Path
 
 import pytest
 import safetensors.torch
+from conftest import TEST_MODELS, leave_partial_download
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QWizard
 from pytestqt.qtbot import QtBot
+from test_library import open_library
+from test_model_weights import closed_port_url
 
-from app.gui.welcome import WelcomeDialog, size_text
-from app.tasks import TaskRunner
-from core.errors import Cancelled
-from core.library import Library, LibraryEncoder
-from core.models.build import build_model
-from core.models.encoder import Encoder
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec, WeightsSource, load_spec
-from core.progress import CancelToken, Progress, ProgressCallback
-from core.settings import Paths
-from tests.conftest import TEST_MODELS, leave_partial_download
-from tests.test_library import open_library
-from tests.test_model_weights import closed_port_url
+from photosift.app.gui.dialogs.welcome import WelcomeDialog, size_text
+from photosift.app.tasks import TaskRunner
+from photosift.core.errors import Cancelled
+from photosift.core.library import Library, LibraryEncoder
+from photosift.core.models.build import build_model
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec, WeightsSource, load_spec
+from photosift.core.progress import CancelToken, Progress, ProgressCallback
+from photosift.core.settings import Paths
 
 WAIT_MS = 10_000  # building the tiny model twice on a loaded 2-core machine; waits end at the signal
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, features
 
-import core.imageio
-from core.errors import ImageError
-from core.exif import metadata_from_exif, tidy_camera
-from core.imageio import (
+import photosift.core.imageio as imageio_module
+from photosift.core.errors import ImageError
+from photosift.core.exif import metadata_from_exif, tidy_camera
+from photosift.core.imageio import (
     CORRUPT,
     HEIF_EXTRA_NEEDED,
     NOT_AN_IMAGE,
@@ -277,8 +277,8 @@ def test_heic_without_the_extra_names_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if the extra were not installed
-    core.imageio._heif_opener_registered.cache_clear()  # it remembers whether the extra was found
-    request.addfinalizer(core.imageio._heif_opener_registered.cache_clear)
+    imageio_module._heif_opener_registered.cache_clear()  # it remembers whether the extra was found
+    request.addfinalizer(imageio_module._heif_opener_registered.cache_clear)
     path = tmp_path / "IMG_0001.HEIC"
     path.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(16))
     assert _error(path) == HEIF_EXTRA_NEEDED

@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_colour_classes, make_photo
+from tag_helpers import ids_of, tagged_colour_library
 
-from core.errors import UserError
-from core.labels import (
+from photosift.core.errors import UserError
+from photosift.core.library import Library
+from photosift.core.training_sets import (
     LabelledClass,
     LabelledSet,
     check_labelled_set,
@@ -19,9 +22,6 @@ from core.labels import (
     read_manifest,
     write_manifest,
 )
-from core.library import Library
-from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ids_of, tagged_colour_library
 
 
 @pytest.fixture

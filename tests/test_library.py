@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FakeEncoder, make_colour_classes, make_photo
 
-from core.catalog import Catalog
-from core.library import Library
-from core.models.spec import ModelSpec
-from core.search import SearchFilters
-from core.settings import Paths, Settings
-from tests.conftest import FakeEncoder, make_colour_classes, make_photo
+from photosift.core.catalog import Catalog
+from photosift.core.library import Library
+from photosift.core.models.spec import ModelSpec
+from photosift.core.search.records import SearchFilters
+from photosift.core.settings import Paths, Settings
 
 
 def fake_spec(name: str = "fake-colour") -> ModelSpec:

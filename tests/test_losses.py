@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.losses import (
+from photosift.training.losses import (
     ArcMarginLoss,
     MCArcMarginLoss,
     additive_angular_margin,

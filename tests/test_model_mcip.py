@@ -16,12 +16,12 @@ import pytest
 import torch
 from PIL import Image
 
-from core.models.build import build_model
-from core.models.encoder import Encoder
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.models.weights import apply_state_dict, load_state_dict
-from core.settings import Paths
+from photosift.core.models.build import build_model
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.models.weights import apply_state_dict, load_state_dict
+from photosift.core.settings import Paths
 
 pytestmark = pytest.mark.slow
 

@@ -23,15 +23,15 @@ import safetensors.torch
 import torch
 from PIL import Image
 
-from core.errors import Cancelled, ModelDownloadError, ModelError
-from core.models.build import build_model
-from core.models.download import download
-from core.models.encoder import Encoder
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec, WeightsSource, load_spec
-from core.models.weights import apply_state_dict, load_state_dict
-from core.progress import CancelToken, Progress, no_progress
-from core.settings import Paths
+from photosift.core.errors import Cancelled, ModelDownloadError, ModelError
+from photosift.core.models.build import build_model
+from photosift.core.models.download import download
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec, WeightsSource, load_spec
+from photosift.core.models.weights import apply_state_dict, load_state_dict
+from photosift.core.progress import CancelToken, Progress, no_progress
+from photosift.core.settings import Paths
 
 TEST_MODELS = Path(__file__).resolve().parent / "models"
 PAYLOAD_BYTES = 3 * (1 << 20) + 12345  # a few download chunks, and not a multiple of the chunk size

@@ -21,15 +21,15 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-from core.errors import ModelError, UserError
-from core.models import encoder as encoder_module
-from core.models.build import build_model, load_tokenizer, tokenizer_is_bundled
-from core.models.encoder import Encoder, select_device
-from core.models.preprocess import Preprocessor
-from core.models.registry import BUILTIN_SPECS_DIR, ModelRegistry
-from core.models.spec import ModelSpec, dump_spec, load_spec
-from core.progress import Progress
-from core.settings import Paths
+from photosift.core.errors import ModelError, UserError
+from photosift.core.models import encoder as encoder_module
+from photosift.core.models.build import build_model, load_tokenizer, tokenizer_is_bundled
+from photosift.core.models.encoder import Encoder, select_device
+from photosift.core.models.preprocess import Preprocessor
+from photosift.core.models.registry import BUILTIN_SPECS_DIR, ModelRegistry
+from photosift.core.models.spec import ModelSpec, dump_spec, load_spec
+from photosift.core.progress import Progress
+from photosift.core.settings import Paths
 
 TEST_MODELS = Path(__file__).resolve().parent / "models"
 TINY = TEST_MODELS / "tiny.json"

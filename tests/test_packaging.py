@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_the_wheel_carries_model_specs_tags_and_migrations(tmp_path: Path) -> None:
+def test_the_wheel_installs_one_package_with_its_specs_tags_and_migrations(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "packaging" / "check_wheel.py"), "--out", str(tmp_path)],
         capture_output=True,
@@ -23,10 +23,11 @@ def test_the_wheel_carries_model_specs_tags_and_migrations(tmp_path: Path) -> No
     assert done.returncode == 0, done.stdout + done.stderr
     [wheel] = tmp_path.glob("photosift-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    # The paths the code computes from its own location (core/models/registry.py, core/tags/vocabulary.py).
-    assert "resources/models/mcip-siglip-so400m-384.json" in names
-    assert "resources/tags/vocabulary.json" in names
-    assert any(name.startswith("core/migrations/versions/") for name in names)
+    # What the code reads through importlib.resources and Alembic, inside the one package.
+    assert "photosift/resources/models/mcip-siglip-so400m-384.json" in names
+    assert "photosift/resources/tags/vocabulary.json" in names
+    assert any(name.startswith("photosift/core/migrations/versions/") for name in names)
+    assert {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")} == {"photosift"}
 
 
 LINUX_ONLY = pytest.mark.skipif(sys.platform != "linux", reason="freedesktop.org desktop entries are for Linux")

@@ -8,7 +8,7 @@ from contextlib import closing
 
 import pytest
 
-from core.parallel import map_ahead
+from photosift.core.parallel import map_ahead
 
 
 def test_results_come_in_order_whatever_order_they_finish_in() -> None:

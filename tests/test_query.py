@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
 
-from core.errors import QueryError
-from core.query import parse_query
-from tests.conftest import make_photo
+from photosift.core.errors import QueryError
+from photosift.core.search.query import parse_query
 
 
 def kinds(text: str, base: Path | None = None) -> list[tuple[str, str, float]]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import QueryError
-from core.query import parse_query
-from core.search import SearchFilters
+from photosift.core.errors import QueryError
+from photosift.core.search.query import parse_query
+from photosift.core.search.records import SearchFilters
 
 
 def terms(text: str) -> list[tuple[str, str, float]]:

@@ -12,18 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import make_photo
-from tests.test_library import open_library
+from conftest import make_photo
+from test_library import open_library
 
 REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys, time
-sys.path.insert(0, {repo!r})
+sys.path.insert(0, {tests!r})
 from pathlib import Path
-from core.settings import Settings
-from tests.conftest import FakeEncoder
-from tests.test_library import open_library
+from photosift.core.settings import Settings
+from conftest import FakeEncoder
+from test_library import open_library
 
 class SlowEncoder(FakeEncoder):
     def encode_images(self, batch):
@@ -52,7 +51,7 @@ def test_kill_during_indexing_then_resume(home: Path, tmp_path: Path) -> None:
     colours = ["red", "green", "blue", "yellow"]
     for i in range(60):
         make_photo(photos / f"{i:03}.jpg", colours[i % 4])
-    script = CHILD.format(repo=str(REPO), home=str(home), photos=str(photos))
+    script = CHILD.format(tests=str(REPO / "tests"), home=str(home), photos=str(photos))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while embedded_count(home / "catalog.sqlite3") < 12 and time.monotonic() < deadline and child.poll() is None:

@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
 
-import core.scanner
-from core.catalog import Catalog
-from core.errors import Cancelled
-from core.progress import CancelToken
-from core.scanner import ScanReport, scan_folder
-from tests.conftest import make_photo
+import photosift.core.scanner as scanner_module
+from photosift.core.catalog import Catalog
+from photosift.core.errors import Cancelled
+from photosift.core.progress import CancelToken
+from photosift.core.scanner import ScanReport, scan_folder
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_new_files_are_added_and_rescan_is_stat_only(
     assert len(catalog.pending_photos(catalog.ensure_model("m", "m", 4))) == 3
 
     reads = []
-    monkeypatch.setattr(core.scanner, "fingerprint", lambda path, size: reads.append(path) or "x")
+    monkeypatch.setattr(scanner_module, "fingerprint", lambda path, size: reads.append(path) or "x")
     (report,) = scan_all(catalog)
     assert (report.added, report.unchanged, reads) == (0, 3, [])
 
@@ -72,11 +72,11 @@ def test_cancelling_a_scan_stops_fingerprinting_at_the_files_in_flight(
         cancel.cancel()
         return str(path)
 
-    monkeypatch.setattr(core.scanner, "fingerprint", fingerprint_then_cancel)
+    monkeypatch.setattr(scanner_module, "fingerprint", fingerprint_then_cancel)
     with pytest.raises(Cancelled):
         scan_folder(catalog, folder, cancel=cancel)
     # Only the files submitted ahead were read, not all 400; and nothing was recorded.
-    assert len(reads) <= core.scanner.FINGERPRINT_LOOKAHEAD + 1
+    assert len(reads) <= scanner_module.FINGERPRINT_LOOKAHEAD + 1
     assert catalog.files_in_folder(folder.id) == {}
 
 

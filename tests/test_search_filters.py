@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
 from PIL import ExifTags, Image
+from test_library import open_library
 
-from core.errors import QueryError
-from core.library import Library
-from core.search import SearchFilters, SearchPage
-from tests.conftest import make_photo
-from tests.test_library import open_library
+from photosift.core.errors import QueryError
+from photosift.core.library import Library
+from photosift.core.search.records import SearchFilters, SearchPage
 
 # name: (folder below Pictures, colour, capture time, (make, model))
 PHOTOS: dict[str, tuple[str, str, datetime | None, tuple[str, str] | None]] = {

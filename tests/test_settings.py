@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import UserError
-from core.settings import SETTINGS_SCHEMA_VERSION, Paths, Settings, load_settings, save_settings
+from photosift.core.errors import UserError
+from photosift.core.settings import SETTINGS_SCHEMA_VERSION, Paths, Settings, load_settings, save_settings
 
 
 def test_home_override_puts_everything_under_one_folder(home: Path) -> None:

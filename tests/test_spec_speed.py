@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS
 
-from core.errors import ModelError
-from core.models.registry import ModelRegistry
-from core.models.spec import dump_spec, load_spec
-from core.settings import Paths
-from tests.conftest import TEST_MODELS
+from photosift.core.errors import ModelError
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import dump_spec, load_spec
+from photosift.core.settings import Paths
 
 
 def tiny_with(tmp_path: Path, **fields: object) -> Path:

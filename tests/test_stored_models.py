@@ -6,19 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import FakeEncoder, make_colour_classes
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
+from test_gui import WAIT_MS, make_window
+from test_library import fake_spec, open_library
 
-from app.gui.models_dialog import ModelsDialog
-from app.main import ModelProvider
-from core.errors import UserError
-from core.library import Library
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.settings import Paths, load_settings
-from tests.conftest import FakeEncoder, make_colour_classes
-from tests.test_gui import WAIT_MS, make_window
-from tests.test_library import fake_spec, open_library
+from photosift.app.gui.dialogs.models import ModelsDialog
+from photosift.app.main import ModelProvider
+from photosift.core.errors import UserError
+from photosift.core.library import Library
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths, load_settings
 
 
 @pytest.fixture

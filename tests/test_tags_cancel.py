@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import make_colour_classes
+from tag_helpers import ColourWordEncoder, open_tag_library
 
-from core.progress import CancelToken
-from tests.conftest import make_colour_classes
-from tests.tag_helpers import ColourWordEncoder, open_tag_library
+from photosift.core.progress import CancelToken
 
 
 class CancellingEncoder(ColourWordEncoder):

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS, make_photo
 
-from app.cli import EXIT_OK, EXIT_USER_ERROR, run
-from tests.conftest import TEST_MODELS, make_photo
+from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
 
 TINY = str(TEST_MODELS / "tiny.json")
 

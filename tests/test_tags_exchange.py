@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import make_colour_classes
+from tag_helpers import ids_of, open_tag_library
 
-from core.errors import UserError
-from core.library import Library
-from core.tags.exchange import export_json, export_xmp, import_json
-from tests.conftest import make_colour_classes
-from tests.tag_helpers import ids_of, open_tag_library
+from photosift.core.errors import UserError
+from photosift.core.library import Library
+from photosift.core.tags.exchange import export_json, export_xmp, import_json
 
 
 @pytest.fixture

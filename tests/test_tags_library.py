@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_colour_classes, make_photo
 from sqlalchemy import delete
+from tag_helpers import ColourWordEncoder, ids_of, open_tag_library, tagged_colour_library
 
-from core.catalog import schema as s
-from core.errors import QueryError, UserError
-from core.library import Library
-from core.tags.service import TagService
-from tests.conftest import make_colour_classes, make_photo
-from tests.tag_helpers import ColourWordEncoder, ids_of, open_tag_library, tagged_colour_library
+from photosift.core.catalog import schema as s
+from photosift.core.errors import QueryError, UserError
+from photosift.core.library import Library
+from photosift.core.tags.service import TagService
 
 COLOURS = ("red", "green", "blue")
 

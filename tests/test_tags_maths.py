@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tag_helpers import ColourWordEncoder
 
-from core.errors import UserError
-from core.tags.calibration import (
+from photosift.core.errors import UserError
+from photosift.core.tags.calibration import (
     BASE_Z,
     BINS,
     MIN_SPREAD,
@@ -21,9 +22,8 @@ from core.tags.calibration import (
     histograms,
     quantile,
 )
-from core.tags.scoring import EXAMPLE_PRIOR, blend_examples, definition_key, scores, text_vectors, top_k
-from core.tags.vocabulary import load_vocabulary, normalise_name
-from tests.tag_helpers import ColourWordEncoder
+from photosift.core.tags.scoring import EXAMPLE_PRIOR, blend_examples, definition_key, scores, text_vectors, top_k
+from photosift.core.tags.vocabulary import load_vocabulary, normalise_name
 
 # Vocabulary ----------------------------------------------------------------------------------------
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import COLOURS, TEST_MODELS, make_colour_classes, make_photo
 from PIL import Image
 
-from core.models.encoder import Encoder
-from core.models.registry import ModelRegistry
-from core.progress import CancelToken
-from core.settings import Paths
-from tests.conftest import COLOURS, TEST_MODELS, make_colour_classes, make_photo
-from training.__main__ import EXIT_STOPPED, main
-from training.config import load_config
-from training.run import execute, make_runtime
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.progress import CancelToken
+from photosift.core.settings import Paths
+from photosift.training.__main__ import EXIT_STOPPED, main
+from photosift.training.config import load_config
+from photosift.training.run import execute, make_runtime
 
 TINY = str(TEST_MODELS / "tiny.json")
 FAST = ["--model", TINY, "--workers", "0", "--batch-size", "8", "--lr-tower", "1e-3", "--lr-proxies", "1e-2"]
@@ -103,7 +103,7 @@ def test_stop_signal_exit_code_and_bad_data(home: Path, tmp_path: Path, capsys: 
 
 
 def test_photosift_train_runs_the_trainer_process(home: Path, photos: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    from app.cli import run
+    from photosift.app.cli import run
 
     assert run(["train", "--data", str(photos), "--method", "gpr-ft", "--epochs", "1", "--name", "via-cli", *FAST]) == 0
     assert any(e["event"] == "done" and e["model"] == "via-cli" for e in events(capfd.readouterr().out))
@@ -125,7 +125,7 @@ def test_automatic_batch_size_and_a_collection_smaller_than_a_batch(
 def test_text_tail_of_both_open_clip_layouts(tmp_path: Path) -> None:
     import open_clip
 
-    from training.towers import text_tail_parameters
+    from photosift.training.towers import text_tail_parameters
 
     config = json.loads((TEST_MODELS / "tiny-arch.json").read_text())
     custom = tmp_path / "tiny-custom-text.json"

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TEST_MODELS, make_photo
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from core.errors import FolderNotFoundError, UserError
-from core.models.preprocess import Preprocessor
-from core.models.spec import load_spec
-from tests.conftest import TEST_MODELS, make_photo
-from training.data import (
+from photosift.core.errors import FolderNotFoundError, UserError
+from photosift.core.models.preprocess import Preprocessor
+from photosift.core.models.spec import load_spec
+from photosift.training.data import (
     Item,
     LabelledImageDataset,
     check_classes,

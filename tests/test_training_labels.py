@@ -8,14 +8,14 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import COLOURS, make_colour_classes, make_photo
+from test_library import open_library
+from test_training import FAST, events
 
-from app.cli import EXIT_OK, EXIT_USER_ERROR, run
-from core.labels import labelled_set, write_manifest
-from tests.conftest import COLOURS, make_colour_classes, make_photo
-from tests.test_library import open_library
-from tests.test_training import FAST, events
-from training.__main__ import main
-from training.data import load_training_data, scan_manifest
+from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.core.training_sets import labelled_set, write_manifest
+from photosift.training.__main__ import main
+from photosift.training.data import load_training_data, scan_manifest
 
 
 @pytest.fixture

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import TEST_MODELS
 from PIL import Image
 
-from core.evaluation.datasets import load_folder_dataset
-from core.evaluation.runner import evaluate
-from core.models.encoder import Encoder
-from core.models.registry import ModelRegistry
-from core.settings import Paths
-from tests.conftest import TEST_MODELS
-from training.__main__ import main
+from photosift.core.evaluation.datasets import load_folder_dataset
+from photosift.core.evaluation.runner import evaluate
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.settings import Paths
+from photosift.training.__main__ import main
 
 TINY = str(TEST_MODELS / "tiny.json")
 PER_CLASS = 16

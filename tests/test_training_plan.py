@@ -1,14 +1,14 @@
-"""`python -m training --plan`: the split, caption coverage and speed a run would get, without training."""
+"""`python -m photosift.training --plan`: the split, caption coverage and speed a run would get, without training."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from conftest import make_colour_classes
+from test_training import FAST, events
 
-from tests.conftest import make_colour_classes
-from tests.test_training import FAST, events
-from training.__main__ import main
+from photosift.training.__main__ import main
 
 
 def test_plan_reports_split_coverage_and_speed_and_writes_nothing(

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import vindex
-from core.vindex import SearchHits, VectorIndex
+from photosift.core import vindex
+from photosift.core.vindex import SearchHits, VectorIndex
 
 DIM = 32
 

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import make_photo
 
-from core.watcher import FolderWatcher, is_network_folder, mount_types
-from tests.conftest import make_photo
+from photosift.core.watcher import FolderWatcher, is_network_folder, mount_types
 
 
 @pytest.mark.parametrize("polling", [False, True], ids=["native", "polling"])

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
+from conftest import TEST_MODELS
 
-from core.errors import Cancelled, ModelError
-from core.models.build import build_model
-from core.models.encoder import Encoder
-from core.models.spec import ModelSpec, WeightsSource, load_spec
-from core.models.weights import install_weights, load_state_dict
-from core.progress import CancelToken
-from core.settings import Paths
-from tests.conftest import TEST_MODELS
+from photosift.core.errors import Cancelled, ModelError
+from photosift.core.models.build import build_model
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.spec import ModelSpec, WeightsSource, load_spec
+from photosift.core.models.weights import install_weights, load_state_dict
+from photosift.core.progress import CancelToken
+from photosift.core.settings import Paths
 
 
 @pytest.fixture

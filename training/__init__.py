@@ -1,1 +1,1 @@
-"""MCIP fine-tuning (ArcMargin + MCArcMargin, 2SFT); runs as its own process: `python -m training`."""
+"""MCIP fine-tuning (ArcMargin + MCArcMargin, 2SFT); runs as its own process: `python -m photosift.training`."""

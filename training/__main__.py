@@ -1,8 +1,8 @@
-"""`python -m training`: fine-tune a model on a folder of labelled photos; progress as JSON lines.
+"""`python -m photosift.training`: fine-tune a model on a folder of labelled photos; progress as JSON lines.
 
-    python -m training --data PHOTOS --method mcip [--config run.yaml] [--epochs 3 ...]
-    python -m training --resume RUN_FOLDER
-    python -m training --data PHOTOS ... --plan   # report split, caption coverage and speed; no training
+    python -m photosift.training --data PHOTOS --method mcip [--config run.yaml] [--epochs 3 ...]
+    python -m photosift.training --resume RUN_FOLDER
+    python -m photosift.training --data PHOTOS ... --plan   # report split, caption coverage and speed; no training
 
 Exit codes: 0 finished, 1 a problem with the data or settings (the "error" line says what), 3 the
 machine got in the way (memory, disk), 4 a bug, 75 stopped by a signal (resume with --resume).
@@ -16,20 +16,20 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.errors import Cancelled, EnvironmentFault, UserError
-from core.progress import CancelToken
-from core.settings import Paths
-from training.config import add_config_arguments, load_config
-from training.plan import plan
-from training.report import JsonLines
-from training.run import execute, make_runtime
-from training.runtime import cancel_on_signals
+from photosift.core.errors import Cancelled, EnvironmentFault, UserError
+from photosift.core.progress import CancelToken
+from photosift.core.settings import Paths
+from photosift.training.config import add_config_arguments, load_config
+from photosift.training.plan import plan
+from photosift.training.report import JsonLines
+from photosift.training.run import execute, make_runtime
+from photosift.training.runtime import cancel_on_signals
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: try again later, i.e. resume
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m photosift.training", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help="a YAML file of settings (command-line options win)")
     parser.add_argument("--resume", type=Path, help="continue the run in this folder with its saved settings")
     parser.add_argument("--plan", action="store_true", help="report what a run would train on, then exit")

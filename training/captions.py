@@ -16,8 +16,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import UserError
-from core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.errors import UserError
+from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 PROMPT_TEMPLATES: tuple[str, ...] = (
     "a photo of a {}.",

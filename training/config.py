@@ -12,8 +12,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from core.errors import UserError
-from core.labels import MIN_PER_CLASS
+from photosift.core.errors import UserError
+from photosift.core.training_sets import MIN_PER_CLASS
 
 Method = Literal["mcip", "gpr-ft", "2sft"]
 SplitMode = Literal["image", "class"]

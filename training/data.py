@@ -20,11 +20,11 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from core.errors import FolderNotFoundError, ImageError, UserError
-from core.imageio import PHOTO_EXTENSIONS, load_image
-from core.labels import MANIFEST_SUFFIX, check_class_counts, read_manifest
-from core.models.preprocess import Preprocessor
-from core.models.spec import ModelSpec
+from photosift.core.errors import FolderNotFoundError, ImageError, UserError
+from photosift.core.imageio import PHOTO_EXTENSIONS, load_image
+from photosift.core.models.preprocess import Preprocessor
+from photosift.core.models.spec import ModelSpec
+from photosift.core.training_sets import MANIFEST_SUFFIX, check_class_counts, read_manifest
 
 Item = tuple[Path, int]
 """One labelled photo: its path and the index of its class in `class_names`."""

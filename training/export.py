@@ -11,8 +11,8 @@ from typing import Any
 from safetensors.torch import save_file
 from torch import nn
 
-from core.models.spec import ModelSpec, dump_spec
-from core.settings import Paths
+from photosift.core.models.spec import ModelSpec, dump_spec
+from photosift.core.settings import Paths
 
 
 def export_model(

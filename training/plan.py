@@ -1,4 +1,4 @@
-"""`python -m training --plan`: what a run would train on, before it trains.
+"""`python -m photosift.training --plan`: what a run would train on, before it trains.
 
 The fine-tuning wizard shows this before the user commits minutes or hours: the split, the pseudo-caption
 coverage (which needs the base model, so it cannot be computed in the GUI without loading a second copy),
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.settings import Paths
-from training.config import TrainConfig
-from training.run import FineTuneRun
-from training.runtime import Runtime
+from photosift.core.settings import Paths
+from photosift.training.config import TrainConfig
+from photosift.training.run import FineTuneRun
+from photosift.training.runtime import Runtime
 
 EXAMPLES = 3  # photos whose mined captions are shown as a sample, one per class
 EXAMPLE_CAPTIONS = 3  # captions quoted per sample photo

@@ -15,21 +15,21 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from core.evaluation.datasets import LabelledImages
-from core.evaluation.runner import EvalReport, embed_images, evaluate
-from core.models.encoder import Encoder, select_device
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.progress import Progress
-from core.settings import Paths
-from training.captions import build_caption_bank, encode_captions, mine_captions
-from training.config import TrainConfig, save_config
-from training.data import Item, LabelledImageDataset, collate_skip_failed, load_training_data, train_transform
-from training.export import export_model, write_json
-from training.runtime import Runtime
-from training.stage_a import CaptionTable, RetrievalTrainer
-from training.stage_b import caption_pairs, realign
-from training.towers import image_tower, prepare_image_tower
+from photosift.core.evaluation.datasets import LabelledImages
+from photosift.core.evaluation.runner import EvalReport, embed_images, evaluate
+from photosift.core.models.encoder import Encoder, select_device
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.progress import Progress
+from photosift.core.settings import Paths
+from photosift.training.captions import build_caption_bank, encode_captions, mine_captions
+from photosift.training.config import TrainConfig, save_config
+from photosift.training.data import Item, LabelledImageDataset, collate_skip_failed, load_training_data, train_transform
+from photosift.training.export import export_model, write_json
+from photosift.training.runtime import Runtime
+from photosift.training.stage_a import CaptionTable, RetrievalTrainer
+from photosift.training.stage_b import caption_pairs, realign
+from photosift.training.towers import image_tower, prepare_image_tower
 
 CHECKPOINT = "checkpoint.pt"
 BEST_TOWER = "best_tower.safetensors"

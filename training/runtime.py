@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from core.progress import CancelToken
+from photosift.core.progress import CancelToken
 
 Report = Callable[..., None]  # report(event, **fields): one JSON line
 

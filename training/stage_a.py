@@ -13,12 +13,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from core.errors import EnvironmentFault
-from training.config import TrainConfig
-from training.losses import ArcMarginLoss, MCArcMarginLoss
-from training.runtime import Runtime
-from training.schedule import cosine_schedule
-from training.towers import image_tower
+from photosift.core.errors import EnvironmentFault
+from photosift.training.config import TrainConfig
+from photosift.training.losses import ArcMarginLoss, MCArcMarginLoss
+from photosift.training.runtime import Runtime
+from photosift.training.schedule import cosine_schedule
+from photosift.training.towers import image_tower
 
 LOG_EVERY = 10  # steps between progress lines: often enough for live plots, rare enough to stay cheap
 CPU_BATCH = 32  # "automatic" batch size without a GPU: memory is plentiful, larger batches only add latency

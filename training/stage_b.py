@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.config import TrainConfig
-from training.losses import info_nce_loss
-from training.runtime import Runtime
-from training.schedule import cosine_schedule, decay_split
-from training.towers import freeze, logit_scale, text_tail_parameters
+from photosift.training.config import TrainConfig
+from photosift.training.losses import info_nce_loss
+from photosift.training.runtime import Runtime
+from photosift.training.schedule import cosine_schedule, decay_split
+from photosift.training.towers import freeze, logit_scale, text_tail_parameters
 
 LOG_EVERY = 10
 

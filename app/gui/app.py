@@ -7,21 +7,21 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from app.errorlog import log_exception
-from app.gui.first_run import is_first_run, start_welcome
-from app.gui.main_window import MainWindow
-from app.gui.prefs import apply_theme, load_prefs
-from app.main import build_library, model_provider
-from app.tasks import TaskRunner
-from core.settings import Paths, Settings
+from photosift.app.errorlog import log_exception
+from photosift.app.gui.controllers.first_run import is_first_run, start_welcome
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.prefs import apply_theme, load_prefs
+from photosift.app.main import build_library, model_provider
+from photosift.app.tasks import TaskRunner
+from photosift.core.settings import Paths, Settings
+from photosift.resources import resource_path
 
-APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "photosift.svg"
+APP_ICON = resource_path("icons", "photosift.svg")
 # The name of the desktop entry (packaging/linux/photosift.desktop): Wayland shells match windows to it.
 DESKTOP_FILE_NAME = "photosift"
 GIL_SWITCH_S = 0.0005  # measured by benchmarks/bench_gui.py; the cost is more thread switches elsewhere

@@ -31,32 +31,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errorlog import log_exception
-from app.gui import window_menus
-from app.gui.album_actions import AlbumActions
-from app.gui.folder_actions import confirm_remove_folder, show_failures
-from app.gui.indexing import IndexingController, RunOutcome
-from app.gui.library_sections import LibrarySections, filter_term, show_menu
-from app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
-from app.gui.progress_status import ProgressStatus
-from app.gui.queries import dropped_image, pasted_image_op
-from app.gui.result_actions import ResultActions, put_image_on_clipboard
-from app.gui.results_grid import cell_size, visible_rows
-from app.gui.results_model import ResultsModel
-from app.gui.review_queue import ReviewQueue
-from app.gui.search_controller import SearchController
-from app.gui.settings_flow import open_settings
-from app.gui.side_panel import SidePanel
-from app.gui.tag_menu import tag_menu
-from app.gui.thumbnails import ThumbnailCache, prune_thumbnails
-from app.gui.viewer import Viewer
-from app.gui.viewer_images import decode_op
-from app.main import ModelProvider, model_provider
-from app.tasks import TaskRunner
-from core.errors import Cancelled, EnvironmentFault, UserError
-from core.library import Library, LibraryStatus
-from core.progress import Progress
-from core.search import SearchHit
+from photosift.app.errorlog import log_exception
+from photosift.app.gui import window_menus
+from photosift.app.gui.controllers.indexing import IndexingController, RunOutcome
+from photosift.app.gui.controllers.queries import dropped_image, pasted_image_op
+from photosift.app.gui.controllers.search import SearchController
+from photosift.app.gui.controllers.settings import open_settings
+from photosift.app.gui.dialogs.review_queue import ReviewQueue
+from photosift.app.gui.dialogs.viewer import Viewer
+from photosift.app.gui.ops.albums import AlbumActions
+from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
+from photosift.app.gui.ops.results import ResultActions, put_image_on_clipboard
+from photosift.app.gui.ops.tags import tag_menu
+from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
+from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
+from photosift.app.gui.widgets.progress_status import ProgressStatus
+from photosift.app.gui.widgets.results_grid import cell_size, visible_rows
+from photosift.app.gui.widgets.results_model import ResultsModel
+from photosift.app.gui.widgets.side_panel import SidePanel
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache, prune_thumbnails
+from photosift.app.gui.widgets.viewer_images import decode_op
+from photosift.app.main import ModelProvider, model_provider
+from photosift.app.tasks import TaskRunner
+from photosift.core.errors import Cancelled, EnvironmentFault, UserError
+from photosift.core.library import Library, LibraryStatus
+from photosift.core.progress import Progress
+from photosift.core.search.records import SearchHit
 
 # While indexing, the current results are refreshed at most this often: new photos show up as they are
 # embedded without re-ranking the grid under the user's pointer every batch.

@@ -22,8 +22,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from core.errors import EnvironmentFault
-from core.settings import Paths
+from photosift.core.errors import EnvironmentFault
+from photosift.core.settings import Paths
 
 PREFS_FILE = "gui.json"
 PREFS_SCHEMA_VERSION = 1

@@ -13,15 +13,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu, QMessageBox
 
-from app.gui.finetune.wizard import open_finetune
-from app.gui.models_dialog import open_models_dialog
-from app.gui.result_actions import copy_paths, refine_query, similar_query
-from app.gui.shortcuts_dialog import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts
-from app.gui.tag_menu import new_tag
-from app.gui.viewer import VIEWER_KEYS
+from photosift.app.gui.dialogs.models import open_models_dialog
+from photosift.app.gui.dialogs.shortcuts import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts
+from photosift.app.gui.dialogs.viewer import VIEWER_KEYS
+from photosift.app.gui.finetune.wizard import open_finetune
+from photosift.app.gui.ops.results import copy_paths, refine_query, similar_query
+from photosift.app.gui.ops.tags import new_tag
 
 if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+    from photosift.app.gui.main_window import MainWindow
 
 GRID_STEP = 32  # pixels per "larger/smaller thumbnails" step
 

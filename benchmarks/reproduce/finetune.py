@@ -9,12 +9,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core.models.registry import ModelRegistry
-from core.models.spec import ModelSpec
-from core.progress import CancelToken
-from core.settings import Paths
-from training.config import load_config
-from training.run import execute, make_runtime
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec
+from photosift.core.progress import CancelToken
+from photosift.core.settings import Paths
+from photosift.training.config import load_config
+from photosift.training.run import execute, make_runtime
 
 METHODS = ("gpr-ft", "2sft", "mcip")
 

@@ -23,12 +23,12 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import save_file
 
-from core.evaluation.prompts import TEMPLATES as EVAL_TEMPLATES
-from core.models.build import build_model, load_tokenizer
-from core.models.spec import ModelSpec, dump_spec, load_spec
-from core.settings import Paths
-from training.captions import PROMPT_TEMPLATES
-from training.losses import info_nce_loss
+from photosift.core.evaluation.prompts import TEMPLATES as EVAL_TEMPLATES
+from photosift.core.models.build import build_model, load_tokenizer
+from photosift.core.models.spec import ModelSpec, dump_spec, load_spec
+from photosift.core.settings import Paths
+from photosift.training.captions import PROMPT_TEMPLATES
+from photosift.training.losses import info_nce_loss
 
 ARCH = Path(__file__).with_name("arch.json")
 ARCH_NAME = "arch"  # open_clip registers a config under its file stem; the spec must use the same name

@@ -6,11 +6,11 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.evaluation.datasets import load_folder_dataset
-from core.evaluation.runner import EvalReport, evaluate
-from core.models.encoder import Encoder
-from core.models.spec import ModelSpec
-from core.settings import Paths
+from photosift.core.evaluation.datasets import load_folder_dataset
+from photosift.core.evaluation.runner import EvalReport, evaluate
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths
 
 # (column title, eval set, EvalReport field), in the paper's order: image-to-image, k-NN, zero-shot, T2I.
 COLUMNS = (

@@ -1,6 +1,6 @@
 """The photo catalog: SQLite through SQLAlchemy Core, schema under Alembic migrations."""
 
-from core.catalog.catalog import Catalog
-from core.catalog.records import FileRecord, FolderInfo, PhotoInfo, PhotoResult
+from photosift.core.catalog.catalog import Catalog
+from photosift.core.catalog.records import FileRecord, FolderInfo, PhotoInfo, PhotoResult
 
 __all__ = ["Catalog", "FileRecord", "FolderInfo", "PhotoInfo", "PhotoResult"]

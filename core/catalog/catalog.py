@@ -14,10 +14,18 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from core.catalog import schema as s
-from core.catalog.database import open_engine
-from core.catalog.records import FileRecord, FileState, FolderInfo, KnownPhoto, PhotoInfo, PhotoResult, ScanChanges
-from core.errors import FolderNotFoundError, ModelMismatchError
+from photosift.core.catalog import schema as s
+from photosift.core.catalog.database import open_engine
+from photosift.core.catalog.records import (
+    FileRecord,
+    FileState,
+    FolderInfo,
+    KnownPhoto,
+    PhotoInfo,
+    PhotoResult,
+    ScanChanges,
+)
+from photosift.core.errors import FolderNotFoundError, ModelMismatchError
 
 # SQLite limits bound parameters per statement; chunk IN (...) lists well below it.
 IN_CHUNK = 500

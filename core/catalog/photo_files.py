@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from core.catalog import schema as s
+from photosift.core.catalog import schema as s
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, String, and_, false, func, literal, or_, select
 
-from core.catalog import schema as s
+from photosift.core.catalog import schema as s
 
 # LIKE's escape character; not a path separator on any platform, unlike the usual backslash.
 _ESCAPE = "!"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import numpy as np
 
-from core.imageio import PhotoMetadata
+from photosift.core.imageio import PhotoMetadata
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import FolderNotFoundError, UserError
-from core.imageio import PHOTO_EXTENSIONS
+from photosift.core.errors import FolderNotFoundError, UserError
+from photosift.core.imageio import PHOTO_EXTENSIONS
 
 # GPR1200 (arXiv 2111.13122) holds 200 classes of each domain, in this order of class ids.
 GPR1200_DOMAINS = ("landmarks", "nature", "sketches", "objects", "products", "faces")

@@ -15,13 +15,13 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import UserError
-from core.evaluation.datasets import LabelledImages
-from core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_recall, zero_shot_accuracy
-from core.evaluation.prompts import TextEncoder, class_text_embeddings
-from core.indexer import Decoded, ImageEncoder, decode_ahead
-from core.models.spec import ModelSpec
-from core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.errors import UserError
+from photosift.core.evaluation.datasets import LabelledImages
+from photosift.core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_recall, zero_shot_accuracy
+from photosift.core.evaluation.prompts import TextEncoder, class_text_embeddings
+from photosift.core.indexer import Decoded, ImageEncoder, decode_ahead
+from photosift.core.models.spec import ModelSpec
+from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 KNN_K = 21  # DINO's k for ImageNet k-NN, which the MCIP protocol adopts
 KNN_TEMPERATURE = 0.1  # DINO's vote temperature: weights exp(sim / 0.1)

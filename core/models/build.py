@@ -14,8 +14,8 @@ from typing import Protocol, cast
 import open_clip
 import torch
 
-from core.errors import ModelDownloadError, ModelError
-from core.models.spec import ModelSpec
+from photosift.core.errors import ModelDownloadError, ModelError
+from photosift.core.models.spec import ModelSpec
 
 RANDOM_INIT_SEED = 0  # any fixed value: random-init test models must embed identically in every process
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.errors import EnvironmentFault, ModelDownloadError
-from core.progress import CancelToken, Progress, ProgressCallback
+from photosift.core.errors import EnvironmentFault, ModelDownloadError
+from photosift.core.progress import CancelToken, Progress, ProgressCallback
 
 CHUNK_BYTES = 1 << 20  # 1 MiB: large enough for fast links, small enough to notice a cancel within a second
 TIMEOUT_S = 30  # per connect and per read: a stalled server fails the URL instead of hanging forever

@@ -18,14 +18,14 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-from core.errors import EnvironmentFault, ModelError, UserError
-from core.models.build import Tokenizer, build_model, load_tokenizer, tokenizer_is_bundled
-from core.models.download import download
-from core.models.preprocess import Preprocessor
-from core.models.spec import DEVICE_KINDS, ModelSpec
-from core.models.weights import apply_state_dict, load_state_dict
-from core.progress import CancelToken, Progress, ProgressCallback, no_progress
-from core.settings import Paths
+from photosift.core.errors import EnvironmentFault, ModelError, UserError
+from photosift.core.models.build import Tokenizer, build_model, load_tokenizer, tokenizer_is_bundled
+from photosift.core.models.download import download
+from photosift.core.models.preprocess import Preprocessor
+from photosift.core.models.spec import DEVICE_KINDS, ModelSpec
+from photosift.core.models.weights import apply_state_dict, load_state_dict
+from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.settings import Paths
 
 TOKENIZER_CACHE = "huggingface"  # folder under Paths.models for tokenizers fetched through transformers
 OOM_MESSAGES = ("out of memory", "can't allocate memory")  # MPS and CPU allocator wording

@@ -12,13 +12,14 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from core.errors import EnvironmentFault, ModelError
-from core.models.build import build_model
-from core.models.spec import NAME_PATTERN, ModelSpec, dump_spec, load_spec
-from core.models.weights import apply_state_dict, load_state_dict
-from core.settings import Paths
+from photosift.core.errors import EnvironmentFault, ModelError
+from photosift.core.models.build import build_model
+from photosift.core.models.spec import NAME_PATTERN, ModelSpec, dump_spec, load_spec
+from photosift.core.models.weights import apply_state_dict, load_state_dict
+from photosift.core.settings import Paths
+from photosift.resources import resource_path
 
-BUILTIN_SPECS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+BUILTIN_SPECS_DIR = resource_path("models")
 COPY_CHUNK_BYTES = 1 << 22  # 4 MiB reads keep a multi-gigabyte copy fast without holding it in memory
 
 logger = logging.getLogger(__name__)

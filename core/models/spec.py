@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from core.errors import ModelError
-from core.settings import Paths
+from photosift.core.errors import ModelError
+from photosift.core.settings import Paths
 
 DEVICE_KINDS = ("cuda", "mps", "cpu")
 RESIZE_MODES = ("squash", "shortest")

@@ -16,12 +16,12 @@ from pathlib import Path
 import safetensors.torch
 import torch
 
-from core.errors import EnvironmentFault, ModelError
-from core.models.build import build_model
-from core.models.download import CHUNK_BYTES, discard_partial_download
-from core.models.spec import ModelSpec
-from core.progress import CancelToken
-from core.settings import Paths
+from photosift.core.errors import EnvironmentFault, ModelError
+from photosift.core.models.build import build_model
+from photosift.core.models.download import CHUNK_BYTES, discard_partial_download
+from photosift.core.models.spec import ModelSpec
+from photosift.core.progress import CancelToken
+from photosift.core.settings import Paths
 
 WRAPPER_KEYS = ("state_dict", "model")  # training scripts nest the weights under one of these
 STRIP_PREFIXES = ("module.", "_orig_mod.")  # DataParallel/DDP and torch.compile wrappers

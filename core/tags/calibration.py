@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import UserError
+from photosift.core.errors import UserError
 
 LOW, HIGH = -1.0, 1.0  # cosine similarity of unit vectors
 BINS = 2000  # 0.001 wide: a tenth of the smallest score spread of real models, and 8 KB per tag before zlib

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from core.errors import UserError
-from core.tags.records import ExchangeReport, TagInfo
-from core.tags.service import TagService
-from core.tags.vocabulary import normalise_name
+from photosift.core.errors import UserError
+from photosift.core.tags.records import ExchangeReport, TagInfo
+from photosift.core.tags.service import TagService
+from photosift.core.tags.vocabulary import normalise_name
 
 FORMAT = "photosift-tags"
 VERSION = 1

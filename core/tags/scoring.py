@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.evaluation.prompts import TEXT_BATCH
-from core.progress import CancelToken
+from photosift.core.evaluation.prompts import TEXT_BATCH
+from photosift.core.progress import CancelToken
 
 # Photo vectors are stored as float16 and tag vectors are small; float32 is exact enough for both.
 Vectors = npt.NDArray[np.float32]

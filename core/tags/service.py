@@ -11,13 +11,13 @@ import heapq
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.catalog import Catalog
-from core.progress import ProgressCallback, no_progress
-from core.tags.calibration import Calibration
-from core.tags.records import PhotoTag, ReviewItem, TagInfo, TagSuggestion
-from core.tags.scoring import TextEncoder
-from core.tags.tagger import Tagger
-from core.tags.vocabulary import VOCABULARY_FILE
+from photosift.core.catalog import Catalog
+from photosift.core.progress import ProgressCallback, no_progress
+from photosift.core.tags.calibration import Calibration
+from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo, TagSuggestion
+from photosift.core.tags.scoring import TextEncoder
+from photosift.core.tags.tagger import Tagger
+from photosift.core.tags.vocabulary import VOCABULARY_FILE
 
 PhotoTagPair = tuple[int, str]  # (photo id, tag name)
 STATE_ORDER = {"accepted": 0, "auto": 1, "candidate": 2, "rejected": 3}

@@ -32,10 +32,10 @@ from sqlalchemy import (
     values,
 )
 
-from core.catalog import schema as s
-from core.catalog.catalog import IN_CHUNK
-from core.errors import QueryError, UserError
-from core.tags.calibration import (
+from photosift.core.catalog import schema as s
+from photosift.core.catalog.catalog import IN_CHUNK
+from photosift.core.errors import QueryError, UserError
+from photosift.core.tags.calibration import (
     BINS,
     Calibration,
     Histogram,
@@ -44,9 +44,9 @@ from core.tags.calibration import (
     decode_histogram,
     encode_histogram,
 )
-from core.tags.records import TagInfo
-from core.tags.scoring import Candidates, Vectors
-from core.tags.vocabulary import CUSTOM_GROUP, Vocabulary, check_definition, normalise_name
+from photosift.core.tags.records import TagInfo
+from photosift.core.tags.scoring import Candidates, Vectors
+from photosift.core.tags.vocabulary import CUSTOM_GROUP, Vocabulary, check_definition, normalise_name
 
 CLOSE_NAMES = 5  # suggestions in an "unknown tag" message
 

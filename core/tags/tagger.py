@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from core.catalog import Catalog
-from core.catalog.catalog import as_stored
-from core.errors import Cancelled
-from core.progress import CancelToken, Progress, ProgressCallback, no_progress
-from core.tags.calibration import Histogram, empty_histograms, histograms
-from core.tags.labels import LabelStore
-from core.tags.records import RetagReport, TagInfo
-from core.tags.scoring import (
+from photosift.core.catalog import Catalog
+from photosift.core.catalog.catalog import as_stored
+from photosift.core.errors import Cancelled
+from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.tags.calibration import Histogram, empty_histograms, histograms
+from photosift.core.tags.records import RetagReport, TagInfo
+from photosift.core.tags.scoring import (
     TOP_K,
     Candidates,
     TextEncoder,
@@ -37,8 +36,9 @@ from core.tags.scoring import (
     text_vectors,
     top_k,
 )
-from core.tags.store import CachedVector, TagStore
-from core.tags.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
+from photosift.core.tags.store import CachedVector, TagStore
+from photosift.core.tags.verdicts import LabelStore
+from photosift.core.tags.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 
 RETAG_CHUNK = 4096  # photos scored at a time: (4096, 1152) float32 vectors are 19 MB
 # When more than this share of the tags changed (a vocabulary or template update), re-tag everything:

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import UserError
+from photosift.core.errors import UserError
+from photosift.resources import resource_path
 
-VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "resources" / "tags" / "vocabulary.json"
+VOCABULARY_FILE = resource_path("tags", "vocabulary.json")
 CUSTOM_GROUP = "Custom"  # where user tags go unless they name a group
 MAX_NAME_LENGTH = 60  # a tag name is a label on a chip in the GUI, not a sentence
 

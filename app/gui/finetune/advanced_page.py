@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.gui.finetune import CAPTIONS
-from core.errors import UserError
-from training.config import SplitMode, TrainConfig, load_config
+from photosift.app.gui.finetune import CAPTIONS
+from photosift.core.errors import UserError
+from photosift.training.config import SplitMode, TrainConfig, load_config
 
 WIZARD_OWNED = frozenset({"data", "model", "method", "name", "output", "caption_file", "extra_terms"})
 CHOICES: dict[str, tuple[str, ...]] = {"split": get_args(SplitMode)}

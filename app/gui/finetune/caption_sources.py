@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import EnvironmentFault, UserError
-from core.library import Library
-from core.tags.vocabulary import load_vocabulary
+from photosift.core.errors import EnvironmentFault, UserError
+from photosift.core.library import Library
+from photosift.core.tags.vocabulary import load_vocabulary
 
 
 def bundled_captions() -> list[str]:

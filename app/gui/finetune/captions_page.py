@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.gui.finetune.estimates import describe, estimate
-from app.gui.finetune.problems import explain
-from app.gui.finetune.process import ProcessEnd, TrainerProcess
-from app.gui.finetune.runs import PLAN_LOG_FILE, SETTINGS_FILE, HeldOut, RunRecord
-from app.gui.finetune.setup import CaptionChoice
-from core.models.spec import ModelSpec
-from core.settings import Paths
-from training.config import TrainConfig
+from photosift.app.gui.finetune.estimates import describe, estimate
+from photosift.app.gui.finetune.problems import explain
+from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
+from photosift.app.gui.finetune.runs import PLAN_LOG_FILE, SETTINGS_FILE, HeldOut, RunRecord
+from photosift.app.gui.finetune.setup import CaptionChoice
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths
+from photosift.training.config import TrainConfig
 
 Prepare = Callable[[CaptionChoice, Callable[[RunRecord, TrainConfig], None], Callable[[BaseException], None]], None]
 FileChooser = Callable[[QWidget], Path | None]

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
-from app.gui.finetune.runs import HeldOut
-from core.errors import ImageError
-from core.evaluation.runner import embed_images
-from core.imageio import load_image
-from core.indexer import ImageEncoder
-from core.progress import CancelToken, no_progress
+from photosift.app.gui.finetune.runs import HeldOut
+from photosift.core.errors import ImageError
+from photosift.core.evaluation.runner import embed_images
+from photosift.core.imageio import load_image
+from photosift.core.indexer import ImageEncoder
+from photosift.core.progress import CancelToken, no_progress
 
 POOL = 200  # held-out photos ranked: enough neighbours per class, few enough to embed twice in seconds
 QUERIES = 3

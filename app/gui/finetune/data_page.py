@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.gui.finetune.presets import VAL_FRACTION
-from app.gui.finetune.runs import RunRecord
-from app.gui.thumbnails import ThumbnailCache
-from app.tasks import TaskRunner
-from core.catalog import PhotoInfo
-from core.labels import LabelledSet, LabelSource, LabelWarning, check_labelled_set, labelled_set
+from photosift.app.gui.finetune.presets import VAL_FRACTION
+from photosift.app.gui.finetune.runs import RunRecord
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.tasks import TaskRunner
+from photosift.core.catalog import PhotoInfo
+from photosift.core.training_sets import LabelledSet, LabelSource, LabelWarning, check_labelled_set, labelled_set
 
 SOURCES: tuple[tuple[LabelSource, str], ...] = (
     ("folders", "Folders: each sub-folder of a photo folder is a class"),

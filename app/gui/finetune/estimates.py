@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models.spec import ModelSpec
-from core.settings import Paths
-from training.config import TrainConfig
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths
+from photosift.training.config import TrainConfig
 
 # One training photo (forward, ArcMargin, backward, AdamW, patch dropout 0.33) against one inference photo,
 # from `python benchmarks/bench_train_cost.py` (ViT-B/32, the shared 2-core CPU, whose load from other jobs

@@ -20,12 +20,20 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.gui.finetune import ADVANCED, CAPTIONS
-from app.gui.finetune.estimates import describe, estimate
-from app.gui.finetune.presets import PRESETS, SUMMARIES, TITLES, VAL_FRACTION, Preset, preset_config, split_sizes
-from core.models.spec import NAME_PATTERN, ModelSpec
-from core.settings import Paths
-from training.config import Method, TrainConfig
+from photosift.app.gui.finetune import ADVANCED, CAPTIONS
+from photosift.app.gui.finetune.estimates import describe, estimate
+from photosift.app.gui.finetune.presets import (
+    PRESETS,
+    SUMMARIES,
+    TITLES,
+    VAL_FRACTION,
+    Preset,
+    preset_config,
+    split_sizes,
+)
+from photosift.core.models.spec import NAME_PATTERN, ModelSpec
+from photosift.core.settings import Paths
+from photosift.training.config import Method, TrainConfig
 
 METHODS: tuple[tuple[Method, str, str], ...] = (
     (

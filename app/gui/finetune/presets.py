@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from training.config import Method, TrainConfig
+from photosift.training.config import Method, TrainConfig
 
 Preset = Literal["quick", "standard", "thorough"]
 PRESETS: tuple[Preset, ...] = ("quick", "standard", "thorough")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.gui.finetune.process import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER, ProcessEnd
+from photosift.app.gui.finetune.process import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER, ProcessEnd
 
 Action = Literal["resume", "smaller_batch", "quick_preset", "change_settings"]
 

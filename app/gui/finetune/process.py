@@ -1,4 +1,4 @@
-"""The trainer's own process (`python -m training ...`) as Qt signals.
+"""The trainer's own process (`python -m photosift.training ...`) as Qt signals.
 
 Training runs in a separate process, not on the task runner: it holds a second model in memory for
 minutes or hours, and a crash there (out of memory, a driver fault) must not take the app down with it.
@@ -7,15 +7,13 @@ into an `event` signal, keeps everything it writes (stdout and stderr) in a log 
 and says how it ended in terms the wizard can act on.
 
 Pausing sends SIGTERM: the trainer saves a checkpoint at its next step and exits with 75, and
-`python -m training --resume RUN_DIR` continues from there. (On Windows QProcess.terminate cannot
+`python -m photosift.training --resume RUN_DIR` continues from there. (On Windows QProcess.terminate cannot
 signal a console process; pausing there would need the trainer to watch a stop file.)
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import IO, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, Signal
 
-from core.settings import HOME_ENV, Paths
+from photosift.core.settings import HOME_ENV, Paths
 
 # The trainer's exit codes (training/__main__.py).
 EXIT_OK, EXIT_USER, EXIT_ENVIRONMENT, EXIT_BUG, EXIT_STOPPED = 0, 1, 3, 4, 75
@@ -61,21 +59,17 @@ class ProcessEnd:
 
 
 def trainer_environment(paths: Paths) -> QProcessEnvironment:
-    """The app's environment plus the same Photosift home, and the folder `training` is imported from
-    on the module path (so the trainer finds it in a source checkout as well as when installed)."""
+    """The app's environment plus the same Photosift home. The trainer is started as
+    `python -m photosift.training`, which only the installed package answers: a `training/` folder in
+    the current directory cannot stand in for it."""
     env = QProcessEnvironment.systemEnvironment()
     env.insert(HOME_ENV, str(paths.root))
     env.insert("PYTHONUNBUFFERED", "1")
-    found = importlib.util.find_spec("training")
-    if found is not None and found.origin is not None:
-        root = str(Path(found.origin).resolve().parents[1])
-        existing = env.value("PYTHONPATH")
-        env.insert("PYTHONPATH", root + (os.pathsep + existing if existing else ""))
     return env
 
 
 class TrainerProcess(QObject):
-    """One run of `python -m training ARGS`. Create a new one for each start."""
+    """One run of `python -m photosift.training ARGS`. Create a new one for each start."""
 
     event = Signal(dict)  # a JSON line from the trainer ("event" names the kind; see training/report.py)
     line = Signal(str)  # every line it writes, JSON or not, as it goes into the log
@@ -103,8 +97,8 @@ class TrainerProcess(QObject):
     def start(self, args: list[str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8")
-        self._write(f"$ python -m training {' '.join(args)}")
-        self._process.start(self._python, ["-m", "training", *args])
+        self._write(f"$ python -m photosift.training {' '.join(args)}")
+        self._process.start(self._python, ["-m", "photosift.training", *args])
 
     def running(self) -> bool:
         return self._process.state() != QProcess.ProcessState.NotRunning

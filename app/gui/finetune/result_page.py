@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.gui.finetune.compare import THUMB, Comparison, Neighbour
-from app.gui.finetune.runs import HeldOut, RunRecord
+from photosift.app.gui.finetune.compare import THUMB, Comparison, Neighbour
+from photosift.app.gui.finetune.runs import HeldOut, RunRecord
 
 METRICS = (
     ("map", "Image-to-image mAP (find similar)"),

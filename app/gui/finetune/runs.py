@@ -16,12 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from core.errors import EnvironmentFault
-from core.settings import Paths
+from photosift.core.errors import EnvironmentFault
+from photosift.core.settings import Paths
 
 Status = Literal["prepared", "training", "stopped", "failed", "finished", "activated"]
 STATE_FILE = "wizard.json"
-SETTINGS_FILE = "settings.yaml"  # the TrainConfig the wizard chose, for `python -m training --config`
+SETTINGS_FILE = "settings.yaml"  # the TrainConfig the wizard chose, for `python -m photosift.training --config`
 MANIFEST_FILE = "labels.json"
 CAPTIONS_FILE = "captions.txt"
 LOG_FILE = "train.log"  # everything the trainer wrote, stdout and stderr, across pauses and resumes

@@ -9,12 +9,17 @@ from pathlib import Path
 
 import yaml
 
-from app.gui.finetune.caption_sources import bundled_captions, read_caption_file, user_terms, write_caption_file
-from app.gui.finetune.runs import CAPTIONS_FILE, MANIFEST_FILE, SETTINGS_FILE, RunRecord, save_record
-from core.errors import EnvironmentFault
-from core.labels import LabelledSet, write_manifest
-from core.library import Library
-from training.config import TrainConfig, load_config
+from photosift.app.gui.finetune.caption_sources import (
+    bundled_captions,
+    read_caption_file,
+    user_terms,
+    write_caption_file,
+)
+from photosift.app.gui.finetune.runs import CAPTIONS_FILE, MANIFEST_FILE, SETTINGS_FILE, RunRecord, save_record
+from photosift.core.errors import EnvironmentFault
+from photosift.core.library import Library
+from photosift.core.training_sets import LabelledSet, write_manifest
+from photosift.training.config import TrainConfig, load_config
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Wizard page 4: the run itself, in the trainer's own process, with live charts, pause, resume and cancel.
 
-The page starts `python -m training --config settings.yaml` (or `--resume RUN_DIR` once the trainer has
+The page starts `python -m photosift.training --config settings.yaml` (or `--resume RUN_DIR` once the trainer has
 saved its config), follows its JSON lines, and replays the run's log when it is opened on a run from an
 earlier session, so the charts show the whole run. Pause stops the process resumably; the wizard may
 be closed meanwhile and the rest of the app stays usable throughout. When the process ends badly the
@@ -26,16 +26,16 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.gui.finetune.charts import TrainingCharts
-from app.gui.finetune.estimates import duration_text
-from app.gui.finetune.presets import preset_config
-from app.gui.finetune.problems import Action, Problem, explain
-from app.gui.finetune.process import ProcessEnd, TrainerProcess
-from app.gui.finetune.runs import LOG_FILE, SETTINGS_FILE, RunRecord, clear_progress, save_record
-from app.gui.finetune.setup import save_settings
-from core.errors import EnvironmentFault
-from core.settings import Paths
-from training.config import TrainConfig
+from photosift.app.gui.finetune.charts import TrainingCharts
+from photosift.app.gui.finetune.estimates import duration_text
+from photosift.app.gui.finetune.presets import preset_config
+from photosift.app.gui.finetune.problems import Action, Problem, explain
+from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
+from photosift.app.gui.finetune.runs import LOG_FILE, SETTINGS_FILE, RunRecord, clear_progress, save_record
+from photosift.app.gui.finetune.setup import save_settings
+from photosift.core.errors import EnvironmentFault
+from photosift.core.settings import Paths
+from photosift.training.config import TrainConfig
 
 CurrentRun = Callable[[], tuple[RunRecord, TrainConfig]]
 FALLBACK_BATCH = 32  # the trainer's automatic batch on a CPU; halved when the batch it chose is unknown

@@ -20,27 +20,27 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWizard
 
-from app.gui.finetune import ADVANCED, CAPTIONS, DATA, METHOD, RESULT, TRAINING
-from app.gui.finetune.advanced_page import AdvancedPage
-from app.gui.finetune.caption_sources import bundled_captions, user_terms
-from app.gui.finetune.captions_page import CaptionsPage, FileChooser, ask_caption_file
-from app.gui.finetune.compare import Comparison, compare
-from app.gui.finetune.data_page import DataPage
-from app.gui.finetune.estimates import gpu_memory_gb
-from app.gui.finetune.method_page import MethodPage
-from app.gui.finetune.result_page import ResultPage
-from app.gui.finetune.runs import RunRecord, discard_run, new_record, runs_dir, save_record, unfinished_runs
-from app.gui.finetune.setup import CaptionChoice, load_settings, prepare_run
-from app.gui.finetune.training_page import TrainingPage
-from app.gui.settings_flow import switch_model
-from app.main import ModelProvider
-from core.library import LibraryEncoder
-from core.models.encoder import select_device
-from core.settings import save_settings
-from training.config import TrainConfig
+from photosift.app.gui.controllers.settings import switch_model
+from photosift.app.gui.finetune import ADVANCED, CAPTIONS, DATA, METHOD, RESULT, TRAINING
+from photosift.app.gui.finetune.advanced_page import AdvancedPage
+from photosift.app.gui.finetune.caption_sources import bundled_captions, user_terms
+from photosift.app.gui.finetune.captions_page import CaptionsPage, FileChooser, ask_caption_file
+from photosift.app.gui.finetune.compare import Comparison, compare
+from photosift.app.gui.finetune.data_page import DataPage
+from photosift.app.gui.finetune.estimates import gpu_memory_gb
+from photosift.app.gui.finetune.method_page import MethodPage
+from photosift.app.gui.finetune.result_page import ResultPage
+from photosift.app.gui.finetune.runs import RunRecord, discard_run, new_record, runs_dir, save_record, unfinished_runs
+from photosift.app.gui.finetune.setup import CaptionChoice, load_settings, prepare_run
+from photosift.app.gui.finetune.training_page import TrainingPage
+from photosift.app.main import ModelProvider
+from photosift.core.library import LibraryEncoder
+from photosift.core.models.encoder import select_device
+from photosift.core.settings import save_settings
+from photosift.training.config import TrainConfig
 
 if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
+    from photosift.app.gui.main_window import MainWindow
 
 
 class FineTuneWizard(QWizard):

@@ -1,0 +1,82 @@
+"""What the search field's text means: a text query, or "photos like this one" for a `#id` or an image file.
+
+The text in the field is always the query, so a similar search started from a menu or a drop stays visible
+and editable. The ops built here run on a worker thread (they may touch the disk).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QImage
+
+from photosift.core.errors import UserError
+from photosift.core.imageio import PHOTO_EXTENSIONS
+from photosift.core.library import Library
+from photosift.core.search.records import SearchPage
+
+PHOTO_ID = re.compile(r"#(\d+)")
+KEEP_PASTED = 20  # pasted images kept in the cache, so the last few queries can be run again
+
+
+def similar_target(text: str) -> int | Path | None:
+    """The photo a query asks for look-alikes of: `#id` alone, or the path of one image file alone."""
+    text = text.strip()
+    if match := PHOTO_ID.fullmatch(text):
+        return int(match.group(1))
+    path = Path(text).expanduser()
+    if path.suffix.lower() in PHOTO_EXTENSIONS and path.is_file():
+        return path
+    return None
+
+
+def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPage]:
+    """An op for the task runner: one page of results for the field's `text`.
+
+    A lone photo (by id or path) goes through `Library.similar`, which leaves the photo itself out;
+    anything else is the query language of `Library.search`.
+    """
+
+    def op(library: Library) -> SearchPage:
+        target = similar_target(text)
+        if target is not None:
+            return library.similar(target, offset=offset, limit=limit)
+        return library.search(text, offset=offset, limit=limit)
+
+    return op
+
+
+def dropped_image(mime: QMimeData) -> Path | None:
+    """The first local image file in dragged data, or None if it carries none."""
+    for url in mime.urls() if mime.hasUrls() else []:
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in PHOTO_EXTENSIONS:
+                return path
+    return None
+
+
+def pasted_image_op(mime: QMimeData, folder: Path) -> Callable[[Library], Path] | None:
+    """An op giving an image file for the clipboard's content: a copied image file as it is, copied pixels
+    saved as a PNG in Photosift's cache (never in a photo folder); None when the clipboard has no image."""
+    path = dropped_image(mime) or (similar_target(mime.text()) if mime.hasText() else None)
+    if isinstance(path, Path):
+        return lambda _: path
+    if not mime.hasImage():
+        return None
+    image = QImage(mime.imageData())  # implicitly shared: safe to save on a worker thread
+
+    def save(_: Library) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.glob("pasted-*.png"))[: -KEEP_PASTED + 1 or None]:
+            old.unlink(missing_ok=True)
+        target = folder / f"pasted-{time.time_ns()}.png"
+        if not image.save(str(target), "PNG"):
+            raise UserError(f"The pasted image could not be saved to {folder}.")
+        return target
+
+    return save

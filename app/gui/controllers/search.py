@@ -1,0 +1,122 @@
+"""Live search: the field's text is the query, run in the background as the user pauses typing.
+
+The text in the field is always the whole query, so a search started from a menu, a drop or a paste stays
+visible and can be edited and run again. Answers to a query that a newer one overtook are dropped.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QLineEdit, QListView
+
+from photosift.app.gui.controllers.queries import query_op
+from photosift.app.gui.widgets.results_model import ResultsModel
+from photosift.app.tasks import TaskRunner
+from photosift.core.errors import UserError
+from photosift.core.search.records import SearchPage
+
+DEBOUNCE_MS = 250  # typing pauses longer than this start a search; shorter ones are mid-word
+FIRST_PAGE = 200  # enough to fill a large screen of thumbnails with one query
+NEXT_PAGE = 200
+
+
+class SearchController(QObject):
+    results_shown = Signal()  # a page of results is in the model (the first page, or one more)
+    error_shown = Signal(str)  # the inline query error changed ("" when cleared)
+    no_results = Signal()
+    new_results = Signal(bool)  # True: new photos may match, the user scrolled away; False: shown again
+
+    def __init__(self, runner: TaskRunner, field: QLineEdit, error_label: QLabel, view: QListView, model: ResultsModel):
+        super().__init__(field)
+        self.runner, self.field, self.error_label, self.view, self.model = runner, field, error_label, view, model
+        self._seq = 0  # bumped per query; answers to older queries are dropped
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.run_query)
+        field.textEdited.connect(lambda _: self._debounce.start())
+        field.returnPressed.connect(self.run_query)
+        model.more_wanted.connect(self._load_more)
+
+    def text(self) -> str:
+        return self.field.text().strip()
+
+    def run_query(self, keep_scroll: bool = False) -> None:
+        """Search for the field's text now (the debounce timer and Enter call this).
+
+        `keep_scroll` refreshes the current results in place (new photos indexed) instead of starting over.
+        """
+        self._run(max(FIRST_PAGE, self.model.rowCount()) if keep_scroll else FIRST_PAGE, keep_scroll)
+
+    def _run(self, limit: int, keep_scroll: bool) -> None:
+        self._debounce.stop()
+        self._seq += 1
+        seq, text = self._seq, self.text()
+        self.new_results.emit(False)
+        if not text:
+            self.show_error("")
+            self.model.reset(None)
+            return
+        self.runner.run_op(
+            query_op(text, 0, limit),
+            lambda page: self._first_page(seq, page, keep_scroll),
+            lambda exc: self._failed(seq, exc),
+        )
+
+    def refresh(self) -> None:
+        """Show photos indexed since the query ran, without moving the grid under the user.
+
+        At the top of the results (where new matches usually land) the first page is fetched again,
+        which costs one page; further down, re-ranking thousands of loaded rows would make the grid
+        jump and stall, so `new_results` offers a refresh instead.
+        """
+        if not self.text():
+            return
+        if self.view.verticalScrollBar().value() <= self.view.gridSize().height():
+            self._run(limit=FIRST_PAGE, keep_scroll=True)
+        else:
+            self.new_results.emit(True)
+
+    def search_for(self, text: str) -> None:
+        """Put `text` in the field and search for it at once."""
+        self.field.setText(text)
+        self.run_query()
+
+    def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool) -> None:
+        if seq != self._seq:
+            return
+        scroll = self.view.verticalScrollBar().value()
+        self.show_error("")
+        self.model.reset(page)
+        if keep_scroll:
+            self.view.verticalScrollBar().setValue(scroll)
+        elif not page.hits:
+            self.no_results.emit()
+        else:
+            self.view.setCurrentIndex(self.model.index(0, 0))
+        self.results_shown.emit()
+
+    def _load_more(self, offset: int) -> None:
+        seq, text = self._seq, self.text()
+
+        def done(page: SearchPage) -> None:
+            if seq == self._seq:
+                self.model.append(page)
+                self.results_shown.emit()
+
+        def failed(exc: BaseException) -> None:
+            if seq == self._seq:
+                self.model.loading_failed()
+            self._failed(seq, exc)
+
+        self.runner.run_op(query_op(text, offset, NEXT_PAGE), done, failed)
+
+    def _failed(self, seq: int, exc: BaseException) -> None:
+        if not isinstance(exc, UserError):
+            raise exc  # a bug: the excepthook logs it and tells the user
+        if seq == self._seq:
+            self.show_error(str(exc))  # the last results stay: the query is probably half typed
+
+    def show_error(self, message: str) -> None:
+        if message != self.error_label.text():
+            self.error_label.setText(message)
+            self.error_label.setVisible(bool(message))
+            self.error_shown.emit(message)

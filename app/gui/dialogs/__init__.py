@@ -1,0 +1,1 @@
+"""Dialogs and secondary windows (viewer, review queue, welcome, settings, models...)."""

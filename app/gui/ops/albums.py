@@ -1,0 +1,190 @@
+"""Albums from the window: create, rename, delete, add and remove photos, save a search as a smart album,
+and let an album suggest the tags its photos share.
+
+Dialogs are window-modal and opened with `open()`, so indexing and searches go on behind them. Writes
+go through the task runner's writer; the side panel refreshes when they are done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photosift.app.gui.widgets.library_sections import filter_term
+from photosift.core.albums.store import AlbumInfo
+from photosift.core.library import Library
+from photosift.core.search.records import SearchHit
+from photosift.core.tags.records import TagSuggestion
+
+if TYPE_CHECKING:
+    from photosift.app.gui.main_window import MainWindow
+
+
+class AlbumActions:
+    def __init__(self, window: MainWindow):
+        self.window = window
+
+    def albums(self) -> list[AlbumInfo]:
+        return list(self.window.sections.albums())
+
+    # Menus ------------------------------------------------------------------------------------------
+
+    def album_menu(self, album: AlbumInfo | None) -> QMenu:
+        """The menu of an album row (or of the Albums heading when `album` is None)."""
+        menu = QMenu(self.window)
+        if album is not None:
+            menu.addAction("Show photos", lambda: self.window.search_for(filter_term("album", album.name)))
+            menu.addAction("Suggest tags…", lambda: self.suggest_tags(album.name))
+            menu.addAction("Rename…", lambda: self.ask_name("Rename album", album.name, self._renamer(album.name)))
+            menu.addAction("Delete…", lambda: self.confirm_delete(album.name))
+            menu.addSeparator()
+        menu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator([])))
+        smart = menu.addAction("New smart album from this search…", self.save_search)
+        smart.setEnabled(bool(self.window.search.text()))
+        return menu
+
+    def extend_result_menu(self, menu: QMenu, hits: Sequence[SearchHit]) -> None:
+        """Add "Add to album" (and "Remove from album" while an album is shown) to a photo's menu."""
+        menu.addSeparator()
+        submenu = menu.addMenu("Add to album")
+        for album in self.albums():
+            if album.kind == "manual":
+                submenu.addAction(album.name, lambda name=album.name: self.add(name, hits))
+        submenu.addSeparator()
+        submenu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator(hits)))
+        shown = self.shown_album()
+        if shown is not None:
+            menu.addAction(f"Remove from {shown}", lambda: self.remove(shown, hits))
+
+    def shown_album(self) -> str | None:
+        """The manual album the search field shows exactly (`album:"X"`), if any."""
+        query = self.window.search.text()
+        for album in self.albums():
+            if album.kind == "manual" and query == filter_term("album", album.name):
+                return album.name
+        return None
+
+    # Actions ----------------------------------------------------------------------------------------
+
+    def ask_name(self, title: str, current: str, then: Callable[[str], None]) -> QInputDialog:
+        dialog = QInputDialog(self.window)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText("Album name:")
+        dialog.setTextValue(current)
+        dialog.textValueSelected.connect(lambda name: then(name.strip()) if name.strip() else None)
+        dialog.open()
+        return dialog
+
+    def save_search(self) -> QInputDialog:
+        query = self.window.search.text()
+
+        def create(name: str) -> None:
+            self._write(lambda lib: lib.albums.create_smart(name, query), f"Smart album “{name}” saved.")
+
+        return self.ask_name("New smart album", "", create)
+
+    def add(self, name: str, hits: Sequence[SearchHit]) -> None:
+        ids = [h.photo_id for h in hits]
+        self._write(lambda lib: lib.albums.add(name, ids), f"Added {len(ids)} photos to {name}.")
+
+    def remove(self, name: str, hits: Sequence[SearchHit]) -> None:
+        ids = [h.photo_id for h in hits]
+        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {len(ids)} photos from {name}.", rerun=True)
+
+    def confirm_delete(self, name: str) -> QMessageBox:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Delete album",
+            f"Delete the album {name}?\n\nIts photos stay in the library and on disk.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self.window,
+        )
+        box.accepted.connect(lambda: self._write(lambda lib: lib.albums.delete(name), f"Album {name} deleted."))
+        box.open()
+        return box
+
+    def suggest_tags(self, name: str) -> None:
+        """Propose the tags most of the album's photos carry; the ones the user keeps are accepted for all."""
+
+        def read(lib: Library) -> tuple[list[int], list[TagSuggestion]]:
+            ids = sorted(lib.albums.photo_ids(name))
+            return ids, lib.suggest_tags(ids)
+
+        def show(found: tuple[list[int], list[TagSuggestion]]) -> None:
+            ids, suggestions = found
+            dialog = SuggestionsDialog(name, suggestions, self.window)
+            dialog.accepted.connect(lambda: self._accept_tags(ids, dialog.chosen()))
+            dialog.open()
+            self.window.suggestions_shown.emit(dialog)
+
+        self.window.runner.run_op(read, show, self.window.report_error)
+
+    def _accept_tags(self, ids: list[int], tags: list[str]) -> None:
+        pairs = [(photo_id, tag) for tag in tags for photo_id in ids]
+        if pairs:
+            self._write(lambda lib: lib.tags.accept(pairs), f"Tagged {len(ids)} photos with {', '.join(tags)}.")
+
+    def creator(self, hits: Sequence[SearchHit]) -> Callable[[str], None]:
+        ids = [h.photo_id for h in hits]
+
+        def create(name: str) -> None:
+            def work(lib: Library) -> None:
+                lib.albums.create(name)
+                if ids:
+                    lib.albums.add(name, ids)
+
+            self._write(work, f"Album {name} created.")
+
+        return create
+
+    def _renamer(self, old: str) -> Callable[[str], None]:
+        return lambda new: self._write(lambda lib: lib.albums.rename(old, new), f"Album renamed to {new}.")
+
+    def _write(self, work: Callable[[Library], object], done: str, rerun: bool = False) -> None:
+        def finished(_: object) -> None:
+            self.window.statusBar().showMessage(done, 8000)
+            self.window.refresh_library_status()
+            if rerun:
+                self.window.run_query(keep_scroll=True)
+
+        self.window.runner.run_op(work, finished, self.window.report_error, writes=True)
+
+
+class SuggestionsDialog(QDialog):
+    """Checkable tag suggestions for an album, the most shared first (all checked above half the photos)."""
+
+    def __init__(self, album: str, suggestions: Sequence[TagSuggestion], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Suggested tags for {album}")
+        self.list = QListWidget()
+        self.list.setAccessibleName("Suggested tags")
+        for s in suggestions:
+            item = QListWidgetItem(f"{s.name} — {s.photos} photos ({100 * s.share:.0f}%)")
+            item.setData(Qt.ItemDataRole.UserRole, s.name)
+            item.setCheckState(Qt.CheckState.Checked if s.share >= 0.5 else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+        note = "Checked tags are accepted for every photo in the album." if suggestions else "No tags to suggest yet."
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (QLabel(note), self.list, buttons):
+            layout.addWidget(widget)
+
+    def chosen(self) -> list[str]:
+        items = [self.list.item(i) for i in range(self.list.count())]
+        return [i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Checked]

@@ -1,0 +1,74 @@
+"""The status bar's progress display for long ops: what is happening, done/total, speed, time left, Cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from photosift.app.progress import STAGE_LABELS, UNITS
+from photosift.core.progress import Progress
+
+
+def format_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def progress_text(p: Progress) -> str:
+    """A one-line status, e.g. "Indexing 120/500 photos, 25.3 photos/s, about 15 s left"."""
+    label = STAGE_LABELS.get(p.stage, p.stage.capitalize())
+    unit = "bytes" if p.stage == "download" else UNITS.get(p.stage, " files").strip()
+    if unit == "bytes":
+        done, total, unit = p.done // 2**20, (p.total // 2**20 if p.total else None), "MB"
+    else:
+        done, total = p.done, p.total
+    parts = [f"{label} {done}/{total} {unit}" if total else f"{label} {done} {unit}"]
+    if p.rate and unit != "MB":
+        parts.append(f"{p.rate:.1f} {unit}/s")
+    if p.eta_s is not None and p.total and p.done < p.total:
+        parts.append(f"about {format_duration(p.eta_s)} left")
+    return ", ".join(parts)
+
+
+class ProgressStatus(QWidget):
+    """Label, bar, Pause/Resume and Cancel; hidden while nothing long is running or paused."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(200)
+        self.bar.setAccessibleName("Indexing progress")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setAccessibleName("Pause or resume indexing")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel indexing")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.label, self.bar, self.pause_button, self.cancel_button):
+            layout.addWidget(widget)
+        self.setVisible(False)
+
+    def show_progress(self, p: Progress) -> None:
+        self.label.setText(progress_text(p))
+        if p.total:
+            self.bar.setRange(0, 1000)  # per mille: byte counts overflow a QProgressBar's int
+            self.bar.setValue(min(1000, round(1000 * p.done / p.total)))
+        else:
+            self.bar.setRange(0, 0)  # busy indicator while the total is unknown
+
+    def set_state(self, state: str) -> None:
+        """Follow the indexing controller: "running", "paused" or "idle" (hidden)."""
+        self.setVisible(state != "idle")
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.bar.setVisible(state == "running")
+        if state == "running" and not self.label.text():
+            self.label.setText("Starting…")
+            self.bar.setRange(0, 0)
+        elif state == "paused":
+            self.label.setText("Indexing paused")
+        elif state == "idle":
+            self.label.clear()

@@ -1,0 +1,155 @@
+"""Filters in the query language: restrictions and an order written among the weighted terms.
+
+    beach tag:family -tag:people after:2023-06 before:2024
+    album:"Summer 2023" folder:Trips camera:"Pixel 7" sort:date
+
+A filter is KEY:VALUE with one of the keys below (in any letter case), where a term could start: at
+the start of the query, after white space or after a + or - operator. Any other word with a colon
+(`foo:bar`, `photo:12`, `2:beach`) keeps its old meaning, and a filter in quotes is text: "before:sunrise".
+The value runs to the next white space, or is "quoted" to hold spaces. A known key with no value or a
+bad value is an error naming the position.
+
+    tag:NAME      the photo carries the tag; -tag:NAME: it does not (only tags can be excluded)
+    album:NAME    the photo is in the album, manual or smart (names ignore case)
+    folder:NAME   a folder of that name holds the photo, at any depth below a watched folder or the
+                  watched folder itself; ASCII case ignored; NAME may span levels: folder:Trips/2023
+    folder:PATH   a path (/, ./, ../, ~/ or a drive letter first): that folder and everything below
+    camera:TEXT   the camera's "Make Model" contains TEXT, ignoring ASCII case
+    after:DATE    taken at or after the start of DATE (YYYY, YYYY-MM or YYYY-MM-DD)
+    before:DATE   taken before the start of DATE, so after:2023 before:2024 is the year 2023
+    sort:date     newest first (also sort:newest); sort:oldest; sort:relevance (the default)
+
+Repeated filters: every tag: must hold and no -tag: may; several album:, folder: or camera: filters
+let a photo through if any matches; repeated after:/before: keep the tightest; the last sort: wins.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from photosift.core.errors import QueryError
+from photosift.core.search.records import SearchFilters, SortOrder
+
+KEYS = ("tag", "album", "folder", "after", "before", "camera", "sort")
+_KEY = re.compile(rf"({'|'.join(KEYS)}):", re.IGNORECASE)
+PATH_START = re.compile(r"^(?:\.{1,2}[/\\]|[/\\]|~[/\\]|[A-Za-z]:[/\\])")
+_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+_SORTS: dict[str, SortOrder] = {"date": "newest", "newest": "newest", "oldest": "oldest", "relevance": "relevance"}
+_EXPECTED = {
+    "tag": "a tag name",
+    "album": "an album name",
+    "folder": "a folder name or path",
+    "after": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    "before": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    "camera": "a camera name",
+    "sort": "date, oldest or relevance",
+}
+
+
+@dataclass(frozen=True)
+class FilterToken:
+    """One filter as written: its key (lower case), raw value, and where they are (0-based)."""
+
+    key: str
+    value: str
+    position: int  # of the value, where a bad value is reported
+    negated_at: int | None = None  # position of a '-' in front of it
+
+
+def starts_filter(text: str, i: int) -> bool:
+    return _KEY.match(text, i) is not None
+
+
+def read_filter(text: str, i: int, negated_at: int | None) -> tuple[FilterToken, int] | None:
+    """The filter starting at `i` and the index after it, or None when no filter starts there."""
+    match = _KEY.match(text, i)
+    if match is None:
+        return None
+    key, j = match.group(1).lower(), match.end()
+    if j < len(text) and text[j] == '"':
+        close = text.find('"', j + 1)
+        if close < 0:
+            raise QueryError(f'Unclosed quote at position {j + 1}: add a closing ".', j)
+        value, end = text[j + 1 : close].strip(), close + 1
+    else:
+        end = j
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        value = text[j:end]
+    if not value:
+        raise QueryError(f"Expected {_EXPECTED[key]} after '{key}:' at position {j + 1}.", j)
+    return FilterToken(key, value, j, negated_at), end
+
+
+def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
+    """Check each filter's value and gather them into one SearchFilters (see the module's rules)."""
+    lists: dict[str, list[str]] = {key: [] for key in ("tag", "-tag", "album", "folder", "camera")}
+    after: datetime | None = None
+    before: datetime | None = None
+    sort: SortOrder = "relevance"
+    for token in tokens:
+        if token.negated_at is not None and token.key != "tag":
+            raise QueryError(
+                f"Only tag: filters can be excluded with '-' (position {token.negated_at + 1}).", token.negated_at
+            )
+        if token.key == "after":
+            after = _date(token) if after is None else max(after, _date(token))
+        elif token.key == "before":
+            before = _date(token) if before is None else min(before, _date(token))
+        elif token.key == "sort":
+            sort = _sort(token)
+        elif token.key == "folder":
+            lists["folder"].append(_folder(token, base))
+        else:
+            lists[("-" if token.negated_at is not None else "") + token.key].append(token.value)
+    unique = {key: tuple(dict.fromkeys(values)) for key, values in lists.items()}
+    return SearchFilters(
+        folders=unique["folder"],
+        after=after,
+        before=before,
+        cameras=unique["camera"],
+        albums=unique["album"],
+        include_tags=unique["tag"],
+        exclude_tags=unique["-tag"],
+        sort=sort,
+    )
+
+
+def _bad_value(token: FilterToken) -> QueryError:
+    return QueryError(
+        f"Expected {_EXPECTED[token.key]} after '{token.key}:' at position {token.position + 1}, "
+        f"found '{token.value}'.",
+        token.position,
+    )
+
+
+def _date(token: FilterToken) -> datetime:
+    """The start of the year, month or day written (naive local time, as the catalog stores capture times)."""
+    match = _DATE.fullmatch(token.value)
+    try:
+        if match:
+            return datetime(int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1))
+    except ValueError:  # month 13, February 30, year 0
+        pass
+    raise _bad_value(token)
+
+
+def _sort(token: FilterToken) -> SortOrder:
+    order = _SORTS.get(token.value.lower())
+    if order is None:
+        raise _bad_value(token)
+    return order
+
+
+def _folder(token: FilterToken, base: Path) -> str:
+    """An absolute path for a path-like value (relative ones resolve against `base`, links kept as
+    the catalog keeps them), else the folder name with its levels joined by the platform's separator
+    (a value of separators only is path-like, so a name always keeps at least one level)."""
+    if PATH_START.match(token.value):
+        return os.path.abspath(base / Path(token.value).expanduser())
+    return os.sep.join(part for part in re.split(r"[/\\]", token.value) if part)

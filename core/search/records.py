@@ -1,0 +1,66 @@
+"""What a search is asked and what it answers, as frozen records: filters, hits and pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+SortOrder = Literal["relevance", "newest", "oldest"]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Which photos a search may return, and in what order (the query language's filters, see
+    core.query_filters, parse into one of these; callers may pass another, and both must hold).
+
+    Fields combine with AND. Within a field: every `include_tags` tag must be on the photo and no
+    `exclude_tags` tag may; a photo in any of `albums`, any of `folders`, taken with any of `cameras`
+    passes. Photos without a capture date fail `after` and `before`.
+
+    Attributes:
+        folders: an absolute path (that folder and below), or a folder name matched at any depth
+            below a watched folder, the watched folder's own name included ("Trips", "Trips/2023").
+        after: taken at or after this time.
+        before: taken strictly before this time.
+        cameras: substrings of the camera's "Make Model", ignoring ASCII case.
+        sort: "relevance" (best first), or capture time ("newest"/"oldest" first, undated last);
+            sorting by time keeps only the relevant hits (see `min_score`).
+        min_score: keep only hits at least this similar to the query; None keeps every hit when
+            sorting by relevance, and those close to the best hit when sorting by time.
+    """
+
+    folders: tuple[str, ...] = ()
+    after: datetime | None = None
+    before: datetime | None = None
+    cameras: tuple[str, ...] = ()
+    albums: tuple[str, ...] = ()
+    include_tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    sort: SortOrder = "relevance"
+    min_score: float | None = None
+
+    @property
+    def restricts_catalog(self) -> bool:
+        """Whether a plain catalog query (folders, dates, cameras) narrows the photos."""
+        return bool(self.folders or self.cameras) or self.after is not None or self.before is not None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result: the photo, the path to show and open, and the cosine similarity to the query
+    (None when the query has filters only, so the photos are listed rather than ranked)."""
+
+    photo_id: int
+    path: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results, best first."""
+
+    hits: tuple[SearchHit, ...]
+    offset: int
+    limit: int
+    has_more: bool
