@@ -9,7 +9,16 @@ from __future__ import annotations
 
 
 class PhotosiftError(Exception):
-    """Base of every error the core raises on purpose."""
+    """Base of every error the core raises on purpose.
+
+    `str(error)` is the short message a person reads first (what failed and what to do). `details` holds
+    what a person only needs when asking for help (URLs tried, the OS error, a file's path): front ends
+    show it behind "Show details" or write it to the log, never in the first line.
+    """
+
+    def __init__(self, message: str = "", *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class UserError(PhotosiftError):
@@ -43,8 +52,8 @@ class QueryError(UserError):
     fault), so a search field can put the cursor there.
     """
 
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, position: int | None = None, *, details: str = "") -> None:
+        super().__init__(message, details=details)
         self.position = position
 
 
