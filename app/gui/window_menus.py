@@ -60,7 +60,9 @@ def _action(
     grid_only: bool = False,
 ) -> QAction:
     action = QAction(text, window)
-    action.triggered.connect(slot)
+    # Called without arguments: PySide passes `triggered`'s checked flag to any slot with an optional
+    # parameter (Review suggested tags once got False as its tag name).
+    action.triggered.connect(lambda: slot())
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
     if grid_only:
