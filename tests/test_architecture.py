@@ -1,5 +1,6 @@
 """House rules that keep the layers apart: core/ is a plain library (no Qt, app or training imports;
-no print or sys.exit), training/ never imports the GUI, and the migrations build exactly the schema."""
+no print or sys.exit), training/ never imports the GUI, no two modules import each other (directly or
+round a loop), the README's Layout names every package, and the migrations build exactly the schema."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from photosift.core.catalog.database import open_engine
 from photosift.core.catalog.schema import metadata
 
 REPO = Path(__file__).resolve().parents[1]
+PACKAGE_FOLDERS = ("app", "core", "training", "resources")
 FORBIDDEN = {
     "core": {"PySide6", "photosift.app", "photosift.training"},
     "training": {"PySide6", "photosift.app"},
@@ -62,3 +64,106 @@ def test_migrations_build_exactly_the_schema(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+def our_modules() -> dict[str, Path]:
+    """Every module of the photosift package by its dotted name (a package by its __init__.py)."""
+    found = {}
+    for folder in PACKAGE_FOLDERS:
+        for path in (REPO / folder).rglob("*.py"):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            found[".".join(("photosift", *(parts[:-1] if parts[-1] == "__init__" else parts)))] = path
+    return found
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def imported_modules(path: Path, known: dict[str, Path]) -> set[str]:
+    """Our modules that `path` imports, at the top or inside a function: an import deferred for speed is
+    still a dependency. Imports under `if TYPE_CHECKING:` only name types and are left out."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if _is_type_checking_block(child):
+                continue
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names if alias.name in known)
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                for alias in child.names:
+                    submodule = f"{child.module}.{alias.name}"
+                    if submodule in known:
+                        found.add(submodule)
+                    elif child.module in known:
+                        found.add(child.module)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        cycles.append(sorted(component))
+    return cycles
+
+
+def test_import_cycles_are_found() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles_between_our_modules() -> None:
+    known = our_modules()
+    graph = {name: imported_modules(path, known) - {name} for name, path in known.items()}
+    assert import_cycles(graph) == []
+
+
+def test_the_readme_layout_names_every_package_folder() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.find("\n## ", 1)] if "\n## " in layout[1:] else layout
+    folders = sorted(
+        path.parent.relative_to(REPO).as_posix()
+        for folder in PACKAGE_FOLDERS
+        for path in (REPO / folder).rglob("__init__.py")
+    )
+    assert [folder for folder in folders if f"`{folder}/`" not in layout] == []
