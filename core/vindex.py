@@ -18,9 +18,10 @@ The index takes one of two shapes, by size:
   `RETRAIN_GROWTH` times the vectors it was trained on. Shrinking never retrains: searches probe more
   lists instead, in proportion to how many fewer vectors can match (the same rule serves filters).
 
-Thread-safety: every public method holds one re-entrant lock, so searches may come from any thread while
-another thread adds or removes; searches do not overlap each other (FAISS already spreads one search over
-the cores). `save` holds the lock while it writes, about 3 s per GB (1.3 s for 1M vectors approximate).
+Thread-safety: a read-write lock. `add` and `remove` are writers; searches, `save` and the other reads
+are readers, so searches may come from any thread while another thread adds or removes, and go on while
+the file is written (about 3 s per GB, 1.3 s for 1M vectors approximate). Searches do not overlap each
+other (FAISS already spreads one search over the cores).
 
 Where FAISS reports a GPU, unfiltered searches run on a GPU copy of the index, made again lazily after
 each change; the CPU index stays the one that is saved and mutated, so faiss-cpu needs no other path.
@@ -28,9 +29,11 @@ each change; the CPU index stays the one that is saved and mutated, so faiss-cpu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +42,6 @@ import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
-from photosift.core.errors import EnvironmentFault
 from photosift.core.vindex_file import read_index_file, write_index_file
 
 # faiss 1.15 ships stubs that miss much of its SWIG surface (DirectMap, PyCallbackIOReader, keyword
@@ -109,7 +111,8 @@ class VectorIndex:
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._ids: IdArray = np.empty(0, np.int64)  # sorted, to answer membership without FAISS
         self._trained_size = 0
-        self._lock = threading.RLock()
+        self._lock = _ReadWriteLock()
+        self._search_lock = threading.Lock()  # also guards the GPU mirror
         self._gpu = _GpuMirror()
 
     @classmethod
@@ -154,11 +157,8 @@ class VectorIndex:
         Raises:
             EnvironmentFault: the file could not be written (disk full, permissions).
         """
-        try:
-            with self._lock:
-                write_index_file(path, self._index, stamp, self._trained_size)
-        except OSError as err:
-            raise EnvironmentFault(f"Could not save the search index to {path}: {err.strerror or err}.") from err
+        with self._lock.reading():
+            write_index_file(path, self._index, stamp, self._trained_size)
 
     @property
     def dim(self) -> int:
@@ -166,16 +166,19 @@ class VectorIndex:
 
     @property
     def is_approximate(self) -> bool:
-        with self._lock:
-            return not isinstance(self._index, faiss.IndexIDMap2)
+        with self._lock.reading():
+            return self._approximate()
+
+    def _approximate(self) -> bool:
+        return not isinstance(self._index, faiss.IndexIDMap2)
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._lock.reading():
             return len(self._ids)
 
     def ids(self) -> IdArray:
         """Every stored photo id, sorted; a copy, so the caller can diff it against the database."""
-        with self._lock:
+        with self._lock.reading():
             return self._ids.copy()
 
     def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
@@ -187,7 +190,7 @@ class VectorIndex:
         new_ids, new_vectors = _unique_last(*self._checked_batch(ids, vectors))
         if new_ids.size == 0:
             return
-        with self._lock:
+        with self._lock.writing():
             self._remove_present(new_ids)
             if self._needs_training(len(self._ids) + len(new_ids)):
                 if self._ids.size:  # else train on the batch itself, without a copy (4.6 GB at 1M)
@@ -201,7 +204,7 @@ class VectorIndex:
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Remove vectors by id; ids not in the index are ignored."""
-        with self._lock:
+        with self._lock.writing():
             self._remove_present(np.asarray(ids, dtype=np.int64).ravel())
             self._gpu.invalidate()
 
@@ -215,7 +218,7 @@ class VectorIndex:
             KeyError: an id is not in the index.
         """
         wanted = np.asarray(ids, dtype=np.int64).ravel()
-        with self._lock:
+        with self._lock.reading():
             missing = wanted[~_isin_sorted(wanted, self._ids)]
             if missing.size:
                 raise KeyError(f"not in the vector index: {missing[:5].tolist()}")
@@ -236,7 +239,7 @@ class VectorIndex:
         q = self._checked_queries(queries)
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
-        with self._lock:
+        with self._lock.reading(), self._search_lock:
             if allowed_ids is None:
                 return self._search_all(q, k) if self._ids.size else _no_hits(len(q))
             # Unknown ids are left in: FAISS skips them for free, while intersecting took ~8 ms at 200k ids.
@@ -250,12 +253,12 @@ class VectorIndex:
         gpu = self._gpu.get(self._index)
         if gpu is not None and k <= _GPU_MAX_K:
             return _hits(*gpu.search(q, k))
-        if not self.is_approximate and len(q) < faiss.cvar.distance_compute_blas_threshold:
+        if not self._approximate() and len(q) < faiss.cvar.distance_compute_blas_threshold:
             # Below its BLAS threshold FAISS scans with one thread per query; numpy's matrix-vector
             # product over the same memory uses every core (measured 2x faster on 2 cores).
             vectors, ids = _flat_views(self._index)
             return _top_k((vectors @ q.T).T, ids, k)
-        if not self.is_approximate:
+        if not self._approximate():
             return _hits(*self._index.search(q, k))
         params = faiss.SearchParametersIVF(nprobe=self._probes(len(self._ids)))
         return _hits(*self._index.search(q, k, params=params))
@@ -263,7 +266,7 @@ class VectorIndex:
     def _search_subset(self, q: FloatArray, k: int, allowed: IdArray) -> list[SearchHits]:
         selector, _buffer = _selector(allowed)  # the selector points into the buffer: keep both alive
         k = min(k, allowed.size)
-        if not self.is_approximate:
+        if not self._approximate():
             return _hits(*self._index.search(q, k, params=faiss.SearchParameters(sel=selector)))
         params = faiss.SearchParametersIVF(sel=selector, nprobe=self._probes(allowed.size))
         return _hits(*self._index.search(q, k, params=params))
@@ -278,7 +281,7 @@ class VectorIndex:
         return min(nlist, max(PROBES, math.ceil(PROBES * self._trained_size / max(candidates, 1))))
 
     def _needs_training(self, total: int) -> bool:
-        if not self.is_approximate:
+        if not self._approximate():
             return total > self._threshold
         return total > RETRAIN_GROWTH * self._trained_size
 
@@ -292,7 +295,7 @@ class VectorIndex:
         if present.size == 0:
             return
         # A hashtable direct map can only remove through an IDSelectorArray (faiss DirectMap::remove_ids).
-        selector = faiss.IDSelectorArray(present) if self.is_approximate else faiss.IDSelectorBatch(present)
+        selector = faiss.IDSelectorArray(present) if self._approximate() else faiss.IDSelectorBatch(present)
         self._index.remove_ids(selector)
         self._ids = np.setdiff1d(self._ids, present, assume_unique=True)
 
@@ -317,6 +320,40 @@ class VectorIndex:
         if q.ndim != 2 or q.shape[1] != self._dim:
             raise ValueError(f"expected queries of shape (n, {self._dim}) or ({self._dim},), got {q.shape}")
         return q
+
+
+class _ReadWriteLock:
+    """Many readers at once, or one writer; readers are never held back by a waiting writer (mutations
+    come one batch at a time from the indexer, so they cannot starve). Not re-entrant for writers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
 
 class _GpuMirror:

@@ -1,6 +1,6 @@
 """The vector index's file format: the FAISS serialisation, then a JSON trailer with the stamp.
 
-One file, so index and stamp cannot disagree; writes are atomic (temporary file, fsync, rename).
+One file, so index and stamp cannot disagree; writes are atomic (core.atomic).
 """
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
 
 import faiss as _faiss
 
+from photosift.core.atomic import atomic_writer
 from photosift.core.errors import EnvironmentFault
 
 # faiss 1.15 ships stubs that miss PyCallbackIOReader/Writer; treat the module as untyped here too.
@@ -31,28 +31,23 @@ _CHUNK_BYTES = 1 << 22
 
 
 def write_index_file(path: Path, index: Any, stamp: str, trained_size: int) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            crc, size = 0, 0
+    """Stream the index and its trailer to `path` atomically (core.atomic).
 
-            def sink(chunk: bytes) -> None:
-                nonlocal crc, size
-                f.write(chunk)
-                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+    Raises:
+        EnvironmentFault: the file could not be written (disk full, permissions).
+    """
+    with atomic_writer(path, "the search index") as f:
+        crc, size = 0, 0
 
-            faiss.write_index(index, faiss.PyCallbackIOWriter(sink))
-            fields = {"stamp": stamp, "dim": int(index.d), "trained_size": trained_size}
-            trailer = json.dumps({**fields, "payload_bytes": size, "crc32": crc}).encode()
-            f.write(trailer + _TAIL.pack(len(trailer), _MAGIC))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+        def sink(chunk: bytes) -> None:
+            nonlocal crc, size
+            f.write(chunk)
+            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+
+        faiss.write_index(index, faiss.PyCallbackIOWriter(sink))
+        fields = {"stamp": stamp, "dim": int(index.d), "trained_size": trained_size}
+        trailer = json.dumps({**fields, "payload_bytes": size, "crc32": crc}).encode()
+        f.write(trailer + _TAIL.pack(len(trailer), _MAGIC))
 
 
 def read_index_file(path: Path, expected_stamp: str, dim: int) -> tuple[Any, int] | None:
@@ -106,14 +101,3 @@ def _crc32(f: Any, length: int) -> int:
             break
         crc, length = zlib.crc32(chunk, crc), length - len(chunk)
     return crc
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable."""
-    if os.name == "nt":  # Windows cannot open a folder as a file; NTFS journals the rename.
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

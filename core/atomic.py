@@ -1,0 +1,107 @@
+"""Atomic file writes: readers, and a crash at any moment, see the old file or the new one, never a mix.
+
+Every file Photosift writes whole (settings, specs, the vector index, checkpoints, exports) goes through
+`atomic_writer`: the content goes to a temporary file in the target's own folder (a rename is atomic
+only within one file system), is flushed and fsynced, then `os.replace`d over the target, and the folder
+is fsynced so the rename itself survives a power cut. Temporary names are unique (`mkstemp`), so two
+threads or processes writing the same target never share one, and they follow one pattern,
+`.{target name}.{random}.tmp`, so that `remove_stale_temps` can find what a killed process left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from photosift.core.errors import EnvironmentFault
+
+TEMP_SUFFIX = ".tmp"
+# A temporary file untouched for this long belongs to a writer that died: even a 1 GB index streams out
+# in seconds, while a concurrent writer in another process touches its file continuously.
+STALE_AFTER_S = 600.0
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, what: str) -> Iterator[BinaryIO]:
+    """Open a temporary binary file that replaces `path` when the block ends without an exception.
+
+    Args:
+        path: the file to write; its folder is created if missing.
+        what: what the file is, for the error message ("the search index", "the settings").
+
+    Raises:
+        EnvironmentFault: the file could not be written (disk full, permissions, read-only medium); the
+            target is left as it was and the temporary file is removed.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as err:
+        raise _fault(what, path, err) from err
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+        _fsync_folder(path.parent)
+    except OSError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise _fault(what, path, err) from err
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: Path, data: bytes, what: str) -> None:
+    """Replace `path` with `data` atomically (see `atomic_writer`)."""
+    with atomic_writer(path, what) as f:
+        f.write(data)
+
+
+def write_text(path: Path, text: str, what: str) -> None:
+    """Replace `path` with `text` in UTF-8 atomically (see `atomic_writer`)."""
+    write_bytes(path, text.encode("utf-8"), what)
+
+
+def remove_stale_temps(folder: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in `folder`; returns those removed.
+
+    Only files of `atomic_writer`'s pattern untouched for `older_than_s` go, so a write in progress in
+    another process is never pulled from under it. Files that vanish or cannot be removed meanwhile are
+    skipped: this is tidying, never a reason to fail.
+    """
+    removed = []
+    now = time.time()
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return []
+    for candidate in candidates:
+        try:
+            if now - candidate.stat().st_mtime >= older_than_s and candidate.is_file():
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed
+
+
+def _fault(what: str, path: Path, err: OSError) -> EnvironmentFault:
+    return EnvironmentFault(f"Could not save {what} to {path}: {err.strerror or err}.", details=repr(err))
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable."""
+    if os.name == "nt":  # Windows cannot open a folder as a file; NTFS journals the rename.
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

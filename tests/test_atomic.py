@@ -1,0 +1,63 @@
+"""The atomic-write helper: the old file or the new one, never a mix, and a sentence when the disk says no."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from photosift.core.atomic import atomic_writer, remove_stale_temps, write_bytes, write_text
+from photosift.core.errors import EnvironmentFault
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "settings.json"
+    write_text(target, "old", "the settings")
+    with pytest.raises(RuntimeError), atomic_writer(target, "the settings") as f:
+        f.write(b"half of the new")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+def test_an_os_error_becomes_an_environment_fault_naming_the_file(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where a folder should be")
+    with pytest.raises(EnvironmentFault, match="the export") as caught:
+        write_bytes(blocked / "out.json", b"{}", "the export")
+    assert str(blocked / "out.json") in str(caught.value)
+
+
+def test_concurrent_writers_of_one_target_never_share_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "index.faiss"
+    payloads = [bytes([i]) * 200_000 for i in range(8)]
+    errors: list[BaseException] = []
+
+    def write(data: bytes) -> None:
+        try:
+            write_bytes(target, data, "the index")
+        except BaseException as err:  # collected for the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert target.read_bytes() in payloads  # one writer's whole content, not a mix
+    assert [p.name for p in tmp_path.iterdir()] == ["index.faiss"]
+
+
+def test_stale_temps_are_removed_but_a_write_in_progress_is_left_alone(tmp_path: Path) -> None:
+    stale = tmp_path / ".index.faiss.k3j2.tmp"
+    fresh = tmp_path / ".index.faiss.a9x1.tmp"
+    kept = tmp_path / "index.faiss"
+    for p in (stale, fresh, kept):
+        p.write_bytes(b"x")
+    os.utime(stale, (1_000_000, 1_000_000))
+    os.utime(kept, (1_000_000, 1_000_000))
+    assert remove_stale_temps(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, kept.name]
