@@ -1,9 +1,11 @@
 """Search filters end to end with a real catalog and the fake encoder: folders by name and path,
 capture dates, cameras (from EXIF written into the test photos), tags, lists of filters alone,
-sort:date with its relevance cut, and filters passed by the caller on top of the query's."""
+sort:date with its relevance cut, the file's time for photos without a capture date, and filters passed
+by the caller on top of the query's."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +25,12 @@ PHOTOS: dict[str, tuple[str, str, datetime | None, tuple[str, str] | None]] = {
     "red-b": ("Trips/2023", "red", datetime(2023, 7, 1, 0), ("Canon", "Canon EOS R5")),
     "green-c": ("Trips/2022", "green", datetime(2022, 12, 31, 23), ("Google", "Pixel 7")),
     "red-d": ("Home", "red", datetime(2024, 1, 5), None),
-    "blue-e": ("Home", "blue", None, None),
+    "blue-e": ("Home", "blue", None, None),  # dated by its file: FILE_TIME
     "red-f": ("Home/trips-notes", "red", datetime(2021, 1, 1), None),
     "Trips": ("Home", "blue", datetime(2020, 1, 1), None),  # a file named like the folder is not in it
 }
+
+FILE_TIME = datetime(2022, 3, 1, 12)  # the modification time of the photo without a capture date
 
 
 def make_exif_photo(path: Path, colour: str, taken: datetime | None, camera: tuple[str, str] | None) -> None:
@@ -45,6 +49,7 @@ def make_exif_photo(path: Path, colour: str, taken: datetime | None, camera: tup
 def pictures(tmp_path: Path) -> Path:
     for name, (folder, colour, taken, camera) in PHOTOS.items():
         make_exif_photo(tmp_path / "Pictures" / folder / f"{name}.jpg", colour, taken, camera)
+    os.utime(tmp_path / "Pictures" / "Home" / "blue-e.jpg", (FILE_TIME.timestamp(), FILE_TIME.timestamp()))
     return tmp_path / "Pictures"
 
 
@@ -83,7 +88,8 @@ def test_folder_paths_take_everything_below(library: Library, pictures: Path) ->
 def test_dates_are_inclusive_after_and_exclusive_before(library: Library) -> None:
     assert found(library, "after:2023-06 before:2024") == {"red-a", "red-b"}
     assert found(library, "after:2023-07") == {"red-b", "red-d"}
-    assert found(library, "before:2023") == {"green-c", "red-f", "Trips"}  # undated blue-e never matches
+    assert found(library, "before:2023") == {"green-c", "red-f", "Trips", "blue-e"}  # blue-e by its file's time
+    assert found(library, "after:2022-03-01 before:2022-03-02") == {"blue-e"}
 
 
 def test_cameras_match_any_part_ignoring_case(library: Library) -> None:
@@ -97,12 +103,12 @@ def test_filters_restrict_a_ranked_search(library: Library) -> None:
     assert all(hit.score is not None and hit.score > 0.8 for hit in page.hits)
 
 
-def test_filters_alone_list_photos_newest_first_undated_last(library: Library) -> None:
+def test_filters_alone_list_photos_newest_first_undated_by_file_time(library: Library) -> None:
     page = library.search("folder:Home")
-    assert names(page) == ["red-d", "red-f", "Trips", "blue-e"]
+    assert names(page) == ["red-d", "blue-e", "red-f", "Trips"]
     assert all(hit.score is None for hit in page.hits)
-    assert names(library.search("folder:Home sort:oldest")) == ["Trips", "red-f", "red-d", "blue-e"]
-    assert names(library.search("folder:Home", limit=2, offset=1)) == ["red-f", "Trips"]
+    assert names(library.search("folder:Home sort:oldest")) == ["Trips", "red-f", "blue-e", "red-d"]
+    assert names(library.search("folder:Home", limit=2, offset=1)) == ["blue-e", "red-f"]
 
 
 def test_sort_by_date_keeps_the_relevant_hits_then_orders_them(library: Library) -> None:

@@ -98,6 +98,6 @@ def relevant(
 
 
 def by_capture_time(engine: Engine, matches: Sequence[Match], newest_first: bool) -> list[Match]:
-    """`matches` reordered by capture time (photos without a date last), keeping their scores."""
+    """`matches` reordered by date (capture time, else the file's), keeping their scores."""
     scores = dict(matches)
     return [(i, scores[i]) for i in capture_order(engine, scores.keys(), newest_first)]

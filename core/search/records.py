@@ -16,7 +16,7 @@ class SearchFilters:
 
     Fields combine with AND. Within a field: every `include_tags` tag must be on the photo and no
     `exclude_tags` tag may; a photo in any of `albums`, any of `folders`, taken with any of `cameras`
-    passes. Photos without a capture date fail `after` and `before`.
+    passes. Photos without a capture date are dated by their file's modification time.
 
     Attributes:
         folders: an absolute path (that folder and below), or a folder name matched at any depth
@@ -24,7 +24,7 @@ class SearchFilters:
         after: taken at or after this time.
         before: taken strictly before this time.
         cameras: substrings of the camera's "Make Model", ignoring ASCII case.
-        sort: "relevance" (best first), or capture time ("newest"/"oldest" first, undated last);
+        sort: "relevance" (best first), or date ("newest"/"oldest" first);
             sorting by time keeps only the relevant hits (see `min_score`).
         min_score: keep only hits at least this similar to the query; None keeps every hit when
             sorting by relevance, and those close to the best hit when sorting by time.
