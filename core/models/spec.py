@@ -22,6 +22,7 @@ DEVICE_KINDS = ("cuda", "mps", "cpu")
 RESIZE_MODES = ("squash", "shortest")
 INTERPOLATIONS = ("bicubic", "bilinear")
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+CATALOGUE_TEXTS = ("summary", "details", "licence", "languages")  # optional plain-text fields, "" when absent
 
 ResizeMode = Literal["squash", "shortest"]
 Interpolation = Literal["bicubic", "bilinear"]
@@ -73,6 +74,12 @@ class ModelSpec:
         indexing_speed: photos a second measured on reference hardware, as (device kind, rate) pairs in
             `DEVICE_KINDS` order; a UI hint, so left out of `key`. A kind nobody measured is absent:
             the UI says "not measured" rather than show a guess.
+        summary: the model's place in the catalogue, in plain words ("Fast, works on any computer");
+            defaults to `title`.
+        details: architecture and weights for those who know them; defaults to both names.
+        licence: the weights' licence as an SPDX id ("Apache-2.0"), or "" when the spec does not say.
+        languages: the languages its text search understands, in plain words ("English",
+            "more than 100 languages"), or "" when the spec does not say.
         path: the spec file this was read from, if any.
     """
 
@@ -96,6 +103,10 @@ class ModelSpec:
     default_for: tuple[str, ...]
     sha256: str | None = None
     indexing_speed: tuple[tuple[str, float], ...] = ()
+    summary: str = ""
+    details: str = ""
+    licence: str = ""
+    languages: str = ""
     path: Path | None = None
 
     @property
@@ -194,6 +205,7 @@ def dump_spec(spec: ModelSpec, path: Path) -> None:
     }
     if spec.indexing_speed:
         data["indexing_speed"] = dict(spec.indexing_speed)
+    data |= {key: getattr(spec, key) for key in CATALOGUE_TEXTS if getattr(spec, key)}
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -235,6 +247,7 @@ def _parse(raw: Mapping[str, Any], path: Path) -> ModelSpec:
         download_mb=float(_get(raw, "download_mb", (int, float), 0)),
         default_for=_default_for(raw),
         indexing_speed=_indexing_speed(raw),
+        **{key: _get(raw, key, str, "") for key in CATALOGUE_TEXTS},
         path=path,
     )
     if sum([spec.weights is not None, spec.checkpoint is not None, spec.random_init]) != 1:
