@@ -232,9 +232,10 @@ def test_a_checkpoint_holding_objects_is_refused_without_running_them(
     marker = tmp_path / "code-ran"
     path = tmp_path / "evil.pth"
     torch.save({"state_dict": tiny_state, "extra": Trap(marker)}, path)
-    with pytest.raises(ModelError, match="is not a model checkpoint"):
+    with pytest.raises(ModelError, match="holds Python code or objects besides weights") as refused:
         load_state_dict(path)
     assert not marker.exists()
+    assert "weights_only" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -345,3 +346,11 @@ def test_damaged_downloaded_weights_say_how_to_fetch_them_again(tiny: ModelSpec,
     (paths.models / "tiny.weights").write_bytes(b"not weights at all")
     with pytest.raises(ModelError, match=r"is not a model checkpoint .* Delete .*tiny\.weights to download it again"):
         Encoder(spec, paths, "cpu").load()
+
+
+def test_a_file_that_is_no_pickle_is_refused_without_torchs_advice(tmp_path: Path) -> None:
+    path = tmp_path / "notes.pt"
+    path.write_text("not weights")
+    with pytest.raises(ModelError, match="is not a model checkpoint") as refused:
+        load_state_dict(path)
+    assert "weights_only" not in str(refused.value)

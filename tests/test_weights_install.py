@@ -81,3 +81,16 @@ def test_cancelling_leaves_nothing_and_random_init_has_nothing_to_install(spec: 
     assert not any(paths.models.iterdir())
     with pytest.raises(ModelError, match="has no weights file to install"):
         install_weights(source, load_spec(TEST_MODELS / "tiny.json"), paths)
+
+
+def test_weights_holding_nan_are_refused_and_nothing_is_copied(spec: ModelSpec, tmp_path: Path) -> None:
+    """A NaN checkpoint would embed every photo as NaN; it is refused at install, as at any load."""
+    paths = Paths(tmp_path / "home")
+    model = build_model(load_spec(TEST_MODELS / "tiny.json"))
+    state = model.state_dict()
+    state["text_projection"] = torch.full_like(state["text_projection"], float("nan"))
+    source = tmp_path / "nan.safetensors"
+    safetensors.torch.save_file(state, str(source))
+    with pytest.raises(ModelError, match=r"damaged: 1 of its tensors \(text_projection\)"):
+        install_weights(source, spec, paths)
+    assert not paths.models.exists() or not any(paths.models.iterdir())

@@ -9,6 +9,7 @@ Checkpoints are untrusted data (a user may import any file), so pickles load wit
 from __future__ import annotations
 
 import hashlib
+import pickle
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,11 +107,23 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
             # twice, which matters for a 3.5 GB model on a laptop with 8 GB of memory.
             mmap = zipfile.is_zipfile(path)
             loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as exc:  # torch's own text ends by suggesting weights_only=False: never say that
+        raise ModelError(_refused_pickle(path, exc), details=str(exc)) from exc
     # Untrusted file: torch and safetensors raise a wide variety of errors on bad input (UnpicklingError
     # for refused objects, RuntimeError for broken archives, EOFError, ValueError, ...). All mean the same.
     except Exception as exc:
         raise ModelError(f"{path} is not a model checkpoint ({_first_line(exc)}).") from exc
     return _flatten(loaded, path)
+
+
+def _refused_pickle(path: Path, exc: pickle.UnpicklingError) -> str:
+    """Say in our words why a pickle was refused: it names code to run (a global), or it is no pickle."""
+    if "Unsupported global" in str(exc) or "Unsupported class" in str(exc):
+        return (
+            f"{path} holds Python code or objects besides weights, so Photosift did not load it: use a "
+            "checkpoint from a source you trust, saved as weights only (a state dict or safetensors)."
+        )
+    return f"{path} is not a model checkpoint (its contents are not a saved state dict)."
 
 
 def _looks_like_safetensors(path: Path) -> bool:
@@ -176,10 +189,27 @@ def apply_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tens
     summary = "; ".join(p for p in problems if p)
     if summary:
         raise ModelError(f"The checkpoint does not fit {spec_name}: {summary}.")
+    _check_finite(fitted, spec_name)
     try:
         model.load_state_dict(fitted, strict=True)
     except RuntimeError as exc:  # dtype casts that cannot happen (complex into float, say)
         raise ModelError(f"The checkpoint does not fit {spec_name} ({_first_line(exc)}).") from exc
+
+
+def _check_finite(state_dict: Mapping[str, torch.Tensor], spec_name: str) -> None:
+    """Refuse weights holding NaN or infinity: a model built from them embeds every photo as NaN, which
+    then fails every search and every indexing run rather than this one import."""
+    broken = [
+        key
+        for key, value in state_dict.items()
+        if value.is_floating_point() or value.is_complex()
+        if not bool(torch.isfinite(value).all())
+    ]
+    if broken:
+        raise ModelError(
+            f"The checkpoint for {spec_name} is damaged: {len(broken)} of its tensors ({', '.join(broken[:3])}) "
+            "hold values that are not numbers (NaN or infinity), so it was not used."
+        )
 
 
 def _fit_scalar(value: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
