@@ -97,6 +97,22 @@ def test_watched_folder_changes_show_up_without_a_restart(qtbot: QtBot, window: 
     assert not any(h.path.endswith("green-0.jpg") for h in window.model.hits())
 
 
+def test_start_up_catches_up_with_changes_made_while_closed(qtbot: QtBot, indexed: Library, photos: Path) -> None:
+    added = make_photo(photos / "red" / "added-while-closed.jpg", "red")
+    (photos / "green" / "green-0.jpg").unlink()
+    window, runner, _ = make_window(qtbot, indexed)
+    try:
+        with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
+            window.catch_up()
+        assert isinstance(finished.args[0], RunOutcome) and finished.args[0].report.embedded == 1
+        paths = set(search(qtbot, window, "red"))
+        assert added.as_posix() in paths and not any(p.endswith("green-0.jpg") for p in paths)
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()
+
+
 def test_moved_photo_keeps_its_place_without_re_embedding(
     qtbot: QtBot, home: Path, photos: Path, tmp_path: Path
 ) -> None:

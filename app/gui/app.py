@@ -106,6 +106,7 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
         window.show()
         if is_first_run(library):
             start_welcome(window, window.models)
+        window.catch_up()
         return app.exec()
     finally:
         sys.excepthook = previous_hook

@@ -311,6 +311,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15_000)
         QMessageBox(QMessageBox.Icon.Warning, "Photosift", text, QMessageBox.StandardButton.Ok, self).open()
 
+    def catch_up(self) -> None:
+        """Rescan every folder in the background (offline ones stay as they are), so that photos added,
+        changed, moved or deleted while the app was closed show up without F5 or a file event."""
+
+        def rescan(has_folders: bool) -> None:
+            if has_folders:  # no folders yet: nothing to find, and no model to load for it
+                self.indexing.request_scan(None)
+
+        self.runner.run_op(lambda lib: bool(lib.folders()), rescan)
+
     def open_settings(self) -> None:
         open_settings(self, self.models)
 
