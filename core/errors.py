@@ -33,6 +33,11 @@ class ImageError(UserError):
     """A single file could not be read as a photo; recorded per file, never fatal to a run."""
 
 
+class FileMissingError(ImageError):
+    """The file is not where the catalog last saw it (moved, renamed, its drive unplugged): a photo then
+    waits to be seen again instead of being recorded as failed."""
+
+
 class ModelError(UserError):
     """A model spec is invalid, unknown, or its weights do not fit the architecture."""
 

@@ -9,6 +9,7 @@ settings; optional codecs (pillow-heif, rawpy) are imported the first time a fil
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import stat
 import struct
@@ -21,12 +22,13 @@ from typing import Final, cast
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError, features
 
-from photosift.core.errors import ImageError
+from photosift.core.errors import FileMissingError, ImageError
 from photosift.core.exif import PhotoMetadata, metadata_from_exif, read_exif, tiff_exif
 
 __all__ = [
     "AVIF_UNSUPPORTED",
     "CORRUPT",
+    "FILE_NOT_FOUND",
     "HEIF_EXTENSIONS",
     "HEIF_EXTRA_NEEDED",
     "MAX_PIXELS",
@@ -36,6 +38,7 @@ __all__ = [
     "RAW_EXTRA_NEEDED",
     "PhotoMetadata",
     "load_image",
+    "retryable_failures",
 ]
 
 HEIF_EXTENSIONS: Final[frozenset[str]] = frozenset({".heic", ".heif"})
@@ -59,6 +62,7 @@ RAW_EXTRA_NEEDED: Final = "RAW photos need the optional 'raw' extra: pip install
 AVIF_UNSUPPORTED: Final = "AVIF photos need Pillow 11.3 or newer with AVIF support: pip install -U Pillow"
 NOT_AN_IMAGE: Final = "not an image (the file's contents are not a known picture format)"
 CORRUPT: Final = "truncated or corrupt image data"
+FILE_NOT_FOUND: Final = "file not found"
 
 # What Pillow's decoders raise on broken files (found by fuzzing): OSError for truncated or undecodable data,
 # SyntaxError and struct.error from header parsers, ValueError/EOFError from some plugins, RuntimeError from
@@ -117,8 +121,23 @@ def load_image(path: Path, min_side: int | None = None) -> tuple[Image.Image, Ph
             with path.open("rb") as file, Image.open(file) as img:
                 _check_pixels(img.size)
                 return _decode(img, min_side)
+    except (FileNotFoundError, NotADirectoryError) as exc:  # moved, renamed, or its drive unplugged
+        raise FileMissingError(FILE_NOT_FOUND) from exc
     except _DECODE_ERRORS as exc:
         raise ImageError(_reason(exc)) from exc
+
+
+def retryable_failures() -> frozenset[str]:
+    """Recorded failures whose cause may be gone now: a missing file (catalogs from before missing files
+    waited as pending), and a codec that was missing and is installed now. Checked without importing them."""
+    fixed = {FILE_NOT_FOUND}
+    if importlib.util.find_spec("pillow_heif") is not None:
+        fixed.add(HEIF_EXTRA_NEEDED)
+    if importlib.util.find_spec("rawpy") is not None:
+        fixed.add(RAW_EXTRA_NEEDED)
+    if features.check("avif"):
+        fixed.add(AVIF_UNSUPPORTED)
+    return frozenset(fixed)
 
 
 def _check_regular_file(path: Path) -> None:
@@ -247,8 +266,6 @@ def _load_raw(path: Path, min_side: int | None) -> tuple[Image.Image, PhotoMetad
 
 def _reason(exc: Exception) -> str:
     """Turn a decoding failure into the sentence `ImageError` carries."""
-    if isinstance(exc, FileNotFoundError):
-        return "file not found"
     if isinstance(exc, Image.DecompressionBombError):
         return f"image too large (more pixels than Pillow will open; {_LIMIT})"
     if isinstance(exc, UnidentifiedImageError):

@@ -4,6 +4,9 @@ write each batch on a writer thread.
 The three stages overlap: while the model runs batch n, decoders prepare batch n+1 and the writer
 stores batch n-1. Every batch is committed on its own, so a run killed at any moment loses at most
 the batches in flight; the photos without an embedding are simply still pending next time.
+
+A photo whose file is gone (moved, renamed, its drive unplugged mid-run) is neither embedded nor failed:
+it stays pending, and the next scan that finds the file (a move keeps the photo) lets it be embedded.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from photosift.core.catalog.records import PhotoResult
-from photosift.core.errors import ImageError
+from photosift.core.errors import FileMissingError, ImageError
 from photosift.core.imageio import PhotoMetadata, load_image
 from photosift.core.parallel import map_ahead
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -52,6 +55,7 @@ class IndexReport:
     failed: int
     elapsed_s: float
     cancelled: bool = False
+    missing: int = 0  # files gone since the scan: those photos stay pending until a scan sees them again
 
     @property
     def rate(self) -> float:
@@ -64,6 +68,7 @@ class Decoded:
     metadata: PhotoMetadata | None
     pixels: np.ndarray | None
     error: str | None
+    missing: bool = False
 
 
 def default_decode_workers(device: str) -> int:
@@ -76,6 +81,8 @@ def _decode(encoder: ImageEncoder, photo_id: int, path: str) -> Decoded:
     try:
         img, metadata = load_image(Path(path), min_side=encoder.min_side)
         return Decoded(photo_id, metadata, encoder.preprocess(img), None)
+    except FileMissingError:
+        return Decoded(photo_id, None, None, None, missing=True)
     except ImageError as exc:
         return Decoded(photo_id, None, None, str(exc))
 
@@ -142,7 +149,7 @@ def embed_photos(
     never stop the run. Cancellation stops after the batch in flight; what was written stays.
     """
     start = time.perf_counter()
-    embedded = failed = 0
+    embedded = failed = missing = 0
     writer = _Writer(write)
     batch: list[Decoded] = []
     cancelled = False
@@ -152,12 +159,15 @@ def embed_photos(
             if cancel is not None and cancel.cancelled:
                 cancelled = True
                 break
+            if decoded.missing:
+                missing += 1
+                continue
             batch.append(decoded)
             if len(batch) == batch_size:
                 results, batch = _embed(encoder, batch), []
                 writer.put(results)
                 embedded, failed = _tally(results, embedded, failed)
-                _report(progress, embedded + failed, len(pending), start)
+                _report(progress, embedded + failed + missing, len(pending), start)
         if batch and not cancelled:
             results = _embed(encoder, batch)
             writer.put(results)
@@ -165,8 +175,8 @@ def embed_photos(
         stream.close()
     finally:
         writer.close()
-    _report(progress, embedded + failed, len(pending), start)
-    return IndexReport(embedded, failed, time.perf_counter() - start, cancelled)
+    _report(progress, embedded + failed + missing, len(pending), start)
+    return IndexReport(embedded, failed, time.perf_counter() - start, cancelled, missing)
 
 
 def _tally(results: list[PhotoResult], embedded: int, failed: int) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_
 from photosift.core.catalog.photo_filters import capture_order
 from photosift.core.catalog.records import PhotoResult
 from photosift.core.errors import AlbumError, QueryError, UserError
-from photosift.core.imageio import load_image
+from photosift.core.imageio import load_image, retryable_failures
 from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
 from photosift.core.models.spec import ModelSpec
 from photosift.core.progress import CancelToken, ProgressCallback, no_progress
@@ -185,7 +185,9 @@ class Library:
         return reports
 
     def index(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> IndexReport:
-        """Embed every photo that has no embedding for this model yet, then save the vector index."""
+        """Embed every photo that has no embedding for this model yet, then save the vector index. Failures
+        whose cause may be gone (a codec installed since, a file that was missing) are tried again."""
+        self.catalog.retry_failed(retryable_failures())
         pending = self.catalog.pending_photos(self.model_id)
         index = self.vector_index()
         if pending:

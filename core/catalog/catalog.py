@@ -170,6 +170,14 @@ class Catalog:
                 conn.execute(
                     update(s.files).where(s.files.c.id == file_id).values(size=state.size, mtime_ns=state.mtime_ns)
                 )
+            # A failed photo whose file moved or was touched is tried again: what failed may have been fixed.
+            for chunk in _chunks([file_id for file_id, _ in changes.moved_files + changes.touched_files]):
+                seen_again = select(s.files.c.photo_id).where(s.files.c.id.in_(chunk))
+                conn.execute(
+                    update(s.photos)
+                    .where(s.photos.c.status == "failed", s.photos.c.id.in_(seen_again))
+                    .values(status="pending", error=None)
+                )
             for photo in changes.new_photos:
                 values = {"fingerprint": photo.fingerprint, "size": photo.size, "content_hash": photo.content_hash}
                 photo_id = conn.execute(
@@ -296,12 +304,14 @@ class Catalog:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         return ids, _decode_vectors([r[1] for r in rows], dim)
 
-    def retry_failed(self) -> int:
-        """Mark failed photos pending again (e.g. after installing a missing format extra)."""
+    def retry_failed(self, errors: Iterable[str] | None = None) -> int:
+        """Mark failed photos pending again: all, or those failed with one of `errors` (a codec installed
+        since, a file that was missing); returns how many."""
+        query = update(s.photos).where(s.photos.c.status == "failed")
+        if errors is not None:
+            query = query.where(s.photos.c.error.in_(list(errors)))
         with self.engine.begin() as conn:
-            return conn.execute(
-                update(s.photos).where(s.photos.c.status == "failed").values(status="pending", error=None)
-            ).rowcount
+            return conn.execute(query.values(status="pending", error=None)).rowcount
 
     # Queries for search and status ------------------------------------------------------------------
 
