@@ -118,6 +118,17 @@ def test_keyboard_removes_and_activates_the_selected_folder(qtbot: QtBot, panel:
     assert activated.args == [USB.path]
 
 
+def test_one_click_shows_a_folder_and_its_row_stays_highlighted(qtbot: QtBot, panel: SidePanel) -> None:
+    row = panel.tree.visualItemRect(item(panel, HOLIDAY)).center()
+    with qtbot.waitSignal(panel.folder_activated, timeout=WAIT_MS) as activated:
+        qtbot.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, pos=row)
+    assert activated.args == [HOLIDAY.path] and item(panel, HOLIDAY).isSelected()
+    option = QStyleOptionViewItem()
+    option.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Selected  # focus elsewhere: not Active
+    panel.tree.itemDelegate().initStyleOption(option, panel.tree.indexFromItem(item(panel, HOLIDAY), 0))
+    assert option.state & QStyle.StateFlag.State_Active  # drawn in the strong highlight, not the faint grey
+
+
 def test_add_button_asks_for_a_folder(qtbot: QtBot, panel: SidePanel) -> None:
     with qtbot.waitSignal(panel.add_folder_requested, timeout=WAIT_MS):
         qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)

@@ -61,12 +61,17 @@ def folder_tooltip(folder: FolderInfo, state: str) -> str:
 
 class _StateDelegate(QStyledItemDelegate):
     """Draws offline folders the way the current style draws disabled items: greyed in any theme, yet
-    still selectable (a disabled item could not be selected, so the Delete key could not remove it)."""
+    still selectable (a disabled item could not be selected, so the Delete key could not remove it).
+
+    The selected row is drawn as selected also while the focus is in the search field or the grid (most
+    styles draw an unfocused selection in a faint grey), so the panel keeps saying what is on show."""
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         super().initStyleOption(option, index)
         if index.data(STATE_ROLE) == "offline":
             option.state &= ~QStyle.StateFlag.State_Enabled
+        if option.state & QStyle.StateFlag.State_Selected:
+            option.state |= QStyle.StateFlag.State_Active
 
 
 class SidePanel(QWidget):
@@ -77,7 +82,7 @@ class SidePanel(QWidget):
     show_failures_requested = Signal(str)
     rescan_requested = Signal(str)
     open_folder_requested = Signal(str)
-    folder_activated = Signal(str)  # double-click or Enter on a folder
+    folder_activated = Signal(str)  # a click, double-click or Enter on a folder
     item_activated = Signal(object)  # any other row (tags, albums): the QTreeWidgetItem
     item_menu_requested = Signal(object, QPoint)  # any other row or heading, and where (global) to pop up
 
@@ -97,6 +102,8 @@ class SidePanel(QWidget):
         self.tree.setItemDelegate(_StateDelegate(self.tree))
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        # One click shows a folder, tag or album (as in every photo app); Enter and double-click still do.
+        self.tree.itemClicked.connect(self._activated)
         self.tree.itemActivated.connect(self._activated)
         self.tree.installEventFilter(self)
         self.add_button = QPushButton("Add folder…")
