@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.database import open_engine
+from photosift.core.catalog.database import open_engine, write_transaction
 from photosift.core.catalog.records import (
     FileRecord,
     FileState,
@@ -80,7 +80,7 @@ class Catalog:
         resolved = Path(absolute_path(path))
         if not resolved.is_dir():
             raise FolderNotFoundError(f"The folder {resolved} does not exist or is not a folder.")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             row = conn.execute(select(s.folders.c.id).where(s.folders.c.path == str(resolved))).first()
             if row is None:
                 conn.execute(insert(s.folders).values(path=str(resolved), status="ok", added_at=datetime.now()))
@@ -88,7 +88,7 @@ class Catalog:
 
     def remove_folder(self, folder_id: int) -> list[int]:
         """Forget a folder and its files (never touching them on disk); returns the ids of photos deleted."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(delete(s.files).where(s.files.c.folder_id == folder_id))
             conn.execute(delete(s.folders).where(s.folders.c.id == folder_id))
             return self._delete_orphans(conn)
@@ -125,7 +125,7 @@ class Catalog:
         values: dict[str, object] = {"status": status}
         if scanned:
             values["scanned_at"] = datetime.now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(update(s.folders).where(s.folders.c.id == folder_id).values(**values))
 
     # Files and photos for the scanner -------------------------------------------------------------
@@ -156,7 +156,7 @@ class Catalog:
 
     def apply_scan(self, folder_id: int, changes: ScanChanges) -> list[int]:
         """Apply a folder scan's decisions atomically; returns the ids of photos deleted."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             # Deletes first, then moves, then inserts: a new file may take the path a deleted or moved one had.
             for chunk in _chunks(changes.deleted_file_ids):
                 conn.execute(delete(s.files).where(s.files.c.id.in_(chunk)))
@@ -191,7 +191,7 @@ class Catalog:
 
     def delete_missing(self, records: Sequence[FileRecord]) -> list[int]:
         """Delete files that scans found gone, unless a move re-pointed them since; returns deleted photo ids."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for record in records:
                 conn.execute(delete(s.files).where(s.files.c.id == record.id, s.files.c.path == record.path))
             return self._delete_orphans(conn)
@@ -225,7 +225,7 @@ class Catalog:
 
     def ensure_model(self, key: str, name: str, dim: int) -> int:
         """The id of the model with this spec key, registering it on first use."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             row = conn.execute(select(s.models).where(s.models.c.key == key)).first()
             if row is None:
                 insert_model = insert(s.models).values(key=key, name=name, dim=dim, generation=0)
@@ -255,7 +255,7 @@ class Catalog:
 
     def write_results(self, model_id: int, results: Sequence[PhotoResult]) -> None:
         """Store one batch of indexing results (metadata, vectors, failures) in one transaction."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             live = {
                 r[0]
                 for r in conn.execute(select(s.photos.c.id).where(s.photos.c.id.in_([r.photo_id for r in results])))
@@ -310,7 +310,7 @@ class Catalog:
         query = update(s.photos).where(s.photos.c.status == "failed")
         if errors is not None:
             query = query.where(s.photos.c.error.in_(list(errors)))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return conn.execute(query.values(status="pending", error=None)).rowcount
 
     # Queries for search and status ------------------------------------------------------------------

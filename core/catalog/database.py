@@ -1,13 +1,23 @@
-"""Opening the SQLite database: WAL mode, foreign keys, and Alembic migrations to the latest schema."""
+"""Opening the SQLite database (WAL mode, foreign keys, Alembic migrations) and its transactions.
+
+pysqlite, left to itself, opens a transaction only before INSERT/UPDATE/DELETE: the SELECT of a
+check-then-write runs outside it, and DDL runs in autocommit. So a second process (the CLI beside the
+app) could slip in between a check and its write, and a kill during a migration left half a schema
+("table folders already exists" on every later start). Every write therefore goes through
+`write_transaction`, which issues `BEGIN IMMEDIATE` itself: the write lock is taken before the first read,
+and everything up to the commit, DDL included, is one transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Busy timeout: readers in the GUI and the single writer share the file; WAL keeps waits rare and short.
@@ -40,9 +50,37 @@ def alembic_config() -> Config:
     return config
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in one `BEGIN IMMEDIATE` transaction, committed when the block ends, rolled back if
+    it raises. Taking the write lock first means a check and the write it decides stay together, and
+    SQLite never has to upgrade a read snapshot that another writer made stale (SQLITE_BUSY_SNAPSHOT,
+    which the busy timeout does not wait out)."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite sees it and adds no BEGIN of its own
+        try:
+            yield connection
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one snapshot of the database (a deferred transaction)."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database schema to `revision` (the latest by default)."""
+    """Upgrade the database schema to `revision` (the latest by default), all steps in one transaction:
+    a crash or an error half-way leaves the schema as it was, and the next start upgrades again."""
     config = alembic_config()
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

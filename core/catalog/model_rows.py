@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, func, select
 
 from photosift.core.catalog import schema as s
+from photosift.core.catalog.database import write_transaction
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def stored_models(engine: Engine) -> list[StoredModel]:
 def delete_model(engine: Engine, model_id: int) -> int:
     """Delete a model row with its embeddings, tag scores and tag vectors (they cascade); returns the number
     of embeddings deleted. Using the model again registers it anew and embeds every photo again."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         embedded = conn.execute(select(func.count()).where(s.embeddings.c.model_id == model_id)).scalar_one()
         conn.execute(delete(s.embeddings).where(s.embeddings.c.model_id == model_id))
         conn.execute(delete(s.models).where(s.models.c.id == model_id))

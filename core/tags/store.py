@@ -34,6 +34,7 @@ from sqlalchemy import (
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.catalog import IN_CHUNK
+from photosift.core.catalog.database import write_transaction
 from photosift.core.errors import QueryError, UserError
 from photosift.core.tags.calibration import (
     BINS,
@@ -78,7 +79,7 @@ class TagStore:
         New built-ins are added and changed ones updated (their cached vectors go stale by definition
         digest). A built-in the vocabulary no longer has is kept as a custom tag, since the user's labels
         may rely on it; a custom tag that a new built-in would shadow keeps its user's definition."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             rows = {r.name: r for r in conn.execute(select(s.tags))}
             for tag in vocabulary.tags:
                 prompts = json.dumps(list(tag.prompts))
@@ -124,7 +125,7 @@ class TagStore:
             UserError: the name is taken or invalid, or it has no prompt.
         """
         clean, phrases = check_definition(name, list(prompts))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(select(s.tags.c.id).where(s.tags.c.name == clean)).first() is not None:
                 raise UserError(f"There is already a tag named {clean!r}: remove it first, or choose another name.")
             values = {"name": clean, "group_name": group or CUSTOM_GROUP, "prompts": json.dumps(list(phrases))}
@@ -151,14 +152,14 @@ class TagStore:
         tag = self.tag(name)
         if tag.builtin:
             raise UserError(f"{tag.name!r} is a built-in tag and cannot be removed; lower its sensitivity instead.")
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             labels = conn.execute(select(func.count()).where(s.tag_labels.c.tag_id == tag.id)).scalar_one()
             conn.execute(delete(s.tags).where(s.tags.c.id == tag.id))
         return int(labels)
 
     def set_sensitivity(self, name: str, level: int) -> TagInfo:
         tag = self.tag(name)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(update(s.tags).where(s.tags.c.id == tag.id).values(sensitivity=check_sensitivity(level)))
         return self.tag(tag.name)
 
@@ -175,7 +176,7 @@ class TagStore:
     def save_vectors(self, model_id: int, vectors: dict[int, CachedVector]) -> None:
         """Store new tag vectors; each one's old scores and histogram go, as they measured another vector."""
         empty = encode_histogram(np.zeros(BINS, dtype=np.int64))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for tag_id, cached in vectors.items():
                 conn.execute(
                     insert(s.tag_vectors).prefix_with("OR REPLACE"),
@@ -193,7 +194,7 @@ class TagStore:
         """Store one batch's candidate scores and add its score counts to the tags' histograms.
 
         Photos deleted by a scan while they were being embedded are skipped."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             self._insert_scores(conn, model_id, self._only_live(conn, candidates))
             blobs = self._histogram_blobs(conn, model_id, list(counts))
             self._set_histograms(conn, model_id, {t: decode_histogram(blob) + counts[t] for t, blob in blobs.items()})
@@ -203,7 +204,7 @@ class TagStore:
     ) -> None:
         """Swap in freshly computed scores and histograms for some tags (all when `tag_ids` is None), atomically:
         the old ones keep answering until the new ones are complete."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if tag_ids is None:
                 conn.execute(delete(s.tag_scores).where(s.tag_scores.c.model_id == model_id))
             else:
