@@ -14,8 +14,10 @@ import hashlib
 import http.client
 import json
 import re
+import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,7 +38,16 @@ CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
 
 
 class _UrlFailed(Exception):
-    """One URL failed; the message is a short reason ("HTTP 404 Not Found")."""
+    """One URL failed; the message is a short reason ("the server answered HTTP 404 Not Found").
+
+    `unreachable` marks failures to reach the server at all (offline, DNS, refused, timed out), which the
+    error's first sentence calls that; `detail` is the OS error text that only the details show.
+    """
+
+    def __init__(self, reason: str, *, unreachable: bool = False, detail: str = "") -> None:
+        super().__init__(reason)
+        self.unreachable = unreachable
+        self.detail = detail
 
 
 class _Interrupted(_UrlFailed):
@@ -59,6 +70,7 @@ def download(
     *,
     model_name: str | None = None,
     sha256: str | None = None,
+    by_hand: str | None = None,
 ) -> Path:
     """Download one file from the first of `urls` that works and move it to `dest` once complete.
 
@@ -74,17 +86,19 @@ def download(
         cancel: checked between chunks.
         model_name: names the model in the error message (default: the file name).
         sha256: expected hex digest; a mismatch counts as a failure of that URL.
+        by_hand: what the error tells a person to do instead (default: fetch the first URL and save it
+            as `dest`, or import a checkpoint); a model with several files names them all here.
 
     Raises:
-        ModelDownloadError: every URL failed; the message gives the reasons, a URL to fetch by hand and
-            the exact path to save the file at.
+        ModelDownloadError: every URL failed; the message says why in one sentence and then what to do
+            by hand; the URLs tried and their errors are in its `details`.
         EnvironmentFault: the partial file could not be written (disk full, permissions).
         Cancelled: `cancel` was set.
     """
     url_list = list(urls)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _part_file(dest)
-    failures = []
+    failures: list[tuple[str, _UrlFailed]] = []
     try:
         for url in url_list:
             if cancel is not None:
@@ -92,7 +106,7 @@ def download(
             try:
                 _fetch_resuming(url, part, progress, cancel, sha256)
             except _UrlFailed as exc:
-                failures.append(f"{url}: {exc}")
+                failures.append((url, exc))
             else:
                 part.replace(dest)
                 _resume_file(part).unlink(missing_ok=True)
@@ -103,17 +117,36 @@ def download(
     kept = resumable_bytes(dest)
     if not kept:
         discard_partial_download(dest)
-    raise ModelDownloadError(_failure_message(model_name or dest.name, url_list, failures, dest, kept))
+    name = model_name or dest.name
+    instead = by_hand or _by_hand(url_list, dest)
+    raise ModelDownloadError(_failure_message(name, failures, kept, instead), details=_failure_details(failures, dest))
 
 
-def _failure_message(model_name: str, urls: list[str], failures: list[str], dest: Path, kept: int) -> str:
-    tried = f"Tried {'; '.join(failures)}." if failures else "No download address is known."
-    by_hand = f"download {urls[0]} in a browser and save it as {dest}" if urls else f"place the file at {dest}"
+def _failure_message(model_name: str, failures: list[tuple[str, _UrlFailed]], kept: int, by_hand: str) -> str:
+    """One sentence of what failed and why, then what to do; only an unreachable server is called offline."""
+    if not failures:
+        why = "no download address is known"
+    elif all(exc.unreachable for _, exc in failures):
+        why = f"this computer could not reach {_host(failures[0][0])}; are you offline?"
+    else:
+        why = next(str(exc) for _, exc in failures if not exc.unreachable)
     resume = f" The {kept / 1e6:.0f} MB already fetched are kept: trying again continues from there." if kept else ""
-    return (
-        f"The {model_name} model could not be downloaded. {tried}{resume} To install it by hand, {by_hand}, "
-        f"or import a checkpoint with `photosift models import`."
-    )
+    return f"The {model_name} model could not be downloaded: {why}.{resume} {by_hand}"
+
+
+def _by_hand(urls: list[str], dest: Path) -> str:
+    fetch = f"download {urls[0]} in a browser and save it as {dest}" if urls else f"place the file at {dest}"
+    return f"To install it by hand, {fetch}, or import a checkpoint with `photosift models import`."
+
+
+def _failure_details(failures: list[tuple[str, _UrlFailed]], dest: Path) -> str:
+    lines = [f"Destination: {dest}"]
+    lines += [f"{url}: {exc}" + (f" ({exc.detail})" if exc.detail else "") for url, exc in failures]
+    return "\n".join(lines)
+
+
+def _host(url: str) -> str:
+    return urllib.parse.urlsplit(url).hostname or url
 
 
 def _fetch_resuming(
@@ -155,13 +188,15 @@ def _fetch(url: str, part: Path, progress: ProgressCallback, cancel: CancelToken
             _discard(part)
             _fetch(url, part, progress, cancel)
             return
-        raise _UrlFailed(f"HTTP {exc.code} {exc.reason}") from exc
+        raise _UrlFailed(f"the server answered HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
-        raise _UrlFailed(_network_reason(exc.reason)) from exc
+        if isinstance(exc.reason, ssl.SSLError):  # reached, but its certificate or TLS failed
+            raise _UrlFailed("the secure connection to the server failed", detail=str(exc.reason)) from exc
+        raise _UrlFailed("could not connect", unreachable=True, detail=str(exc.reason)) from exc
     except TimeoutError as exc:
-        raise _UrlFailed("the server stopped answering") from exc
+        raise _UrlFailed("the server stopped answering", unreachable=True) from exc
     except (OSError, http.client.HTTPException) as exc:  # resets, TLS errors before any data
-        raise _UrlFailed(f"the connection broke off: {exc!r}") from exc
+        raise _UrlFailed("the connection broke off", detail=repr(exc)) from exc
 
 
 def _start(response: http.client.HTTPResponse, url: str, part: Path, offset: int) -> tuple[int, int | None]:
@@ -217,7 +252,7 @@ def _read(response: BinaryIO, done: int, total: int | None) -> bytes:
         return response.read(CHUNK_BYTES)
     except (OSError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead mid-file
         of_total = f" of {total}" if total is not None else ""
-        raise _Interrupted(f"the connection broke off after {done}{of_total} bytes ({exc!r})") from exc
+        raise _Interrupted(f"the connection broke off after {done}{of_total} bytes", detail=repr(exc)) from exc
 
 
 def _write(out: BinaryIO, chunk: bytes, part: Path) -> None:
@@ -233,14 +268,6 @@ def _report(fetched: int, done: int, total: int | None, elapsed: float, part: Pa
     eta = (total - done) / rate if rate and total is not None else None
     name = part.name.removesuffix(".part")
     return Progress(stage="download", done=done, total=total, rate=rate, eta_s=eta, message=name)
-
-
-def _network_reason(reason: object) -> str:
-    if isinstance(reason, TimeoutError):
-        return "the server did not answer in time; are you offline?"
-    if isinstance(reason, OSError):  # refused, no route, name lookup failed
-        return f"could not connect, are you offline? {reason}"
-    return f"could not connect: {reason}"
 
 
 def _content_length(value: str | None) -> int | None:
