@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,9 +19,11 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-from photosift.core.errors import EnvironmentFault, ModelError, UserError
+from photosift.core.errors import EnvironmentFault, ModelDownloadError, ModelError, UserError
 from photosift.core.models.build import Tokenizer, build_model, load_tokenizer, tokenizer_is_bundled
 from photosift.core.models.download import download
+from photosift.core.models.onnx_export import OnnxExportError
+from photosift.core.models.onnx_runtime import OnnxTowers, model_threads, open_towers
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import DEVICE_KINDS, ModelSpec
 from photosift.core.models.weights import apply_state_dict, load_state_dict
@@ -31,6 +34,11 @@ TOKENIZER_CACHE = "huggingface"  # folder under Paths.models for tokenizers fetc
 OOM_MESSAGES = ("out of memory", "can't allocate memory")  # MPS and CPU allocator wording
 SMALLER_BATCH = "choose a smaller batch size in the settings, or close other programs that use the GPU"
 SMALLER_MODEL = "close other programs that use the GPU, or choose a smaller model or the CPU"
+# "auto": on a CPU, onnxruntime runs the towers once their export reproduced torch (core.models.onnx_export);
+# torch runs them on GPUs, for the trainer and wherever the export failed. "torch": always torch.
+RUNTIMES = ("auto", "torch")
+
+logger = logging.getLogger(__name__)
 
 
 def select_device(preference: str = "auto") -> str:
@@ -69,18 +77,24 @@ class Encoder:
     it at the same moment.
     """
 
-    def __init__(self, spec: ModelSpec, paths: Paths, device: str = "auto") -> None:
-        """Remember what to load; nothing heavy happens until the model is needed.
+    def __init__(self, spec: ModelSpec, paths: Paths, device: str = "auto", runtime: str = "torch") -> None:
+        """Remember what to load; nothing heavy happens until the model is needed. `runtime` is one of
+        `RUNTIMES`: the app's encoder factory passes the settings' choice, while tests and the trainer keep
+        the default, torch.
 
         Raises:
-            UserError: `device` is unknown or not available here.
+            UserError: `device` or `runtime` is unknown, or the device is not available here.
         """
+        if runtime not in RUNTIMES:
+            raise UserError(f"Unknown runtime {runtime!r}: choose {' or '.join(RUNTIMES)}.")
         self._spec = spec
         self._paths = paths
         self._device = select_device(device)
         self._preprocessor = Preprocessor.from_spec(spec)
         self._lock = threading.Lock()
         self._model: torch.nn.Module | None = None
+        self._use_onnx = runtime == "auto" and self._device == "cpu"
+        self._onnx: OnnxTowers | None = None
         self._tokenizer: Tokenizer | None = None
         self._count_lock = threading.Lock()
         self._image_forward_count = 0
@@ -92,6 +106,11 @@ class Encoder:
     @property
     def device(self) -> str:
         return self._device
+
+    @property
+    def runtime(self) -> str:
+        """ "onnxruntime" or "torch": what runs the model (before the first load: what will be tried)."""
+        return "onnxruntime" if self._use_onnx else "torch"
 
     @property
     def embed_dim(self) -> int:
@@ -109,7 +128,7 @@ class Encoder:
 
     @property
     def is_loaded(self) -> bool:
-        return self._model is not None
+        return self._model is not None or self._onnx is not None
 
     @property
     def has_tokenizer(self) -> bool:
@@ -119,6 +138,8 @@ class Encoder:
     def model(self) -> torch.nn.Module:
         """The loaded open_clip model (loading it if needed). The trainer fine-tunes it in place, so
         validation through this encoder always sees the current weights."""
+        with self._lock:
+            self._use_onnx, self._onnx = False, None  # an export would not follow the changing weights
         return self._ensure_model(no_progress, None)
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
@@ -140,7 +161,8 @@ class Encoder:
             EnvironmentFault: out of memory or disk space.
             Cancelled: `cancel` was set.
         """
-        self._ensure_model(progress, cancel)
+        if self._ensure_onnx(progress, cancel) is None:
+            self._ensure_model(progress, cancel)
         self._ensure_tokenizer()
 
     def prepare_bundled_tokenizer(self) -> None:
@@ -161,6 +183,7 @@ class Encoder:
         """Drop the model and tokenizer and give their memory back; the next encode loads them again."""
         with self._lock:
             self._model = None
+            self._onnx = None
             self._tokenizer = None
         gc.collect()  # open_clip modules hold reference cycles; collect before emptying the CUDA cache
         if self._device == "cuda":
@@ -180,6 +203,16 @@ class Encoder:
             raise ValueError(f"expected a batch of shape (N, 3, {size}, {size}), got {batch.shape}")
         if len(batch) == 0:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
+        towers = self._ensure_onnx(no_progress, None)
+        if towers is not None:
+            vectors = self._unit_vectors(torch.from_numpy(towers.encode_images(batch)))
+        else:
+            vectors = self._encode_images_torch(batch)
+        with self._count_lock:
+            self._image_forward_count += len(batch)
+        return vectors
+
+    def _encode_images_torch(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         model = self._ensure_model(no_progress, None)
         pixels = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         guard = self._out_of_memory_guard(f"encoding {len(batch)} photos", SMALLER_BATCH)
@@ -188,10 +221,7 @@ class Encoder:
             if self._device == "cuda":
                 pixels = pixels.contiguous(memory_format=torch.channels_last)
             features = model.encode_image(pixels)  # type: ignore[operator]
-            vectors = self._unit_vectors(features)
-        with self._count_lock:
-            self._image_forward_count += len(batch)
-        return vectors
+            return self._unit_vectors(features)
 
     def encode_texts(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed texts into (len(texts), embed_dim) unit vectors, comparable with the photo embeddings.
@@ -202,8 +232,11 @@ class Encoder:
         """
         if not texts:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
-        model = self._ensure_model(no_progress, None)
+        towers = self._ensure_onnx(no_progress, None)
         tokens = self._ensure_tokenizer()(list(texts))
+        if towers is not None:
+            return self._unit_vectors(torch.from_numpy(towers.encode_texts(tokens.numpy())))
+        model = self._ensure_model(no_progress, None)
         guard = self._out_of_memory_guard(f"encoding {len(texts)} texts", SMALLER_BATCH)
         with guard, torch.inference_mode(), self._autocast():
             features = model.encode_text(tokens.to(self._device))  # type: ignore[operator]
@@ -225,6 +258,34 @@ class Encoder:
                 with self._out_of_memory_guard("loading the model", SMALLER_MODEL):
                     self._model = self._load_model(progress, cancel)
             return self._model
+
+    def _ensure_onnx(self, progress: ProgressCallback, cancel: CancelToken | None) -> OnnxTowers | None:
+        """The onnxruntime towers if this encoder runs them (exported on first use), else None: torch."""
+        with self._lock:
+            if self._use_onnx and self._onnx is None:
+                weights = self._fetch_weights(progress, cancel)
+                try:
+                    self._onnx = open_towers(
+                        self._spec,
+                        self._paths,
+                        weights,
+                        lambda: self._load_model_to_export(progress, cancel),
+                        lambda: load_tokenizer(self._spec, self._paths.models / TOKENIZER_CACHE),
+                        model_threads(),
+                    )
+                except (OnnxExportError, ModelDownloadError) as exc:  # no export, or no tokenizer to check it
+                    logger.warning("%s %s", exc, exc.details)
+                    self._use_onnx = False
+                else:
+                    self._model = None  # loaded only to export: the sessions replace it
+            return self._onnx
+
+    def _load_model_to_export(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
+        with self._out_of_memory_guard("loading the model", SMALLER_MODEL):
+            self._model = self._load_model(progress, cancel)
+        message = f"{self._spec.title}: preparing it for the CPU (once)"
+        progress(Progress(stage="load", done=0, total=1, message=message))
+        return self._model
 
     def _ensure_tokenizer(self) -> Tokenizer:
         with self._lock:

@@ -1,0 +1,236 @@
+"""Exporting a model's image and text towers to ONNX, once, for onnxruntime on the CPU.
+
+onnxruntime runs CLIP towers about twice as fast as torch on a CPU (bench_onnx.py). The export is
+derived data: it is written under `Paths.models/onnx/`, in a folder named by `cache_key` (the spec's
+key, the digest of its weights file, the onnxruntime version and this module's export format), so new
+weights, a fine-tuned checkpoint or an onnxruntime upgrade export afresh rather than reuse a stale file.
+An export is used only after it reproduced torch's embeddings on a few photos and texts (cosine >=
+`MIN_COSINE`); `verified.json`, written last, marks a folder as finished and checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+import torch
+from PIL import Image
+
+from photosift.core.errors import ModelError
+from photosift.core.models.build import Tokenizer
+from photosift.core.models.preprocess import Preprocessor
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths
+
+EXPORT_FORMAT = 1  # bump when the exported graph changes (opset, inputs, wrappers): old caches are ignored
+OPSET = 17  # the newest opset the TorchScript exporter covers fully for these towers
+# fp32 ONNX reproduces torch to ~1e-7; 0.999 still admits fused-kernel rounding but not a wrong graph
+# (a dropped layer or a misread weight gives cosines far below it).
+MIN_COSINE = 0.999
+VERIFY_TEXTS = ("a photo", "two bees on a yellow flower in the garden", "x", "a dog running on a beach at sunset")
+VERIFY_PHOTOS = 3  # synthetic photos, a batch size other than the export's to prove the batch axis is free
+CHUNK_BYTES = 1 << 20
+DONE_FILE = "verified.json"
+
+
+class OnnxExportError(ModelError):
+    """The towers could not be exported, or the export does not reproduce torch; torch runs the model."""
+
+
+@dataclass(frozen=True)
+class OnnxExport:
+    """A verified export: the two tower files and the worst cosine the check measured."""
+
+    folder: Path
+    min_cosine: float
+
+    @property
+    def image(self) -> Path:
+        return self.folder / "image.onnx"
+
+    @property
+    def text(self) -> Path:
+        return self.folder / "text.onnx"
+
+
+def cache_key(spec: ModelSpec, weights: Path | None) -> str:
+    """The folder name of the spec's export: it changes with the weights' content, not just their name."""
+    identity = [spec.key, weights_digest(spec, weights), onnxruntime.__version__, EXPORT_FORMAT]
+    return f"{spec.name}-{hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]}"
+
+
+def weights_digest(spec: ModelSpec, weights: Path | None) -> str:
+    """The spec's sha256 when it names one (downloads are checked against it), else the file's own digest.
+
+    A fine-tuned checkpoint keeps its file name across retraining, so the name alone cannot say whether
+    the cached export still matches; hashing ~600 MB costs about a second, once per model load.
+    """
+    if weights is None:
+        return "random-init"
+    if spec.sha256:
+        return spec.sha256
+    digest = hashlib.sha256()
+    with weights.open("rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cached_export(spec: ModelSpec, paths: Paths, weights: Path | None) -> OnnxExport | None:
+    """The verified export for these weights if one was made before, else None."""
+    folder = paths.models / "onnx" / cache_key(spec, weights)
+    try:
+        done = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return OnnxExport(folder, float(done["min_cosine"]))
+
+
+def export_towers(
+    model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, paths: Paths, weights: Path | None
+) -> OnnxExport:
+    """Export `model`'s towers, check them against torch, and keep them under `paths.models/onnx`.
+
+    The files are written to a temporary folder that is renamed into place only when verified, so an
+    interrupted or failed export never leaves something `cached_export` would use. Older exports of
+    the same spec (previous weights) are removed.
+
+    Raises:
+        OnnxExportError: the exporter failed, or the export's embeddings differ from torch's.
+    """
+    root = paths.models / "onnx"
+    final = root / cache_key(spec, weights)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
+    except OSError as exc:
+        raise _unwritable(spec, exc) from exc
+    try:
+        _export(model, spec, tokenizer, scratch)
+        min_cosine = _verify(model, spec, tokenizer, OnnxExport(scratch, 0.0))
+        (scratch / DONE_FILE).write_text(json.dumps({"min_cosine": min_cosine}), encoding="utf-8")
+        for old in root.glob(f"{spec.name}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(scratch, final)
+    except OSError as exc:  # disk full, or another process renamed its export into place first
+        raise _unwritable(spec, exc) from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return OnnxExport(final, min_cosine)
+
+
+def _unwritable(spec: ModelSpec, exc: OSError) -> OnnxExportError:
+    return OnnxExportError(
+        f"The onnxruntime export of the {spec.title} model could not be written; it runs on torch instead.",
+        details=f"{type(exc).__name__}: {exc}",
+    )
+
+
+class _ImageTower(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(pixels)  # type: ignore[no-any-return, operator]
+
+
+class _TextTower(_ImageTower):
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_text(tokens)  # type: ignore[no-any-return, operator]
+
+
+def _export(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, folder: Path) -> None:
+    size = spec.image_size
+    towers = (
+        (_ImageTower(model), torch.zeros(2, 3, size, size), "pixels", folder / "image.onnx"),
+        (_TextTower(model), tokenizer(list(VERIFY_TEXTS[:2])), "tokens", folder / "text.onnx"),
+    )
+    with _exportable():
+        for tower, example, name, path in towers:
+            try:
+                torch.onnx.export(
+                    tower,
+                    (example,),
+                    str(path),
+                    dynamo=False,
+                    input_names=[name],
+                    output_names=["features"],
+                    dynamic_axes={name: {0: "batch"}, "features": {0: "batch"}},
+                    opset_version=OPSET,
+                )
+            except Exception as exc:  # the exporter raises anything from TypeError to its own error types
+                raise OnnxExportError(
+                    f"The {spec.title} model could not be exported for onnxruntime; it runs on torch instead.",
+                    details=f"{type(exc).__name__}: {exc}",
+                ) from exc
+
+
+@contextmanager
+def _exportable() -> Iterator[None]:
+    """Trace the plain attention path and keep the exporter's notices out of the user's log.
+
+    torch's fused attention fast path (`_native_multi_head_attention`) has no ONNX symbolic, and the
+    TorchScript exporter is deprecated in favour of the torch.export one, which needs onnxscript and
+    takes several times longer on these towers; it warns on every call.
+    """
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)
+
+
+def _verify(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, export: OnnxExport) -> float:
+    """The worst cosine between torch's and onnxruntime's embeddings; raises below `MIN_COSINE`."""
+    pixels = np.stack([Preprocessor.from_spec(spec)(photo) for photo in _synthetic_photos(spec.image_size)])
+    tokens = tokenizer(list(VERIFY_TEXTS))
+    with torch.inference_mode():
+        pairs = (
+            (model.encode_image(torch.from_numpy(pixels)), _run(export.image, pixels)),  # type: ignore[operator]
+            (model.encode_text(tokens), _run(export.text, tokens.numpy())),  # type: ignore[operator]
+        )
+    worst = min(float(_cosines(expected.numpy(), got).min()) for expected, got in pairs)
+    if not worst >= MIN_COSINE:  # also catches NaN
+        raise OnnxExportError(
+            f"The onnxruntime export of the {spec.title} model does not reproduce torch; it runs on torch instead.",
+            details=f"worst cosine {worst:.6f} against torch, {MIN_COSINE} required",
+        )
+    return worst
+
+
+def _run(path: Path, value: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (features,) = session.run(["features"], {session.get_inputs()[0].name: value})
+    return np.asarray(features, dtype=np.float32)
+
+
+def _cosines(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.asarray((a * b).sum(axis=1) / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _synthetic_photos(size: int) -> Iterator[Image.Image]:
+    """Photo-like test images (gradients, edges and noise) of a few shapes; no photo files needed."""
+    rng = np.random.default_rng(0)
+    for i in range(VERIFY_PHOTOS):
+        height, width = size * (2 + i), size * (3 - i % 2)
+        ys, xs = np.mgrid[0:height, 0:width]
+        base = (xs * (i + 2) + ys * (3 - i)) % 256
+        noise = rng.integers(0, 48, (height, width, 3))
+        pixels = np.dstack([base, base[::-1], (base + 85 * (xs > width // 2)) % 256]) + noise
+        yield Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))

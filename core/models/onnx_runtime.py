@@ -1,0 +1,94 @@
+"""A model's image and text towers on onnxruntime sessions: the CPU runtime (torch stays for GPUs and
+training).
+
+Each tower's session opens on first use, so indexing never loads the text tower and a search never
+loads the image tower. `open_towers` reuses a verified export or makes one from the torch model.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+import torch
+
+from photosift.core.models.build import Tokenizer
+from photosift.core.models.onnx_export import OnnxExport, cached_export, export_towers
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths
+
+
+def model_threads() -> int:
+    """onnxruntime's intra-op threads: every core. The decode pool shares them (see
+    `indexer.default_decode_workers`): the sessions do not spin while waiting, so a decoder that needs a
+    core gets it, and the model, the slower stage by far on a CPU, gets the rest."""
+    return os.cpu_count() or 1
+
+
+class OnnxTowers:
+    """The two towers of one verified export. Thread-safe: sessions open once; `run` may be concurrent."""
+
+    def __init__(self, export: OnnxExport, threads: int) -> None:
+        self._export = export
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._sessions: dict[Path, onnxruntime.InferenceSession] = {}
+
+    @property
+    def export(self) -> OnnxExport:
+        return self._export
+
+    def encode_images(self, pixels: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Image features (not normalised) of a preprocessed batch, (N, 3, H, W) float32."""
+        return self._run(self._export.image, "pixels", np.ascontiguousarray(pixels, dtype=np.float32))
+
+    def encode_texts(self, tokens: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """Text features (not normalised) of token ids, (N, context_length)."""
+        return self._run(self._export.text, "tokens", np.ascontiguousarray(tokens, dtype=np.int64))
+
+    def _run(self, path: Path, name: str, value: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
+        (features,) = self._session(path).run(["features"], {name: value})
+        return np.asarray(features, dtype=np.float32)
+
+    def _session(self, path: Path) -> onnxruntime.InferenceSession:
+        with self._lock:
+            if path not in self._sessions:
+                self._sessions[path] = onnxruntime.InferenceSession(
+                    str(path), self._options(), providers=["CPUExecutionProvider"]
+                )
+            return self._sessions[path]
+
+    def _options(self) -> onnxruntime.SessionOptions:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1  # the towers are one chain of layers: nothing to run side by side
+        # Idle threads spinning for work would take the cores from the decode pool between batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # errors only: its warnings about unused initializers are noise
+        return options
+
+
+def open_towers(
+    spec: ModelSpec,
+    paths: Paths,
+    weights: Path | None,
+    load_model: Callable[[], torch.nn.Module],
+    load_tokenizer: Callable[[], Tokenizer],
+    threads: int,
+) -> OnnxTowers:
+    """The spec's towers on onnxruntime, exporting and verifying them first if no export matches.
+
+    `load_model` and `load_tokenizer` are called only when an export is needed.
+
+    Raises:
+        OnnxExportError: the export failed or did not reproduce torch; the caller runs torch instead.
+    """
+    export = cached_export(spec, paths, weights)
+    if export is None:
+        export = export_towers(load_model(), spec, load_tokenizer(), paths, weights)
+    return OnnxTowers(export, threads)

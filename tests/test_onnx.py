@@ -1,0 +1,153 @@
+"""The onnxruntime CPU runtime on the tiny random-weight model: export, verification against torch,
+the cache and its key, and the fall back to torch when the export fails."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_photo
+
+from photosift.core.imageio import load_image
+from photosift.core.models import onnx_export
+from photosift.core.models.build import build_model, load_tokenizer
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.onnx_export import OnnxExportError, cache_key, cached_export, export_towers
+from photosift.core.models.onnx_runtime import open_towers
+from photosift.core.models.spec import ModelSpec, load_spec
+from photosift.core.settings import Paths
+
+TINY = Path(__file__).resolve().parent / "models" / "tiny.json"
+TEXTS = ["a red square", "something blue", "three bees"]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> ModelSpec:
+    return load_spec(TINY)
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    return Paths(tmp_path / "home")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny: ModelSpec, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One export of the tiny model (a few seconds), for the tests that start from a cached export."""
+    paths = Paths(tmp_path_factory.mktemp("exported"))
+    export_tiny(tiny, paths)
+    return paths.models / "onnx"
+
+
+def with_cached_export(paths: Paths, exported: Path) -> Paths:
+    shutil.copytree(exported, paths.models / "onnx")
+    return paths
+
+
+def photos(encoder: Encoder, folder: Path) -> np.ndarray:
+    files = [make_photo(folder / f"{c}.png", c, (90 + 7 * i, 60)) for i, c in enumerate(("red", "green", "blue"))]
+    return np.stack([encoder.preprocess(load_image(f, min_side=encoder.min_side)[0]) for f in files])
+
+
+def export_tiny(spec: ModelSpec, paths: Paths, weights: Path | None = None) -> onnx_export.OnnxExport:
+    return export_towers(build_model(spec), spec, load_tokenizer(spec, paths.models), paths, weights)
+
+
+def test_the_export_embeds_as_torch_does(tiny: ModelSpec, paths: Paths, tmp_path: Path) -> None:
+    onnx = Encoder(tiny, paths, "cpu", runtime="auto")
+    torch_encoder = Encoder(tiny, paths, "cpu")
+    batch = photos(onnx, tmp_path)
+    got, expected = onnx.encode_images(batch), torch_encoder.encode_images(batch)
+    assert onnx.runtime == "onnxruntime" and torch_encoder.runtime == "torch"
+    assert np.allclose(got, expected, atol=1e-5)
+    assert np.allclose(onnx.encode_texts(TEXTS), torch_encoder.encode_texts(TEXTS), atol=1e-5)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    export = cached_export(tiny, paths, None)
+    assert export is not None and export.min_cosine >= onnx_export.MIN_COSINE
+
+
+def test_a_cached_export_is_used_without_building_the_torch_model(
+    tiny: ModelSpec, paths: Paths, exported: Path
+) -> None:
+    with_cached_export(paths, exported)
+
+    def no_model() -> torch.nn.Module:
+        raise AssertionError("the cached export should be used")
+
+    towers = open_towers(tiny, paths, None, no_model, lambda: load_tokenizer(tiny, paths.models), threads=1)
+    pixels = np.zeros((2, 3, tiny.image_size, tiny.image_size), dtype=np.float32)
+    assert towers.encode_images(pixels).shape == (2, tiny.embed_dim)
+
+
+def test_the_cache_key_changes_with_the_weights_content(tiny: ModelSpec, paths: Paths, tmp_path: Path) -> None:
+    weights = tmp_path / "finetuned.pt"
+    model = build_model(tiny)
+    torch.save(model.state_dict(), weights)
+    spec = replace(tiny, random_init=False, checkpoint=weights)
+    before = cache_key(spec, weights)
+    with torch.no_grad():
+        next(model.parameters()).add_(0.5)
+    torch.save(model.state_dict(), weights)  # retrained: same file name, new content
+    assert cache_key(spec, weights) != before
+    assert cache_key(spec, weights) == cache_key(spec, weights)
+    assert cache_key(replace(spec, sha256="ab" * 32), weights) != cache_key(spec, weights)
+
+
+def test_a_new_export_replaces_the_previous_weights_export(
+    tiny: ModelSpec, paths: Paths, tmp_path: Path, exported: Path
+) -> None:
+    first = cached_export(tiny, with_cached_export(paths, exported), None)
+    assert first is not None
+    weights = tmp_path / "tiny.pt"
+    torch.save(build_model(tiny).state_dict(), weights)
+    second = export_tiny(replace(tiny, random_init=False, checkpoint=weights), paths, weights)
+    assert second.folder != first.folder and second.image.exists()
+    assert not first.folder.exists()
+    assert [p.name for p in (paths.models / "onnx").iterdir()] == [second.folder.name]  # no scratch folder left
+
+
+def test_a_failed_export_falls_back_to_torch(
+    tiny: ModelSpec, paths: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_export(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Exporting the operator 'aten::frobnicate' is not supported")
+
+    monkeypatch.setattr(torch.onnx, "export", broken_export)
+    encoder = Encoder(tiny, paths, "cpu", runtime="auto")
+    batch = photos(encoder, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        got = encoder.encode_images(batch)
+    assert encoder.runtime == "torch"
+    assert np.allclose(got, Encoder(tiny, paths, "cpu").encode_images(batch), atol=1e-6)
+    assert "aten::frobnicate" in caplog.text
+    assert cached_export(tiny, paths, None) is None
+    assert list((paths.models / "onnx").iterdir()) == []
+
+
+def test_an_export_that_does_not_reproduce_torch_is_refused(
+    tiny: ModelSpec, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.01)  # no export can pass: as if the graph were wrong
+    with pytest.raises(OnnxExportError) as raised:
+        export_tiny(tiny, paths)
+    assert "worst cosine" in raised.value.details
+    assert cached_export(tiny, paths, None) is None
+
+
+def test_training_through_the_model_switches_the_encoder_to_torch(
+    tiny: ModelSpec, paths: Paths, tmp_path: Path, exported: Path
+) -> None:
+    encoder = Encoder(tiny, with_cached_export(paths, exported), "cpu", runtime="auto")
+    batch = photos(encoder, tmp_path)
+    before = encoder.encode_images(batch)
+    assert encoder.runtime == "onnxruntime"
+    with torch.no_grad():
+        for param in encoder.model.parameters():  # what the trainer does: weights change in place
+            param.add_(0.05 * torch.randn_like(param))
+    assert encoder.runtime == "torch"
+    assert not np.allclose(encoder.encode_images(batch), before, atol=1e-3)
