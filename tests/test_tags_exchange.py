@@ -92,8 +92,7 @@ def test_xmp_sidecars_carry_each_photos_tags(library: Library, photos: Path, tmp
     before = files_under(photos)
     report = export_xmp(library.tags, tmp_path / "xmp")
     assert report.files == 6  # the red and the green photos; blue ones carry no tag
-    red_photo = photos / "red" / "red-1.jpg"
-    sidecar = tmp_path / "xmp" / red_photo.relative_to(red_photo.anchor).parent / "red-1.jpg.xmp"
+    sidecar = tmp_path / "xmp" / "photos" / "red" / "red-1.jpg.xmp"  # below its watched folder, by that one's name
     text = sidecar.read_text(encoding="utf-8")
     assert "<rdf:li>red</rdf:li>" in text and "Photosift|Custom|red" in text and ">green<" not in text
     accepted = export_xmp(library.tags, tmp_path / "accepted", accepted_only=True)

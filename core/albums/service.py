@@ -8,7 +8,6 @@ photo folder or touches a photo file.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from photosift.core.albums.store import AlbumInfo, AlbumStore
 from photosift.core.catalog.catalog import absolute_path
 from photosift.core.catalog.photo_filters import capture_order
-from photosift.core.errors import AlbumError, QueryError, UserError
+from photosift.core.errors import AlbumError, QueryError
+from photosift.core.export_target import refuse_photo_folders, write_json
 from photosift.core.search.query import parse_query
 from photosift.core.search.ranking import Match
 from photosift.core.search.records import SearchFilters, SearchPage
@@ -118,14 +118,12 @@ class Albums:
 
     def export(self, path: Path) -> int:
         """Write every album (name, kind, query, threshold, members by path) as JSON to `path`;
-        returns the number of albums. Refuses a path inside a watched folder: albums never write there."""
+        returns the number of albums. Refuses a path in a photo folder (`core.export_target`)."""
         target = Path(absolute_path(path))
-        for folder in self._library.folders():
-            if target.is_relative_to(folder.path):
-                raise UserError(f"Albums are not written into photo folders: choose a file outside {folder.path}.")
+        refuse_photo_folders(self._library.catalog.engine, [target])
         albums = [self._exported(album) for album in self._store.albums()]
         data = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": datetime.now(), "albums": albums}
-        target.write_text(json.dumps(data, default=str, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(target, data, "the album export")
         return len(albums)
 
     def _exported(self, album: AlbumInfo) -> dict[str, Any]:

@@ -6,6 +6,8 @@ file moved or renamed keeps pointing at the same photo, so its embeddings surviv
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -19,15 +21,40 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
+
+
+class FilePath(TypeDecorator[str]):
+    """A path exactly as the OS named it. A name that is not valid UTF-8 (Latin-1 names from old archives
+    and Windows copies: `caf\\xe9.jpg`) comes from `os.scandir` surrogate-escaped, which SQLite text cannot
+    hold; it is stored as its bytes (a BLOB in the TEXT column) and read back as the same string, so every
+    lookup by path matches and the file opens again. Valid names stay plain text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
+        if value is None or value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return os.fsencode(value)
+        return value
+
+    def process_result_value(self, value: str | bytes | None, dialect: Dialect) -> str | None:
+        return os.fsdecode(value) if isinstance(value, bytes) else value
+
 
 folders = Table(
     "folders",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("path", Text, nullable=False, unique=True),
+    Column("path", FilePath, nullable=False, unique=True),
     Column("status", String(16), nullable=False, default="ok"),  # ok | offline
     Column("added_at", DateTime, nullable=False),
     Column("scanned_at", DateTime),
@@ -57,7 +84,7 @@ files = Table(
     Column("id", Integer, primary_key=True),
     Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("folder_id", Integer, ForeignKey("folders.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("path", Text, nullable=False, unique=True),
+    Column("path", FilePath, nullable=False, unique=True),
     Column("size", BigInteger, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
 )

@@ -1,7 +1,7 @@
 """Exporting and importing tags and labels: JSON between catalogs, XMP sidecars for other programs.
 
-Nothing here runs unless the user asks, and nothing is ever written into a watched photo folder: the
-JSON file and the sidecar folder must lie outside all of them. Photos are named by path *and* content
+Nothing here runs unless the user asks, and nothing is ever written into a photo folder: the JSON file and
+the sidecar folder must lie outside all of them (`core.export_target`). Photos are named by path *and* content
 fingerprint, so labels find their photos again in a new catalog even after files were moved.
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from photosift.core import atomic
 from photosift.core.errors import UserError
+from photosift.core.export_target import refuse_photo_folders, write_json
 from photosift.core.tags.records import ExchangeReport, TagInfo
 from photosift.core.tags.service import TagService
 from photosift.core.tags.vocabulary import normalise_name
@@ -28,9 +30,9 @@ def export_json(service: TagService, path: Path) -> ExchangeReport:
     """Write custom tags, changed sensitivities and every label to `path`.
 
     Raises:
-        UserError: `path` lies inside a watched photo folder.
+        UserError: `path` lies in a photo folder.
     """
-    _refuse_photo_folders([path], service.labels.folder_paths())
+    refuse_photo_folders(service.labels.engine, [path])
     tags = [t for t in service.tags() if not t.builtin or t.sensitivity != 0]
     accepted, rejected = service.labelled_photos(True), service.labelled_photos(False)
     example_ids = [p for t in tags for p in t.examples]
@@ -44,7 +46,7 @@ def export_json(service: TagService, path: Path) -> ExchangeReport:
         if p in identities
     ]
     data = {"format": FORMAT, "version": VERSION, "tags": [_tag(t, identities) for t in tags], "labels": labels}
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, data, "the tag export")
     return ExchangeReport(len(tags), len(labels), files=1)
 
 
@@ -75,12 +77,12 @@ def import_json(service: TagService, path: Path) -> ExchangeReport:
 
 
 def export_xmp(service: TagService, folder: Path, accepted_only: bool = False) -> ExchangeReport:
-    """Write an XMP sidecar with each tagged photo's tags as keywords into `folder`, mirroring the
-    photos' absolute paths below it (so two photos never share a sidecar). Tags are the accepted labels
+    """Write an XMP sidecar with each tagged photo's tags as keywords into `folder`, mirroring each photo's
+    path below its watched folder, under that folder's name (`sidecar_paths`). Tags are the accepted labels
     plus, unless `accepted_only`, the automatic tags of the active model that were not rejected.
 
     Raises:
-        UserError: `folder`, or any sidecar, would lie inside a watched photo folder.
+        UserError: `folder` lies in or contains a photo folder, or a sidecar would reach one through a link.
     """
     tags = {t.name: t for t in service.tags()}
     carried: dict[int, list[str]] = {}
@@ -93,12 +95,32 @@ def export_xmp(service: TagService, folder: Path, accepted_only: bool = False) -
             for photo_id in service.photo_ids_with_tag(name):
                 carried.setdefault(photo_id, []).append(name)
     identities = service.labels.identities(sorted(carried))
-    targets = {p: _sidecar(folder, identities[p][0]) for p in carried if p in identities}
-    _refuse_photo_folders([folder, *targets.values()], service.labels.folder_paths())
+    paths = {p: identities[p][0] for p in carried if p in identities}
+    targets = sidecar_paths(folder, paths, service.labels.folder_paths())
+    refuse_photo_folders(service.labels.engine, [folder], receives_files=True)
+    refuse_photo_folders(service.labels.engine, targets.values())
     for photo_id, target in targets.items():
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(xmp_document(sorted(carried[photo_id]), tags), encoding="utf-8")
+        atomic.write_text(target, xmp_document(sorted(carried[photo_id]), tags), "an XMP sidecar")
     return ExchangeReport(len(tags), sum(len(carried[p]) for p in targets), files=len(targets))
+
+
+def sidecar_paths(folder: Path, photo_paths: dict[int, str], watched: Sequence[str]) -> dict[int, Path]:
+    """Where each photo's sidecar goes: `folder/<watched folder's name>/<path below it>.xmp`, never the
+    photo's absolute path (which would rebuild the user's home tree inside the export). Watched folders
+    that share a name are told apart as "Photos", "Photos (2)", ..."""
+    names: dict[str, str] = {}
+    for root in sorted(watched):
+        base = os.path.basename(root.rstrip(os.sep)) or "root"
+        count = sum(1 for taken in names.values() if taken == base or taken.startswith(f"{base} ("))
+        names[root] = base if count == 0 else f"{base} ({count + 1})"
+    sidecars = {}
+    for photo_id, path in photo_paths.items():
+        under = max((r for r in watched if path.startswith(r.rstrip(os.sep) + os.sep)), key=len, default=None)
+        if under is not None:
+            below = Path(os.path.relpath(path, under))
+            sidecars[photo_id] = folder / names[under] / below.parent / (below.name + XMP_SUFFIX)
+    return sidecars
 
 
 def xmp_document(names: Sequence[str], tags: dict[str, TagInfo]) -> str:
@@ -122,25 +144,6 @@ def xmp_document(names: Sequence[str], tags: dict[str, TagInfo]) -> str:
 
 
 # Helpers -----------------------------------------------------------------------------------------
-
-
-def _refuse_photo_folders(targets: Iterable[Path], folders: Sequence[str]) -> None:
-    """Raise UserError if any target lies in a watched folder; symlinks are resolved on both sides,
-    since writing follows them."""
-    watched = [Path(os.path.realpath(f)) for f in folders]
-    for target in targets:
-        real = Path(os.path.realpath(target))
-        for folder in watched:
-            if real == folder or folder in real.parents:
-                raise UserError(
-                    f"Photosift never writes into photo folders, and {target} is inside {folder}: "
-                    "choose a folder outside your photo folders."
-                )
-
-
-def _sidecar(folder: Path, photo_path: str) -> Path:
-    path = Path(photo_path)
-    return folder / path.relative_to(path.anchor).parent / (path.name + XMP_SUFFIX)
 
 
 def _photo(identity: tuple[str, str]) -> dict[str, str]:
