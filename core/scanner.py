@@ -178,6 +178,9 @@ def scan_folder(
     A folder that is missing (unplugged drive, unmounted share) is marked offline and its photos are
     kept; nothing is deleted until the folder is back or the user removes it.
     """
+    catalog.merge_nested_folders()
+    if folder.id not in {f.id for f in catalog.folders()}:  # folded into a folder above it, or removed
+        return ScanReport(folder.path)
     root = Path(folder.path)
     walk_errors: list[tuple[str, str]] = []
     try:

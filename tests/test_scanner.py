@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import make_photo
+from sqlalchemy import insert
 
 import photosift.core.scanner as scanner_module
 from photosift.core.catalog import Catalog
-from photosift.core.errors import Cancelled
+from photosift.core.catalog import schema as s
+from photosift.core.errors import Cancelled, UserError
 from photosift.core.progress import CancelToken
 from photosift.core.scanner import ScanReport, scan_folder
 
@@ -188,3 +191,48 @@ def test_photo_folders_are_never_written(tmp_path: Path, catalog: Catalog) -> No
     catalog.add_folder(photos)
     scan_all(catalog)
     assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in photos.rglob("*")} == before
+
+
+# Nested watched folders ---------------------------------------------------------------------------
+
+
+def nested_tree(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "photos"
+    make_photo(root / "top.jpg", "red")
+    make_photo(root / "sub" / "inner.jpg", "green")
+    return root, root / "sub"
+
+
+def test_a_folder_inside_a_watched_one_is_refused(tmp_path: Path, catalog: Catalog) -> None:
+    root, sub = nested_tree(tmp_path)
+    catalog.add_folder(root)
+    (tmp_path / "shortcut").symlink_to(sub)
+    for inside in (sub, tmp_path / "shortcut"):
+        with pytest.raises(UserError, match="is inside the watched folder"):
+            catalog.add_folder(inside)
+    assert [f.path for f in catalog.folders()] == [str(root)]
+
+
+def test_a_folder_above_watched_ones_takes_them_in(tmp_path: Path, catalog: Catalog) -> None:
+    root, sub = nested_tree(tmp_path)
+    catalog.add_folder(sub)
+    scan_all(catalog)
+    before = photo_ids_by_name(catalog)
+    catalog.add_folder(root)
+    (report,) = scan_all(catalog)
+    assert [f.path for f in catalog.folders()] == [str(root)]
+    assert (report.added, report.unchanged) == (1, 1)
+    assert photo_ids_by_name(catalog)["inner.jpg"] == before["inner.jpg"]  # same photo, embeddings kept
+
+
+def test_nested_folders_from_an_older_catalog_are_merged_at_the_next_scan(tmp_path: Path, catalog: Catalog) -> None:
+    """Catalogs from before the refusal may hold both; every scan then hit UNIQUE constraint failed."""
+    root, sub = nested_tree(tmp_path)
+    catalog.add_folder(root)
+    scan_all(catalog)
+    with catalog.engine.begin() as conn:
+        conn.execute(insert(s.folders).values(path=str(sub), status="ok", added_at=datetime.now()))
+    scan_all(catalog)
+    scan_all(catalog)
+    assert [f.path for f in catalog.folders()] == [str(root)]
+    assert sorted(photo_ids_by_name(catalog)) == ["inner.jpg", "top.jpg"]
