@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import open_engine, write_transaction
+from photosift.core.catalog.nesting import merge_nested, refuse_inside_watched
 from photosift.core.catalog.records import (
     FileRecord,
     FileState,
@@ -76,15 +77,24 @@ class Catalog:
     # Folders ------------------------------------------------------------------------------------
 
     def add_folder(self, path: Path) -> FolderInfo:
-        """Register a folder to index (idempotent). Raises FolderNotFoundError if it is not a folder."""
+        """Register a folder to index (idempotent). Raises FolderNotFoundError if it is not a folder, and
+        UserError if it lies inside a watched folder; watched folders inside it are merged into it."""
         resolved = Path(absolute_path(path))
         if not resolved.is_dir():
             raise FolderNotFoundError(f"The folder {resolved} does not exist or is not a folder.")
         with write_transaction(self.engine) as conn:
             row = conn.execute(select(s.folders.c.id).where(s.folders.c.path == str(resolved))).first()
             if row is None:
+                refuse_inside_watched(conn, str(resolved))
                 conn.execute(insert(s.folders).values(path=str(resolved), status="ok", added_at=datetime.now()))
+                merge_nested(conn)  # watched folders inside the new one are taken in, files and all
         return self.folder_by_path(str(resolved))
+
+    def merge_nested_folders(self) -> list[str]:
+        """Fold watched folders that lie inside others into them (catalogs from before nesting was
+        refused); returns the paths folded."""
+        with write_transaction(self.engine) as conn:
+            return merge_nested(conn)
 
     def remove_folder(self, folder_id: int) -> list[int]:
         """Forget a folder and its files (never touching them on disk); returns the ids of photos deleted."""
