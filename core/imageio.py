@@ -56,6 +56,9 @@ PHOTO_EXTENSIONS: Final[frozenset[str]] = (
 # 20000x8000 panorama, while one decoded RGB image stays under ~500 MB (the prefetch pool decodes several).
 MAX_PIXELS: Final = 160_000_000
 _LIMIT: Final = f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
+# Pixels converted to RGB at once (a band of rows): 4 MP bands cost ~50 MB of intermediate copies, and
+# photos up to this size (most phone photos after JPEG draft decoding) are converted whole, as before.
+BAND_PIXELS: Final = 4_000_000
 
 HEIF_EXTRA_NEEDED: Final = "HEIC photos need the optional 'heif' extra: pip install 'photosift[heif]'"
 RAW_EXTRA_NEEDED: Final = "RAW photos need the optional 'raw' extra: pip install 'photosift[raw]'"
@@ -209,9 +212,33 @@ def _load(img: Image.Image, min_side: int | None) -> None:
 
 def _finish(img: Image.Image, orientation: int, min_side: int | None) -> Image.Image:
     """Return a new RGB image, reduced towards `min_side` and turned upright."""
-    rgb = _shrink(_to_rgb(img), min_side)
+    rgb = _to_rgb_reduced(img, _reduction(img.size, min_side))
     transpose = _TRANSPOSE.get(orientation)
     return rgb if transpose is None else rgb.transpose(transpose)
+
+
+def _reduction(size: tuple[int, int], min_side: int | None) -> int:
+    """The largest whole box-reduction factor that keeps the shortest side at least `min_side`."""
+    return max(1, min(size) // min_side) if min_side is not None else 1
+
+
+def _to_rgb_reduced(img: Image.Image, factor: int) -> Image.Image:
+    """Convert to RGB and box-reduce by `factor`, a band of rows at a time for large images.
+
+    Converted whole, a large image holds several full-size copies at once: a 154 KB palette PNG with
+    transparency at 12600x12600 went P -> RGBA -> composite -> RGB and peaked at 2 GB. In bands, memory is
+    the decoded image plus one band plus the (reduced) result, whatever the file's mode.
+    """
+    width, height = img.size
+    if width * height <= BAND_PIXELS:
+        rgb = _to_rgb(img)
+        return rgb.reduce(factor) if factor >= 2 else rgb
+    rows = max(factor, BAND_PIXELS // width // factor * factor)  # whole reduction boxes per band
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        band = _to_rgb(img.crop((0, top, width, min(height, top + rows))))
+        out.paste(band.reduce(factor) if factor >= 2 else band, (0, top // factor))
+    return out
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -223,14 +250,6 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         rgba = img.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
     return img.convert("RGB")
-
-
-def _shrink(img: Image.Image, min_side: int | None) -> Image.Image:
-    """Box-reduce by the largest whole factor that keeps the shortest side at least `min_side`."""
-    if min_side is None:
-        return img
-    factor = min(img.size) // min_side
-    return img.reduce(factor) if factor >= 2 else img
 
 
 def _load_raw(path: Path, min_side: int | None) -> tuple[Image.Image, PhotoMetadata]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import struct
+import subprocess
 import sys
 import zlib
 from datetime import datetime
@@ -398,3 +399,53 @@ def test_decompression_bomb_is_refused(tmp_path: Path) -> None:
     message = _error(_png_header(tmp_path / "bomb.png", 40_000, 40_000))
     assert message.startswith("image too large (")
     assert message.endswith("the limit is 160 megapixels)")
+
+
+# Memory per photo stays bounded -----------------------------------------------------------------------
+
+
+def odd_images() -> list[Image.Image]:
+    """Images whose conversion to RGB takes several steps: palette with transparency, RGBA, 16-bit grey."""
+    palette = Image.linear_gradient("L").resize((97, 61)).convert("P")
+    palette.info["transparency"] = 3
+    rgba = Image.merge("RGBA", [Image.linear_gradient("L").resize((61, 97)).rotate(r) for r in (0, 90, 180, 270)])
+    grey16 = Image.linear_gradient("L").resize((80, 50)).convert("I").point(lambda v: v * 257).convert("I;16")
+    return [palette, rgba, grey16]
+
+
+@pytest.mark.parametrize("min_side", [None, 16])
+def test_large_images_are_converted_in_bands_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_side: int | None
+) -> None:
+    for i, image in enumerate(odd_images()):
+        path = tmp_path / f"odd{i}.png"
+        image.save(path, transparency=image.info.get("transparency")) if image.mode == "P" else image.save(path)
+        whole, _ = load_image(path, min_side=min_side)
+        monkeypatch.setattr(imageio_module, "BAND_PIXELS", 500)  # bands of a few rows
+        banded, _ = load_image(path, min_side=min_side)
+        monkeypatch.undo()
+        assert banded.size == whole.size and banded.tobytes() == whole.tobytes(), image.mode
+
+
+_PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+from photosift.core.imageio import load_image
+load_image(Path(sys.argv[1]), min_side=224)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux only")
+def test_a_tiny_palette_png_with_transparency_decodes_in_bounded_memory(tmp_path: Path) -> None:
+    """6000x6000 pixels in 60 KB: converted whole it peaked near 600 MB (four full-size copies)."""
+    image = Image.new("P", (6000, 6000), 0)
+    image.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    image.paste(1, (1000, 1000, 3000, 3000))
+    path = tmp_path / "bomb-ish.png"
+    image.save(path, transparency=0)
+    del image
+    peak_mb = int(
+        subprocess.run([sys.executable, "-c", _PEAK_RSS, str(path)], check=True, capture_output=True, text=True).stdout
+    )
+    assert peak_mb < 250, f"peak RSS {peak_mb} MB"
