@@ -1,5 +1,5 @@
 import sys
 
-from photosift.app.main import main
+from photosift.app.cli import main
 
 sys.exit(main())

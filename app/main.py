@@ -1,17 +1,24 @@
-"""The composition root: builds settings, catalog, model and library, and hands them to a front end."""
+"""The composition root: builds settings, catalog, model and library, and hands them to a front end.
+
+Nothing heavy is imported at module level: the command line imports this for every command, and a
+listing or `status` must not pay for torch, open_clip or FAISS (see benchmarks/bench_startup.py).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from photosift.core.catalog import Catalog
-from photosift.core.library import Library, LibraryEncoder
-from photosift.core.models.encoder import Encoder, select_device
-from photosift.core.models.registry import ModelRegistry
-from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths, Settings
+
+if TYPE_CHECKING:
+    from photosift.core.library import Library, LibraryEncoder
+    from photosift.core.models.registry import ModelRegistry
+    from photosift.core.models.spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -26,28 +33,77 @@ class ModelProvider:
         """The spec named `name`, or the default for the device the preference selects."""
         if name:
             return self.registry.resolve(name)
-        return self.registry.default_spec(select_device(device_preference).split(":")[0])
+        return self.registry.default_spec(device_kind(device_preference))
 
 
 def model_provider(paths: Paths) -> ModelProvider:
-    return ModelProvider(ModelRegistry(paths), lambda spec, device: Encoder(spec, paths, select_device(device)))
+    from photosift.core.models.registry import ModelRegistry
+
+    def make_encoder(spec: ModelSpec, device: str) -> LibraryEncoder:
+        from photosift.core.models.encoder import Encoder, select_device
+
+        return Encoder(spec, paths, select_device(device))
+
+    return ModelProvider(ModelRegistry(paths), make_encoder)
+
+
+def device_kind(preference: str) -> str:
+    """The device kind ("cuda", "mps", "cpu") that a preference selects. Where the answer is plain, torch
+    is not imported to find it: "auto" on a Linux machine without an NVIDIA driver is the CPU."""
+    if preference == "cpu" or (preference == "auto" and not _may_have_gpu()):
+        return "cpu"
+    from photosift.core.models.encoder import select_device
+
+    return select_device(preference).split(":")[0]
+
+
+def _may_have_gpu() -> bool:
+    """False only where no GPU torch could use can be present: Linux with no NVIDIA driver loaded (and
+    no WSL GPU bridge). Elsewhere (macOS's MPS, Windows) only torch can tell."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/dxg")
+
+
+class DeferredEncoder:
+    """An encoder that is built, and torch imported, on first use: `status`, the tag and album listings and
+    the folder commands open a library but never touch its model. Everything else is the real encoder's."""
+
+    def __init__(self, spec: ModelSpec, device_preference: str, build: Callable[[], LibraryEncoder]) -> None:
+        self.spec = spec
+        self._preference = device_preference
+        self._build = build
+        self._encoder: LibraryEncoder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embed_dim(self) -> int:
+        return self.spec.embed_dim
+
+    @property
+    def device(self) -> str:
+        if self._encoder is None and device_kind(self._preference) == "cpu":
+            return "cpu"
+        return self.built().device
+
+    def built(self) -> LibraryEncoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self._build()
+            return self._encoder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.built(), name)
 
 
 def build_library(paths: Paths, settings: Settings, model: str | None = None) -> Library:
     """Wire up a library for `model` (a name or spec path), else the settings' model, else the default
     for this machine's hardware. Nothing heavy happens here: the model loads on first use."""
+    from photosift.core.catalog import Catalog
+    from photosift.core.library import Library
+
     paths.ensure()
     models = model_provider(paths)
     spec = models.resolve(model or settings.model, settings.device)
-    return Library(paths, settings, Catalog(paths.database), spec, models.make_encoder(spec, settings.device))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `photosift` console script."""
-    from photosift.app.cli import run
-
-    return run(list(sys.argv[1:] if argv is None else argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    encoder = DeferredEncoder(spec, settings.device, lambda: models.make_encoder(spec, settings.device))
+    return Library(paths, settings, Catalog(paths.database), spec, encoder)  # type: ignore[arg-type]

@@ -38,15 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
-from photosift.core.vindex_file import read_index_file, write_index_file
+from photosift.core.vindex_file import faiss, read_index_file, write_index_file
 
-# faiss 1.15 ships stubs that miss much of its SWIG surface (DirectMap, PyCallbackIOReader, keyword
-# SearchParameters, downcast index methods); treat the module as untyped rather than scatter ignores.
-faiss: Any = _faiss
 _log = logging.getLogger(__name__)
 
 IdArray = npt.NDArray[np.int64]

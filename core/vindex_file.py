@@ -12,13 +12,22 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import faiss as _faiss
-
 from photosift.core.atomic import atomic_writer
 from photosift.core.errors import EnvironmentFault
 
-# faiss 1.15 ships stubs that miss PyCallbackIOReader/Writer; treat the module as untyped here too.
-faiss: Any = _faiss
+
+class _LazyFaiss:
+    """FAISS, imported on first use: the commands that never search (status of an empty library, tag and
+    album listings) skip its import. Untyped on purpose: faiss 1.15 ships stubs that miss much of its SWIG
+    surface (PyCallbackIOReader/Writer, DirectMap, keyword SearchParameters, downcast index methods)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import faiss as module
+
+        return getattr(module, name)
+
+
+faiss: Any = _LazyFaiss()
 
 # The file is the FAISS serialisation followed by a JSON trailer (stamp, dimension, payload length and
 # CRC-32), the trailer's length and a magic number. One file, so index and stamp cannot disagree; the

@@ -12,10 +12,11 @@ from conftest import TEST_MODELS, make_colour_classes, make_photo
 from sqlalchemy import func, select
 from test_library import open_library
 
-from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.app.cli import run
 from photosift.core.catalog import schema as s
 from photosift.core.errors import AlbumError, QueryError, UserError
 from photosift.core.library import Library
+from photosift.core.protocol import EXIT_OK, EXIT_USER
 
 
 @pytest.fixture
@@ -146,9 +147,9 @@ def test_albums_command_line(home: Path, photos: Path, tmp_path: Path, capsys: p
     assert len(json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["albums"]) == 2
     assert run(["albums", "delete", "Best", *tiny]) == EXIT_OK
     capsys.readouterr()
-    assert run(["albums", "add", "Blues", red, *tiny]) == EXIT_USER_ERROR
+    assert run(["albums", "add", "Blues", red, *tiny]) == EXIT_USER
     assert "smart album" in capsys.readouterr().err
-    assert run(["albums", "create", "X", "--threshold", "0.3", *tiny]) == EXIT_USER_ERROR
+    assert run(["albums", "create", "X", "--threshold", "0.3", *tiny]) == EXIT_USER
 
 
 def test_albums_autotag_suggests_and_accepts_for_every_photo(
@@ -161,7 +162,7 @@ def test_albums_autotag_suggests_and_accepts_for_every_photo(
     assert run(["albums", "autotag", "Blues", "--json", *tiny]) == EXIT_OK
     suggestions = json.loads(capsys.readouterr().out)
     assert all(0 < s["share"] <= 1 for s in suggestions)
-    assert run(["albums", "autotag", "Blues", "--accept", "no-such-tag", *tiny]) == EXIT_USER_ERROR
+    assert run(["albums", "autotag", "Blues", "--accept", "no-such-tag", *tiny]) == EXIT_USER
     assert run(["albums", "autotag", "Blues", "--accept", "beach", *tiny]) == EXIT_OK
     capsys.readouterr()
     assert run(["search", "tag:beach", "--json", *tiny]) == EXIT_OK

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import TEST_MODELS, leave_partial_download, make_photo
 
-from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.app.cli import run
 from photosift.core.models.registry import ModelRegistry
+from photosift.core.protocol import EXIT_BUG, EXIT_OK, EXIT_USER
 from photosift.core.settings import Paths
 
 TINY = str(TEST_MODELS / "tiny.json")
@@ -51,15 +52,15 @@ def test_index_search_similar_status(home: Path, photos: Path, capsys: pytest.Ca
 
 
 def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["index", "--model", TINY]) == EXIT_USER_ERROR
+    assert run(["index", "--model", TINY]) == EXIT_USER
     assert "no photo folders yet" in capsys.readouterr().err
     assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
-    assert "Indexed 6 photos" in capsys.readouterr().out
-    assert run(["search", "beach +", "--model", TINY]) == EXIT_USER_ERROR
+    assert "Embedded 6 photos in" in capsys.readouterr().out
+    assert run(["search", "beach +", "--model", TINY]) == EXIT_USER
     assert "Expected a term after the '+'" in capsys.readouterr().err
-    assert run(["index", str(photos / "no-such-folder"), "--model", TINY]) == EXIT_USER_ERROR
+    assert run(["index", str(photos / "no-such-folder"), "--model", TINY]) == EXIT_USER
     assert "does not exist" in capsys.readouterr().err
-    assert run(["search", "dog", "--model", "no-such-model"]) == EXIT_USER_ERROR
+    assert run(["search", "dog", "--model", "no-such-model"]) == EXIT_USER
     assert "no-such-model" in capsys.readouterr().err
 
 
@@ -91,7 +92,7 @@ def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None
         text=True,
         cwd=Path(__file__).resolve().parents[1],
     )
-    assert result.returncode == EXIT_USER_ERROR
+    assert result.returncode == EXIT_USER
     assert "Traceback" not in result.stderr and result.stderr.startswith("photosift: ")
 
 
@@ -121,9 +122,10 @@ def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.C
                 return line
 
     try:
-        wait_for("Watching 1 folders")
+        wait_for("Watching 1 folder;")
         make_photo(photos / "new" / "arrived.jpg", "blue")
-        assert "1 new" in wait_for("indexed")
+        assert "1 new" in wait_for("new")
+        wait_for("Embedded 1 photo in")
         page = run_json(capsys, "search", "blue", "--limit", "20")
         assert any(hit["path"].endswith("arrived.jpg") for hit in page["hits"])
     finally:
@@ -136,13 +138,13 @@ def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.C
 def test_a_bug_is_logged_and_reported_as_a_sentence(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import photosift.app.cli as cli_module
+    import photosift.app.cli.library as commands
 
     def broken(*_: object) -> int:
         raise RuntimeError("something impossible")
 
-    monkeypatch.setattr(cli_module, "cmd_status", broken)
-    assert run(["status"]) == cli_module.EXIT_BUG
+    monkeypatch.setattr(commands, "cmd_status", broken)
+    assert run(["status"]) == EXIT_BUG
     err = capsys.readouterr().err
     assert "internal error (RuntimeError: something impossible)" in err
     assert "something impossible" in (home / "logs" / "photosift.log").read_text()

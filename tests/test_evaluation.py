@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import TEST_MODELS, FakeEncoder, make_colour_classes, make_photo
 
-from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.app.cli import run
 from photosift.core.errors import Cancelled, FolderNotFoundError, UserError
 from photosift.core.evaluation import metrics
 from photosift.core.evaluation.datasets import GPR1200_DOMAINS, gpr1200_class, gpr1200_domain, load_folder_dataset
@@ -20,6 +20,7 @@ from photosift.core.evaluation.runner import evaluate
 from photosift.core.models.encoder import Encoder
 from photosift.core.models.spec import load_spec
 from photosift.core.progress import CancelToken, Progress
+from photosift.core.protocol import EXIT_OK, EXIT_USER
 from photosift.core.settings import Paths
 
 TINY = TEST_MODELS / "tiny.json"
@@ -229,5 +230,5 @@ def test_cli_eval(home: Path, colour_folders: Path, capsys: pytest.CaptureFixtur
         "R@5",
     ]
     assert lines[2].split()[0] == "all" and all(len(v.split(".")[1]) == 1 for v in lines[2].split()[1:])
-    assert run(["eval", str(colour_folders / "missing"), "--model", str(TINY)]) == EXIT_USER_ERROR
+    assert run(["eval", str(colour_folders / "missing"), "--model", str(TINY)]) == EXIT_USER
     assert "does not exist" in capsys.readouterr().err

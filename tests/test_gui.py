@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
-from photosift.app.cli import EXIT_ENVIRONMENT, run
+from photosift.app.cli import run
 from photosift.app.gui.app import ExceptionHook, run_gui
 from photosift.app.gui.controllers import search as search_controller
 from photosift.app.gui.main_window import MainWindow
@@ -30,6 +30,7 @@ from photosift.app.gui.widgets.thumbnails import THUMB_SIZE, ThumbnailCache, pru
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
+from photosift.core.protocol import EXIT_ENVIRONMENT
 from photosift.core.search.records import SearchHit, SearchPage
 from photosift.core.settings import Paths, Settings
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import TEST_MODELS, make_photo
 
-from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.app.cli import run
+from photosift.core.protocol import EXIT_OK, EXIT_USER
 
 TINY = str(TEST_MODELS / "tiny.json")
 
@@ -69,7 +70,7 @@ def test_tag_errors_are_sentences(home: Path, photos: Path, capsys: pytest.Captu
         (["tag", "list", "--group", "nope"], "no tag group"),
     ]
     for argv, message in cases:
-        assert run([*argv, "--model", TINY]) == EXIT_USER_ERROR, argv
+        assert run([*argv, "--model", TINY]) == EXIT_USER, argv
         assert message in capsys.readouterr().err
     assert not (photos / "sidecars").exists()
     assert run(["tag", "--model", TINY]) == EXIT_OK  # no action lists the tags

@@ -12,7 +12,8 @@ from conftest import COLOURS, make_colour_classes, make_photo
 from test_library import open_library
 from test_training import FAST, events
 
-from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR, run
+from photosift.app.cli import run
+from photosift.core.protocol import EXIT_OK, EXIT_USER
 from photosift.core.training_sets import labelled_set, write_manifest
 from photosift.training.__main__ import main
 from photosift.training.data import load_training_data, scan_manifest
@@ -83,7 +84,7 @@ def test_photosift_train_labels_dry_run_lists_classes_and_warnings(
     assert out[1:] == [f"      8  {colour}" for colour in ("blue", "green", "red", "yellow")]
 
     argv = ["train", "--labels", "folders", "--exclude", "Blue", "--exclude", "green", "--exclude", "yellow"]
-    assert run([*argv, "--dry-run", "--min-images-per-class", "9"]) == EXIT_USER_ERROR
+    assert run([*argv, "--dry-run", "--min-images-per-class", "9"]) == EXIT_USER
     out = capsys.readouterr().out
     assert "1 classes from the library's folders, 8 photos:" in out
     assert "error: Fine-tuning needs at least two classes; found only 'red'." in out
@@ -102,7 +103,7 @@ def test_photosift_train_labels_dry_run_lists_classes_and_warnings(
 def test_photosift_train_labels_refuses_what_it_cannot_do(
     catalogued: Path, capsys: pytest.CaptureFixture[str], argv: list[str], problem: str | None
 ) -> None:
-    assert run(["train", *argv]) == EXIT_USER_ERROR
+    assert run(["train", *argv]) == EXIT_USER
     out, err = capsys.readouterr()
     if problem is None:  # nothing labelled: the dry run's listing says so
         assert "error: No tags have been accepted yet" in out

@@ -18,14 +18,13 @@ from pathlib import Path
 
 from photosift.core.errors import Cancelled, EnvironmentFault, UserError
 from photosift.core.progress import CancelToken
+from photosift.core.protocol import EVENT_ERROR, EXIT_BUG, EXIT_ENVIRONMENT, EXIT_OK, EXIT_STOPPED, EXIT_USER
 from photosift.core.settings import Paths
 from photosift.training.config import add_config_arguments, load_config
 from photosift.training.plan import plan
 from photosift.training.report import JsonLines
 from photosift.training.run import execute, make_runtime
 from photosift.training.runtime import cancel_on_signals
-
-EXIT_STOPPED = 75  # EX_TEMPFAIL: try again later, i.e. resume
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -51,20 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths.ensure()
         if args.plan:
             plan(config, paths, make_runtime(config, paths, report, stop))
-            return 0
+            return EXIT_OK
         result = execute(config, paths, make_runtime(config, paths, report, stop))
-        return 0 if result.finished else EXIT_STOPPED
+        return EXIT_OK if result.finished else EXIT_STOPPED
     except Cancelled:
         return EXIT_STOPPED
     except UserError as exc:
-        report("error", kind="user", message=str(exc))
-        return 1
+        report(EVENT_ERROR, kind="user", message=str(exc))
+        return EXIT_USER
     except EnvironmentFault as exc:
-        report("error", kind="environment", message=str(exc))
-        return 3
+        report(EVENT_ERROR, kind="environment", message=str(exc))
+        return EXIT_ENVIRONMENT
     except Exception as exc:  # a bug: the whole traceback goes to the log the GUI shows
-        report("error", kind="bug", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        return 4
+        report(EVENT_ERROR, kind="bug", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from photosift.app.cli import EXIT_OK, _emit, _open, _print_page
+from photosift.app.cli.common import PHOTO_HELP, add_paging, emit, open_library, photo_id, plural, print_page
 from photosift.core.albums.store import AlbumInfo
-from photosift.core.catalog.catalog import absolute_path
 from photosift.core.errors import UserError
 from photosift.core.library import Library
+from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
 
 SMART_HELP = "the search that fills the album, in the full query language, e.g. 'beach -tag:people after:2023'"
@@ -40,11 +40,10 @@ def add_albums_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     for name, handler, verb in (("add", cmd_add, "put photos in"), ("remove", cmd_remove, "take photos out of")):
         parser = action(name, handler, f"{verb} a manual album")
         parser.add_argument("name")
-        parser.add_argument("photos", nargs="+", metavar="PHOTO", help="a library photo: #id or a file's path")
+        parser.add_argument("photos", nargs="+", metavar="PHOTO", help=PHOTO_HELP)
     show = action("show", cmd_show, "list an album's photos")
     show.add_argument("name")
-    show.add_argument("--limit", type=int, default=50, help="photos per page (default 50)")
-    show.add_argument("--offset", type=int, default=0, help="skip this many photos (paging)")
+    add_paging(show, 50, "photos")
     action("delete", cmd_delete, "delete an album (its photos are not touched)").add_argument("name")
     rename = action("rename", cmd_rename, "rename an album")
     rename.add_argument("name")
@@ -57,10 +56,10 @@ def add_albums_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         albums = library.albums.list_all()
         lines = [_album_line(a) for a in albums] or ["No albums yet: create one with `photosift albums create NAME`."]
-        _emit(args, [asdict(a) for a in albums], lambda: print("\n".join(lines)))
+        emit(args, [asdict(a) for a in albums], lambda: print("\n".join(lines)))
         return EXIT_OK
 
 
@@ -75,84 +74,74 @@ def _album_line(album: AlbumInfo) -> str:
 def cmd_create(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     if args.threshold is not None and args.smart is None:
         raise UserError("--threshold applies to smart albums only: add --smart QUERY.")
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         if args.smart is None:
             album = library.albums.create(args.name)
         else:
             album = library.albums.create_smart(args.name, args.smart, args.threshold)
-        _emit(args, album, lambda: print(f"Created {_album_line(album)}"))
+        emit(args, album, lambda: print(f"Created {_album_line(album)}"))
         return EXIT_OK
 
 
 def _photo_ids(library: Library, photos: list[str]) -> list[int]:
-    """Photo ids for `#id`, a bare id, or the path of a file in the library."""
-    ids = []
-    for photo in photos:
-        if photo.lstrip("#").isdigit() and not Path(photo).exists():
-            ids.append(int(photo.lstrip("#")))
-            continue
-        photo_id = library.catalog.photo_id_for_path(absolute_path(photo))
-        if photo_id is None:
-            raise UserError(f"{photo} is not a photo in the library (index its folder first).")
-        ids.append(photo_id)
-    return ids
+    return [photo_id(library, photo) for photo in photos]
 
 
 def cmd_add(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         added = library.albums.add(args.name, _photo_ids(library, args.photos))
-        _emit(args, {"added": added}, lambda: print(f"Added {added} photos to {args.name}."))
+        emit(args, {"added": added}, lambda: print(f"Added {plural(added, 'photo')} to {args.name}."))
         return EXIT_OK
 
 
 def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         removed = library.albums.remove(args.name, _photo_ids(library, args.photos))
-        _emit(args, {"removed": removed}, lambda: print(f"Took {removed} photos out of {args.name}."))
+        emit(args, {"removed": removed}, lambda: print(f"Took {plural(removed, 'photo')} out of {args.name}."))
         return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         page = library.albums.page(args.name, args.offset, args.limit)
-        _emit(args, page, lambda: _print_page(page))
+        emit(args, page, lambda: print_page(page))
         return EXIT_OK
 
 
 def cmd_delete(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         library.albums.delete(args.name)
-        _emit(args, {"deleted": args.name}, lambda: print(f"Deleted the album {args.name} (photos untouched)."))
+        emit(args, {"deleted": args.name}, lambda: print(f"Deleted the album {args.name} (photos untouched)."))
         return EXIT_OK
 
 
 def cmd_rename(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         album = library.albums.rename(args.name, args.new_name)
-        _emit(args, album, lambda: print(f"Renamed {args.name} to {album.name}."))
+        emit(args, album, lambda: print(f"Renamed {args.name} to {album.name}."))
         return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         count = library.albums.export(Path(args.file))
-        _emit(args, {"albums": count, "file": args.file}, lambda: print(f"Wrote {count} albums to {args.file}."))
+        message = f"Wrote {plural(count, 'album')} to {args.file}."
+        emit(args, {"albums": count, "file": args.file}, lambda: print(message))
         return EXIT_OK
 
 
 def cmd_autotag(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     """Suggest an album's tags from its photos' tags; accepting one stores it as a user label on each photo."""
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         ids = sorted(library.albums.photo_ids(args.name))
         if args.accept:
             for tag in args.accept:
                 library.tags.tag(tag)  # an unknown name fails before anything is written
             stored = library.tags.accept([(photo_id, tag) for tag in args.accept for photo_id in ids])
-            _emit(
-                args, {"accepted": stored}, lambda: print(f"Accepted {', '.join(args.accept)} for {len(ids)} photos.")
-            )
+            message = f"Accepted {', '.join(args.accept)} for {plural(len(ids), 'photo')}."
+            emit(args, {"accepted": stored}, lambda: print(message))
             return EXIT_OK
         suggestions = library.suggest_tags(ids, args.top)
         lines = [f"{s.name}  {s.photos} photos ({100 * s.share:.0f}%)" for s in suggestions]
-        _emit(args, suggestions, lambda: print("\n".join(lines) or f"No tags to suggest for {args.name} yet."))
+        emit(args, suggestions, lambda: print("\n".join(lines) or f"No tags to suggest for {args.name} yet."))
         return EXIT_OK

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from photosift.app.cli import EXIT_OK, _emit
-from photosift.app.progress import TqdmProgress
-from photosift.core.evaluation.datasets import load_folder_dataset
-from photosift.core.evaluation.runner import EvalReport, evaluate
-from photosift.core.models.encoder import Encoder, select_device
-from photosift.core.models.registry import ModelRegistry
+from photosift.app.cli.common import emit
+from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
+
+if TYPE_CHECKING:
+    from photosift.core.evaluation.runner import EvalReport
 
 HELP = "measure a model on a labelled folder (a subfolder per class, or GPR1200)"
 COLUMNS = ("I2I mAP", "kNN", "ZS top-1", "T2I R@5")  # the paper's Table 1 columns that apply here
@@ -23,17 +23,21 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.app.main import model_provider
+    from photosift.app.progress import TqdmProgress
+    from photosift.core.evaluation.datasets import load_folder_dataset
+    from photosift.core.evaluation.runner import evaluate
+
     dataset = load_folder_dataset(Path(args.path), args.limit_per_class)
     paths.ensure()
-    registry = ModelRegistry(paths)
-    device = select_device(args.device or settings.device)
-    chosen = args.model or settings.model
-    spec = registry.resolve(chosen) if chosen else registry.default_spec(device.split(":")[0])
-    encoder = Encoder(spec, paths, device)
+    models = model_provider(paths)
+    device = args.device or settings.device
+    spec = models.resolve(args.model or settings.model, device)
+    encoder = models.make_encoder(spec, device)
     with TqdmProgress(quiet=args.json) as progress:
         encoder.load(progress)
         report = evaluate(encoder, dataset, progress)
-    _emit(args, report, lambda: print(format_report(report)))
+    emit(args, report, lambda: print(format_report(report)))
     return EXIT_OK
 
 

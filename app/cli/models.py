@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from photosift.app.progress import TqdmProgress
+from photosift.app.main import device_kind, model_provider
 from photosift.core.models.download import resumable_bytes
-from photosift.core.models.encoder import Encoder, select_device
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths, Settings, save_settings
@@ -40,8 +39,7 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     registry = ModelRegistry(paths)
-    device = select_device(settings.device).split(":")[0]
-    default = registry.default_spec(device).name
+    default = registry.default_spec(device_kind(settings.device)).name
     selected = settings.model or default
     rows = [
         {
@@ -76,12 +74,12 @@ def _model_line(row: dict[str, Any]) -> str:
 
 
 def cmd_download(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    registry = ModelRegistry(paths)
-    device = select_device(settings.device)
-    name = args.name or args.model or settings.model
-    spec = registry.resolve(name) if name else registry.default_spec(device.split(":")[0])
+    from photosift.app.progress import TqdmProgress
+
+    models = model_provider(paths)
+    spec = models.resolve(args.name or args.model or settings.model, settings.device)
     with TqdmProgress(quiet=args.json) as progress:
-        Encoder(spec, paths, device).load(progress, None)
+        models.make_encoder(spec, settings.device).load(progress, None)
     _print(args, {"name": spec.name, "downloaded": True}, f"{spec.name} is ready.")
     return 0
 

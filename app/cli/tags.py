@@ -10,16 +10,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from photosift.app.cli import EXIT_OK, _emit, _open
+from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id, plural
 from photosift.app.progress import TqdmProgress
 from photosift.core.catalog.catalog import absolute_path
 from photosift.core.errors import UserError
 from photosift.core.library import Library
+from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
 from photosift.core.tags.exchange import export_json, export_xmp, import_json
 from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo
 
-PHOTO_HELP = "a library photo: #id or a file's path"
 PAIR_HELP = "PHOTO:TAG pairs, PHOTO being #id or a file's path, e.g. #12:beach"
 
 
@@ -50,12 +50,12 @@ def add_tags_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     action("retag", cmd_retag, "re-score every indexed photo against every tag (no image model work)")
     review = action("review", cmd_review, "list automatic tags waiting to be accepted or rejected, clearest first")
     review.add_argument("--tag", help="only this tag's suggestions")
-    review.add_argument("--limit", type=int, default=30, help="suggestions to list (default 30)")
+    review.add_argument("--limit", type=page_size, default=30, help="suggestions to list (default 30)")
     for name, handler, verb in (("accept", cmd_accept, "accept"), ("reject", cmd_reject, "reject")):
         parser = action(name, handler, f"{verb} tags of photos (stored as your labels; re-tagging never changes them)")
         parser.add_argument("pairs", nargs="*", metavar="PHOTO:TAG", help=PAIR_HELP)
         parser.add_argument("--suggested", metavar="TAG", help=f"{verb} every current suggestion of this tag")
-        parser.add_argument("--limit", type=int, default=1000, help="with --suggested: at most this many")
+        parser.add_argument("--limit", type=page_size, default=1000, help="with --suggested: at most this many")
     show = action("show", cmd_show, "a photo's tags: labels, automatic tags and near misses")
     show.add_argument("photo", help=PHOTO_HELP)
     export = action("export", cmd_export, "write custom tags and labels to JSON, or tags as XMP sidecars")
@@ -70,14 +70,14 @@ def add_tags_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         tags = library.tags.tags(args.group)
         if args.group and not tags:
             groups = sorted({t.group for t in library.tags.tags()})
             raise UserError(f"There is no tag group {args.group!r}; the groups are: {', '.join(groups)}.")
         counts = library.tags.counts() if args.counts else {}
         rows = [asdict(t) | ({"photos": counts[t.name]} if counts else {}) for t in tags]
-        _emit(args, rows, lambda: _print_tags(tags, counts))
+        emit(args, rows, lambda: _print_tags(tags, counts))
         return EXIT_OK
 
 
@@ -87,50 +87,51 @@ def _print_tags(tags: list[TagInfo], counts: dict[str, int]) -> None:
         if tag.group != group:
             group = tag.group
             print(f"{group}:")
-        count = f"  {counts[tag.name]} photos" if counts else ""
+        count = f"  {plural(counts[tag.name], 'photo')}" if counts else ""
         tuned = f"  sensitivity {tag.sensitivity:+d}" if tag.sensitivity else ""
         custom = "" if tag.builtin else f"  (custom: {'; '.join(tag.prompts)})"
         print(f"  {tag.name}{count}{tuned}{custom}")
 
 
 def cmd_add(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
-        examples = [_photo_id(library, e) for e in args.example]
+    with open_library(args, paths, settings) as library:
+        examples = [photo_id(library, e) for e in args.example]
         with TqdmProgress(quiet=args.json) as progress:
             tag = library.tags.add(args.name, args.prompt, args.group, examples, progress)
         count = len(library.tagged_photo_ids(tag.name))
-        _emit(args, asdict(tag) | {"photos": count}, lambda: print(f"Added the tag {tag.name!r}: {count} photos."))
+        message = f"Added the tag {tag.name!r}: {plural(count, 'photo')}."
+        emit(args, asdict(tag) | {"photos": count}, lambda: print(message))
         return EXIT_OK
 
 
 def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         labels = library.tags.remove(args.name)
-        _emit(args, {"removed": args.name, "labels": labels}, lambda: print(f"Removed it and {labels} labels."))
+        emit(args, {"removed": args.name, "labels": labels}, lambda: print(f"Removed it and {labels} labels."))
         return EXIT_OK
 
 
 def cmd_sensitivity(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         tag = library.tags.set_sensitivity(args.name, args.level)
         count = len(library.tagged_photo_ids(tag.name))
-        message = f"{tag.name}: sensitivity {tag.sensitivity:+d}, {count} photos."
-        _emit(args, asdict(tag) | {"photos": count}, lambda: print(message))
+        message = f"{tag.name}: sensitivity {tag.sensitivity:+d}, {plural(count, 'photo')}."
+        emit(args, asdict(tag) | {"photos": count}, lambda: print(message))
         return EXIT_OK
 
 
 def cmd_retag(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library, TqdmProgress(quiet=args.json) as progress:
+    with open_library(args, paths, settings) as library, TqdmProgress(quiet=args.json) as progress:
         report = library.retag(progress)
         message = f"Re-tagged {report.photos} photos with {report.tags} tags in {report.elapsed_s:.1f} s."
-        _emit(args, report, lambda: print(message))
+        emit(args, report, lambda: print(message))
         return EXIT_OK
 
 
 def cmd_review(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         items = library.tags.review_queue(args.limit, args.tag)
-        _emit(args, [asdict(i) for i in items], lambda: _print_review(items))
+        emit(args, [asdict(i) for i in items], lambda: _print_review(items))
         return EXIT_OK
 
 
@@ -154,20 +155,20 @@ def cmd_reject(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 def _label(args: argparse.Namespace, paths: Paths, settings: Settings, accepted: bool) -> int:
     if not args.pairs and not args.suggested:
         raise UserError("Name PHOTO:TAG pairs, or a tag with --suggested to take all its suggestions.")
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         pairs = [_pair(library, p) for p in args.pairs]
         if args.suggested:
             pairs += [(i.photo_id, i.tag) for i in library.tags.review_queue(args.limit, args.suggested)]
         stored = library.tags.accept(pairs) if accepted else library.tags.reject(pairs)
         verb = "Accepted" if accepted else "Rejected"
-        _emit(args, {"accepted" if accepted else "rejected": stored}, lambda: print(f"{verb} {stored} tags."))
+        emit(args, {"accepted" if accepted else "rejected": stored}, lambda: print(f"{verb} {plural(stored, 'tag')}."))
         return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
-        tags = library.tags.photo_tags(_photo_id(library, args.photo))
-        _emit(args, [asdict(t) for t in tags], lambda: _print_photo_tags(tags))
+    with open_library(args, paths, settings) as library:
+        tags = library.tags.photo_tags(photo_id(library, args.photo))
+        emit(args, [asdict(t) for t in tags], lambda: _print_photo_tags(tags))
         return EXIT_OK
 
 
@@ -180,40 +181,27 @@ def _print_photo_tags(tags: list[PhotoTag]) -> None:
 
 
 def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         if args.xmp:
             report = export_xmp(library.tags, Path(absolute_path(args.xmp)), args.accepted_only)
             message = f"Wrote {report.files} XMP sidecars ({report.labels} tags) under {args.xmp}."
         else:
             report = export_json(library.tags, Path(absolute_path(args.file)))
             message = f"Wrote {report.tags} tags and {report.labels} labels to {args.file}."
-        _emit(args, report, lambda: print(message))
+        emit(args, report, lambda: print(message))
         return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with _open(args, paths, settings) as library:
+    with open_library(args, paths, settings) as library:
         report = import_json(library.tags, Path(args.file))
         unmatched = f"; {report.unmatched} name photos not in this library" if report.unmatched else ""
-        _emit(args, report, lambda: print(f"Imported {report.tags} tags and {report.labels} labels{unmatched}."))
+        emit(args, report, lambda: print(f"Imported {report.tags} tags and {report.labels} labels{unmatched}."))
         return EXIT_OK
-
-
-# Photo references --------------------------------------------------------------------------------
-
-
-def _photo_id(library: Library, text: str) -> int:
-    """The id of `#id`, a bare id, or a file in the library."""
-    if text.lstrip("#").isdigit() and not Path(text).exists():
-        return int(text.lstrip("#"))
-    photo_id = library.catalog.photo_id_for_path(absolute_path(text))
-    if photo_id is None:
-        raise UserError(f"{text} is not a photo in the library (index its folder first).")
-    return photo_id
 
 
 def _pair(library: Library, text: str) -> tuple[int, str]:
     photo, sep, tag = text.rpartition(":")
     if not sep or not photo or not tag:
         raise UserError(f"{text!r} is not PHOTO:TAG, e.g. #12:beach.")
-    return _photo_id(library, photo), tag
+    return photo_id(library, photo), tag

@@ -16,9 +16,9 @@ import subprocess
 import sys
 from typing import Any, TextIO, get_args
 
-from photosift.app.cli import EXIT_OK, EXIT_USER_ERROR
 from photosift.app.main import build_library
 from photosift.core.errors import UserError
+from photosift.core.protocol import EXIT_OK, EXIT_USER
 from photosift.core.settings import Paths, Settings
 from photosift.core.training_sets import (
     MIN_PER_CLASS,
@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         _print_classes(labelled, warnings, sys.stdout if args.dry_run else sys.stderr)
         errors = [w for w in warnings if w.severity == "error"]
         if args.dry_run:
-            return EXIT_USER_ERROR if errors else EXIT_OK
+            return EXIT_USER if errors else EXIT_OK
         if errors:
             raise UserError(errors[0].message)
         manifest = write_manifest(library, labelled)

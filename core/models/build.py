@@ -26,8 +26,11 @@ class Tokenizer(Protocol):
     def __call__(self, texts: list[str]) -> torch.Tensor: ...
 
 
-def build_model(spec: ModelSpec) -> torch.nn.Module:
+def build_model(spec: ModelSpec, patch_dropout: float | None = None) -> torch.nn.Module:
     """Build the spec's architecture on the CPU in eval mode, with seeded random weights and no grads.
+
+    `patch_dropout` (for training) goes to open_clip as `force_patch_dropout`, which also reaches timm-based
+    towers (SigLIP, PE-Core) as their `patch_drop_rate`; it only acts in train mode.
 
     Raises:
         ModelError: open_clip does not know the architecture or cannot build it.
@@ -37,7 +40,9 @@ def build_model(spec: ModelSpec) -> torch.nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(RANDOM_INIT_SEED)
         try:
-            model = open_clip.create_model(spec.architecture, pretrained=None, device="cpu", precision="fp32")
+            model = open_clip.create_model(
+                spec.architecture, pretrained=None, device="cpu", precision="fp32", force_patch_dropout=patch_dropout
+            )
         except (RuntimeError, ValueError, TypeError, KeyError) as exc:
             raise ModelError(f"open_clip cannot build the {spec.architecture} architecture ({exc}).") from exc
     model = cast(torch.nn.Module, model)

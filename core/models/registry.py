@@ -13,9 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from photosift.core.errors import EnvironmentFault, ModelError
-from photosift.core.models.build import build_model
 from photosift.core.models.spec import NAME_PATTERN, ModelSpec, dump_spec, load_spec
-from photosift.core.models.weights import apply_state_dict, load_state_dict
 from photosift.core.settings import Paths
 from photosift.resources import resource_path
 
@@ -103,6 +101,9 @@ class ModelRegistry:
         spec_file = self._paths.user_specs / f"{name}.json"
         if spec_file.exists() or any(spec.name == name for spec in self.specs()):
             raise ModelError(f"A model named {name!r} already exists; choose another name.")
+        from photosift.core.models.build import build_model  # torch and open_clip: only to check the fit
+        from photosift.core.models.weights import apply_state_dict, load_state_dict
+
         source = Path(checkpoint).expanduser().resolve()
         state = load_state_dict(source)
         model = build_model(base)

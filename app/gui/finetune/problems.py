@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from photosift.app.gui.finetune.process import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER, ProcessEnd
+from photosift.app.gui.finetune.process import ProcessEnd
+from photosift.core.protocol import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER
 
 Action = Literal["resume", "smaller_batch", "quick_preset", "change_settings"]
 

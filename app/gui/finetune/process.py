@@ -21,10 +21,9 @@ from typing import IO, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, Signal
 
+from photosift.core.protocol import EVENT_ERROR, EXIT_OK, EXIT_STOPPED
 from photosift.core.settings import HOME_ENV, Paths
 
-# The trainer's exit codes (training/__main__.py).
-EXIT_OK, EXIT_USER, EXIT_ENVIRONMENT, EXIT_BUG, EXIT_STOPPED = 0, 1, 3, 4, 75
 # How long quitting the app waits for a checkpoint before killing the trainer: a step of a large model on
 # a CPU takes seconds; past this the run resumes from its previous checkpoint instead.
 QUIT_WAIT_MS = 20_000
@@ -149,7 +148,7 @@ class TrainerProcess(QObject):
         except ValueError:
             return
         if isinstance(record, dict) and "event" in record:
-            if record["event"] == "error":
+            if record["event"] == EVENT_ERROR:
                 self._error_event = record
             self.event.emit(record)
 

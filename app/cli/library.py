@@ -1,0 +1,148 @@
+"""`photosift index`, `status`, `remove` and `watch`: the library's folders and how far indexing is."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from photosift.app.cli.common import emit, open_library, plural
+from photosift.core.errors import UserError
+from photosift.core.protocol import EXIT_OK
+from photosift.core.settings import Paths, Settings
+
+if TYPE_CHECKING:
+    from photosift.core.catalog.records import FolderInfo
+    from photosift.core.indexer import IndexReport
+    from photosift.core.library import LibraryStatus
+    from photosift.core.scanner import ScanReport
+
+
+def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.app.progress import TqdmProgress
+
+    with open_library(args, paths, settings) as library:
+        for path in args.paths:
+            library.add_folder(Path(path))
+        if not library.folders():
+            raise UserError("There are no photo folders yet: add one with `photosift index PATH`.")
+        with TqdmProgress(quiet=args.json) as progress:
+            scans = library.scan([Path(p) for p in args.paths] or None, progress)
+            report = library.index(progress)
+        counts = {f.path: f.photo_count for f in library.folders()}
+        summary = {"folders": [scan_summary(s) for s in scans], "index": asdict(report), "model": library.spec.name}
+        emit(args, summary, lambda: print("\n".join(index_lines(scans, report, counts))))
+        return EXIT_OK
+
+
+def scan_summary(scan: ScanReport) -> dict[str, Any]:
+    """A scan report for --json: counts, not the (possibly many thousand) missing file records."""
+    fields = ("folder", "offline", "added", "changed", "moved", "unchanged")
+    return {name: getattr(scan, name) for name in fields} | {"missing": len(scan.missing), "errors": list(scan.errors)}
+
+
+def index_lines(scans: list[ScanReport], report: IndexReport, photo_counts: dict[str, int]) -> list[str]:
+    """What a scan and an indexing run did, in sentences that agree with each other."""
+    lines = [_scan_line(s, photo_counts.get(s.folder, 0)) for s in scans]
+    lines += [f"  skipped {path}: {reason}" for s in scans for path, reason in s.errors[:10]]
+    found = sum(s.added + s.changed for s in scans)
+    if report.embedded:
+        rate = f"{report.rate:.1f} photos/s" if report.elapsed_s >= 0.05 else "at once"
+        line = f"Embedded {plural(report.embedded, 'photo')} in {report.elapsed_s:.1f} s ({rate})"
+        earlier = report.embedded - found
+        lines.append(line + (f", {earlier} of them waiting from before." if earlier > 0 else "."))
+    elif not report.failed:
+        lines.append("Nothing new to embed: the library is up to date.")
+    if report.failed:
+        failed = plural(report.failed, "photo")
+        lines.append(f"{failed} could not be read: see which with `photosift status --failures`.")
+    if report.cancelled:
+        lines.append("Stopped early: run `photosift index` again to continue.")
+    return lines
+
+
+def _scan_line(scan: ScanReport, photo_count: int) -> str:
+    if scan.offline and photo_count == 0:
+        return (
+            f"{scan.folder}: not found, and none of its photos are in the library; "
+            f"forget it with `photosift remove {scan.folder}`."
+        )
+    if scan.offline:
+        return (
+            f"{scan.folder}: not found (offline?); its {plural(photo_count, 'photo')} are kept until it is back "
+            f"or you forget it with `photosift remove {scan.folder}`."
+        )
+    parts = [("new", scan.added), ("changed", scan.changed), ("moved", scan.moved), ("gone", len(scan.missing))]
+    counted = [f"{n} {word}" for word, n in parts if n]
+    if scan.unchanged:
+        counted.append(f"{scan.unchanged} unchanged")
+    return f"{scan.folder}: {', '.join(counted) or 'no photos found'}"
+
+
+def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with open_library(args, paths, settings) as library:
+        status = library.status()
+        failures = library.catalog.failures() if args.failures else []
+        data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
+        emit(args, data, lambda: print("\n".join(status_lines(status, failures, paths))))
+        return EXIT_OK
+
+
+def status_lines(status: LibraryStatus, failures: list[Any], paths: Paths) -> list[str]:
+    counts = f"{status.embedded} indexed, {status.pending} pending, {status.failed} failed"
+    kind = "approximate" if status.index.approximate else "exact"
+    health = "saved" if status.index.saved_and_current else "rebuilt from the catalog"
+    lines = [
+        f"Data folder: {paths.root}",
+        f"Model: {status.model} on {status.device}",
+        f"Photos: {status.photos} ({plural(status.files, 'file')}): {counts}",
+        f"Vector index: {plural(status.index.vectors, 'vector')}, {kind}, {health}",
+    ]
+    lines += [_folder_line(folder) for folder in status.folders]
+    lines += [f"  failed: {p.paths[0] if p.paths else '#' + str(p.id)}: {p.error}" for p in failures]
+    return lines
+
+
+def _folder_line(folder: FolderInfo) -> str:
+    counts = f"{plural(folder.photo_count, 'photo')}, {folder.failed_count} failed"
+    if folder.status == "offline" and folder.photo_count == 0:
+        return f"  {folder.path}  [offline] empty: forget it with `photosift remove {folder.path}`"
+    if folder.status == "offline":
+        return f"  {folder.path}  [offline] {counts} kept until it is back"
+    return f"  {folder.path}  [{folder.status}] {counts}"
+
+
+def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    with open_library(args, paths, settings) as library:
+        removed = library.remove_folder(Path(args.path))
+        message = f"Removed the folder; {plural(removed, 'photo')} forgotten (files untouched)."
+        emit(args, {"photos_forgotten": removed}, lambda: print(message))
+        return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.core.watcher import FolderWatcher
+
+    library = open_library(args, paths, settings)
+    lock = threading.Lock()
+
+    def refresh(folders: set[str]) -> None:
+        with lock:
+            scans = library.scan([Path(f) for f in folders])
+            report = library.index()
+            counts = {f.path: f.photo_count for f in library.folders()}
+            print("\n".join(index_lines(scans, report, counts)), flush=True)
+
+    folders = [f.path for f in library.folders()]
+    refresh(set(folders))
+    watcher = FolderWatcher(folders, refresh, polling=args.polling or settings.watch_polling)
+    watcher.start()
+    print(f"Watching {plural(len(folders), 'folder')}; press Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        watcher.stop()
+        library.close()
+    return EXIT_OK

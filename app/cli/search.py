@@ -1,0 +1,36 @@
+"""`photosift search` and `photosift similar`: ranked pages of photos, as text or --json."""
+
+from __future__ import annotations
+
+import argparse
+
+from photosift.app.cli.common import emit, open_library, print_page, refuse_nul, search_filters
+from photosift.core.errors import UserError
+from photosift.core.protocol import EXIT_OK
+from photosift.core.search.references import parse_reference
+from photosift.core.settings import Paths, Settings
+
+FILTERS_HELP = (
+    "Filters may be mixed with the terms: tag:NAME -tag:NAME album:NAME folder:NAME-or-PATH camera:TEXT "
+    "after:YYYY[-MM[-DD]] before:YYYY[-MM[-DD]] sort:date|oldest|relevance. Quote values with spaces "
+    '(album:"Summer 2023") and the whole query in a shell. Filters alone list photos, newest first.'
+)
+
+
+def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    text = refuse_nul(" ".join(args.query), "search")
+    with open_library(args, paths, settings) as library:
+        page = library.search(text, search_filters(args), args.offset, args.limit)
+        emit(args, page, lambda: print_page(page))
+        return EXIT_OK
+
+
+def cmd_similar(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    """Photos like a library photo (`#12`, `12` or its path) or like any image file."""
+    target = parse_reference(args.photo)
+    with open_library(args, paths, settings) as library:
+        if isinstance(target, int) and library.photo(target) is None:
+            raise UserError(f"There is no photo #{target} in the library.")
+        page = library.similar(target, search_filters(args), args.offset, args.limit)
+        emit(args, page, lambda: print_page(page))
+        return EXIT_OK

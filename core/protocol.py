@@ -1,0 +1,58 @@
+"""The process protocol: exit codes and the trainer's event names, shared by every side that speaks it.
+
+The command line returns these exit codes, the trainer (`python -m photosift.training`) returns them and
+writes the events as JSON lines (`{"event": NAME, ...}`), and the fine-tuning wizard reads both from its
+QProcess. It lives in core because all three import core and none may import another (training never
+imports app), and it imports nothing, so `photosift --help` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+EXIT_OK: Final = 0
+EXIT_USER: Final = 1  # the person can fix it: the sentence on stderr (or the "error" event) says how
+EXIT_USAGE: Final = 2  # the command line itself was wrong (argparse's own code)
+EXIT_ENVIRONMENT: Final = 3  # the machine got in the way: disk, memory, permissions, no display
+EXIT_BUG: Final = 4  # an internal error; the traceback is in the log
+EXIT_STOPPED: Final = 75  # EX_TEMPFAIL: the trainer stopped on request and can resume
+EXIT_INTERRUPTED: Final = 130  # Ctrl-C (128 + SIGINT), as shells report it
+
+# Trainer events, one per JSON line on the trainer's stdout.
+EVENT_START: Final = "start"  # a run begins: its settings and split sizes
+EVENT_PLAN: Final = "plan"  # --plan: what a run would train on
+EVENT_PLAN_DONE: Final = "plan_done"
+EVENT_SPEED: Final = "speed"  # measured images per second on this device
+EVENT_CAPTIONS: Final = "captions"  # caption coverage of the training photos
+EVENT_CAPTION_COVERAGE: Final = "caption_coverage"
+EVENT_STAGE: Final = "stage"  # stage "a" (image tower) or "b" (text re-alignment) starts
+EVENT_STAGE_DONE: Final = "stage_done"
+EVENT_STEP: Final = "step"  # one optimiser step: loss, learning rate
+EVENT_EVAL: Final = "eval"  # a mAP measurement (before, per epoch, after)
+EVENT_PROGRESS: Final = "progress"  # a core progress callback, relayed
+EVENT_BATCH_SIZE: Final = "batch_size"  # the batch size that fits in memory
+EVENT_RESUMED: Final = "resumed"
+EVENT_WARNING: Final = "warning"
+EVENT_DONE: Final = "done"  # the model was exported; "spec" names its spec file
+EVENT_ERROR: Final = "error"  # "kind" is user, environment or bug, matching the exit code
+
+EVENTS: Final = frozenset(
+    {
+        EVENT_START,
+        EVENT_PLAN,
+        EVENT_PLAN_DONE,
+        EVENT_SPEED,
+        EVENT_CAPTIONS,
+        EVENT_CAPTION_COVERAGE,
+        EVENT_STAGE,
+        EVENT_STAGE_DONE,
+        EVENT_STEP,
+        EVENT_EVAL,
+        EVENT_PROGRESS,
+        EVENT_BATCH_SIZE,
+        EVENT_RESUMED,
+        EVENT_WARNING,
+        EVENT_DONE,
+        EVENT_ERROR,
+    }
+)

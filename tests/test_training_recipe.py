@@ -1,0 +1,141 @@
+"""What the trainer really applies: patch dropout built into the tower (timm towers included), the
+optimizers' effective parameter groups, stage (b)'s logit-scale clamp, and checkpoints that survive a
+crash while saving or say that they are damaged."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import TEST_MODELS
+
+from photosift.core.errors import UserError
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.spec import load_spec
+from photosift.core.progress import CancelToken
+from photosift.core.settings import Paths
+from photosift.training.checkpoint import load_checkpoint, save_checkpoint
+from photosift.training.config import TrainConfig
+from photosift.training.runtime import Runtime
+from photosift.training.stage_a import RetrievalTrainer
+from photosift.training.stage_b import realign, realign_optimizer
+from photosift.training.towers import applied_patch_dropout, image_tower, prepare_image_tower, text_tail_parameters
+
+TIMM_SIZE = 160  # timm's `test_vit`: 16 px patches, so 100 patch tokens and one class token
+
+
+@pytest.fixture
+def timm_spec(tmp_path: Path) -> Path:
+    """A tiny timm-based open_clip model (as SigLIP's towers are timm models) with tiny.json's text tower."""
+    text_cfg = json.loads((TEST_MODELS / "tiny-arch.json").read_text())["text_cfg"]
+    vision_cfg = {"timm_model_name": "test_vit", "timm_model_pretrained": False, "timm_pool": "", "timm_proj": "linear"}
+    arch = {"embed_dim": 32, "vision_cfg": vision_cfg | {"image_size": TIMM_SIZE}, "text_cfg": text_cfg}
+    (tmp_path / "tiny-timm-arch.json").write_text(json.dumps(arch))
+    spec = json.loads((TEST_MODELS / "tiny.json").read_text())
+    spec |= {"name": "tiny-timm", "architecture": "tiny-timm-arch", "open_clip_config": "tiny-timm-arch.json"}
+    spec |= {"image_size": TIMM_SIZE, "resize": TIMM_SIZE}
+    (tmp_path / "tiny-timm.json").write_text(json.dumps(spec))
+    return tmp_path / "tiny-timm.json"
+
+
+def _tokens_seen(model: torch.nn.Module) -> int:
+    """How many tokens the timm trunk's first block receives for one image."""
+    seen: list[int] = []
+    trunk = image_tower(model).trunk
+    handle = trunk.blocks[0].register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[1]))
+    with torch.no_grad():
+        model.encode_image(torch.randn(1, 3, TIMM_SIZE, TIMM_SIZE))  # type: ignore[operator]
+    handle.remove()
+    return seen[0]
+
+
+def test_patch_dropout_reaches_a_timm_tower(home: Path, timm_spec: Path) -> None:
+    """Setting it only where `visual.patch_dropout` exists missed every timm tower (SigLIP, PE-Core)."""
+    model = Encoder(load_spec(timm_spec), Paths(home), "cpu", patch_dropout=0.33).model
+    assert applied_patch_dropout(model) == pytest.approx(0.33)
+    assert prepare_image_tower(model, grad_checkpointing=False) == ["patch dropout 0.33"]
+    model.train()
+    assert _tokens_seen(model) == 1 + round(100 * (1 - 0.33))  # the class token is always kept
+    model.eval()
+    assert _tokens_seen(model) == 101  # evaluation sees every patch
+    plain = Encoder(load_spec(timm_spec), Paths(home), "cpu").model
+    assert applied_patch_dropout(plain) == 0.0 and prepare_image_tower(plain, False) == ["no patch dropout"]
+
+
+def test_patch_dropout_of_open_clip_s_own_vit(home: Path) -> None:
+    model = Encoder(load_spec(TEST_MODELS / "tiny.json"), Paths(home), "cpu", patch_dropout=0.5).model
+    assert applied_patch_dropout(model) == pytest.approx(0.5)
+
+
+def _runtime(tmp_path: Path) -> Runtime:
+    return Runtime(tmp_path / "run", "cpu", lambda *_a, **_k: None, CancelToken())
+
+
+def test_stage_a_parameter_groups_are_the_tower_and_the_proxies(home: Path, tmp_path: Path) -> None:
+    model = Encoder(load_spec(TEST_MODELS / "tiny.json"), Paths(home), "cpu").model
+    prepare_image_tower(model, grad_checkpointing=False)
+    config = TrainConfig(data="x", lr_tower=2e-6, lr_proxies=3e-4)
+    trainer = RetrievalTrainer(model, 5, 32, config, _runtime(tmp_path), None)
+    tower, proxies = trainer.optimizer.param_groups
+    assert {id(p) for p in tower["params"]} == {id(p) for p in image_tower(model).parameters()}
+    assert tower["lr"] == 2e-6 and proxies["lr"] == 3e-4
+    assert [p.shape for p in proxies["params"]] == [torch.Size([5, 32])]
+    assert all(g["weight_decay"] == 0.01 for g in trainer.optimizer.param_groups)
+    text = [p for name, p in model.named_parameters() if not name.startswith("visual.")]
+    assert text and not any(p.requires_grad for p in text)  # the text tower is frozen
+
+
+def test_stage_b_decays_matrices_only_and_trains_the_text_tail(home: Path) -> None:
+    model = Encoder(load_spec(TEST_MODELS / "tiny.json"), Paths(home), "cpu").model
+    optimizer = realign_optimizer(model, TrainConfig(data="x"))
+    decayed, plain = optimizer.param_groups
+    assert decayed["weight_decay"] == 0.2 and plain["weight_decay"] == 0.0
+    assert all(p.ndim == 2 for p in decayed["params"]) and all(p.ndim < 2 for p in plain["params"])
+    assert any(p is model.logit_scale for p in plain["params"])  # the logit scale is not decayed
+    assert {id(p) for p in decayed["params"] + plain["params"]} == {id(p) for p in text_tail_parameters(model)}
+    assert {id(p) for p in model.parameters() if p.requires_grad} == {id(p) for p in text_tail_parameters(model)}
+
+
+def test_stage_b_clamps_the_logit_scale_to_ln_100(home: Path, tmp_path: Path) -> None:
+    encoder = Encoder(load_spec(TEST_MODELS / "tiny.json"), Paths(home), "cpu")
+    model = encoder.model
+    with torch.no_grad():
+        model.logit_scale.fill_(8.0)  # exp(8) ~ 2981, far above CLIP's cap of 100
+    per_item = [np.array([0]), np.array([1]), np.array([0, 2])]  # photos 0 and 2 share caption 0
+    tokens = encoder.tokenize(["a red photo", "a green photo", "a photo of red"])
+    config = TrainConfig(data="x", realign_epochs=1, realign_batch_size=4, seed=0)
+    steps = realign(model, torch.randn(3, 32), per_item, tokens, config, _runtime(tmp_path))
+    assert steps == 1
+    assert float(model.logit_scale) == pytest.approx(math.log(100.0))
+
+
+def test_a_checkpoint_is_replaced_only_once_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "checkpoint.pt"
+    state = {"tower": {"w": torch.ones(2)}, "arc": {}, "optimizer": {}, "progress": {"step": 1}}
+    save_checkpoint(state, path)
+
+    def full_disk(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full_disk)
+    with pytest.raises(Exception, match="No space left"):
+        save_checkpoint(state | {"progress": {"step": 2}}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path, "cpu")["progress"] == {"step": 1}  # the previous one, intact
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
+
+
+def test_a_damaged_checkpoint_is_reported_as_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint({"tower": {}, "arc": {}, "optimizer": {}, "progress": {}}, path)
+    path.write_bytes(path.read_bytes()[:100])  # a crash mid-write of an older, non-atomic version
+    with pytest.raises(UserError, match="damaged") as caught:
+        load_checkpoint(path, "cpu")
+    assert "Delete it" in str(caught.value)
+    path.write_bytes(b"")
+    with pytest.raises(UserError, match="damaged"):
+        load_checkpoint(path, "cpu")
