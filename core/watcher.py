@@ -3,12 +3,14 @@
 Native file-system events (inotify, FSEvents, ReadDirectoryChangesW) through watchdog, or a polling
 observer for network shares, where native events do not fire. Events are coalesced per folder and
 delivered once the folder has been quiet for `debounce_s`, so copying 1,000 photos triggers one scan.
+One long-lived thread waits out the quiet period and calls back; a file event only moves its deadline.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -92,7 +94,10 @@ class FolderWatcher:
         self._polling: BaseObserver = PollingObserver(timeout=poll_interval_s)
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._wake = threading.Condition(self._lock)
+        self._deadline: float | None = None  # when the dirty folders have been quiet long enough
+        self._stopping = False
+        self._caller = threading.Thread(target=self._call_back_when_quiet, name="folder-watcher", daemon=True)
         mounts = mount_types()
         for folder in folders:
             if os.path.isdir(folder):
@@ -102,28 +107,33 @@ class FolderWatcher:
                 )
 
     def start(self) -> None:
+        self._caller.start()
         self._native.start()
         self._polling.start()
 
     def stop(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
+        """Stop watching; returns once a callback in progress has finished (none starts after)."""
         for observer in (self._native, self._polling):
             observer.stop()
             observer.join()
+        with self._lock:
+            self._stopping = True
+            self._wake.notify()
+        if self._caller.is_alive() and threading.current_thread() is not self._caller:
+            self._caller.join()
 
     def _mark(self, folder: str) -> None:
         with self._lock:
             self._dirty.add(folder)
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self._debounce_s, self._flush)
-            self._timer.daemon = True
-            self._timer.start()
+            self._deadline = time.monotonic() + self._debounce_s
+            self._wake.notify()
 
-    def _flush(self) -> None:
-        with self._lock:
-            dirty, self._dirty = self._dirty, set()
-        if dirty:
+    def _call_back_when_quiet(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopping and (self._deadline is None or time.monotonic() < self._deadline):
+                    self._wake.wait(None if self._deadline is None else self._deadline - time.monotonic())
+                if self._stopping:
+                    return
+                dirty, self._dirty, self._deadline = self._dirty, set(), None
             self._on_change(dirty)

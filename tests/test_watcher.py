@@ -64,3 +64,59 @@ def test_network_shares_are_recognised(tmp_path: Path) -> None:
     assert not is_network_folder("/home/me/Pictures", mounts) and not is_network_folder("/mnt/nasty", mounts)
     assert is_network_folder("\\\\server\\photos", {}) and is_network_folder("//server/photos", {})
     assert mount_types(tmp_path / "missing") == {}
+
+
+def test_one_thread_calls_back_however_many_events_arrive(tmp_path: Path) -> None:
+    """A storm of file events moves one deadline; it used to start (and cancel) a timer thread per event."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    callers: list[int] = []
+    changed = threading.Event()
+
+    def on_change(_: set[str]) -> None:
+        callers.append(threading.get_ident())
+        changed.set()
+
+    watcher = FolderWatcher([str(photos)], on_change, debounce_s=0.2)
+    started = threading.Thread.start
+    counted: list[str] = []
+
+    def counting_start(thread: threading.Thread) -> None:
+        counted.append(thread.name)
+        started(thread)
+
+    watcher.start()
+    try:
+        for burst in range(2):
+            changed.clear()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(threading.Thread, "start", counting_start)
+                for i in range(50):
+                    (photos / f"{burst}-{i}.jpg").write_bytes(b"x")
+                assert changed.wait(10), "no change reported"
+    finally:
+        watcher.stop()
+    assert counted == [] and len(callers) == 2 and callers[0] == callers[1]
+
+
+def test_stop_waits_for_a_callback_in_progress(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    inside, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow(_: set[str]) -> None:
+        inside.set()
+        release.wait(10)
+        finished.set()
+
+    watcher = FolderWatcher([str(photos)], slow, debounce_s=0.05)
+    watcher.start()
+    make_photo(photos / "a.jpg")
+    assert inside.wait(10)
+    stopper = threading.Thread(target=watcher.stop)
+    stopper.start()
+    stopper.join(0.3)
+    assert stopper.is_alive()  # still waiting for the callback
+    release.set()
+    stopper.join(10)
+    assert not stopper.is_alive() and finished.is_set()
