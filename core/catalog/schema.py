@@ -89,6 +89,17 @@ files = Table(
     Column("mtime_ns", BigInteger, nullable=False),
 )
 
+# Entries of photo folders left out on purpose (named pipes, sockets, devices, dangling or looping links),
+# each with the reason; replaced for a folder at each of its scans (`core.catalog.skipped`).
+skipped_files = Table(
+    "skipped_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("folder_id", Integer, ForeignKey("folders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("path", FilePath, nullable=False, unique=True),
+    Column("reason", Text, nullable=False),
+)
+
 models = Table(
     "models",
     metadata,
