@@ -7,6 +7,7 @@ photo whose old file is gone is a move, so the photo keeps its identity and its 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from photosift.core.catalog import Catalog, FolderInfo
 from photosift.core.catalog.records import FileRecord, FileState, KnownPhoto, NewPhoto, ScanChanges
+from photosift.core.catalog.skipped import SkippedFile, record_skipped
 from photosift.core.errors import ImageError
 from photosift.core.fingerprint import content_hash, fingerprint
 from photosift.core.imageio import PHOTO_EXTENSIONS
@@ -57,11 +59,16 @@ def _is_hidden(name: str, entry_stat: os.stat_result | None) -> bool:
 
 
 def walk_photos(
-    root: Path, excluded: frozenset[str] = frozenset(), errors: list[tuple[str, str]] | None = None
+    root: Path,
+    excluded: frozenset[str] = frozenset(),
+    errors: list[tuple[str, str]] | None = None,
+    skipped: list[SkippedFile] | None = None,
 ) -> Iterator[FileState]:
     """Yield every photo file under `root`, skipping hidden/system folders and `excluded` paths.
 
     Directory symlinks are followed, but each real directory is entered once, so symlink loops end.
+    Entries named like photos that are not files to read (pipes, sockets, devices, links that lead
+    nowhere) are added to `skipped` with the reason.
     """
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
@@ -80,17 +87,36 @@ def walk_photos(
                 raise
             continue
         for entry in entries:
+            named_like_a_photo = os.path.splitext(entry.name)[1].lower() in PHOTO_EXTENSIONS
             try:
                 entry_stat = entry.stat()
-            except OSError:  # a dangling symlink or a file deleted during the walk
+            except OSError as exc:  # a dangling or looping symlink, or a file deleted during the walk
+                if skipped is not None and named_like_a_photo and entry.is_symlink():
+                    skipped.append(SkippedFile(entry.path, _broken_link(exc)))
                 continue
             if _is_hidden(entry.name, entry_stat):
                 continue
             if stat.S_ISDIR(entry_stat.st_mode):
                 if entry.path not in excluded:
                     stack.append(entry.path)
-            elif stat.S_ISREG(entry_stat.st_mode) and os.path.splitext(entry.name)[1].lower() in PHOTO_EXTENSIONS:
+            elif named_like_a_photo and stat.S_ISREG(entry_stat.st_mode):
                 yield FileState(entry.path, entry_stat.st_size, entry_stat.st_mtime_ns)
+            elif named_like_a_photo and skipped is not None:
+                skipped.append(SkippedFile(entry.path, _not_a_file(entry_stat.st_mode)))
+
+
+def _broken_link(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "skipped: a link that loops back on itself"
+    return "skipped: a link to a file that does not exist"
+
+
+def _not_a_file(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "skipped: a named pipe, not a file"
+    if stat.S_ISSOCK(mode):
+        return "skipped: a socket, not a file"
+    return "skipped: a device, not a file"
 
 
 class _Matcher:
@@ -183,8 +209,9 @@ def scan_folder(
         return ScanReport(folder.path)
     root = Path(folder.path)
     walk_errors: list[tuple[str, str]] = []
+    skipped: list[SkippedFile] = []
     try:
-        on_disk = {state.path: state for state in walk_photos(root, excluded, walk_errors)}
+        on_disk = {state.path: state for state in walk_photos(root, excluded, walk_errors, skipped)}
     except OSError:
         catalog.set_folder_status(folder.id, "offline")
         return ScanReport(folder.path, offline=True)
@@ -204,6 +231,7 @@ def scan_folder(
         catalog.set_folder_status(folder.id, "offline")
         return ScanReport(folder.path, offline=True)
     deleted = catalog.apply_scan(folder.id, changes)
+    record_skipped(catalog.engine, folder.id, skipped)
     catalog.set_folder_status(folder.id, "ok", scanned=True)
     return ScanReport(
         folder.path,

@@ -15,6 +15,7 @@ from sqlalchemy import insert
 import photosift.core.scanner as scanner_module
 from photosift.core.catalog import Catalog
 from photosift.core.catalog import schema as s
+from photosift.core.catalog.skipped import skipped_files
 from photosift.core.errors import Cancelled, UserError
 from photosift.core.progress import CancelToken
 from photosift.core.scanner import ScanReport, scan_folder
@@ -236,3 +237,25 @@ def test_nested_folders_from_an_older_catalog_are_merged_at_the_next_scan(tmp_pa
     scan_all(catalog)
     assert [f.path for f in catalog.folders()] == [str(root)]
     assert sorted(photo_ids_by_name(catalog)) == ["inner.jpg", "top.jpg"]
+
+
+def test_files_left_out_on_purpose_are_recorded_with_the_reason(tmp_path: Path, catalog: Catalog) -> None:
+    root = tmp_path / "photos"
+    make_photo(root / "real.jpg")
+    os.mkfifo(root / "pipe.jpg")
+    (root / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (root / "loop.png").symlink_to(root / "loop.png")
+    os.mkfifo(root / "not-a-photo.txt")  # not named like a photo: not worth a line
+    catalog.add_folder(root)
+    (report,) = scan_all(catalog)
+    assert report.added == 1
+    assert {Path(f.path).name: f.reason for f in skipped_files(catalog.engine)} == {
+        "gone.jpg": "skipped: a link to a file that does not exist",
+        "loop.png": "skipped: a link that loops back on itself",
+        "pipe.jpg": "skipped: a named pipe, not a file",
+    }
+    (root / "pipe.jpg").unlink()
+    scan_all(catalog)
+    assert sorted(Path(f.path).name for f in skipped_files(catalog.engine)) == ["gone.jpg", "loop.png"]
+    catalog.remove_folder(catalog.folders()[0].id)
+    assert skipped_files(catalog.engine) == []
