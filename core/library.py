@@ -7,7 +7,6 @@ operations people use: add folders, scan and index them, search by text or image
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +23,8 @@ from photosift.core.catalog.records import PhotoResult
 from photosift.core.errors import AlbumError, QueryError, UserError
 from photosift.core.imageio import load_image, retryable_failures
 from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
+from photosift.core.library_index import LibraryIndex
+from photosift.core.library_lock import LibraryLock
 from photosift.core.models.spec import ModelSpec
 from photosift.core.progress import CancelToken, ProgressCallback, no_progress
 from photosift.core.scanner import ScanReport, scan_folder
@@ -73,7 +74,7 @@ class IndexHealth:
 
     vectors: int
     approximate: bool
-    saved_and_current: bool  # the file on disk matches the catalog; False means it will be rebuilt
+    saved_and_current: bool  # the file on disk matches the catalog; False: it is saved by the next run or close
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,16 @@ class Library:
         self.spec = spec
         self.encoder = encoder
         self.model_id = catalog.ensure_model(spec.key, spec.name, spec.embed_dim)
-        self._index: VectorIndex | None = None
-        self._saved_stamp: str | None = None  # the stamp of the index file on disk, as last loaded or saved
-        self._index_lock = threading.RLock()
+        path = index_file(paths, spec.name, self.model_id)
+        self._index = LibraryIndex(catalog, self.model_id, spec.key, spec.embed_dim, path)
+        self._run_lock = LibraryLock(catalog.path.parent)
         # Through self.encoder at call time: the GUI may hand the library an encoder it already loaded.
         self.tags = TagService(catalog, self.model_id, lambda texts: self.encoder.encode_texts(texts))
         self.albums = Albums(self)
 
     @property
     def index_path(self) -> Path:
-        return index_file(self.paths, self.spec.name, self.model_id)
+        return self._index.path
 
     def with_model(self, spec: ModelSpec, encoder: LibraryEncoder) -> Library:
         """The same photos and catalog seen through another model (the GUI's background model switch).
@@ -139,9 +140,7 @@ class Library:
 
     def close(self) -> None:
         """Save the vector index if it changed since it was last saved, then close the catalog."""
-        with self._index_lock:
-            if self._index is not None and self._saved_stamp != self._stamp():
-                self.save_index()
+        self._index.save_if_changed()
         self.catalog.close()
 
     def __enter__(self) -> Library:
@@ -158,8 +157,9 @@ class Library:
     def remove_folder(self, path: Path) -> int:
         """Forget a folder (its files on disk are untouched); returns the number of photos forgotten."""
         folder = self.catalog.folder_by_path(absolute_path(path))
-        removed = self.catalog.remove_folder(folder.id)
-        self._forget(removed)
+        with self._index.writing():
+            removed = self.catalog.remove_folder(folder.id)
+            self._forget(removed)
         return len(removed)
 
     def folders(self) -> list[FolderInfo]:
@@ -172,24 +172,31 @@ class Library:
         cancel: CancelToken | None = None,
     ) -> list[ScanReport]:
         """Reconcile folders with the disk (all by default). Files gone are deleted only after every
-        folder was scanned, so moves between watched folders keep their embeddings."""
+        folder was scanned, so moves between watched folders keep their embeddings. Waits while another
+        process scans or indexes this library (core.library_lock)."""
         wanted = {absolute_path(p) for p in paths} if paths else None
         excluded = frozenset(self.settings.excluded_folders)
-        reports = [
-            scan_folder(self.catalog, folder, excluded, progress, cancel)
-            for folder in self.catalog.folders()
-            if wanted is None or folder.path in wanted
-        ]
-        removed = self.catalog.delete_missing([record for report in reports for record in report.missing])
-        self._forget([*removed, *(i for report in reports for i in report.deleted_photo_ids)])
+        with self._run_lock.held("scanning", progress, cancel), self._index.writing():
+            reports = [
+                scan_folder(self.catalog, folder, excluded, progress, cancel)
+                for folder in self.catalog.folders()
+                if wanted is None or folder.path in wanted
+            ]
+            removed = self.catalog.delete_missing([record for report in reports for record in report.missing])
+            self._forget([*removed, *(i for report in reports for i in report.deleted_photo_ids)])
         return reports
 
     def index(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> IndexReport:
-        """Embed every photo that has no embedding for this model yet, then save the vector index. Failures
-        whose cause may be gone (a codec installed since, a file that was missing) are tried again."""
+        """Embed every photo that has no embedding for this model yet, then save the vector index if it
+        changed. Failures whose cause may be gone (a codec installed since, a file that was missing) are
+        tried again. Waits while another process scans or indexes this library (core.library_lock)."""
+        with self._run_lock.held("indexing", progress, cancel):
+            return self._index_pending(progress, cancel)
+
+    def _index_pending(self, progress: ProgressCallback, cancel: CancelToken | None) -> IndexReport:
         self.catalog.retry_failed(retryable_failures())
         pending = self.catalog.pending_photos(self.model_id)
-        index = self.vector_index()
+        self._index.current()
         if pending:
             self.encoder.load(progress, cancel)
             self.tags.tagger.prepare_if_cached(progress)  # then batches are tagged as they are written
@@ -202,51 +209,33 @@ class Library:
             progress=progress,
             cancel=cancel,
         )
-        self.save_index(index)
+        self._index.save_if_changed()
         self.tags.tagger.catch_up(progress, cancel)
         return report
 
     def _write_batch(self, results: list[PhotoResult]) -> None:
-        self.catalog.write_results(self.model_id, results)
-        done = [r for r in results if r.vector is not None]
-        if done:
+        with self._index.writing():
+            step = self.catalog.write_results(self.model_id, results)
+            done = [r for r in results if r.vector is not None]
+            if step is None or not done:
+                return
             ids, vectors = [r.photo_id for r in done], np.stack([r.vector for r in done if r.vector is not None])
-            with self._index_lock:
-                self.vector_index().add(np.array(ids, dtype=np.int64), as_stored(vectors))
-            self.tags.tagger.tag_batch(ids, vectors)
+            self._index.added(np.array(ids, dtype=np.int64), as_stored(vectors), step)
+        self.tags.tagger.tag_batch(ids, vectors)
 
     def _forget(self, photo_ids: Sequence[int]) -> None:
         """Take the photos' vectors out of the index in memory; the file is saved by the next indexing run
         or by `close`. Saving rewrites the whole index (462 MB at 100,000 photos), and while someone tidies
         a watched folder a deleting scan can come every few seconds. Meanwhile the file's stamp is stale,
         so another process, or this one after a crash, rebuilds the index from the catalog instead."""
-        if photo_ids:
-            with self._index_lock:
-                self.vector_index().remove(np.asarray(photo_ids, dtype=np.int64))
+        self._index.removed(np.asarray(photo_ids, dtype=np.int64))
 
     # The vector index ----------------------------------------------------------------------------
 
-    def _stamp(self) -> str:
-        return f"{self.spec.key}:{self.catalog.generation(self.model_id)}"
-
     def vector_index(self) -> VectorIndex:
-        """The index for this model: loaded from disk if current, else rebuilt from SQLite (no model work)."""
-        with self._index_lock:
-            if self._index is None:
-                stamp = self._stamp()
-                index = VectorIndex.load(self.index_path, stamp, self.spec.embed_dim)
-                if index is None:
-                    ids, vectors = self.catalog.embeddings(self.model_id)
-                    index = VectorIndex.build(self.spec.embed_dim, ids, vectors)
-                    index.save(self.index_path, stamp)
-                self._index, self._saved_stamp = index, stamp
-            return self._index
-
-    def save_index(self, index: VectorIndex | None = None) -> None:
-        with self._index_lock:
-            stamp = self._stamp()
-            (index or self.vector_index()).save(self.index_path, stamp)
-            self._saved_stamp = stamp
+        """The index for this model, as current as the catalog: loaded from disk if the file is current,
+        else rebuilt from SQLite (no model work; nothing is written: a writer saves it later)."""
+        return self._index.current()
 
     # Search --------------------------------------------------------------------------------------
 
@@ -385,5 +374,5 @@ class Library:
             failed=counts.get("failed", 0),
             model=self.spec.name,
             device=self.encoder.device,
-            index=IndexHealth(len(index), index.is_approximate, self._saved_stamp == self._stamp()),
+            index=IndexHealth(len(index), index.is_approximate, self._index.saved_and_current),
         )

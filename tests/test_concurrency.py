@@ -6,7 +6,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import event
+from tag_helpers import ColourWordEncoder, open_tag_library
 
 from photosift.core.catalog import Catalog, FolderInfo
 
@@ -42,3 +44,35 @@ def test_a_check_then_write_is_one_transaction_another_process_cannot_slip_into(
     finally:
         first.close()
         second.close()
+
+
+class _BlockingTexts(ColourWordEncoder):
+    """Text encoding that stands still until released: tag preparation taking its minute on a CPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        self.started.set()
+        self.release.wait(timeout=30)
+        return super().encode_texts(texts)
+
+
+def test_tag_reads_do_not_wait_for_a_tag_preparation(home: Path) -> None:
+    library = open_tag_library(home)
+    encoder = _BlockingTexts()
+    library.encoder = encoder
+    preparing = threading.Thread(target=library.tags.tagger.prepare)
+    preparing.start()
+    try:
+        assert encoder.started.wait(timeout=30)
+        answered: list[object] = []
+        reader = threading.Thread(target=lambda: answered.extend([library.tags.tags(), library.tags.counts()]))
+        reader.start()
+        reader.join(timeout=5)
+        assert answered and len(answered[0]) > 300  # type: ignore[arg-type]
+    finally:
+        encoder.release.set()
+        preparing.join()
+        library.close()

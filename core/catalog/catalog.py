@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.database import open_engine, write_transaction
+from photosift.core.catalog.database import open_engine, read_transaction, write_transaction
 from photosift.core.catalog.nesting import merge_nested, refuse_inside_watched
 from photosift.core.catalog.records import (
     FileRecord,
@@ -52,6 +52,10 @@ def as_stored(vectors: np.ndarray) -> np.ndarray:
     """Vectors rounded exactly as the catalog stores them, so an index built from fresh results ranks
     the same as one rebuilt from SQLite."""
     return np.asarray(vectors, dtype=STORAGE_DTYPE).astype(np.float32)
+
+
+def _generation(conn: Connection, model_id: int) -> int:
+    return int(conn.execute(select(s.models.c.generation).where(s.models.c.id == model_id)).scalar_one())
 
 
 def _encode_vector(vector: np.ndarray) -> bytes:
@@ -222,13 +226,15 @@ class Catalog:
         """Delete photos that no file points to any more, with their embeddings."""
         orphans = select(s.photos.c.id).where(~s.photos.c.id.in_(select(s.files.c.photo_id)))
         orphan_ids = [r[0] for r in conn.execute(orphans)]
+        hit_models: set[int] = set()
         for chunk in _chunks(orphan_ids):
-            hit_models = select(func.distinct(s.embeddings.c.model_id)).where(s.embeddings.c.photo_id.in_(chunk))
-            conn.execute(
-                update(s.models).where(s.models.c.id.in_(hit_models)).values(generation=s.models.c.generation + 1)
-            )
+            hit = select(func.distinct(s.embeddings.c.model_id)).where(s.embeddings.c.photo_id.in_(chunk))
+            hit_models.update(conn.execute(hit).scalars())
             conn.execute(delete(s.embeddings).where(s.embeddings.c.photo_id.in_(chunk)))
             conn.execute(delete(s.photos).where(s.photos.c.id.in_(chunk)))
+        if hit_models:  # once per transaction, so a generation step is one transaction's change
+            bump = update(s.models).where(s.models.c.id.in_(hit_models))
+            conn.execute(bump.values(generation=s.models.c.generation + 1))
         return orphan_ids
 
     # Models and embeddings -----------------------------------------------------------------------
@@ -247,8 +253,10 @@ class Catalog:
             return int(row.id)
 
     def generation(self, model_id: int) -> int:
+        """A counter of the changes to this model's embeddings: every transaction that adds or deletes
+        some moves it on by exactly one. The vector index is saved with it (see core.library_index)."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(s.models.c.generation).where(s.models.c.id == model_id)).scalar_one())
+            return _generation(conn, model_id)
 
     def pending_photos(self, model_id: int) -> list[tuple[int, str]]:
         """Photos with no embedding for this model and no recorded failure, each with one of its paths."""
@@ -263,8 +271,13 @@ class Catalog:
         with self.engine.connect() as conn:
             return [(int(r[0]), str(r[1])) for r in conn.execute(query)]
 
-    def write_results(self, model_id: int, results: Sequence[PhotoResult]) -> None:
-        """Store one batch of indexing results (metadata, vectors, failures) in one transaction."""
+    def write_results(self, model_id: int, results: Sequence[PhotoResult]) -> tuple[int, int] | None:
+        """Store one batch of indexing results (metadata, vectors, failures) in one transaction.
+
+        Returns:
+            The model's generation before and after the batch, or None when it stored no vector (the
+            generation did not move): the caller's vector index knows whether it saw every step between.
+        """
         with write_transaction(self.engine) as conn:
             live = {
                 r[0]
@@ -291,26 +304,42 @@ class Catalog:
                     vectors.append(
                         {"photo_id": result.photo_id, "model_id": model_id, "vector": _encode_vector(result.vector)}
                     )
-            if vectors:
-                conn.execute(insert(s.embeddings).prefix_with("OR REPLACE"), vectors)
-                conn.execute(
-                    update(s.models).where(s.models.c.id == model_id).values(generation=s.models.c.generation + 1)
-                )
+            if not vectors:
+                return None
+            conn.execute(insert(s.embeddings).prefix_with("OR REPLACE"), vectors)
+            before = _generation(conn, model_id)
+            conn.execute(update(s.models).where(s.models.c.id == model_id).values(generation=before + 1))
+            return before, before + 1
 
     def embeddings(self, model_id: int, photo_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, float32 vectors) of this model's embeddings, all or for the given photos."""
+        with self.engine.connect() as conn:
+            return self._embeddings(conn, model_id, photo_ids)
+
+    def embeddings_at(self, model_id: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """(generation, ids, vectors) of all this model's embeddings, read in one snapshot, so the
+        generation says exactly which state the vectors are (to build a vector index from)."""
+        with read_transaction(self.engine) as conn:
+            return _generation(conn, model_id), *self._embeddings(conn, model_id, None)
+
+    def embedding_ids_at(self, model_id: int) -> tuple[int, np.ndarray]:
+        """(generation, sorted photo ids) of this model's embeddings, read in one snapshot."""
+        query = select(s.embeddings.c.photo_id).where(s.embeddings.c.model_id == model_id)
+        with read_transaction(self.engine) as conn:
+            ids = np.fromiter(conn.execute(query).scalars(), dtype=np.int64)
+            return _generation(conn, model_id), np.sort(ids)
+
+    @staticmethod
+    def _embeddings(conn: Connection, model_id: int, photo_ids: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
         dim_query = select(s.models.c.dim).where(s.models.c.id == model_id)
         query = select(s.embeddings.c.photo_id, s.embeddings.c.vector).where(s.embeddings.c.model_id == model_id)
-        with self.engine.connect() as conn:
-            dim = int(conn.execute(dim_query).scalar_one())
-            if photo_ids is None:
-                rows = list(conn.execute(query.order_by(s.embeddings.c.photo_id)))
-            else:
-                rows = [
-                    r
-                    for chunk in _chunks(photo_ids)
-                    for r in conn.execute(query.where(s.embeddings.c.photo_id.in_(chunk)))
-                ]
+        dim = int(conn.execute(dim_query).scalar_one())
+        if photo_ids is None:
+            rows = list(conn.execute(query.order_by(s.embeddings.c.photo_id)))
+        else:
+            rows = [
+                r for chunk in _chunks(photo_ids) for r in conn.execute(query.where(s.embeddings.c.photo_id.in_(chunk)))
+            ]
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         return ids, _decode_vectors([r[1] for r in rows], dim)
 

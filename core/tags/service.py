@@ -30,6 +30,7 @@ class TagService:
         self, catalog: Catalog, model_id: int, encode_texts: TextEncoder, vocabulary_path: Path = VOCABULARY_FILE
     ) -> None:
         self.tagger = Tagger(catalog, model_id, encode_texts, vocabulary_path)
+        self.tagger.seed_vocabulary()  # here, when the library opens, so that reads never write
         self.store = self.tagger.store
         self.labels = self.tagger.labels
         self.model_id = model_id
@@ -39,13 +40,11 @@ class TagService:
     def tags(self, group: str | None = None) -> list[TagInfo]:
         """Every tag (built-in and custom), by group and name; only one group's when `group` is given
         (any case, and its first words suffice: "weather" is "Weather and seasons")."""
-        self.tagger.vocabulary()
         found = self.store.tags()
         return [t for t in found if group is None or t.group.lower().startswith(group.strip().lower())]
 
     def tag(self, name: str) -> TagInfo:
         """Raises QueryError for an unknown name, listing close ones."""
-        self.tagger.vocabulary()
         return self.store.tag(name)
 
     def add(
@@ -57,28 +56,24 @@ class TagService:
         progress: ProgressCallback = no_progress,
     ) -> TagInfo:
         """Create a custom tag and score it over the library (text model work for its prompts only)."""
-        self.tagger.vocabulary()
         tag = self.store.add_tag(name, prompts, group, examples)
         self.tagger.prepare(progress)
         return tag
 
     def remove(self, name: str) -> int:
         """Delete a custom tag with its scores and labels; returns how many labels went with it."""
-        self.tagger.vocabulary()
         removed = self.store.remove_tag(name)
         self.tagger.forget_matrix()
         return removed
 
     def set_sensitivity(self, name: str, level: int) -> TagInfo:
         """Set a tag's sensitivity step, -2 (fewer photos) to +2 (more); 0 is the calibrated threshold."""
-        self.tagger.vocabulary()
         return self.store.set_sensitivity(name, level)
 
     # Which photos carry what ---------------------------------------------------------------------
 
     def photo_ids_with_tag(self, name: str) -> set[int]:
         """See TagStore.photo_ids_with_tag; QueryError for an unknown tag."""
-        self.tagger.vocabulary()
         return self.store.photo_ids_with_tag(self.model_id, name)
 
     def counts(self) -> dict[str, int]:

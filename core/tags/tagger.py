@@ -57,7 +57,10 @@ class TagMatrix:
 class Tagger:
     """Scores one model's photos against every tag, and keeps the scores current.
 
-    Thread-safe: the indexer's writer thread calls `tag_batch` while other threads read.
+    Thread-safe: the indexer's writer thread calls `tag_batch` while other threads read. `_lock` guards
+    only the cached vocabulary and matrix and is never held across model or database work, so readers
+    never wait for a preparation (encoding every prompt takes a minute on a CPU); `_prepare_lock` keeps
+    two preparations from computing the same vectors twice.
     """
 
     def __init__(
@@ -71,21 +74,25 @@ class Tagger:
         self._vocabulary_path = vocabulary_path
         self._vocabulary: Vocabulary | None = None
         self._matrix: TagMatrix | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._prepare_lock = threading.Lock()
 
     def vocabulary(self) -> Vocabulary:
-        """The built-in vocabulary, loaded into the catalog on first use (idempotent)."""
+        """The built-in vocabulary (read from its file once)."""
         with self._lock:
             if self._vocabulary is None:
-                vocabulary = load_vocabulary(self._vocabulary_path)
-                self.store.seed(vocabulary)
-                self._vocabulary = vocabulary
+                self._vocabulary = load_vocabulary(self._vocabulary_path)
             return self._vocabulary
+
+    def seed_vocabulary(self) -> None:
+        """Bring the catalog's built-in tags in line with the vocabulary (idempotent, a few milliseconds);
+        done when a library opens, so reads never write."""
+        self.store.seed(self.vocabulary())
 
     def prepare(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> TagMatrix:
         """The tag matrix, after computing the vectors of tags that have none for this model (or a stale
         one) and re-scoring those tags over the photos already tagged. Cheap when nothing changed."""
-        with self._lock:
+        with self._prepare_lock:
             tagged = self.store.has_scores(self.model_id)  # before stale tags' old scores are dropped
             matrix, stale = self._refresh_vectors(progress, cancel)
             if stale and tagged:
@@ -144,7 +151,7 @@ class Tagger:
     def retag(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> RetagReport:
         """Re-score every embedded photo of this model from its stored embedding, replacing all automatic
         scores and histograms at once (labels are untouched). Cancelling leaves the old tags in place."""
-        with self._lock:
+        with self._prepare_lock:
             matrix, _ = self._refresh_vectors(progress, cancel)
         return self._retag(matrix, progress, cancel)
 
@@ -165,8 +172,10 @@ class Tagger:
             cached.update(fresh)
         ids = np.array([t.id for t in tags], dtype=np.int64)
         vectors = np.stack([cached[t.id].vector for t in tags]) if tags else np.zeros((0, 0), np.float32)
-        self._matrix = TagMatrix(ids, vectors)
-        return self._matrix, [t.id for t in stale]
+        matrix = TagMatrix(ids, vectors)
+        with self._lock:
+            self._matrix = matrix
+        return matrix, [t.id for t in stale]
 
     def _definitions(self, tags: Sequence[TagInfo], templates: Sequence[str]) -> dict[int, str]:
         wanted = sorted({p for t in tags for p in t.examples})
