@@ -4,19 +4,22 @@ folders, and the catalog listing each folder's failures apart."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_photo
+from conftest import TEST_MODELS, make_photo
 from test_library import open_library
 
+from photosift.app.cli import run
 from photosift.core.catalog import PhotoInfo
 from photosift.core.catalog.records import PhotoResult
 from photosift.core.errors import FolderNotFoundError
 from photosift.core.imageio import CORRUPT, HEIF_EXTRA_NEEDED
 from photosift.core.library import Library
+from photosift.core.protocol import EXIT_OK
 
 
 def names(failures: list[PhotoInfo]) -> set[str]:
@@ -161,3 +164,23 @@ def test_a_photo_that_failed_for_a_missing_codec_is_retried_once_it_is_installed
         )
         lib.index()
         assert statuses(lib) == ({"ok": 1} if installed else {"failed": 1})
+
+
+def test_status_lists_failures_with_how_to_retry_and_files_left_out(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "photos"
+    make_photo(root / "good.jpg")
+    (root / "broken.jpg").write_bytes(b"not a jpeg")
+    os.mkfifo(root / "pipe.jpg")
+    tiny = ["--model", str(TEST_MODELS / "tiny.json")]
+    assert run(["index", str(root), *tiny]) == EXIT_OK
+    capsys.readouterr()
+    assert run(["status", "--failures", "--all", *tiny]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "broken.jpg" in out and "photosift index --retry-failed" in out
+    assert f"skipped: a named pipe, not a file: {root / 'pipe.jpg'}" in out
+    make_photo(root / "broken.jpg", "blue")  # repaired in place, same size and time would hide it from a scan
+    os.utime(root / "broken.jpg", ns=(0, 0))
+    assert run(["index", "--retry-failed", *tiny]) == EXIT_OK
+    assert "Embedded 1 photo" in capsys.readouterr().out

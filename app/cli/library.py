@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from photosift.core.settings import Paths, Settings
 
 if TYPE_CHECKING:
     from photosift.core.catalog.records import FolderInfo
+    from photosift.core.catalog.skipped import SkippedFile
     from photosift.core.indexer import IndexReport
     from photosift.core.library import LibraryStatus
     from photosift.core.scanner import ScanReport
@@ -30,6 +32,8 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             raise UserError("There are no photo folders yet: add one with `photosift index PATH`.")
         with TqdmProgress(quiet=args.json) as progress:
             scans = library.scan([Path(p) for p in args.paths] or None, progress)
+            if args.retry_failed:
+                library.catalog.retry_failed()
             report = library.index(progress)
         counts = {f.path: f.photo_count for f in library.folders()}
         summary = {"folders": [scan_summary(s) for s in scans], "index": asdict(report), "model": library.spec.name}
@@ -58,6 +62,9 @@ def index_lines(scans: list[ScanReport], report: IndexReport, photo_counts: dict
     if report.failed:
         failed = plural(report.failed, "photo")
         lines.append(f"{failed} could not be read: see which with `photosift status --failures`.")
+    if report.missing:
+        waiting = plural(report.missing, "photo")
+        lines.append(f"{waiting} wait for their files (moved, or on a drive that is away): the next scan finds them.")
     if report.cancelled:
         lines.append("Stopped early: run `photosift index` again to continue.")
     return lines
@@ -82,15 +89,21 @@ def _scan_line(scan: ScanReport, photo_count: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.core.catalog.skipped import skipped_files
+
     with open_library(args, paths, settings) as library:
         status = library.status()
         failures = library.catalog.failures() if args.failures else []
+        skipped = skipped_files(library.catalog.engine) if args.failures and args.all else []
         data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
-        emit(args, data, lambda: print("\n".join(status_lines(status, failures, paths))))
+        data["skipped"] = [asdict(f) for f in skipped]
+        emit(args, data, lambda: print("\n".join(status_lines(status, failures, paths, skipped))))
         return EXIT_OK
 
 
-def status_lines(status: LibraryStatus, failures: list[Any], paths: Paths) -> list[str]:
+def status_lines(
+    status: LibraryStatus, failures: list[Any], paths: Paths, skipped: Sequence[SkippedFile] = ()
+) -> list[str]:
     counts = f"{status.embedded} indexed, {status.pending} pending, {status.failed} failed"
     kind = "approximate" if status.index.approximate else "exact"
     health = "saved" if status.index.saved_and_current else "rebuilt from the catalog"
@@ -102,6 +115,9 @@ def status_lines(status: LibraryStatus, failures: list[Any], paths: Paths) -> li
     ]
     lines += [_folder_line(folder) for folder in status.folders]
     lines += [f"  failed: {p.paths[0] if p.paths else '#' + str(p.id)}: {p.error}" for p in failures]
+    if failures:
+        lines.append("Fixed the cause (a codec installed, a file repaired)? Retry them: photosift index --retry-failed")
+    lines += [f"  {f.reason}: {f.path}" for f in skipped]
     return lines
 
 

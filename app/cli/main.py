@@ -8,6 +8,7 @@ reported as such, its traceback in the log). Each command's module is imported w
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -37,9 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("index", library.cmd_index, "add folders (if given) and index new and changed photos").add_argument(
-        "paths", nargs="*", help="photo folders to add; with none, rescan all"
-    )
+    index = add("index", library.cmd_index, "add folders (if given) and index new and changed photos")
+    index.add_argument("paths", nargs="*", help="photo folders to add; with none, rescan all")
+    index.add_argument("--retry-failed", action="store_true", help="try again the photos that could not be read")
     query = add("search", search.cmd_search, 'search by text and images, e.g. "2:beach" + ./me.jpg - crowd')
     query.add_argument("query", nargs="+")
     query.epilog = search.FILTERS_HELP
@@ -47,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     similar = add("similar", search.cmd_similar, "find photos similar to a photo (path or #id) or any image file")
     similar.add_argument("photo")
     add_search_options(similar)
-    add("status", library.cmd_status, "folders, counts, failures, model and index health").add_argument(
-        "--failures", action="store_true", help="list photos that could not be read, with the reason"
+    status = add("status", library.cmd_status, "folders, counts, failures, model and index health")
+    status.add_argument("--failures", action="store_true", help="list photos that could not be read, with the reason")
+    status.add_argument(
+        "--all", action="store_true", help="with --failures: also files left out on purpose (pipes, ...)"
     )
     add("remove", library.cmd_remove, "stop indexing a folder (its files are not touched)").add_argument("path")
     add("watch", library.cmd_watch, "keep the library up to date as folders change").add_argument(
@@ -65,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `photosift` console script and of `python -m photosift.app`."""
     configure_logging(Paths.default())
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as the bytes they are, as ls does
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
     return run(list(sys.argv[1:] if argv is None else argv))
 
 
