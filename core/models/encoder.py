@@ -91,7 +91,8 @@ class Encoder:
         self._paths = paths
         self._device = select_device(device)
         self._preprocessor = Preprocessor.from_spec(spec)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the model and tokenizer fields; never held through a download
+        self._fetch_lock = threading.Lock()  # one download at a time
         self._model: torch.nn.Module | None = None
         self._use_onnx = runtime == "auto" and self._device == "cpu"
         self._onnx: OnnxTowers | None = None
@@ -253,6 +254,7 @@ class Encoder:
         return vectors
 
     def _ensure_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
+        self._fetch_unless_loaded(progress, cancel)
         with self._lock:
             if self._model is None:
                 with self._out_of_memory_guard("loading the model", SMALLER_MODEL):
@@ -261,6 +263,7 @@ class Encoder:
 
     def _ensure_onnx(self, progress: ProgressCallback, cancel: CancelToken | None) -> OnnxTowers | None:
         """The onnxruntime towers if this encoder runs them (exported on first use), else None: torch."""
+        self._fetch_unless_loaded(progress, cancel)
         with self._lock:
             if self._use_onnx and self._onnx is None:
                 weights = self._fetch_weights(progress, cancel)
@@ -307,6 +310,14 @@ class Encoder:
             model = model.to(memory_format=torch.channels_last)
         progress(Progress(stage="load", done=1, total=1, message=self._spec.title))
         return model
+
+    def _fetch_unless_loaded(self, progress: ProgressCallback, cancel: CancelToken | None) -> None:
+        """Download what the model lacks before taking `_lock`: a download takes minutes, and the tokenizer,
+        `release` and the other readers of the lock must not wait for it (only loading the model itself,
+        seconds, happens under the lock, where `_fetch_weights` then finds the files in place)."""
+        if self._model is None and self._onnx is None:
+            with self._fetch_lock:
+                self._fetch_weights(progress, cancel)
 
     def _fetch_weights(self, progress: ProgressCallback, cancel: CancelToken | None) -> Path | None:
         path = self._spec.weights_file(self._paths)
