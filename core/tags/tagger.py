@@ -44,6 +44,10 @@ RETAG_CHUNK = 4096  # photos scored at a time: (4096, 1152) float32 vectors are 
 # When more than this share of the tags changed (a vocabulary or template update), re-tag everything:
 # reading every embedding costs the same either way, and a full re-tag leaves exact top-k candidates.
 FULL_RETAG_SHARE = 0.1
+# Histograms are rebuilt once they count this share of photos more than are embedded (deleted photos,
+# whose scores cannot be taken back out): 5 % moves a threshold by well under a bin.
+STALE_HISTOGRAM_SHARE = 0.05
+STALE_HISTOGRAM_SLACK = 2  # photos: small libraries rebuild for a couple of deletions, which costs nothing
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,16 @@ class Tagger:
             ids, vectors = self.catalog.embeddings(self.model_id, pending[done : done + RETAG_CHUNK])
             self.tag_batch(ids.tolist(), vectors)
             progress(Progress("tag", min(done + RETAG_CHUNK, len(pending)), len(pending)))
+        if self._counts_deleted_photos():
+            self.retag(progress, cancel)
         return len(pending)
+
+    def _counts_deleted_photos(self) -> bool:
+        """Whether the histograms still count many photos deleted since they were built (batches only ever
+        add to them), so thresholds drift: then a re-tag from the stored embeddings rebuilds them."""
+        counted = max((c.photos for c in self.store.calibrations(self.model_id).values()), default=0)
+        embedded = len(self.store.embedded_photo_ids(self.model_id))
+        return counted > embedded + max(STALE_HISTOGRAM_SLACK, embedded * STALE_HISTOGRAM_SHARE)
 
     def retag(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> RetagReport:
         """Re-score every embedded photo of this model from its stored embedding, replacing all automatic
