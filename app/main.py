@@ -36,13 +36,14 @@ class ModelProvider:
         return self.registry.default_spec(device_kind(device_preference))
 
 
-def model_provider(paths: Paths) -> ModelProvider:
+def model_provider(paths: Paths, cpu_runtime: str = "auto") -> ModelProvider:
+    """Encoders on a CPU run on `cpu_runtime` (see `Settings.cpu_runtime`)."""
     from photosift.core.models.registry import ModelRegistry
 
     def make_encoder(spec: ModelSpec, device: str) -> LibraryEncoder:
         from photosift.core.models.encoder import Encoder, select_device
 
-        return Encoder(spec, paths, select_device(device))
+        return Encoder(spec, paths, select_device(device), runtime=cpu_runtime)
 
     return ModelProvider(ModelRegistry(paths), make_encoder)
 
@@ -103,7 +104,7 @@ def build_library(paths: Paths, settings: Settings, model: str | None = None) ->
     from photosift.core.library import Library
 
     paths.ensure()
-    models = model_provider(paths)
+    models = model_provider(paths, settings.cpu_runtime)
     spec = models.resolve(model or settings.model, settings.device)
     encoder = DeferredEncoder(spec, settings.device, lambda: models.make_encoder(spec, settings.device))
     return Library(paths, settings, Catalog(paths.database), spec, encoder)  # type: ignore[arg-type]

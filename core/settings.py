@@ -81,6 +81,8 @@ class Settings:
     Attributes:
         model: name of the active model spec, or None to pick the default for this machine's hardware.
         device: "auto", "cpu", "cuda" or "mps".
+        cpu_runtime: on a CPU, "auto" runs the model on onnxruntime once its export reproduced torch
+            (faster: see the README's performance section), "torch" always on torch; GPUs always run torch.
         decode_workers: threads that decode and preprocess photos ahead of the model; 0 means automatic.
         batch_size: photos per model forward pass; 0 means automatic (larger on GPU).
         excluded_folders: folder paths whose subtrees the scanner skips.
@@ -90,6 +92,7 @@ class Settings:
     schema_version: int = SETTINGS_SCHEMA_VERSION
     model: str | None = None
     device: str = "auto"
+    cpu_runtime: str = "auto"
     decode_workers: int = 0
     batch_size: int = 0
     excluded_folders: tuple[str, ...] = field(default_factory=tuple)

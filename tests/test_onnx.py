@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import make_photo
 
+from photosift.core.errors import UserError
 from photosift.core.imageio import load_image
 from photosift.core.models import onnx_export
 from photosift.core.models.build import build_model, load_tokenizer
@@ -151,3 +152,12 @@ def test_training_through_the_model_switches_the_encoder_to_torch(
             param.add_(0.05 * torch.randn_like(param))
     assert encoder.runtime == "torch"
     assert not np.allclose(encoder.encode_images(batch), before, atol=1e-3)
+
+
+def test_the_app_runs_the_runtime_the_settings_choose(tiny: ModelSpec, paths: Paths) -> None:
+    from photosift.app.main import model_provider
+
+    assert model_provider(paths).make_encoder(tiny, "cpu").runtime == "onnxruntime"  # type: ignore[attr-defined]
+    assert model_provider(paths, "torch").make_encoder(tiny, "cpu").runtime == "torch"  # type: ignore[attr-defined]
+    with pytest.raises(UserError, match="Unknown runtime"):
+        Encoder(tiny, paths, "cpu", runtime="tensorflow")

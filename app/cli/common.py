@@ -57,6 +57,8 @@ def open_library(args: argparse.Namespace, paths: Paths, settings: Settings) -> 
 
     if getattr(args, "device", None):
         settings = settings.with_changes(device=args.device)
+    if getattr(args, "cpu_runtime", None):
+        settings = settings.with_changes(cpu_runtime=args.cpu_runtime)
     return build_library(paths, settings, getattr(args, "model", None))
 
 

@@ -97,7 +97,7 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     apply_theme(app, prefs.theme)
     library = build_library(paths, settings, model)
     runner = TaskRunner(library)
-    window = MainWindow(library, runner, prefs=prefs, models=model_provider(paths))
+    window = MainWindow(library, runner, prefs=prefs, models=model_provider(paths, settings.cpu_runtime))
     previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
     try:
         window.restore_layout()
