@@ -97,6 +97,23 @@ class DeferredEncoder:
         return getattr(self.built(), name)
 
 
+def resolve_model(models: ModelProvider, model: str | None, settings: Settings) -> ModelSpec:
+    """The spec `model` names (a name or spec path), else the selected one, else this machine's default.
+    A selected model that can no longer be read says so and how to pick another."""
+    from photosift.core.errors import ModelError
+
+    if model or not settings.model:
+        return models.resolve(model, settings.device)
+    try:
+        return models.resolve(settings.model, settings.device)
+    except ModelError as exc:
+        raise ModelError(
+            f"The selected model {settings.model} cannot be used: {exc} Pick another with "
+            "`photosift models select NAME` (`photosift models list` shows them).",
+            details=exc.details,
+        ) from exc
+
+
 def build_library(paths: Paths, settings: Settings, model: str | None = None) -> Library:
     """Wire up a library for `model` (a name or spec path), else the settings' model, else the default
     for this machine's hardware. Nothing heavy happens here: the model loads on first use."""
@@ -105,6 +122,6 @@ def build_library(paths: Paths, settings: Settings, model: str | None = None) ->
 
     paths.ensure()
     models = model_provider(paths, settings.cpu_runtime)
-    spec = models.resolve(model or settings.model, settings.device)
+    spec = resolve_model(models, model, settings)
     encoder = DeferredEncoder(spec, settings.device, lambda: models.make_encoder(spec, settings.device))
     return Library(paths, settings, Catalog(paths.database), spec, encoder)  # type: ignore[arg-type]

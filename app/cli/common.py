@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.core.errors import UserError
@@ -60,6 +61,38 @@ def open_library(args: argparse.Namespace, paths: Paths, settings: Settings) -> 
     if getattr(args, "cpu_runtime", None):
         settings = settings.with_changes(cpu_runtime=args.cpu_runtime)
     return build_library(paths, settings, getattr(args, "model", None))
+
+
+def spec_file(name_or_path: str | None) -> Path | None:
+    """The spec file a model setting names, or None where it names a model (as the registry tells them)."""
+    if not name_or_path:
+        return None
+    path = Path(name_or_path).expanduser()
+    return path if path.suffix == ".json" or path.is_file() else None
+
+
+def model_setting(name_or_path: str) -> str:
+    """How a model is stored in the settings: a name as given, a spec file as an absolute path (so the
+    library finds it from any folder)."""
+    path = spec_file(name_or_path)
+    return str(path.resolve()) if path else name_or_path
+
+
+def unindexed_model_hint(library: Library) -> str | None:
+    """A sentence for a library that has no embeddings of the model it is about to use but has some of
+    others: which, and how to switch. None where there is nothing to say."""
+    stored = library.stored_models()
+    if any(m.id == library.model_id and m.embedded for m in stored):
+        return None
+    others = [f"{m.name} ({plural(m.embedded, 'photo')})" for m in stored if m.embedded]
+    if not others:
+        return None
+    name = library.spec.name
+    return (
+        f"No photos are indexed with {name} yet; this library has embeddings of {', '.join(others)}. "
+        "Switch with `photosift models select NAME` (a name or its spec file), "
+        f"or run `photosift index` to embed the photos with {name}."
+    )
 
 
 def photo_id(library: Library, text: str) -> int:

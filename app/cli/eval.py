@@ -23,7 +23,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    from photosift.app.main import model_provider
+    from photosift.app.main import model_provider, resolve_model
     from photosift.app.progress import TqdmProgress
     from photosift.core.evaluation.datasets import load_folder_dataset
     from photosift.core.evaluation.runner import evaluate
@@ -32,7 +32,7 @@ def cmd_eval(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     paths.ensure()
     models = model_provider(paths)
     device = args.device or settings.device
-    spec = models.resolve(args.model or settings.model, device)
+    spec = resolve_model(models, args.model, settings.with_changes(device=device))
     encoder = models.make_encoder(spec, device)
     with TqdmProgress(quiet=args.json) as progress:
         encoder.load(progress)

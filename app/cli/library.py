@@ -9,10 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.cli.common import emit, open_library, plural
+from photosift.app.cli.common import emit, model_setting, open_library, plural, unindexed_model_hint
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
-from photosift.core.settings import Paths, Settings
+from photosift.core.settings import Paths, Settings, save_settings
 
 if TYPE_CHECKING:
     from photosift.core.catalog.records import FolderInfo
@@ -30,14 +30,19 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             library.add_folder(Path(path))
         if not library.folders():
             raise UserError("There are no photo folders yet: add one with `photosift index PATH`.")
+        first_model = bool(args.model) and not settings.model and not any(m.embedded for m in library.stored_models())
         with TqdmProgress(quiet=args.json) as progress:
             scans = library.scan([Path(p) for p in args.paths] or None, progress)
             if args.retry_failed:
                 library.catalog.retry_failed()
             report = library.index(progress)
         counts = {f.path: f.photo_count for f in library.folders()}
+        lines = index_lines(scans, report, counts)
+        if first_model and report.embedded:
+            save_settings(paths, settings.with_changes(model=model_setting(args.model)))
+            lines.append(f"This library uses {library.spec.name} from now on; `photosift models select` changes it.")
         summary = {"folders": [scan_summary(s) for s in scans], "index": asdict(report), "model": library.spec.name}
-        emit(args, summary, lambda: print("\n".join(index_lines(scans, report, counts))))
+        emit(args, summary, lambda: print("\n".join(lines)))
         return EXIT_OK
 
 
@@ -95,9 +100,11 @@ def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
         status = library.status()
         failures = library.catalog.failures() if args.failures else []
         skipped = skipped_files(library.catalog.engine) if args.failures and args.all else []
+        hint = unindexed_model_hint(library)
         data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
         data["skipped"] = [asdict(f) for f in skipped]
-        emit(args, data, lambda: print("\n".join(status_lines(status, failures, paths, skipped))))
+        lines = [*status_lines(status, failures, paths, skipped), *([hint] if hint else [])]
+        emit(args, data | {"hint": hint}, lambda: print("\n".join(lines)))
         return EXIT_OK
 
 

@@ -6,10 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from photosift.app.main import device_kind, model_provider
+from photosift.app.cli.common import model_setting, spec_file
+from photosift.app.main import device_kind, model_provider, resolve_model
+from photosift.core.errors import ModelError
 from photosift.core.models.download import resumable_bytes
 from photosift.core.models.registry import ModelRegistry
-from photosift.core.models.spec import ModelSpec
+from photosift.core.models.spec import ModelSpec, load_spec
 from photosift.core.settings import Paths, Settings, save_settings
 
 
@@ -38,25 +40,39 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    """The built-in and imported models, and the selected spec file if one is selected, marked with *."""
     registry = ModelRegistry(paths)
     default = registry.default_spec(device_kind(settings.device)).name
-    selected = settings.model or default
-    rows = [
-        {
-            "name": spec.name,
-            "title": spec.title,
-            "dim": spec.embed_dim,
-            "download_mb": spec.download_mb,
-            "downloaded": registry.is_downloaded(spec),
-            "fetched_mb": round(_resumable_mb(spec, paths), 1),  # of an unfinished download, which resumes
-            "selected": spec.name == selected,
-            "default_here": spec.name == default,
-        }
-        for spec in registry.specs()
-    ]
-    lines = [_model_line(r) for r in rows]
-    _print(args, rows, "\n".join(lines))
+    selected_file = spec_file(settings.model)
+    selected = None if selected_file else settings.model or default
+    rows = [_row(spec, registry, paths, spec.name == selected, spec.name == default) for spec in registry.specs()]
+    if selected_file:
+        rows.append(_file_row(selected_file, registry, paths))
+    _print(args, rows, "\n".join(_model_line(r) for r in rows))
     return 0
+
+
+def _row(spec: ModelSpec, registry: ModelRegistry, paths: Paths, selected: bool, default: bool) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "dim": spec.embed_dim,
+        "download_mb": spec.download_mb,
+        "downloaded": registry.is_downloaded(spec),
+        "fetched_mb": round(_resumable_mb(spec, paths), 1),  # of an unfinished download, which resumes
+        "selected": selected,
+        "default_here": default,
+        "spec_file": None,
+    }
+
+
+def _file_row(path: Path, registry: ModelRegistry, paths: Paths) -> dict[str, Any]:
+    """The selected spec file's row; one that cannot be read is listed with the reason."""
+    try:
+        spec = load_spec(path)
+    except ModelError as exc:
+        return {"name": path.stem, "selected": True, "spec_file": str(path), "problem": str(exc)}
+    return _row(spec, registry, paths, selected=True, default=False) | {"spec_file": str(path)}
 
 
 def _resumable_mb(spec: ModelSpec, paths: Paths) -> float:
@@ -65,19 +81,23 @@ def _resumable_mb(spec: ModelSpec, paths: Paths) -> float:
 
 
 def _model_line(row: dict[str, Any]) -> str:
+    if "problem" in row:
+        pick = "Pick another with `photosift models select NAME`."
+        return f"* {row['spec_file']}  (selected, but {row['problem']} {pick})"
     size = "downloaded" if row["downloaded"] else f"{row['download_mb']:g} MB to download"
     if row["fetched_mb"]:
         size += f", {row['fetched_mb']:g} MB of it fetched"
     mark = "*" if row["selected"] else " "
     default = "  (default on this machine)" if row["default_here"] else ""
-    return f"{mark} {row['name']:<28} {row['title']}  [{row['dim']}-d, {size}]{default}"
+    where = f"  (spec file {row['spec_file']})" if row["spec_file"] else ""
+    return f"{mark} {row['name']:<28} {row['title']}  [{row['dim']}-d, {size}]{default}{where}"
 
 
 def cmd_download(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     from photosift.app.progress import TqdmProgress
 
     models = model_provider(paths)
-    spec = models.resolve(args.name or args.model or settings.model, settings.device)
+    spec = resolve_model(models, args.name or args.model, settings)
     with TqdmProgress(quiet=args.json) as progress:
         models.make_encoder(spec, settings.device).load(progress, None)
     _print(args, {"name": spec.name, "downloaded": True}, f"{spec.name} is ready.")
@@ -85,8 +105,9 @@ def cmd_download(args: argparse.Namespace, paths: Paths, settings: Settings) -> 
 
 
 def cmd_select(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    """Select a model by name, or by spec file, stored as an absolute path so that every folder finds it."""
     spec = ModelRegistry(paths).resolve(args.name)
-    save_settings(paths, settings.with_changes(model=args.name))
+    save_settings(paths, settings.with_changes(model=model_setting(args.name)))
     _print(
         args,
         {"selected": spec.name},

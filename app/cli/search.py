@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from photosift.app.cli.common import emit, open_library, print_page, refuse_nul, search_filters
-from photosift.core.errors import UserError
+from photosift.app.cli.common import emit, open_library, print_page, refuse_nul, search_filters, unindexed_model_hint
+from photosift.core.errors import ImageError, UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.search.references import parse_reference
 from photosift.core.settings import Paths, Settings
+
+if TYPE_CHECKING:
+    from photosift.core.library import Library
 
 FILTERS_HELP = (
     "Filters may be mixed with the terms: tag:NAME -tag:NAME album:NAME folder:NAME-or-PATH camera:TEXT "
@@ -20,6 +24,7 @@ FILTERS_HELP = (
 def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     text = refuse_nul(" ".join(args.query), "search")
     with open_library(args, paths, settings) as library:
+        _check_indexed(library)
         page = library.search(text, search_filters(args), args.offset, args.limit)
         emit(args, page, lambda: print_page(page))
         return EXIT_OK
@@ -31,6 +36,17 @@ def cmd_similar(args: argparse.Namespace, paths: Paths, settings: Settings) -> i
     with open_library(args, paths, settings) as library:
         if isinstance(target, int) and library.photo(target) is None:
             raise UserError(f"There is no photo #{target} in the library.")
-        page = library.similar(target, search_filters(args), args.offset, args.limit)
+        _check_indexed(library)
+        try:
+            page = library.similar(target, search_filters(args), args.offset, args.limit)
+        except ImageError as exc:  # its message is the reason only: say which file
+            raise UserError(f"Cannot find photos like {target}: {exc}.") from exc
         emit(args, page, lambda: print_page(page))
         return EXIT_OK
+
+
+def _check_indexed(library: Library) -> None:
+    """Refuse a search with a model the library holds no embeddings of, when it holds another's."""
+    hint = unindexed_model_hint(library)
+    if hint:
+        raise UserError(hint)

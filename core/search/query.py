@@ -22,10 +22,12 @@ from photosift.core.errors import QueryError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.search.filters import PATH_START, FilterToken, build_filters, read_filter, starts_filter
 from photosift.core.search.records import SearchFilters
+from photosift.core.search.references import MAX_PHOTO_ID
 
 TermKind = Literal["text", "image", "photo"]
 _WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):(?=\S)")
 _PHOTO_ID = re.compile(r"^(?:#|photo:)(\d+)$")
+MAX_WEIGHT = 1000.0  # far beyond any useful emphasis; larger weights overflow the sum into NaN scores
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def parse_query(text: str, base: Path | None = None) -> Query:
             file, a query whose terms are all subtracted, or a filter with a missing or bad value.
             The message names the position (1-based); `QueryError.position` holds it 0-based.
     """
+    if "\0" in text:
+        at = text.index("\0")
+        raise QueryError(f"The query holds a NUL byte (\\0) at position {at + 1}: no term or file name can.", at)
     base = base or Path.cwd()
     terms: list[Term] = []
     filters: list[FilterToken] = []
@@ -134,7 +139,11 @@ def parse_query(text: str, base: Path | None = None) -> Query:
 def _make_term(raw: str, quoted: bool, weight: float, i: int, base: Path) -> Term:
     if not raw:
         raise QueryError(f"Expected a term at position {i + 1}.", i)
+    if not abs(weight) <= MAX_WEIGHT:  # also catches an infinite weight
+        raise QueryError(f"The weight at position {i + 1} is too large: use a number up to {MAX_WEIGHT:g}.", i)
     kind, value = _classify(raw, quoted, base)
     if kind == "image" and not Path(value).is_file():
         raise QueryError(f"No image file at {raw} (position {i + 1}).", i)
+    if kind == "photo" and int(value) > MAX_PHOTO_ID:
+        raise QueryError(f"There is no photo #{value} in the library (position {i + 1}).", i)
     return Term(kind, value, weight, i)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photosift.core.errors import QueryError
+from photosift.core.errors import ImageError, QueryError
 from photosift.core.search.query import Query, Term
 
 
@@ -41,7 +41,10 @@ def query_vector(query: Query, encoders: TermEncoders) -> np.ndarray:
 
 def _non_text_vector(term: Term, encoders: TermEncoders) -> np.ndarray:
     if term.kind == "image":
-        return encoders.image_file(term.value)
+        try:
+            return encoders.image_file(term.value)
+        except ImageError as exc:  # its message is the reason only: say which file
+            raise QueryError(f"Cannot search with {term.value} (position {term.position + 1}): {exc}.") from exc
     vector = encoders.photo(term.photo_id)
     if vector is None:
         raise QueryError(

@@ -1,0 +1,115 @@
+"""Start-up: how long each light `photosift` command takes as a whole process, beside `python -c pass`.
+
+    python benchmarks/bench_startup.py [--home DIR] [--source tiny-imagenet-val] [--runs 5]
+
+Runs every command as its own process (what a person waits for) and prints the median of --runs runs,
+then that median less Python's own start-up. With --home (a data folder indexed before, e.g. by
+`PHOTOSIFT_HOME=DIR photosift index FOLDER --model tests/models/tiny.json`) the commands run against
+that library, and the unchanged rescan (`photosift index`) and a text search are timed too; the search
+is broken down into library opening, model load and the query itself, measured inside one process.
+Without --home an empty temporary data folder is used. Targets (issue 15): the listings, `--help` and
+usage errors within 0.5 s of Python's start-up; an unchanged rescan of 10,000 photos under 2 s in all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LIGHT = (
+    ("python -c pass", [sys.executable, "-c", "pass"]),
+    ("photosift --help", ["--help"]),
+    ("photosift status", ["status"]),
+    ("photosift models list", ["models", "list"]),
+    ("photosift tag list", ["tag", "list"]),
+    ("photosift albums list", ["albums", "list"]),
+    ("usage error (photosift serch)", ["serch", "x"]),
+)
+HEAVY_MODULES = ("torch", "open_clip", "faiss", "PySide6")
+SEARCH_BREAKDOWN = """
+import sys, time
+t0 = time.perf_counter()
+from photosift.app.main import build_library
+from photosift.core.settings import Paths, load_settings
+paths = Paths.default()
+library = build_library(paths, load_settings(paths))
+t1 = time.perf_counter()
+library.encoder.load()
+t2 = time.perf_counter()
+page = library.search(sys.argv[1], limit=20)
+t3 = time.perf_counter()
+library.search(sys.argv[1] + " photo", limit=20)
+t4 = time.perf_counter()
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {t4 - t3:.3f} {len(page.hits)}")
+"""
+
+
+def photosift_command(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "photosift.app", *args]
+
+
+def median_seconds(command: list[str], env: dict[str, str], runs: int) -> tuple[float, int]:
+    """The median wall time of `runs` runs of `command`, and the exit code of the last."""
+    times, code = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        code = subprocess.run(command, env=env, capture_output=True, check=False).returncode
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), code
+
+
+def heavy_imports(args: list[str], env: dict[str, str]) -> str:
+    """Which of torch, open_clip, faiss and Qt the command imported (run once more, in-process)."""
+    probe = (
+        "import sys\nfrom photosift.app.cli import run\ntry:\n    run(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        f"print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules) or '-', file=sys.__stderr__)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+    return result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="an indexed data folder (default: an empty temporary one)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--query", default="a dog on the grass")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as empty:
+        home = args.home or Path(empty)
+        env = os.environ | {"PHOTOSIFT_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+        print(f"data folder: {home}; median of {args.runs} runs; CPU count {os.cpu_count()}")
+        print(f"{'command':<32}{'median s':>10}{'- python':>10}  exit  heavy modules imported")
+        baseline = 0.0
+        for label, command in LIGHT:
+            full = command if command[0] == sys.executable else photosift_command(command)
+            seconds, code = median_seconds(full, env, args.runs)
+            baseline = baseline or seconds
+            heavy = "-" if command[0] == sys.executable else heavy_imports(command, env)
+            print(f"{label:<32}{seconds:>10.2f}{seconds - baseline:>10.2f}  {code:>4}  {heavy}")
+        if args.home:
+            seconds, code = median_seconds(photosift_command(["index"]), env, args.runs)
+            print(f"{'unchanged rescan (index)':<32}{seconds:>10.2f}{seconds - baseline:>10.2f}  {code:>4}")
+            search_breakdown(args.query, env, baseline)
+
+
+def search_breakdown(query: str, env: dict[str, str], baseline: float) -> None:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", SEARCH_BREAKDOWN, query], env=env, capture_output=True, text=True)
+    whole = time.perf_counter() - start
+    if result.returncode:
+        print(f"search failed: {result.stderr.strip().splitlines()[-1]}")
+        return
+    opened, loaded, first, second, hits = result.stdout.split()
+    print(f"search {query!r} ({hits} hits): whole process {whole:.2f} s ({whole - baseline:.2f} s above python)")
+    print(f"  imports + open library {float(opened):.2f} s, model load {float(loaded):.2f} s,")
+    print(f"  first query {float(first):.2f} s (text encoding + index load), next query {float(second):.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Start-up: the commands that need no model import no torch, open_clip or Qt (and the ones that need no
+index no FAISS), so they answer at once; benchmarks/bench_startup.py times them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import json, sys
+from photosift.app.cli import run
+heavy = ("torch", "open_clip", "faiss", "PySide6")
+found = {}
+for argv in json.loads(sys.argv[1]):
+    try:
+        code = run(argv)
+    except SystemExit as exc:  # --help and usage errors end in argparse's exit
+        code = exc.code
+    found[" ".join(argv)] = [code, [m for m in heavy if m in sys.modules]]
+print(json.dumps(found), file=sys.__stdout__)
+"""
+
+
+def heavy_imports(home: Path, commands: list[list[str]]) -> dict[str, list[object]]:
+    """For each command run in turn in one fresh process: its exit code and the heavy modules loaded by then."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(commands)],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PHOTOSIFT_HOME": str(home)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    found: dict[str, list[object]] = json.loads(result.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_importing_the_cli_and_asking_for_help_imports_no_torch(tmp_path: Path) -> None:
+    found = heavy_imports(tmp_path / "home", [["--help"]])
+    assert found["--help"] == [0, []]
+
+
+def test_listings_status_and_usage_errors_import_no_model_stack(tmp_path: Path) -> None:
+    commands = [["models", "list"], ["serch", "x"], ["search", "x", "--limit", "0"], ["status"], ["tag", "list"]]
+    found = heavy_imports(tmp_path / "home", [*commands, ["albums", "list"]])
+    assert found["models list"] == [0, []]
+    assert found["serch x"] == [2, []] and found["search x --limit 0"] == [2, []]
+    # status and the listings open the library (SQLite) but never its model, nor Qt.
+    assert found["albums list"][0] == 0
+    assert not {"torch", "open_clip", "PySide6"} & set(found["albums list"][1])  # type: ignore[arg-type]
