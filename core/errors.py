@@ -71,4 +71,13 @@ class EnvironmentFault(PhotosiftError):
 
 
 class Cancelled(PhotosiftError):
-    """A long operation stopped because its cancel token was set."""
+    """A long operation stopped because its cancel token was set.
+
+    The convention for every long operation (scan, index, tag, switch): what finished stays committed, and
+    `partial` carries the operation's report of it (an `IndexReport`, the finished `ScanReport`s, a
+    `RetagReport`), or None where nothing had finished.
+    """
+
+    def __init__(self, message: str = "Stopped.", *, partial: object = None, details: str = "") -> None:
+        super().__init__(message, details=details)
+        self.partial = partial

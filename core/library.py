@@ -20,7 +20,7 @@ from photosift.core.catalog.catalog import absolute_path, as_stored
 from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
 from photosift.core.catalog.photo_filters import capture_order
 from photosift.core.catalog.records import PhotoResult
-from photosift.core.errors import AlbumError, QueryError, UserError
+from photosift.core.errors import AlbumError, Cancelled, QueryError, UserError
 from photosift.core.imageio import load_image, retryable_failures
 from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
 from photosift.core.library_index import LibraryIndex
@@ -176,12 +176,14 @@ class Library:
         process scans or indexes this library (core.library_lock)."""
         wanted = {absolute_path(p) for p in paths} if paths else None
         excluded = frozenset(self.settings.excluded_folders)
+        reports: list[ScanReport] = []
         with self._run_lock.held("scanning", progress, cancel), self._index.writing():
-            reports = [
-                scan_folder(self.catalog, folder, excluded, progress, cancel)
-                for folder in self.catalog.folders()
-                if wanted is None or folder.path in wanted
-            ]
+            for folder in self.catalog.folders():
+                if wanted is None or folder.path in wanted:
+                    try:
+                        reports.append(scan_folder(self.catalog, folder, excluded, progress, cancel))
+                    except Cancelled as stopped:  # the folder in progress rolled back; the others stay
+                        raise Cancelled(partial=tuple(reports)) from stopped
             removed = self.catalog.delete_missing([record for report in reports for record in report.missing])
             self._forget([*removed, *(i for report in reports for i in report.deleted_photo_ids)])
         return reports
@@ -189,9 +191,16 @@ class Library:
     def index(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> IndexReport:
         """Embed every photo that has no embedding for this model yet, then save the vector index if it
         changed. Failures whose cause may be gone (a codec installed since, a file that was missing) are
-        tried again. Waits while another process scans or indexes this library (core.library_lock)."""
+        tried again. Waits while another process scans or indexes this library (core.library_lock).
+
+        Raises:
+            Cancelled: `cancel` was set; the batches written stay, `partial` is their `IndexReport`.
+        """
         with self._run_lock.held("indexing", progress, cancel):
-            return self._index_pending(progress, cancel)
+            report = self._index_pending(progress, cancel)
+        if report.cancelled:
+            raise Cancelled(partial=report)
+        return report
 
     def _index_pending(self, progress: ProgressCallback, cancel: CancelToken | None) -> IndexReport:
         self.catalog.retry_failed(retryable_failures())
@@ -342,8 +351,15 @@ class Library:
         return self.tags.suggest(photo_ids, top)
 
     def retag(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> RetagReport:
-        """Re-score this model's photos against every tag from the stored embeddings (no image model work)."""
-        return self.tags.tagger.retag(progress, cancel)
+        """Re-score this model's photos against every tag from the stored embeddings (no image model work).
+
+        Raises:
+            Cancelled: `cancel` was set; the old scores stay, `partial` is the `RetagReport`.
+        """
+        report = self.tags.tagger.retag(progress, cancel)
+        if report.cancelled:
+            raise Cancelled(partial=report)
+        return report
 
     # Status --------------------------------------------------------------------------------------
 

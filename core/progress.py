@@ -57,4 +57,4 @@ class CancelToken:
     def raise_if_cancelled(self) -> None:
         """Raise `Cancelled` if cancellation was requested."""
         if self._event.is_set():
-            raise Cancelled("cancelled")
+            raise Cancelled()

@@ -13,8 +13,11 @@ import pytest
 from conftest import FakeEncoder, make_colour_classes, make_photo
 
 from photosift.core.catalog import Catalog
+from photosift.core.errors import Cancelled
+from photosift.core.indexer import IndexReport
 from photosift.core.library import Library
 from photosift.core.models.spec import ModelSpec
+from photosift.core.progress import CancelToken, Progress
 from photosift.core.search.records import SearchFilters
 from photosift.core.settings import Paths, Settings
 
@@ -220,3 +223,33 @@ def test_vectors_in_sqlite_match_the_index(library: Library) -> None:
     ids, vectors = library.catalog.embeddings(library.model_id)
     assert len(ids) == len(library.vector_index()) == 9
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
+
+
+def test_a_cancelled_run_keeps_its_finished_part_and_raises_cancelled_with_it(home: Path, tmp_path: Path) -> None:
+    lib = open_library(home, settings=Settings(batch_size=2, decode_workers=1))
+    lib.add_folder(make_colour_classes(tmp_path / "one", per_class=2))
+    lib.add_folder(make_colour_classes(tmp_path / "two", per_class=2))
+    cancel = CancelToken()
+
+    def stop_after_first_folder(report: Progress) -> None:
+        if report.stage == "scan" and str(tmp_path / "two") in report.message:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled) as scan_stopped:
+        lib.scan(progress=stop_after_first_folder, cancel=cancel)
+    assert [Path(r.folder).name for r in scan_stopped.value.partial] == ["one"]
+    assert lib.status().photos == 6  # the finished folder stays scanned
+
+    cancel = CancelToken()
+
+    def stop_after_a_batch(report: Progress) -> None:
+        if report.stage == "index" and report.done >= 2:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled) as index_stopped:
+        lib.index(stop_after_a_batch, cancel)
+    partial = index_stopped.value.partial
+    assert isinstance(partial, IndexReport) and partial.cancelled and 2 <= partial.embedded < 6
+    assert lib.status().embedded == partial.embedded == len(lib.vector_index())  # committed and searchable
+    assert lib.index().embedded == 6 - partial.embedded
+    lib.close()

@@ -184,11 +184,13 @@ class IndexingController(QObject):
             lib.encoder.load(progress, cancel)
             if do_scan:
                 lib.scan([Path(p) for p in scan] if scan is not None else None, progress, cancel)
-            report = lib.index(progress, cancel)
-            if target is None or report.cancelled:
-                return RunOutcome(report)
-            report = target.index(progress, cancel)
-            return RunOutcome(report, None if report.cancelled else target)
+            try:
+                report = lib.index(progress, cancel)
+                return RunOutcome(report) if target is None else RunOutcome(target.index(progress, cancel), target)
+            except Cancelled as stopped:  # the batches written stay: say what was done, as for a whole run
+                if not isinstance(stopped.partial, IndexReport):
+                    raise
+                return RunOutcome(stopped.partial)
 
         self._token = self.runner.run_long_op(work, self._finished, self._failed)
         self._set_state(RUNNING)
