@@ -81,7 +81,7 @@ def test_estimates_count_the_work_and_say_what_they_rest_on(home: Path) -> None:
     config = preset_config("quick", data="d", model="m", method="mcip", name="n", output="o", device_kind="cpu")
     assert not config.grad_checkpointing and config.batch_size == 0 and config.epochs == 2 and config.device == "cpu"
     work = run_work(config, 100, 20, 50)
-    assert work == pytest.approx(20 * 4 + 100 + 50 + 100 * 2 * TRAIN_COST)
+    assert work == pytest.approx(20 * 4 + 100 + 50 + 100 * 2 * TRAIN_COST + 100)  # mcip re-aligns after: +100
     gpu = preset_config("quick", data="d", model="m", method="2sft", name="n", output="o", device_kind="cuda")
     assert gpu.grad_checkpointing and run_work(gpu, 100, 20, 50) > work  # recomputation and re-alignment
     metaclip = ModelRegistry(paths).resolve("vit-b-32-metaclip")

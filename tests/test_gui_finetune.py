@@ -97,6 +97,8 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
         assert (
             wizard.result_page.table.item(0, 0).text() != "—" and "points" in wizard.result_page.table.item(0, 2).text()
         )
+        what_ran = wizard.result_page.recipe.text()  # the applied tricks, from eval.json
+        assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33" in what_ran
         qtbot.waitUntil(lambda: wizard.result_page.grid.count() > 3, timeout=WAIT_MS)
         assert wizard.result_page.grid.rowCount() == 4  # a header and three query photos
         activated: list[str] = []

@@ -77,9 +77,25 @@ def test_pause_then_resume_in_a_new_session_then_discard(qtbot: QtBot, home: Pat
     library.close()
 
 
-def test_a_failing_trainer_shows_what_went_wrong_and_the_log(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+def fake_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Make the wizard start `script` (sh) instead of Python: the trainer's own refusals and exit codes are
+    tested through its `main` (test_training.py); here only the wizard's side is, without the seconds a
+    real trainer process spends importing torch."""
+    fake = tmp_path / "fake-trainer"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    monkeypatch.setattr(training_page, "TrainerProcess", functools.partial(TrainerProcess, python=str(fake)))
+
+
+def test_a_failing_trainer_shows_what_went_wrong_and_the_log(
+    qtbot: QtBot, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     library, models = tiny_library(home, tmp_path / "photos")
-    record = prepared_run(library, "failing-run", val_fraction=1.5)  # the trainer refuses it when it splits
+    record = prepared_run(library, "failing-run", val_fraction=1.5)
+    # What the trainer does with these settings: save its resolved copy, then refuse them when it splits.
+    message = "The validation fraction must be at least 0 and below 1; got 1.5."
+    refusal = json.dumps({"event": "error", "kind": "user", "message": message})
+    fake_trainer(tmp_path, monkeypatch, f"""echo '{{}}' > "$(dirname "$4")/config.json"\necho '{refusal}'\nexit 1\n""")
     with main_window(qtbot, library, models) as window:
         wizard = FineTuneWizard(window, models)
         wizard.show()
@@ -112,11 +128,8 @@ def test_cancelling_a_running_run_discards_it(
 ) -> None:
     library, models = tiny_library(home, tmp_path / "photos")
     record = prepared_run(library, "cancelled-run")
-    slow = tmp_path / "slow-trainer"  # a trainer that starts and then takes its time
     start = '{"event": "start", "device": "cpu", "train": 1, "validation": 1, "classes": 2}'
-    slow.write_text(f"#!/bin/sh\necho '{start}'\nexec sleep 60\n")
-    slow.chmod(0o755)
-    monkeypatch.setattr(training_page, "TrainerProcess", functools.partial(TrainerProcess, python=str(slow)))
+    fake_trainer(tmp_path, monkeypatch, f"echo '{start}'\nexec sleep 60\n")  # starts, then takes its time
     with main_window(qtbot, library, models) as window:
         wizard = FineTuneWizard(window, models)
         wizard.show()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,11 +18,12 @@ from photosift.training.losses import (
     combined_mcip_loss,
     info_nce_loss,
 )
+from photosift.training.stage_a import CaptionTable
 
 Vector = list[float]
 B, D, C = 4, 8, 5
 # Caption owners for T = 7 captions: image 1 has none, image 0 three, image 2 two, image 3 two.
-OWNERS = [0, 2, 0, 3, 2, 0, 3]
+OWNED = [{0}, {2}, {0}, {3}, {2}, {0}, {3}]
 
 
 # ---- scalar reference maths -------------------------------------------------------------------
@@ -63,30 +65,51 @@ def ref_arc_margin(x: list[Vector], w: list[Vector], labels: Sequence[int], s: f
 
 
 def ref_mc_arc_margin(
-    x: list[Vector], t: list[Vector], owners: Sequence[int], s: float, m: float, max_weight: float
+    x: list[Vector], t: list[Vector], owned: Sequence[set[int]], s: float, m: float, max_weight: float
 ) -> float:
+    """MCIP.md's formula; `owned[k]` is the set of images caption k belongs to. Every row counts in the
+    mean, a row without captions with its max term alone (q = 0)."""
     losses = []
     for i, xi in enumerate(x):
-        n_i = sum(1 for o in owners if o == i)
-        if n_i == 0:
-            continue
-        z = []
-        for tk, owner in zip(t, owners, strict=True):
-            c = dot(unit(xi), unit(tk))
-            z.append(s * (ref_margin(c, m) if owner == i else c))
+        mine = [i in owners for owners in owned]
+        n_i = sum(mine)
+        z = [
+            s * (ref_margin(dot(unit(xi), unit(tk)), m) if own else dot(unit(xi), unit(tk)))
+            for tk, own in zip(t, mine, strict=True)
+        ]
         lp = log_softmax(z)
-        q = [(1.0 / n_i if owner == i else 0.0) for owner in owners]
+        q = [(1.0 / n_i if own else 0.0) for own in mine]
         soft_ce = -sum(qk * lpk for qk, lpk in zip(q, lp, strict=True))
         hardest = max(-(1.0 - qk) * lpk for qk, lpk in zip(q, lp, strict=True))
         losses.append(soft_ce + max_weight * hardest)
     return sum(losses) / len(losses)
 
 
-def ref_info_nce(img: list[Vector], txt: list[Vector], scale: float) -> float:
+def mask(owned: Sequence[set[int]], n_images: int = B) -> torch.Tensor:
+    """The (images, captions) positive mask of an ownership list."""
+    return torch.tensor([[i in owners for owners in owned] for i in range(n_images)], dtype=torch.bool).view(
+        n_images, len(owned)
+    )
+
+
+def ref_info_nce(img: list[Vector], txt: list[Vector], scale: float, same: Sequence[set[int]] = ()) -> float:
+    """CLIP's loss; `same[i]` lists the texts j != i that also describe image i (left out of both softmaxes)."""
     sim = [[scale * dot(unit(a), unit(b)) for b in txt] for a in img]
     n = len(img)
-    i2t = -sum(log_softmax(sim[i])[i] for i in range(n)) / n
-    t2i = -sum(log_softmax([sim[j][i] for j in range(n)])[i] for i in range(n)) / n
+    match = [set(same[i]) if same else set() for i in range(n)]
+    i2t = (
+        -sum(
+            log_softmax([sim[i][j] for j in range(n) if j not in match[i]])[
+                sum(1 for j in range(i) if j not in match[i])
+            ]
+            for i in range(n)
+        )
+        / n
+    )
+    t2i = 0.0
+    for i in range(n):
+        keep = [j for j in range(n) if i not in match[j]]
+        t2i -= log_softmax([sim[j][i] for j in keep])[keep.index(i)] / n
     return (i2t + t2i) / 2
 
 
@@ -199,19 +222,19 @@ def test_arc_margin_rejects_bad_settings() -> None:
 @pytest.mark.parametrize(("seed", "margin", "max_weight"), [(0, 0.1, 0.1), (1, 0.1, 0.0), (2, 0.4, 0.5), (3, 0.0, 0.1)])
 def test_mc_arc_margin_matches_reference(seed: int, margin: float, max_weight: float) -> None:
     torch.manual_seed(seed)
-    x, t = torch.randn(B, D) * 2.0, torch.randn(len(OWNERS), D)
-    loss = MCArcMarginLoss(margin=margin, max_weight=max_weight)(x, t, torch.tensor(OWNERS))
-    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), OWNERS, 30.0, margin, max_weight))
+    x, t = torch.randn(B, D) * 2.0, torch.randn(len(OWNED), D)
+    loss = MCArcMarginLoss(margin=margin, max_weight=max_weight)(x, t, mask(OWNED))
+    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), OWNED, 30.0, margin, max_weight))
 
 
 def test_mc_arc_margin_fallback_branch() -> None:
     torch.manual_seed(8)
-    x, t = torch.randn(B, D), torch.randn(len(OWNERS), D)
+    x, t = torch.randn(B, D), torch.randn(len(OWNED), D)
     t[0] = -x[0]  # image 0's first caption is exactly opposite: c = -1, past the fold
     t[3] = -x[3] + 0.01 * torch.randn(D)
-    loss = MCArcMarginLoss()(x, t, torch.tensor(OWNERS))
+    loss = MCArcMarginLoss()(x, t, mask(OWNED))
     assert dot(unit(rows(x)[3]), unit(rows(t)[3])) <= math.cos(math.pi - 0.1)
-    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), OWNERS, 30.0, 0.1, 0.1))
+    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), OWNED, 30.0, 0.1, 0.1))
 
 
 def test_mc_arc_margin_hardest_term_ranges_over_own_captions() -> None:
@@ -220,61 +243,88 @@ def test_mc_arc_margin_hardest_term_ranges_over_own_captions() -> None:
     x = torch.eye(2, D)
     near = torch.eye(2, D)[0] + 0.1 * torch.eye(2, D)[1]
     t = torch.stack([x[0], -x[0], near])
-    owners = [0, 0, 1]
+    owned = [{0}, {0}, {1}]
     z = [
-        30.0 * (ref_margin(c, 0.1) if o == 0 else c)
-        for c, o in zip([1.0, -1.0, dot(x[0].tolist(), unit(near.tolist()))], owners, strict=True)
+        30.0 * (ref_margin(c, 0.1) if 0 in o else c)
+        for c, o in zip([1.0, -1.0, dot(x[0].tolist(), unit(near.tolist()))], owned, strict=True)
     ]
     q = [0.5, 0.5, 0.0]
     terms = [-(1.0 - qk) * lp for qk, lp in zip(q, log_softmax(z), strict=True)]
     assert max(range(3), key=terms.__getitem__) == 1  # the case really exercises an own caption
-    loss = MCArcMarginLoss()(x, t, torch.tensor(owners))
-    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), owners, 30.0, 0.1, 0.1))
+    loss = MCArcMarginLoss()(x, t, mask(owned, 2))
+    assert close(loss, ref_mc_arc_margin(rows(x), rows(t), owned, 30.0, 0.1, 0.1))
 
 
-def test_mc_arc_margin_ignores_images_without_captions() -> None:
+def test_mc_arc_margin_rows_without_captions_keep_their_max_term() -> None:
     torch.manual_seed(9)
-    x, t = torch.randn(B, D), torch.randn(len(OWNERS), D)
-    loss_fn = MCArcMarginLoss()
-    with_empty = loss_fn(x, t, torch.tensor(OWNERS))
-    # Drop image 1 (no captions) and renumber: the mean must not change (it would by 4/3 if the
-    # caption-less row counted in the denominator).
-    renumbered = torch.tensor([{0: 0, 2: 1, 3: 2}[o] for o in OWNERS])
-    assert torch.allclose(with_empty, loss_fn(x[[0, 2, 3]], t, renumbered), atol=1e-6)
+    x = torch.randn(B, D, requires_grad=True)
+    t = torch.randn(len(OWNED), D)
+    loss = MCArcMarginLoss()(x, t, mask(OWNED))
+    # By hand for image 1 (no captions): q = 0, so its term is 0.1 * max_k -log p_k over plain cosines.
+    lp = log_softmax([30.0 * dot(unit(rows(x)[1]), unit(tk)) for tk in rows(t)])
+    row_1 = 0.1 * max(-a for a in lp)
+    others = [
+        ref_mc_arc_margin([rows(x)[i]], rows(t), [{0} if i in o else set() for o in OWNED], 30.0, 0.1, 0.1)
+        for i in (0, 2, 3)
+    ]
+    assert close(loss, (row_1 + sum(others)) / B)  # the mean runs over all four rows
+    loss.backward()
+    assert x.grad is not None and x.grad[1].abs().sum() > 0  # the caption-less row still learns
 
 
 def test_mc_arc_margin_one_caption_each_is_arc_margin_over_captions() -> None:
     torch.manual_seed(10)
     x, t = torch.randn(B, D), torch.randn(B, D)
-    mc = MCArcMarginLoss(scale=30.0, margin=0.2, max_weight=0.0)(x, t, torch.arange(B))
+    mc = MCArcMarginLoss(scale=30.0, margin=0.2, max_weight=0.0)(x, t, torch.eye(B, dtype=torch.bool))
     arc = ArcMarginLoss(D, B, scale=30.0, margin=0.2)
     with torch.no_grad():
         arc.proxies.copy_(t)
     assert torch.allclose(mc, arc(x, torch.arange(B)), atol=1e-5)
 
 
+def test_mc_arc_margin_shared_caption_is_one_positive_column_for_each_owner() -> None:
+    """Two photos of one class share "a photo of a cat": one column, positive for both, no negative copy."""
+    embeddings = torch.nn.functional.normalize(torch.randn(4, D), dim=1)
+    per_item = [np.array([0, 1]), np.array([0, 2]), np.array([3]), np.array([], dtype=np.int64)]
+    captions, positive = CaptionTable(embeddings, per_item).for_batch(torch.tensor([0, 1, 3]))
+    assert torch.equal(captions, embeddings[[0, 1, 2]])  # caption 0 appears once
+    assert positive.tolist() == [[True, True, False], [True, False, True], [False, False, False]]
+    torch.manual_seed(16)
+    x = torch.randn(3, D)
+    owned = [{0, 1}, {0}, {1}]
+    loss = MCArcMarginLoss()(x, captions, positive)
+    assert close(loss, ref_mc_arc_margin(rows(x), rows(captions), owned, 30.0, 0.1, 0.1))
+    # Both owners at the shared caption, nothing else near: the soft target is reachable (low loss);
+    # with a second copy of the caption as a negative for each, it was not.
+    at_shared = captions[[0, 0, 2]]
+    dedup = MCArcMarginLoss(max_weight=0.0)(at_shared, captions[:1], torch.tensor([[True], [True], [False]]))
+    copies = torch.tensor([[True, False], [False, True], [False, False]])  # each owner's copy negative for the other
+    duplicated = MCArcMarginLoss(max_weight=0.0)(at_shared, captions[[0, 0]], copies)
+    assert float(dedup) < 1e-3 < float(duplicated)
+
+
 def test_mc_arc_margin_gradients_and_no_parameters() -> None:
     torch.manual_seed(11)
     x = torch.randn(B, D, requires_grad=True)
-    loss_fn = MCArcMarginLoss()
-    loss_fn(x, torch.randn(len(OWNERS), D), torch.tensor(OWNERS)).backward()
+    loss_fn = MCArcMarginLoss(max_weight=0.0)
+    loss_fn(x, torch.randn(len(OWNED), D), mask(OWNED)).backward()
     assert list(loss_fn.parameters()) == []
     assert x.grad is not None and x.grad.abs().sum() > 0
-    assert x.grad[1].abs().sum() == 0  # image 1 has no captions: it contributes nothing
+    assert x.grad[1].abs().sum() == 0  # image 1 has no captions: without the max term it adds nothing
 
 
 def test_mc_arc_margin_without_captions_is_zero_with_grad_path() -> None:
     x = torch.randn(B, D, requires_grad=True)
-    loss = MCArcMarginLoss()(x, torch.empty(0, D), torch.empty(0, dtype=torch.long))
+    loss = MCArcMarginLoss()(x, torch.empty(0, D), torch.zeros(B, 0, dtype=torch.bool))
     assert loss.detach().item() == 0.0
     assert loss.requires_grad and loss.grad_fn is not None
     loss.backward()
     assert x.grad is not None and torch.equal(x.grad, torch.zeros(B, D))
 
 
-def test_mc_arc_margin_rejects_mismatched_owners() -> None:
-    with pytest.raises(ValueError, match="owners"):
-        MCArcMarginLoss()(torch.randn(B, D), torch.randn(3, D), torch.tensor([0, 1]))
+def test_mc_arc_margin_rejects_a_mismatched_mask() -> None:
+    with pytest.raises(ValueError, match="positive mask"):
+        MCArcMarginLoss()(torch.randn(B, D), torch.randn(3, D), torch.zeros(B, 2, dtype=torch.bool))
 
 
 # ---- InfoNCE and the combination --------------------------------------------------------------
@@ -292,22 +342,25 @@ def test_info_nce_matches_references(scale: float) -> None:
     assert torch.allclose(loss, torch_reference, atol=1e-5)
 
 
-def test_info_nce_caps_the_temperature() -> None:
+def test_info_nce_leaves_the_temperature_to_the_trainer() -> None:
+    """No cap inside the loss (stage b clamps the parameter after each step), so the gradient never dies."""
     torch.manual_seed(13)
     img, txt = torch.randn(B, D), torch.randn(B, D)
-    huge = torch.tensor(math.log(1e4), requires_grad=True)
+    huge = torch.tensor(math.log(1e3), requires_grad=True)
     loss = info_nce_loss(img, txt, huge)
-    assert close(loss, ref_info_nce(rows(img), rows(txt), 100.0))
-    assert not close(loss, ref_info_nce(rows(img), rows(txt), 1e4))
+    assert close(loss, ref_info_nce(rows(img), rows(txt), 1e3), tol=1e-4)
     loss.backward()
-    assert huge.grad is not None and float(huge.grad) == 0.0  # capped: no push further up
+    assert huge.grad is not None and float(huge.grad) != 0.0
 
-    lowered = info_nce_loss(img, txt, torch.tensor(math.log(1e4)), max_scale=20.0)
-    assert close(lowered, ref_info_nce(rows(img), rows(txt), 20.0))
 
-    free = torch.tensor(math.log(10.0), requires_grad=True)
-    info_nce_loss(img, txt, free).backward()
-    assert free.grad is not None and float(free.grad) != 0.0
+def test_info_nce_leaves_false_negatives_out() -> None:
+    torch.manual_seed(17)
+    img, txt = torch.randn(B, D), torch.randn(B, D)
+    same = [{2}, set(), {0}, {1}]  # texts 0 and 2 describe images 2 and 0; text 1 also describes image 3
+    matches = torch.tensor([[j in same[i] for j in range(B)] for i in range(B)])
+    loss = info_nce_loss(img, txt, torch.tensor(math.log(20.0)), matches | torch.eye(B, dtype=torch.bool))
+    assert close(loss, ref_info_nce(rows(img), rows(txt), 20.0, same))
+    assert not close(loss, ref_info_nce(rows(img), rows(txt), 20.0))
 
 
 def test_info_nce_gradients_reach_both_towers() -> None:
@@ -332,8 +385,8 @@ def test_losses_run_in_float32_under_cpu_autocast(dtype: torch.dtype) -> None:
     torch.manual_seed(15)
     tower = torch.nn.Linear(D, D)
     arc, mc = ArcMarginLoss(D, C), MCArcMarginLoss()
-    inputs, captions = torch.randn(B, D), torch.randn(len(OWNERS), D)
-    labels, owners = torch.tensor([0, 1, 2, 3]), torch.tensor(OWNERS)
+    inputs, captions = torch.randn(B, D), torch.randn(len(OWNED), D)
+    labels, owners = torch.tensor([0, 1, 2, 3]), mask(OWNED)
     with torch.autocast("cpu", dtype=dtype):
         x = tower(inputs)  # half precision, as a backbone's output would be
         t = tower(captions)

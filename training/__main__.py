@@ -20,7 +20,7 @@ from photosift.core.errors import Cancelled, EnvironmentFault, UserError
 from photosift.core.progress import CancelToken
 from photosift.core.protocol import EVENT_ERROR, EXIT_BUG, EXIT_ENVIRONMENT, EXIT_OK, EXIT_STOPPED, EXIT_USER
 from photosift.core.settings import Paths
-from photosift.training.config import add_config_arguments, load_config
+from photosift.training.config import SMALL_COLLECTION, add_config_arguments, load_config
 from photosift.training.plan import plan
 from photosift.training.report import JsonLines
 from photosift.training.run import execute, make_runtime
@@ -32,6 +32,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="a YAML file of settings (command-line options win)")
     parser.add_argument("--resume", type=Path, help="continue the run in this folder with its saved settings")
     parser.add_argument("--plan", action="store_true", help="report what a run would train on, then exit")
+    parser.add_argument(
+        "--small-collection",
+        action="store_true",
+        help="start from settings for hundreds to thousands of photos instead of the paper's (see SMALL_COLLECTION)",
+    )
     add_config_arguments(parser)
     return parser.parse_args(argv)
 
@@ -44,8 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.resume is not None:
             config = load_config(args.resume / "config.json", {"output": str(args.resume)})
         else:
-            overrides = {k: v for k, v in vars(args).items() if k not in ("config", "resume", "plan")}
-            config = load_config(args.config, overrides)
+            own = ("config", "resume", "plan", "small_collection")
+            overrides = {k: v for k, v in vars(args).items() if k not in own}
+            config = load_config(args.config, overrides, SMALL_COLLECTION if args.small_collection else None)
         paths = Paths.default()
         paths.ensure()
         if args.plan:

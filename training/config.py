@@ -21,17 +21,24 @@ SplitMode = Literal["image", "class"]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a run needs. Defaults follow ../shared/MCIP.md, scaled for small collections.
+    """Everything a run needs. Defaults are the MCIP authors' GPU recipe (../shared/MCIP.md).
 
-    The paper's learning rates (1e-6 tower, 1e-4 proxies, batch 128, 3 epochs) are for a 400M-parameter
-    tower on millions of images; they are the defaults here too, and the wizard's presets and the
-    reproduction benchmark override them for small models and collections.
+    Those defaults (batch 128 at the model's resolution, lr 1e-6 tower / 1e-4 proxies, 3 epochs) are for a
+    400M-parameter tower on millions of photos: tens of thousands of steps. A personal collection gives
+    tens of steps an epoch, so it needs larger steps: see `SMALL_COLLECTION` (which the wizard's presets
+    and the reproduction benchmark start from) and `python -m photosift.training --small-collection`.
+
+    Effective step size: gradients are clipped to `grad_clip` per parameter group (tower, proxies) after
+    loss scaling is undone, so the learning rates here are what Adam really applies. The authors clipped
+    the still-scaled fp16 gradients (x 2^16), which shrinks every update far below its nominal rate (Adam
+    in its eps-dominated regime): their "1e-6" is effectively smaller. We clip the true gradients on
+    purpose, so that the same config means the same step in fp32 (CPU), bf16 and fp16.
     """
 
     data: str = ""  # folder-per-class collection, or a labels manifest (.json, see core.labels)
     model: str = ""  # base model: a name or a spec JSON path ("" = the default for this machine)
     method: Method = "mcip"
-    realign_after: bool = False  # run the text re-alignment stage after mcip too
+    realign_after: bool = True  # re-align the text tower after mcip (the released model is MCIP + Re-A)
     name: str = ""  # name of the fine-tuned model ("" = derived from the base model and method)
     output: str = ""  # run folder ("" = <PHOTOSIFT_HOME>/runs/<name>)
     seed: int = 0
@@ -42,21 +49,22 @@ class TrainConfig:
     workers: int = 2
     # Stage (a): retrieval fine-tuning of the image tower.
     epochs: int = 3
-    batch_size: int = 32  # 0 = the largest that fits in GPU memory
+    batch_size: int = 128  # the paper's (at 384 px); 0 = the largest that fits in GPU memory
     lr_tower: float = 1e-6
     lr_proxies: float = 1e-4
     min_lr: float = 1e-7
     weight_decay: float = 0.01
-    grad_clip: float = 1.0
+    grad_clip: float = 1.0  # max gradient norm of each parameter group; 0 = no clipping
     arc_scale: float = 30.0
     arc_margin: float = 0.1
     am_weight: float = 0.75
     mc_weight: float = 0.25
-    patch_dropout: float = 0.33
+    patch_dropout: float = 0.33  # built into the model (force_patch_dropout), timm towers included
     grad_checkpointing: bool = True
     early_stopping_patience: int = 2  # epochs without a better validation mAP before stopping
     # Pseudo-captions for MCArcMargin.
     caption_file: str = ""
+    caption_miner: str = ""  # model that mines the captions (name or spec path); "" = the model being tuned
     extra_terms: tuple[str, ...] = ()
     captions_top_k: int = 20
     captions_target_mean: float = 5.0
@@ -66,6 +74,16 @@ class TrainConfig:
     realign_batch_size: int = 256
     realign_weight_decay: float = 0.2
 
+    @property
+    def realigns(self) -> bool:
+        """Whether stage (b) runs: always for 2sft, for mcip unless turned off, never for gpr-ft (which is
+        the ArcMargin-only baseline)."""
+        return self.method == "2sft" or (self.method == "mcip" and self.realign_after)
+
+    @property
+    def uses_captions(self) -> bool:
+        return self.method != "gpr-ft"
+
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
@@ -73,6 +91,13 @@ class TrainConfig:
         data = dataclasses.asdict(self)
         data["extra_terms"] = list(self.extra_terms)
         return data
+
+
+# Settings for a personal collection (hundreds to a few thousand labelled photos) on top of the paper's:
+# tens of steps an epoch instead of tens of thousands, so the tower takes ten times larger steps and the
+# randomly initialised class proxies a hundred times larger ones (they must find their classes within
+# the first epoch); the batch is fitted to GPU memory (32 on a CPU), and checkpointing is left to GPUs.
+SMALL_COLLECTION: dict[str, Any] = {"lr_tower": 1e-5, "lr_proxies": 1e-3, "batch_size": 0, "epochs": 5}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -93,9 +118,10 @@ def _coerce(name: str, value: Any) -> Any:
     return converted
 
 
-def load_config(path: Path | None, overrides: dict[str, Any]) -> TrainConfig:
-    """Defaults, then the YAML file (if any), then command-line overrides (those that were given)."""
-    values: dict[str, Any] = {}
+def load_config(path: Path | None, overrides: dict[str, Any], base: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults, then `base` (e.g. `SMALL_COLLECTION`), then the YAML file (if any), then command-line
+    overrides (those that were given)."""
+    values: dict[str, Any] = dict(base or {})
     if path is not None:
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 ARC_SCALE = 30.0  # s in MCIP.md; the authors' value for both ArcMargin and MCArcMargin
 ARC_MARGIN = 0.1  # m in MCIP.md: small, because the backbone starts from a pretrained CLIP space
 MC_MAX_WEIGHT = 0.1  # weight of MCArcMargin's hardest-caption term, as in the authors' code
-INFO_NCE_MAX_SCALE = 100.0  # CLIP's cap on exp(logit_scale), i.e. temperature >= 0.01
+INFO_NCE_MAX_SCALE = 100.0  # CLIP's cap on exp(logit_scale), i.e. temperature >= 0.01 (stage b clamps to ln of it)
 AM_WEIGHT = 0.75  # total loss L = 0.75 * L_AM + 0.25 * L_MC (MCIP.md)
 MC_WEIGHT = 0.25
 
@@ -122,11 +122,15 @@ class MCArcMarginLoss(nn.Module):
     retrieval. The second term penalises the worst -(1 - q_ik) log p_ik of the row, exactly as written
     in MCIP.md; with n_i > 1 the max also ranges over the image's own captions (weight 1 - 1/n_i).
 
-    Rows with no captions contribute nothing, and the mean runs over the rows that have captions, so
-    the loss scale does not depend on caption coverage. (The authors' code averages over all rows and
-    lets caption-less rows keep the max term; MCIP.md's "contribute nothing" is followed here.) A batch
-    with no captions at all gives a zero still connected to the image embeddings, so a training step
-    can backpropagate it unchanged.
+    Each distinct caption string is one column of the batch, positive for every image that owns it: with
+    template caption banks two photos of one class share "a photo of a {class}", and a copy of the same
+    text as a negative in another column would make the target unreachable (MCIP.md). The caller passes
+    the deduplicated captions and a (B, T) positive mask (see `training.stage_a.CaptionTable.for_batch`).
+
+    The mean runs over all B rows, as in the authors' code: a row without captions has q = 0 and keeps
+    its `max_weight * max_k -log p_k` term, which pushes the image away from the caption it is closest to
+    among the other images' captions. A batch with no captions at all gives a zero still connected to
+    the image embeddings, so a training step can backpropagate it unchanged.
 
     No learnable parameters.
     """
@@ -141,57 +145,62 @@ class MCArcMarginLoss(nn.Module):
     def extra_repr(self) -> str:
         return f"scale={self.scale}, margin={self.margin}, max_weight={self.max_weight}"
 
-    def forward(self, image_embeddings: Tensor, caption_embeddings: Tensor, caption_owner: Tensor) -> Tensor:
-        """Mean MCArcMargin loss over the images of the batch that have captions.
+    def forward(self, image_embeddings: Tensor, caption_embeddings: Tensor, positive: Tensor) -> Tensor:
+        """Mean MCArcMargin loss over all the images of the batch.
 
         Args:
             image_embeddings: (B, D) image embeddings (normalised here).
-            caption_embeddings: (T, D) frozen text embeddings of all the batch's captions, T >= 0.
-            caption_owner: (T,) long: the batch row of the image each caption belongs to.
+            caption_embeddings: (T, D) frozen text embeddings of the batch's distinct captions, T >= 0.
+            positive: (B, T) bool: caption k belongs to image i.
 
         Returns:
             A float32 scalar.
         """
-        if caption_embeddings.shape[0] != caption_owner.shape[0]:
-            raise ValueError(f"{caption_embeddings.shape[0]} captions but {caption_owner.shape[0]} owners")
+        expected = (image_embeddings.shape[0], caption_embeddings.shape[0])
+        if tuple(positive.shape) != expected:
+            raise ValueError(f"the positive mask is {tuple(positive.shape)}, expected (images, captions) {expected}")
         with _no_autocast(image_embeddings):
             if caption_embeddings.shape[0] == 0:
                 return image_embeddings.float().sum() * 0.0
             cos = _float32(image_embeddings) @ _float32(caption_embeddings).T  # (B, T)
-            rows = torch.arange(cos.shape[0], device=cos.device)
-            positive = caption_owner.to(cos.device).view(1, -1) == rows.view(-1, 1)
+            positive = positive.to(device=cos.device, dtype=torch.bool)
             logits = self.scale * torch.where(positive, additive_angular_margin(cos, self.margin), cos)
             log_p = F.log_softmax(logits, dim=1)
-            count = positive.sum(dim=1)
-            target = positive.float() / count.clamp(min=1).unsqueeze(1)
+            target = positive.float() / positive.sum(dim=1, keepdim=True).clamp(min=1)
             per_row = -(target * log_p).sum(dim=1)
             per_row = per_row + self.max_weight * (-(1.0 - target) * log_p).amax(dim=1)
-            # Masked mean rather than boolean indexing: no host sync, and an all-empty batch gives 0.
-            has_captions = (count > 0).float()
-            return (per_row * has_captions).sum() / has_captions.sum().clamp(min=1.0)
+            return per_row.mean()
 
 
 def info_nce_loss(
-    image_features: Tensor, text_features: Tensor, logit_scale: Tensor, max_scale: float = INFO_NCE_MAX_SCALE
+    image_features: Tensor, text_features: Tensor, logit_scale: Tensor, matches: Tensor | None = None
 ) -> Tensor:
     """CLIP's symmetric cross-entropy over a batch of matching image-text pairs.
 
     Radford et al., "Learning Transferable Visual Models From Natural Language Supervision", ICML
-    2021, arXiv 2103.00020. Used for MCIP's stage (b) text re-alignment.
+    2021, arXiv 2103.00020. Used for MCIP's stage (b) text re-alignment. The inverse temperature is
+    `exp(logit_scale)` unclamped: the trainer clamps the parameter itself after each step (to ln 100, as
+    CLIP and the authors do), so the loss keeps its gradient at the cap.
 
     Args:
         image_features: (B, D); row i matches text row i. Normalised here.
         text_features: (B, D). Normalised here.
         logit_scale: scalar, log of the inverse temperature (CLIP's learnable parameter).
-        max_scale: cap on exp(logit_scale); past it, logit_scale gets no gradient.
+        matches: optional (B, B) bool, True where text j also describes image i (the same caption string,
+            or another caption of the same photo). Such off-diagonal pairs are false negatives and are left
+            out of both softmaxes rather than pushed apart.
 
     Returns:
         A float32 scalar: the mean of the image-to-text and text-to-image cross-entropies.
     """
     with _no_autocast(image_features):
-        scale = logit_scale.float().exp().clamp(max=max_scale)
-        logits = scale * _float32(image_features) @ _float32(text_features).T
+        logits = logit_scale.float().exp() * _float32(image_features) @ _float32(text_features).T
         labels = torch.arange(logits.shape[0], device=logits.device)
+        if matches is not None:
+            false_negative = matches.to(logits.device, torch.bool) & ~torch.eye(
+                len(labels), dtype=torch.bool, device=logits.device
+            )
+            logits = logits.masked_fill(false_negative, float("-inf"))
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
 

@@ -22,16 +22,17 @@ from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
 from photosift.core.progress import Progress
 from photosift.core.settings import Paths
-from photosift.training.captions import build_caption_bank, encode_captions, mine_captions
+from photosift.training.captions import CaptionAssignment, build_caption_bank, encode_captions, mine_captions
+from photosift.training.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from photosift.training.config import TrainConfig, save_config
 from photosift.training.data import Item, LabelledImageDataset, collate_skip_failed, load_training_data, train_transform
 from photosift.training.export import export_model, write_json
+from photosift.training.recipe import describe_recipe
 from photosift.training.runtime import Runtime
 from photosift.training.stage_a import CaptionTable, RetrievalTrainer
-from photosift.training.stage_b import caption_pairs, realign
-from photosift.training.towers import image_tower, prepare_image_tower
+from photosift.training.stage_b import realign
+from photosift.training.towers import applied_patch_dropout, image_tower, prepare_image_tower
 
-CHECKPOINT = "checkpoint.pt"
 BEST_TOWER = "best_tower.safetensors"
 
 
@@ -67,7 +68,11 @@ class FineTuneRun:
         self.config, self.paths, self.runtime = config, paths, runtime
         registry = ModelRegistry(paths)
         self.base: ModelSpec = registry.resolve(config.model) if config.model else registry.default_spec(runtime.device)
-        self.encoder = Encoder(self.base, paths, runtime.device)
+        self.registry = registry
+        # Patch dropout is built into the model (open_clip's force_patch_dropout), so that it also reaches
+        # timm-based towers; it acts only in train mode, so evaluation and caption mining never see it.
+        self.encoder = Encoder(self.base, paths, runtime.device, patch_dropout=config.patch_dropout)
+        self.recipe: dict[str, Any] = {}
         self._decoders = max(1, config.workers)  # decode threads for evaluation; workers=0 only affects training
         self.data = load_training_data(
             Path(config.data),
@@ -89,32 +94,48 @@ class FineTuneRun:
             self.runtime.report("progress", stage=p.stage, done=p.done, total=p.total, message=p.message)
 
     def captions(self) -> tuple[CaptionTable, list[str]] | None:
-        """Mine pseudo-captions with the base model (before any fine-tuning), when the method needs them."""
-        if self.config.method == "gpr-ft" and not self.config.realign_after:
+        """Mine pseudo-captions before any fine-tuning, when the method needs them: with the base model, or
+        with `caption_miner` (the authors mined in another model's space). The loss always uses the tuned
+        model's own frozen text embeddings of the captions chosen."""
+        if not self.config.uses_captions:
             return None
         caption_file = Path(self.config.caption_file) if self.config.caption_file else None
         bank = build_caption_bank(self.data.class_names, self.config.extra_terms, caption_file)
+        miner = self._miner()
+        per_item, mined = self._mine(miner, bank)
         bank_vectors = encode_captions(self.encoder, bank)
-        embedded = embed_images(self.encoder, self.training.paths, self._progress, None, self._decoders, 32)
-        vectors = np.zeros((len(self.training.paths), bank_vectors.shape[1]), dtype=np.float32)
-        vectors[embedded.kept] = embedded.vectors
-        mined = mine_captions(vectors, bank_vectors, self.config.captions_top_k, None, self.config.captions_target_mean)
-        readable = set(embedded.kept.tolist())  # unreadable photos get no captions (their vector is zero)
-        per_item = [c if i in readable else c[:0] for i, c in enumerate(mined.captions)]
+        if miner is not self.encoder:
+            miner.release()
         self.runtime.report(
             "captions",
             bank=len(bank),
             coverage=mined.coverage,
             mean_per_image=mined.mean_per_image,
             threshold=mined.threshold,
+            miner=miner.spec.name,
         )
         return CaptionTable(torch.from_numpy(bank_vectors), per_item), bank
+
+    def _miner(self) -> Encoder:
+        if not self.config.caption_miner:
+            return self.encoder
+        return Encoder(self.registry.resolve(self.config.caption_miner), self.paths, self.runtime.device)
+
+    def _mine(self, miner: Encoder, bank: list[str]) -> tuple[list[np.ndarray], CaptionAssignment]:
+        """Each training photo's captions by the miner's similarities; unreadable photos get none."""
+        bank_vectors = encode_captions(miner, bank)
+        embedded = embed_images(miner, self.training.paths, self._progress, None, self._decoders, 32)
+        vectors = np.zeros((len(self.training.paths), bank_vectors.shape[1]), dtype=np.float32)
+        vectors[embedded.kept] = embedded.vectors
+        mined = mine_captions(vectors, bank_vectors, self.config.captions_top_k, None, self.config.captions_target_mean)
+        readable = set(embedded.kept.tolist())  # an unreadable photo's vector is zero: no captions
+        return [c if i in readable else c[:0] for i, c in enumerate(mined.captions)], mined
 
     def stage_a(self, captions: CaptionTable | None) -> bool:
         """Retrieval fine-tuning; returns False if stopped by a signal (checkpoint saved)."""
         model = self.encoder.model
-        applied = prepare_image_tower(model, self.config.patch_dropout, self.config.grad_checkpointing)
-        self.runtime.report("stage", stage="a", method=self.config.method, tricks=applied)
+        tricks = prepare_image_tower(model, self.config.grad_checkpointing)
+        self.runtime.report("stage", stage="a", method=self.config.method, tricks=tricks)
         trainer = RetrievalTrainer(
             model,
             len(self.data.class_names),
@@ -125,18 +146,21 @@ class FineTuneRun:
         )
         checkpoint = self.runtime.run_dir / CHECKPOINT
         if checkpoint.exists():
-            trainer.load_state_dict(torch.load(checkpoint, map_location=self.runtime.device, weights_only=True))
+            trainer.load_state_dict(load_checkpoint(checkpoint, self.runtime.device))
             self.runtime.report("resumed", step=trainer.progress.step, epoch=trainer.progress.epoch)
         if trainer.batch_size == 0:
             trainer.batch_size = trainer.fit_batch_size(self.base.image_size)
             self.runtime.report("batch_size", batch_size=trainer.batch_size)
+        rate = applied_patch_dropout(model)
+        self.recipe = describe_recipe(self.config, tricks, rate, trainer.batch_size, self.runtime.precision)
+        self.runtime.report("recipe", **self.recipe)
         dataset = LabelledImageDataset(self.data.train, train_transform(self.base))
         best = self.runtime.run_dir / BEST_TOWER
         progress = trainer.train(
             dataset,
             collate_skip_failed,
             validate=lambda epoch: self.evaluate(f"epoch {epoch}").map,
-            save_checkpoint=lambda: torch.save(trainer.state_dict(), checkpoint),
+            save_checkpoint=lambda: save_checkpoint(trainer.state_dict(), checkpoint),
             save_best=lambda: save_file(_cpu_state(image_tower(model)), str(best)),
         )
         if self.runtime.stop.cancelled:
@@ -147,7 +171,7 @@ class FineTuneRun:
         return True
 
     def stage_b(self, captions: tuple[CaptionTable, list[str]] | None) -> None:
-        if captions is None or not (self.config.method == "2sft" or self.config.realign_after):
+        if captions is None or not self.config.realigns:
             return
         table, bank = captions
         self.encoder.model.eval()
@@ -157,7 +181,7 @@ class FineTuneRun:
         realign(
             self.encoder.model,
             torch.from_numpy(embedded.vectors),
-            caption_pairs(per_item),
+            per_item,
             self.encoder.tokenize(bank),
             self.config,
             self.runtime,
@@ -197,7 +221,7 @@ def execute(config: TrainConfig, paths: Paths, runtime: Runtime) -> RunResult:
     name = config.name or runtime.run_dir.name
     description = f"{config.method} fine-tuning of {job.base.name} on {config.data}"
     spec = export_model(job.encoder.model, job.base, name, description, runtime.run_dir, paths)
-    summary = {"before": json.loads(before_file.read_text()), "after": dataclasses.asdict(after)}
+    summary = {"before": json.loads(before_file.read_text()), "after": dataclasses.asdict(after), "recipe": job.recipe}
     write_json(runtime.run_dir / "eval.json", summary)
     runtime.report("done", model=spec.name, spec=str(paths.user_specs / f"{spec.name}.json"))
     return RunResult(runtime.run_dir, True, spec.name, summary["before"], summary["after"])

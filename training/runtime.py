@@ -44,6 +44,12 @@ class Runtime:
             return None
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
+    @property
+    def precision(self) -> str:
+        """How the steps compute, in words for the run log."""
+        names = {None: "float32", torch.bfloat16: "bfloat16 autocast"}
+        return names.get(self.amp_dtype, "float16 autocast with loss scaling")
+
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         dtype = self.amp_dtype
         if dtype is None:

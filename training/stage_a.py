@@ -3,6 +3,7 @@ towards the frozen text embeddings of each photo's pseudo-captions for MCIP (../
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from photosift.core.errors import EnvironmentFault
 from photosift.training.config import TrainConfig
-from photosift.training.losses import ArcMarginLoss, MCArcMarginLoss
+from photosift.training.losses import ArcMarginLoss, MCArcMarginLoss, combined_mcip_loss
 from photosift.training.runtime import Runtime
 from photosift.training.schedule import cosine_schedule
 from photosift.training.towers import image_tower
@@ -33,11 +34,14 @@ class CaptionTable:
     per_item: Sequence[np.ndarray]  # caption indices per training item
 
     def for_batch(self, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(caption embeddings, owner row in the batch) for the photos of one batch."""
-        chosen = [(row, self.per_item[int(item)]) for row, item in enumerate(items)]
-        index = np.concatenate([c for _, c in chosen]) if chosen else np.zeros(0, dtype=np.int64)
-        owner = np.concatenate([np.full(len(c), row) for row, c in chosen]) if chosen else index
-        return self.embeddings[torch.as_tensor(index, dtype=torch.long)], torch.as_tensor(owner, dtype=torch.long)
+        """(embeddings of the batch's distinct captions, (B, T) positive mask) for the photos of one batch.
+
+        A caption owned by several photos of the batch (two photos of one class share template captions)
+        is one column, positive for each of them, never a negative copy of itself (MCIP.md)."""
+        owned = [self.per_item[int(item)] for item in items]
+        columns = np.unique(np.concatenate(owned)) if owned else np.zeros(0, dtype=np.int64)
+        positive = torch.from_numpy(np.stack([np.isin(columns, c) for c in owned])) if owned else torch.zeros(0, 0)
+        return self.embeddings[torch.as_tensor(columns, dtype=torch.long)], positive.bool()
 
 
 @dataclass
@@ -53,10 +57,11 @@ class Progress:
 
 def epoch_batches(n_items: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
     """The shuffled batches of one epoch, reproducible from (seed, epoch) so a resumed run skips exactly
-    the batches already done. The last partial batch is dropped: ArcMargin wants full batches."""
+    the batches already done. The last partial batch is kept, as the authors do: on a small collection
+    dropping it would leave up to a batch of photos unseen every epoch."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     order = torch.randperm(n_items, generator=generator).tolist()
-    return [order[i : i + batch_size] for i in range(0, n_items - batch_size + 1, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n_items, batch_size)]
 
 
 class RetrievalTrainer:
@@ -144,7 +149,7 @@ class RetrievalTrainer:
         early stopping and picks the best weights (`save_best` is called when they improve)."""
         n_items = len(dataset)  # type: ignore[arg-type]
         batch_size = min(self.batch_size, n_items)  # a small collection still gets one batch an epoch
-        steps_per_epoch = max(1, n_items // batch_size)
+        steps_per_epoch = math.ceil(n_items / batch_size)
         self.scheduler = cosine_schedule(self.optimizer, steps_per_epoch * self.config.epochs, self.config.min_lr)
         if self._pending_scheduler is not None:
             self.scheduler.load_state_dict(self._pending_scheduler)
@@ -193,15 +198,15 @@ class RetrievalTrainer:
             loss = loss_am
             parts = {"loss_am": float(loss_am.detach())}
             if self.mc is not None and self.captions is not None:
-                captions, owner = self.captions.for_batch(items)
-                loss_mc = self.mc(embeddings, captions.to(device), owner.to(device))
-                loss = self.config.am_weight * loss_am + self.config.mc_weight * loss_mc
+                captions, positive = self.captions.for_batch(items)
+                loss_mc = self.mc(embeddings, captions.to(device), positive.to(device))
+                loss = combined_mcip_loss(loss_am, loss_mc, self.config.am_weight, self.config.mc_weight)
                 parts["loss_mc"] = float(loss_mc.detach())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
-        params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        for group in self.optimizer.param_groups:  # tower and proxies separately, on the true gradients
+            torch.nn.utils.clip_grad_norm_(group["params"], self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.scheduler is not None:

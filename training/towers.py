@@ -8,7 +8,6 @@ The image tower is `model.visual` in both, including its projection or attention
 from __future__ import annotations
 
 import torch
-from open_clip.transformer import PatchDropout
 from torch import nn
 
 
@@ -23,18 +22,28 @@ def image_tower(model: nn.Module) -> nn.Module:
     return visual
 
 
-def prepare_image_tower(model: nn.Module, patch_dropout: float, grad_checkpointing: bool) -> list[str]:
-    """Make the image tower trainable, with patch dropout and gradient checkpointing where supported.
+def applied_patch_dropout(model: nn.Module) -> float:
+    """The patch dropout rate the image tower really has, 0 when it has none.
 
-    Returns the tricks that were applied, for the run log (timm towers keep their own dropout).
+    open_clip's own ViT keeps it in `visual.patch_dropout`; timm-based towers (SigLIP, SigLIP2, PE-Core)
+    in their trunk (`patch_drop`). Both are built by `force_patch_dropout` (see `core.models.build`); a
+    tower that does not support it (convolutional ones) has no such module."""
+    for module in image_tower(model).modules():
+        if type(module).__name__.startswith("PatchDropout"):
+            return float(getattr(module, "prob", 0.0))
+    return 0.0
+
+
+def prepare_image_tower(model: nn.Module, grad_checkpointing: bool) -> list[str]:
+    """Make the image tower trainable, with gradient checkpointing where supported.
+
+    Returns the tricks in force, for the run log: patch dropout as built into the model, and checkpointing.
     """
     freeze(model)
     visual = image_tower(model)
     visual.requires_grad_(True)
-    applied = []
-    if patch_dropout > 0 and hasattr(visual, "patch_dropout"):
-        visual.patch_dropout = PatchDropout(patch_dropout)
-        applied.append(f"patch dropout {patch_dropout}")
+    rate = applied_patch_dropout(model)
+    applied = [f"patch dropout {rate:g}" if rate > 0 else "no patch dropout"]
     setter = getattr(visual, "set_grad_checkpointing", None)
     if grad_checkpointing and callable(setter):
         setter(True)

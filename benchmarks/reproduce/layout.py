@@ -1,7 +1,8 @@
 """The experiment's data layout: symlinks into the shared photos, split per class by image index.
 
-Each class's 50 photos are cut by position (after sorting by name): the first ones pretrain the base
-model, the next ones fine-tune it (only for half of the classes), the rest are held out for evaluation.
+Pretraining and fine-tuning photos come from `tiny-imagenet-train` (250 a class), cut by position after
+sorting by name: the first ones pretrain the base model, the next ones fine-tune it (only for half of the
+classes). Evaluation uses `tiny-imagenet-val` (50 a class, disjoint from train) and nothing else.
 Symlinks rather than copies, so the repository and the cache never hold a second copy of the photos.
 """
 
@@ -19,11 +20,14 @@ PHOTO_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 @dataclass(frozen=True)
 class Split:
-    """Image index ranges per class (end exclusive) and how the classes are chosen."""
+    """Image index ranges per class (end exclusive) and how the classes are chosen.
 
-    pretrain: tuple[int, int] = (0, 25)
-    finetune: tuple[int, int] = (25, 40)
-    held_out: tuple[int, int] = (40, 50)
+    `pretrain` and `finetune` index a class's photos in the training source, `held_out` in the evaluation
+    source."""
+
+    pretrain: tuple[int, int] = (0, 50)
+    finetune: tuple[int, int] = (50, 250)
+    held_out: tuple[int, int] = (0, 50)
     n_classes: int | None = None  # None: every class; fewer for --quick
     seed: int = 0  # the shuffle that picks which classes are fine-tuned and which share captions
     caption_group: int = 2  # classes whose pretraining captions are pooled (1 = every class its own)
@@ -62,21 +66,22 @@ def read_names(source: Path) -> dict[str, str]:
     return names
 
 
-def build_layout(source: Path, root: Path, split: Split) -> Layout:
+def build_layout(train_source: Path, eval_source: Path, root: Path, split: Split) -> Layout:
     """(Re)create the symlink folders under `root`; cheap, so it is rebuilt on every run."""
-    names = read_names(source)
+    names = read_names(train_source)
     wnids = sorted(names)[: split.n_classes] if split.n_classes else sorted(names)
     shuffled = wnids.copy()
     random.Random(split.seed).shuffle(shuffled)
     seen = set(shuffled[: len(shuffled) // 2])
-    photos = {wnid: _photos(source / wnid) for wnid in wnids}
+    photos = {wnid: _photos(train_source / wnid) for wnid in wnids}
+    evaluation = {wnid: _photos(eval_source / wnid) for wnid in wnids}
     folders = {name: root / name for name in ("finetune", "eval_seen", "eval_unseen")}
     for folder in folders.values():
         shutil.rmtree(folder, ignore_errors=True)
     for wnid in wnids:
         if wnid in seen:
             _link(photos[wnid], split.finetune, folders["finetune"] / wnid)
-        _link(photos[wnid], split.held_out, folders["eval_seen" if wnid in seen else "eval_unseen"] / wnid)
+        _link(evaluation[wnid], split.held_out, folders["eval_seen" if wnid in seen else "eval_unseen"] / wnid)
     for name, folder in folders.items():
         subset = seen if name != "eval_unseen" else set(wnids) - seen
         _write_names(folder / CLASSES_TSV, {w: names[w] for w in sorted(subset)})

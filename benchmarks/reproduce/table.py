@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from photosift.core.evaluation.datasets import load_folder_dataset
 from photosift.core.evaluation.runner import EvalReport, evaluate
@@ -22,7 +23,7 @@ COLUMNS = (
     ("T2I R@5 seen", "seen", "t2i_recall_at_5"),
     ("T2I unseen", "unseen", "t2i_recall_at_5"),
 )
-ROWS = ("base", "gpr-ft", "2sft", "mcip")
+ROWS = ("base", "gpr-ft", "2sft", "mcip", "mcip+re-a")
 
 
 def evaluate_model(spec: ModelSpec, paths: Paths, folders: dict[str, Path]) -> dict[str, EvalReport]:
@@ -50,9 +51,9 @@ def format_table(rows: dict[str, dict[str, list[float]]]) -> str:
     width = max(len(title) for title, _, _ in COLUMNS)
     cells = {name: [_cell(row[title]) for title, _, _ in COLUMNS] for name, row in rows.items()}
     width = max(width, *(len(c) for cs in cells.values() for c in cs))
-    header = f"{'model':<8} | " + " | ".join(f"{title:>{width}}" for title, _, _ in COLUMNS)
+    header = f"{'model':<9} | " + " | ".join(f"{title:>{width}}" for title, _, _ in COLUMNS)
     lines = [header, "-" * len(header)]
-    lines += [f"{name:<8} | " + " | ".join(f"{c:>{width}}" for c in cs) for name, cs in cells.items()]
+    lines += [f"{name:<9} | " + " | ".join(f"{c:>{width}}" for c in cs) for name, cs in cells.items()]
     return "\n".join(lines)
 
 
@@ -77,3 +78,43 @@ def summary(rows: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, dict
         }
         for name, row in rows.items()
     }
+
+
+def targets(rows: dict[str, dict[str, list[float]]], finetune_minutes: float) -> list[str]:
+    """Issue 18's targets, each as "met" or "MISSED" with the numbers it rests on."""
+    mean, std = _stats(rows)
+    base_map, gain = mean("base", "mAP seen"), mean("mcip", "mAP seen") - mean("base", "mAP seen")
+    lines = [
+        _verdict(
+            gain >= 0.25 * base_map and std("mcip", "mAP seen") < gain / 3,
+            f"mcip mAP seen +{gain:.1f} over base {base_map:.1f} ({100 * gain / base_map:.0f} % relative, target 25 %),"
+            f" std {std('mcip', 'mAP seen'):.1f} (target < a third of the gain)",
+        )
+    ]
+    for column in ("ZS top-1 seen", "ZS unseen"):
+        change = mean("mcip", column) - mean("base", column)
+        lines.append(_verdict(abs(change) <= 2.0, f"mcip {column} {change:+.1f} points against base (target within 2)"))
+    for column in ("ZS top-1 seen", "ZS unseen", "T2I R@5 seen", "T2I unseen"):
+        margin = mean("mcip", column) - mean("gpr-ft", column)
+        spread = std("mcip", column) + std("gpr-ft", column)
+        lines.append(
+            _verdict(margin > spread, f"gpr-ft below mcip on {column} by {margin:.1f} (stds add to {spread:.1f})")
+        )
+    lines.append(_verdict(finetune_minutes <= 60, f"fine-tuning + evaluation {finetune_minutes:.1f} min (target 60)"))
+    return lines
+
+
+def _stats(rows: dict[str, dict[str, list[float]]]) -> tuple[Any, Any]:
+    def mean(name: str, column: str) -> float:
+        values = rows[name][column]
+        return statistics.fmean(values) if values else float("nan")
+
+    def std(name: str, column: str) -> float:
+        values = rows[name][column]
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+    return mean, std
+
+
+def _verdict(met: bool, text: str) -> str:
+    return f"{'met   ' if met else 'MISSED'} {text}"

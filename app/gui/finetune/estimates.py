@@ -55,10 +55,10 @@ class Estimate:
 def run_work(config: TrainConfig, n_train: int, n_validation: int, captions: int) -> float:
     """The run's work in inference photos (see the module docstring)."""
     evaluations = n_validation * (config.epochs + 2)
-    uses_captions = config.method in ("mcip", "2sft") or config.realign_after
+    uses_captions = config.uses_captions
     mining = (n_train + captions * TEXT_COST) if uses_captions else 0.0
     step_cost = TRAIN_COST_CHECKPOINTED if config.grad_checkpointing else TRAIN_COST
-    realign = n_train if config.method == "2sft" or config.realign_after else 0  # embeds the photos again
+    realign = n_train if config.realigns else 0  # embeds the photos again
     return evaluations + mining + n_train * config.epochs * step_cost + realign
 
 

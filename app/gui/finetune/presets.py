@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from photosift.training.config import Method, TrainConfig
+from photosift.training.config import SMALL_COLLECTION, Method, TrainConfig
 
 Preset = Literal["quick", "standard", "thorough"]
 PRESETS: tuple[Preset, ...] = ("quick", "standard", "thorough")
@@ -28,7 +28,7 @@ _EFFORT: dict[Preset, dict[str, float | int]] = {
     "standard": {"epochs": 5, "early_stopping_patience": 2, "lr_tower": 1e-5},
     "thorough": {"epochs": 10, "early_stopping_patience": 3, "lr_tower": 5e-6},
 }
-LR_PROXIES = 1e-3
+LR_PROXIES = float(SMALL_COLLECTION["lr_proxies"])
 VAL_FRACTION = 0.2  # a fifth of each class held out: enough to score classes of a dozen photos
 
 

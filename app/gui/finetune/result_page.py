@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.finetune.compare import THUMB, Comparison, Neighbour
 from photosift.app.gui.finetune.runs import HeldOut, RunRecord
+from photosift.training.recipe import recipe_lines
 
 METRICS = (
     ("map", "Image-to-image mAP (find similar)"),
@@ -42,9 +43,10 @@ Compare = Callable[[RunRecord, Callable[[Comparison], None], Callable[[BaseExcep
 
 
 def read_scores(record: RunRecord) -> dict[str, dict[str, Any]]:
-    """{"before": ..., "after": ...} EvalReport dicts from the run's eval.json."""
+    """{"before": ..., "after": ...} EvalReport dicts from the run's eval.json, and the "recipe" the trainer
+    applied (empty for runs of older versions)."""
     data = json.loads(record.file("eval.json").read_text(encoding="utf-8"))
-    return {"before": data["before"], "after": data["after"]}
+    return {"before": data["before"], "after": data["after"], "recipe": data.get("recipe") or {}}
 
 
 class ResultPage(QWizardPage):
@@ -59,6 +61,8 @@ class ResultPage(QWizardPage):
         self.setButtonText(QWizard.WizardButton.FinishButton, "Decide &later")
         self.verdict = QLabel(wordWrap=True)
         self.verdict.setAccessibleName("Verdict")
+        self.recipe = QLabel(wordWrap=True)
+        self.recipe.setAccessibleName("What ran")
         self.table = QTableWidget(len(METRICS), 3)
         self.table.setAccessibleName("Scores before and after")
         self.table.setHorizontalHeaderLabels(["Before", "After", "Change"])
@@ -84,6 +88,7 @@ class ResultPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
         layout.addWidget(self.table)
+        layout.addWidget(self.recipe)
         layout.addWidget(self.comparing)
         layout.addWidget(self.side_by_side)
         layout.addStretch()
@@ -122,6 +127,8 @@ class ResultPage(QWizardPage):
             f"{_percent(after['map'])} on {after['n_images']:,} held-out photos of {after['n_classes']} classes."
             + (" Keep the current model unless text search improved." if gain <= 0 else "")
         )
+        recipe = scores.get("recipe")
+        self.recipe.setText("<b>What ran:</b> " + " ".join(recipe_lines(recipe)) if recipe else "")
 
     def _show_comparison(self, comparison: Comparison) -> None:
         _clear(self.grid)
