@@ -77,20 +77,24 @@ class LibraryIndex:
 
     def added(self, ids: np.ndarray, vectors: np.ndarray, step: tuple[int, int]) -> None:
         """Add vectors this process just committed, the write having moved the generation `step`."""
+        index = self._in_memory()
+        if index is None:
+            return  # the next use loads or rebuilds, with these vectors
+        index.add(ids, vectors)  # outside the lock: it may wait for a save, and lookups must not
         with self._lock:
-            if self._index is None:
-                return  # the next use loads or rebuilds, with these vectors
-            self._index.add(ids, vectors)
-            if step[0] == self._generation:
+            if self._index is index and step[0] == self._generation:
                 self._generation = step[1]
-            else:
+            elif self._index is index:
                 self._resync()
 
     def removed(self, ids: np.ndarray) -> None:
         """Take out the vectors of photos this process just deleted from the catalog."""
+        index = self._in_memory()
+        if index is None or not ids.size:
+            return
+        index.remove(ids)
         with self._lock:
-            if self._index is not None and ids.size:
-                self._index.remove(ids)
+            if self._index is index:
                 self._resync()
 
     def save_if_changed(self) -> bool:
@@ -110,6 +114,10 @@ class LibraryIndex:
             with self._lock:
                 self._saved_generation = generation
             return True
+
+    def _in_memory(self) -> VectorIndex | None:
+        with self._lock:
+            return self._index
 
     # Internals: called with self._lock held ------------------------------------------------------
 
