@@ -7,6 +7,7 @@ from types import TracebackType
 
 from tqdm import tqdm
 
+from photosift.core.library_lock import WAIT_STAGE
 from photosift.core.progress import Progress
 
 STAGE_LABELS = {
@@ -30,6 +31,11 @@ class TqdmProgress:
 
     def __call__(self, p: Progress) -> None:
         if self._quiet:
+            return
+        if p.stage == WAIT_STAGE:  # a sentence ("Waiting for another Photosift process..."), not a bar
+            self.close()
+            self._stage = p.stage
+            tqdm.write(p.message, file=sys.stderr)
             return
         if p.stage != self._stage or self._bar is None:
             self.close()

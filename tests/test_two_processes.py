@@ -154,3 +154,14 @@ def test_the_cli_and_a_library_index_one_data_folder_at_once(home: Path, tmp_pat
     hits = reopened.search("a photo", limit=30).hits
     assert {Path(h.path).parent.parent.name for h in hits} == {"cli", "here"} and len(hits) == 24
     reopened.close()
+
+
+def test_the_wait_is_a_sentence_in_the_terminal_and_the_window(capsys: pytest.CaptureFixture[str]) -> None:
+    from photosift.app.gui.widgets.progress_status import progress_text
+    from photosift.app.progress import TqdmProgress
+
+    waiting = Progress(WAIT_STAGE, 0, None, message="Waiting for another Photosift process (pid 7) that is indexing.")
+    with TqdmProgress() as progress:
+        progress(waiting)
+    assert "Waiting for another Photosift process (pid 7)" in capsys.readouterr().err
+    assert progress_text(waiting) == waiting.message

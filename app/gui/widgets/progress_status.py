@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from photosift.app.progress import STAGE_LABELS, UNITS
+from photosift.core.library_lock import WAIT_STAGE
 from photosift.core.progress import Progress
 
 
@@ -19,6 +20,8 @@ def format_duration(seconds: float) -> str:
 
 def progress_text(p: Progress) -> str:
     """A one-line status, e.g. "Indexing 120/500 photos, 25.3 photos/s, about 15 s left"."""
+    if p.stage == WAIT_STAGE:
+        return p.message  # "Waiting for another Photosift process (pid N) that is indexing this library..."
     label = STAGE_LABELS.get(p.stage, p.stage.capitalize())
     unit = "bytes" if p.stage == "download" else UNITS.get(p.stage, " files").strip()
     if unit == "bytes":
