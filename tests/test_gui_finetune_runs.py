@@ -36,7 +36,7 @@ def button(box: QMessageBox, text: str) -> QPushButton:
 
 def test_pause_then_resume_in_a_new_session_then_discard(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
     library, models = tiny_library(home, tmp_path / "photos")
-    record = prepared_run(library, "paused-run", epochs=3)
+    record = prepared_run(library, "paused-run", epochs=3, realign_after=False)  # pausing is stage (a)'s
     with main_window(qtbot, library, models) as window:
         first = FineTuneWizard(window, models)
         first.show()

@@ -139,3 +139,27 @@ def test_a_damaged_checkpoint_is_reported_as_damaged(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(UserError, match="damaged"):
         load_checkpoint(path, "cpu")
+
+
+def test_a_separate_caption_miner_chooses_the_captions_the_tuned_model_embeds(home: Path, tmp_path: Path) -> None:
+    from conftest import make_colour_classes
+
+    from photosift.training.run import FineTuneRun
+
+    photos = make_colour_classes(tmp_path / "classes", per_class=4, colours=("red", "blue"))
+    seen: list[dict[str, object]] = []
+    config = TrainConfig(data=str(photos), model=str(TEST_MODELS / "tiny.json"), workers=0, min_images_per_class=2)
+    paths = Paths(home)
+    runtime = Runtime(tmp_path / "run", "cpu", lambda event, **f: seen.append({"event": event, **f}), CancelToken())
+    job = FineTuneRun(config.replace(caption_miner=str(TEST_MODELS / "tiny-wide.json")), paths, runtime)
+    mined = job.captions()
+    assert mined is not None
+    table, bank = mined
+    (report,) = [e for e in seen if e["event"] == "captions"]
+    assert report["miner"] == "tiny-wide"
+    # The loss's caption vectors are the tuned model's own, not the miner's (the two tiny models differ).
+    own = torch.from_numpy(job.encoder.encode_texts(bank))
+    assert torch.allclose(table.embeddings, own, atol=1e-5)
+    by_itself = FineTuneRun(config, paths, runtime).captions()
+    assert by_itself is not None and seen[-1]["miner"] == "tiny"
+    assert [c.tolist() for c in by_itself[0].per_item] != [c.tolist() for c in table.per_item]
