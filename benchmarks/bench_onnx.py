@@ -1,0 +1,300 @@
+"""CPU indexing on onnxruntime against torch, and against rclip where it is installed: one paired run,
+median of 3 rounds.
+
+    python benchmarks/bench_onnx.py [--source hymenoptera|tiny-imagenet-val] [--limit 398] [--rounds 3]
+                                    [--model vit-b-32-metaclip] [--model-photos 96] [--workers N]
+                                    [--int8] [--rclip /path/to/venv/bin/rclip]
+
+Each round measures, back to back on the same photos: torch model-only, onnxruntime model-only (and int8
+with --int8), Photosift end to end on onnxruntime (`Library.index` into a fresh catalog), and rclip's
+whole `rclip` command (with --rclip). The model has random weights: same architecture, same speed, no
+download. rclip 3 runs open_clip's ViT-B-32-256, so with --rclip both tools run that architecture: its
+towers are exported here and laid where rclip looks for its downloads, so it needs no network. rclip's
+start-up (imports, session load) is measured on a one-photo folder and subtracted from its time.
+
+Targets (issue 17): end-to-end >= 0.85 of the onnxruntime model-only rate, and >= 1.2x rclip's rate.
+The host is shared: each round prints the CPU steal and load, and ratios come from the same round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from _common import SHARED_DATA, random_weights_spec
+
+from photosift.core.catalog import Catalog
+from photosift.core.imageio import PHOTO_EXTENSIONS, load_image
+from photosift.core.indexer import default_decode_workers
+from photosift.core.library import CPU_BATCH, Library
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.onnx_export import OnnxExport
+from photosift.core.models.onnx_runtime import OnnxTowers, model_threads
+from photosift.core.models.spec import ModelSpec
+from photosift.core.settings import Paths, Settings
+
+RCLIP_ARCHITECTURE, RCLIP_SIZE = "ViT-B-32-256", 256  # what rclip 3 runs (its model_download.MODEL_SUBDIR)
+RCLIP_SUBDIR = "ViT-B-32-256-datacomp_s34b_b86k"
+TOP_K = 10
+
+Encode = Callable[[np.ndarray], np.ndarray]
+
+
+def cpu_counters() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs from /proc/stat; (0, 0) where there is none."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def photo_files(source: str, limit: int) -> list[Path]:
+    folder = SHARED_DATA / source
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} not found")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_EXTENSIONS)[:limit]
+
+
+def linked_folder(folder: Path, files: list[Path]) -> Path:
+    folder.mkdir(parents=True)
+    for i, path in enumerate(files):
+        os.symlink(path, folder / f"{i:05}{path.suffix.lower()}")
+    return folder
+
+
+def preprocessed(encoder: Encoder, files: list[Path]) -> np.ndarray:
+    return np.stack([encoder.preprocess(load_image(p, min_side=encoder.min_side)[0]) for p in files])
+
+
+def model_rate(encode: Encode, pixels: np.ndarray, batch: int) -> float:
+    encode(pixels[:batch])  # warm-up: the first full batch pays one-off allocation costs
+    start = time.perf_counter()
+    for i in range(0, len(pixels), batch):
+        encode(pixels[i : i + batch])
+    return len(pixels) / (time.perf_counter() - start)
+
+
+def embed_all(encode: Encode, pixels: np.ndarray, batch: int) -> np.ndarray:
+    vectors = np.concatenate([encode(pixels[i : i + batch]) for i in range(0, len(pixels), batch)])
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def end_to_end(root: Path, models: Path, spec: ModelSpec, encoder: Encoder, folder: Path, workers: int) -> float:
+    """Photos/s of `Library.index` into a fresh catalog (the export cache is shared through `models`)."""
+    paths = Paths(root)
+    paths.ensure()
+    shutil.rmtree(paths.models)
+    os.symlink(models, paths.models)
+    settings = Settings(decode_workers=workers, batch_size=CPU_BATCH)
+    library = Library(paths, settings, Catalog(paths.database), spec, encoder)
+    library.add_folder(folder)
+    library.scan()
+    start = time.perf_counter()
+    report = library.index()
+    elapsed = time.perf_counter() - start
+    library.close()
+    return report.embedded / elapsed
+
+
+def int8_towers(export: OnnxExport, folder: Path) -> OnnxTowers:
+    """The image tower with int8 weights (onnxruntime's dynamic quantisation: activations stay float)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder.mkdir()
+    quantize_dynamic(export.image, folder / "image.onnx", weight_type=QuantType.QInt8)
+    return OnnxTowers(OnnxExport(folder, 0.0), model_threads())
+
+
+def top_k_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of each photo's top-10 neighbours (itself left out) that both embeddings agree on."""
+
+    def neighbours(v: np.ndarray) -> np.ndarray:
+        scores = v @ v.T
+        np.fill_diagonal(scores, -np.inf)
+        return np.argsort(-scores, axis=1)[:, :TOP_K]
+
+    na, nb = neighbours(a), neighbours(b)
+    return float(np.mean([len(set(x) & set(y)) / TOP_K for x, y in zip(na, nb, strict=True)]))
+
+
+def rclip_home(export: OnnxExport, datadir: Path) -> None:
+    """Lay our export where rclip looks before downloading, with the input name rclip feeds."""
+    import onnx
+    import open_clip
+
+    models = datadir / RCLIP_SUBDIR
+    models.mkdir(parents=True)
+    for source, name in ((export.image, "visual.onnx"), (export.text, "textual.onnx")):
+        graph = onnx.load(str(source))
+        old = graph.graph.input[0].name
+        graph.graph.input[0].name = "input"
+        for node in graph.graph.node:
+            node.input[:] = ["input" if x == old else x for x in node.input]
+        onnx.save(graph, str(models / name))
+    vocab = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
+    (datadir / "tokenizer").mkdir()
+    shutil.copy(vocab, datadir / "tokenizer" / vocab.name)
+
+
+def rclip_seconds(rclip: str, datadir: Path, folder: Path) -> float:
+    """Wall time of one whole `rclip` command that indexes `folder` from scratch and answers a query."""
+    for db in datadir.glob("db.sqlite3*"):
+        db.unlink()
+    env = {**os.environ, "RCLIP_DATADIR": str(datadir), "HF_HUB_OFFLINE": "1"}
+    start = time.perf_counter()
+    subprocess.run([rclip, "-f", "-t", "1", "a photo"], cwd=folder, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def benchmark_spec(name: str, paths: Paths, for_rclip: bool) -> ModelSpec:
+    spec = random_weights_spec(name, paths)
+    if for_rclip:
+        spec = dataclasses.replace(
+            spec, name="vit-b-32-256", architecture=RCLIP_ARCHITECTURE, image_size=RCLIP_SIZE, resize=RCLIP_SIZE
+        )
+    return spec
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--source", default="hymenoptera", choices=["hymenoptera", "tiny-imagenet-val"])
+    parser.add_argument("--limit", type=int, default=398)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--model", default="vit-b-32-metaclip")
+    parser.add_argument("--model-photos", type=int, default=96, help="photos per model-only measurement")
+    parser.add_argument("--workers", type=int, default=0, help="decode threads (0: the library's default)")
+    parser.add_argument("--int8", action="store_true", help="also measure int8 dynamic quantisation")
+    parser.add_argument("--rclip", help="an installed `rclip` command to run beside Photosift")
+    return parser.parse_args()
+
+
+@dataclasses.dataclass
+class Bench:
+    """What every round runs on: the same photos, stages and encoders."""
+
+    args: argparse.Namespace
+    scratch: Path
+    paths: Paths
+    spec: ModelSpec
+    encoder: Encoder
+    stages: dict[str, Encode]
+    pixels: np.ndarray
+    folder: Path
+    workers: int
+    rclip_start: float = 0.0
+
+
+def run_round(bench: Bench, r: int) -> dict[str, float]:
+    steal0, total0 = cpu_counters()
+    row = {f"{name} model-only": model_rate(encode, bench.pixels, CPU_BATCH) for name, encode in bench.stages.items()}
+    row["photosift end-to-end"] = end_to_end(
+        bench.scratch / f"round{r}", bench.paths.models, bench.spec, bench.encoder, bench.folder, bench.workers
+    )
+    if bench.args.rclip:
+        seconds = rclip_seconds(bench.args.rclip, bench.scratch / "rclip", bench.folder)
+        # The one-photo run holds rclip's start-up and one photo: what is left is the other photos' time.
+        row["rclip"] = (len(list(bench.folder.iterdir())) - 1) / (seconds - bench.rclip_start)
+    steal1, total1 = cpu_counters()
+    row["steal %"] = 100 * (steal1 - steal0) / max(1, total1 - total0)
+    row["load"] = os.getloadavg()[0]
+    print(f"round {r + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()), flush=True)
+    return row
+
+
+def setup(args: argparse.Namespace, scratch: Path) -> Bench:
+    paths = Paths(scratch / "home")
+    paths.ensure()
+    spec = benchmark_spec(args.model, paths, for_rclip=bool(args.rclip))
+    encoder = Encoder(spec, paths, "cpu", runtime="auto")
+    start = time.perf_counter()
+    encoder.load()
+    print(f"export and verification (once per model and weights): {time.perf_counter() - start:.0f} s")
+    if encoder.runtime != "onnxruntime":
+        raise SystemExit("the export failed: see the log")
+    files = photo_files(args.source, args.limit)
+    stages: dict[str, Encode] = {
+        "torch": Encoder(spec, paths, "cpu", runtime="torch").encode_images,
+        "onnxruntime": encoder.encode_images,
+    }
+    export = encoder._onnx.export  # type: ignore[union-attr]  # a benchmark may look inside
+    if args.int8:
+        stages["int8"] = int8_towers(export, scratch / "int8").encode_images
+    bench = Bench(
+        args,
+        scratch,
+        paths,
+        spec,
+        encoder,
+        stages,
+        preprocessed(encoder, files[: args.model_photos]),
+        linked_folder(scratch / "photos", files),
+        args.workers or default_decode_workers("cpu"),
+    )
+    if args.rclip:
+        rclip_home(export, scratch / "rclip")
+        bench.rclip_start = rclip_seconds(args.rclip, scratch / "rclip", linked_folder(scratch / "one", files[:1]))
+        print(f"rclip start-up and one photo: {bench.rclip_start:.1f} s (subtracted from its times)")
+    return bench
+
+
+def print_int8(bench: Bench) -> None:
+    """Top-10 agreement of int8 with fp32 over all the photos (each photo a query)."""
+    pixels = preprocessed(bench.encoder, sorted(bench.folder.iterdir()))
+    fp32 = embed_all(bench.stages["onnxruntime"], pixels, CPU_BATCH)
+    int8 = embed_all(bench.stages["int8"], pixels, CPU_BATCH)
+    cosines = (fp32 * int8).sum(axis=1)
+    print(
+        f"int8 vs fp32 on {len(pixels)} photos: top-{TOP_K} agreement {top_k_agreement(fp32, int8):.3f}, "
+        f"embedding cosine min {cosines.min():.4f} mean {cosines.mean():.4f}"
+    )
+
+
+def print_summary(bench: Bench, rows: list[dict[str, float]]) -> None:
+    median = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
+    spec = bench.spec
+    print(
+        f"\nmodel {spec.architecture} {spec.image_size}px, random weights; {len(list(bench.folder.iterdir()))} "
+        f"photos from {bench.args.source}; batch {CPU_BATCH}, decode workers {bench.workers}, "
+        f"onnxruntime threads {model_threads()}; median of {len(rows)} rounds"
+    )
+    for key, value in median.items():
+        print(f"  {key:28} {value:8.2f}")
+
+    def ratio(a: str, b: str) -> str:
+        per_round = [row[a] / row[b] for row in rows]
+        return f"{statistics.median(per_round):.2f} (rounds: {', '.join(f'{x:.2f}' for x in per_round)})"
+
+    print(f"onnxruntime / torch model-only:          {ratio('onnxruntime model-only', 'torch model-only')}")
+    print(
+        f"end-to-end / onnxruntime model-only:     {ratio('photosift end-to-end', 'onnxruntime model-only')}"
+        "  (target >= 0.85)"
+    )
+    if "int8 model-only" in median:
+        print(f"int8 / fp32 onnxruntime model-only:      {ratio('int8 model-only', 'onnxruntime model-only')}")
+    if "rclip" in median:
+        print(f"end-to-end / rclip:                      {ratio('photosift end-to-end', 'rclip')}  (target >= 1.2)")
+
+
+def main() -> None:
+    args = parse_args()
+    print(f"host: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start", flush=True)
+    with tempfile.TemporaryDirectory(prefix="photosift-bench-onnx-") as tmp:
+        bench = setup(args, Path(tmp))
+        rows = [run_round(bench, r) for r in range(args.rounds)]
+        if args.int8:
+            print_int8(bench)
+        print_summary(bench, rows)
+
+
+if __name__ == "__main__":
+    main()
