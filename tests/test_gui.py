@@ -9,18 +9,20 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import TEST_MODELS, make_photo
 from PIL import Image
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QDate, QLocale, QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
 from photosift.app.cli import run
+from photosift.app.gui import main_window as main_window_module
 from photosift.app.gui.app import ExceptionHook, run_gui
 from photosift.app.gui.controllers import search as search_controller
 from photosift.app.gui.main_window import MainWindow
@@ -30,6 +32,7 @@ from photosift.app.gui.widgets.thumbnails import THUMB_SIZE, ThumbnailCache, pru
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
+from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT
 from photosift.core.search.records import SearchHit, SearchPage
 from photosift.core.settings import Paths, Settings
@@ -60,6 +63,8 @@ def make_window(qtbot: QtBot, library: Library) -> tuple[MainWindow, TaskRunner,
     opened = Opened()
     window = MainWindow(library, runner, open_url=opened)
     qtbot.addWidget(window)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        pass  # the timeline of the empty search field, queued by the constructor
     return window, runner, opened
 
 
@@ -97,13 +102,76 @@ def colour_of(path: str) -> str:
 
 
 def test_typing_searches_after_a_pause(qtbot: QtBot, window: MainWindow) -> None:
+    timeline = window.model.hits()
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         qtbot.keyClicks(window.search_field, "red")
-        assert window.model.rowCount() == 0  # debounced: nothing until typing pauses
+        assert window.model.hits() == timeline  # debounced: nothing until typing pauses
     paths = [hit.path for hit in window.model.hits()]
     assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["red"] * 3
     assert window.model.data(window.model.index(0, 0), Qt.ItemDataRole.DisplayRole) == Path(paths[0]).name
     assert window.search_field.accessibleName() and window.results_view.accessibleName()
+
+
+def test_the_empty_field_shows_every_photo_newest_first_under_month_headings(
+    qtbot: QtBot, library: Library, photos: Path
+) -> None:
+    months = {"red": datetime(2024, 3, 9), "green": datetime(2024, 1, 20), "blue": datetime(2023, 12, 5)}
+    for path in photos.rglob("*.jpg"):  # no capture dates: the timeline goes by the files' times
+        stamp = months[colour_of(str(path))].timestamp()
+        os.utime(path, (stamp, stamp))
+    library.add_folder(photos)
+    library.scan()
+    window, runner, _ = make_window(qtbot, library)  # photos not yet indexed are on the timeline too
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        model = window.model
+        headings = [model.data(model.index(r, 0)) for r in range(model.rowCount()) if model.hit_at(r) is None]
+        assert headings == [QLocale().toString(QDate(d.year, d.month, 1), "MMMM yyyy") for d in months.values()]
+        assert [colour_of(h.path) for h in model.hits()] == ["red"] * 3 + ["green"] * 3 + ["blue"] * 3
+        assert model.rowCount() == 12 and model.hit_count() == 9
+        assert window.count_label.text() == "9 photos, newest first"
+        heading = window.results_view.visualRect(model.index(4, 0))  # "January 2024", a line of its own
+        assert heading.width() > 3 * window.results_view.iconSize().width()
+        assert window.results_view.visualRect(model.index(5, 0)).top() > heading.bottom()
+        window.open_viewer(3)  # the last red photo; the next is past a heading
+        window.viewer.show_next()
+        assert window.viewer.row == 5 and window.viewer.position_label.text() == "4 of 9"
+        window.viewer.close()
+        search(qtbot, window, "after:2090")
+        assert model.rowCount() == 0 and window.count_label.text().startswith("No photos match “after:2090”")
+        search(qtbot, window, "")
+        assert model.hit_count() == 9 and model.hit_at(0) is None  # back to the timeline
+    finally:
+        runner.shutdown()
+        window.thumbnails.wait()
+
+
+def test_the_status_bar_tells_the_truth_while_indexing(
+    qtbot: QtBot, indexed: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_window_module, "REFRESH_MS", 1)
+    window, runner, _ = make_window(qtbot, indexed)
+    try:
+        window.resize(900, 600)
+        window.show()
+        qtbot.waitExposed(window)
+        window.progress_status.set_state("running")
+        window.indexing.state = "running"
+        with qtbot.waitSignal(window.library_status_shown, timeout=WAIT_MS):  # the count follows the run
+            window.runner.progress.emit(Progress("index", 3, 9, 25.0, 0.24))
+        assert window.summary_label.text() == "9 photos indexed"
+        assert window.progress_status.label.text() == "Indexing 3/9 photos, 25 photos/s, almost done"
+        window.runner.progress.emit(Progress("tag-vectors", 0, 462))  # reported at its start and end only
+        assert window.progress_status.label.text() == "Preparing tags (462 tags)…"
+        assert window.progress_status.bar.maximum() == 0  # a busy bar, not 0 % standing still
+        window.runner.progress.emit(Progress("download", 120 * 2**20, 350 * 2**20, None, 200.0))
+        qtbot.waitUntil(lambda: window.progress_status.label.width() >= window.progress_status.label.sizeHint().width())
+        assert window.summary_label.width() >= window.summary_label.sizeHint().width()  # nothing cut off at 900 px
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()
 
 
 def test_invalid_query_shows_an_inline_error_and_keeps_results(qtbot: QtBot, window: MainWindow) -> None:
@@ -134,10 +202,10 @@ def test_context_menu_finds_similar_and_opens(qtbot: QtBot, indexed: Library) ->
     try:
         first = search(qtbot, window, "blue")[0]
         hit = window.model.hit(0)
-        actions = {a.text(): a for a in window.actions_.menu([hit]).actions() if a.text()}
-        assert {"Find similar images", "Open", "Show in folder", "Copy path"} <= set(actions)
+        actions = {a.text().replace("&", ""): a for a in window.actions_.menu([hit]).actions() if a.text()}
+        assert {"Find similar images", "Open in default app", "Show in folder", "Copy path"} <= set(actions)
 
-        actions["Open"].trigger()
+        actions["Open in default app"].trigger()
         actions["Show in folder"].trigger()
         assert [u.toLocalFile() for u in opened] == [first, str(Path(first).parent)]
         actions["Copy path"].trigger()
@@ -333,12 +401,13 @@ def test_only_the_rows_on_screen_ask_for_thumbnails(qtbot: QtBot, window: MainWi
     qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
     top = visible_rows(view)
     assert top.start == 0 and 0 < len(top) < 100
+    # The first screen is shown: its thumbnails are made (here: found unreadable).
+    qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in top), timeout=WAIT_MS)
     view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
     bottom = visible_rows(view)
     assert bottom.stop == len(hits) and bottom.start > top.stop
     assert view.visualRect(window.model.index(bottom.start, 0)).intersects(view.viewport().rect())
-    # The first and the last screen were shown: their thumbnails are made (here: found unreadable).
-    qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in [*top, *bottom]), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in bottom), timeout=WAIT_MS)
     window.thumbnails.wait()
     assert not any(window.thumbnails.is_ready(i) for i in range(top.stop, bottom.start))  # never on screen
 

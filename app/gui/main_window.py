@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.errorlog import log_exception
 from photosift.app.gui import window_menus
+from photosift.app.gui.controllers.first_run import FirstRun
 from photosift.app.gui.controllers.indexing import IndexingController, RunOutcome
 from photosift.app.gui.controllers.queries import dropped_image, pasted_image_op
 from photosift.app.gui.controllers.search import SearchController
@@ -41,19 +41,22 @@ from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
 from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
-from photosift.app.gui.ops.results import ResultActions, put_image_on_clipboard
+from photosift.app.gui.ops.results import put_image_on_clipboard, show_folder
 from photosift.app.gui.ops.tags import tag_menu
+from photosift.app.gui.photo_actions import PhotoActions
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
+from photosift.app.gui.presenter import FailurePresenter
+from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
 from photosift.app.gui.widgets.progress_status import ProgressStatus
-from photosift.app.gui.widgets.results_grid import cell_size, visible_rows
+from photosift.app.gui.widgets.results_grid import ResultsView, cell_size, visible_rows
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache, prune_thumbnails
 from photosift.app.gui.widgets.viewer_images import decode_op
 from photosift.app.main import ModelProvider, model_provider
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import Cancelled, EnvironmentFault, UserError
+from photosift.core.errors import Cancelled, EnvironmentFault
 from photosift.core.library import Library, LibraryStatus
 from photosift.core.progress import Progress
 from photosift.core.search.records import SearchHit
@@ -61,7 +64,6 @@ from photosift.core.search.records import SearchHit
 # While indexing, the current results are refreshed at most this often: new photos show up as they are
 # embedded without re-ranking the grid under the user's pointer every batch.
 REFRESH_MS = 2000
-GRID_GAP = QSize(8, 8)  # pixels between neighbouring cells of the results grid
 
 
 class MainWindow(QMainWindow):
@@ -88,6 +90,9 @@ class MainWindow(QMainWindow):
         self.indexing = controller or IndexingController(runner, self)
         self._open_url = open_url
         self.models = models or model_provider(library.paths)
+        self.state = AppState(runner, self.indexing, self.models, self)
+        self.first_run = FirstRun(self, self.state)
+        runner.set_presenter(FailurePresenter(self, self.statusBar().showMessage, self.first_run.model_missing))
         self.setWindowTitle("Photosift")
         self.setAcceptDrops(True)
         self._build_search()
@@ -95,18 +100,15 @@ class MainWindow(QMainWindow):
         self._build_panel()
         self._build_status()
         self._build_layout()
-        self.actions_ = ResultActions(
-            self, self.search_for, self.search.text, open_url, self.copy_image, self.show_properties
-        )
+        self.actions_ = PhotoActions(self, open_url)
         window_menus.build(self)
         self.set_thumbnail_size(self.prefs.thumbnail_size)
         self.resize(1200, 800)
+        self.run_query()  # the empty field's timeline
         self.refresh_library_status()
         self.indexing.watch()
         cache = self.thumbnails.cache_dir
-        self.runner.run_op(
-            lambda lib: prune_thumbnails(cache, lib.catalog.photo_ids()), lambda _: None, self.report_error
-        )
+        self.runner.run_op(lambda lib: prune_thumbnails(cache, lib.catalog.photo_ids()), lambda _: None)
 
     @property
     def library(self) -> Library:
@@ -130,13 +132,10 @@ class MainWindow(QMainWindow):
 
     def _build_results(self) -> None:
         self.model = ResultsModel(self.thumbnails, self)
-        view = self.results_view = QListView()
+        view = self.results_view = ResultsView()
         view.setAccessibleName("Search results")
-        view.setViewMode(QListView.ViewMode.IconMode)
-        view.setUniformItemSizes(True)
-        view.setMovement(QListView.Movement.Static)
-        view.setResizeMode(QListView.ResizeMode.Adjust)
-        view.setWrapping(True)
+        view.width_changed.connect(self.model.set_heading_width)
+        self.model.set_heading_width(view.line_width())
         view.setWordWrap(False)
         view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         view.setDragEnabled(False)
@@ -155,6 +154,9 @@ class MainWindow(QMainWindow):
         view.customContextMenuRequested.connect(self._context_menu)
         view.activated.connect(lambda index: self.open_viewer(index.row()))
         self.search = SearchController(self.runner, self.search_field, self.error_label, view, self.model)
+        self.count_label = QLabel()
+        self.count_label.setAccessibleName("How many photos are shown")
+        self.search.summary_changed.connect(self.count_label.setText)
         self.search.results_shown.connect(self.results_shown)
         self.search.error_shown.connect(self.error_shown)
         self.search.no_results.connect(lambda: self.statusBar().showMessage("No matching photos.", 5000))
@@ -168,10 +170,10 @@ class MainWindow(QMainWindow):
         self.viewer.open_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
         self.viewer.closed.connect(view.setFocus)
         self.viewer.tag_clicked.connect(lambda name: self.search_for(filter_term("tag", name)))
-        self.viewer.labels_changed.connect(self.labels_changed)
+        self.viewer.labels_changed.connect(lambda: self.state.announce(Changes(tags=True)))
         # Its own cache object: every new search drops the grid's queued thumbnails, not the queue's.
         self.review_queue = ReviewQueue(self.runner, ThumbnailCache(self.thumbnails.cache_dir, parent=self), self)
-        self.review_queue.labels_changed.connect(self.labels_changed)
+        self.review_queue.labels_changed.connect(lambda: self.state.announce(Changes(tags=True)))
 
     def _build_panel(self) -> None:
         panel = self.side_panel = SidePanel()
@@ -179,14 +181,14 @@ class MainWindow(QMainWindow):
         panel.remove_folder_requested.connect(lambda path: confirm_remove_folder(self, path))
         panel.show_failures_requested.connect(lambda path: show_failures(self, path))
         panel.rescan_requested.connect(lambda path: self.indexing.request_scan([path]))
-        panel.open_folder_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
+        panel.open_folder_requested.connect(lambda path: show_folder(self, self._open_url, Path(path)))
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
         self.sections = LibrarySections(panel, self.runner, self.search_for)
         self.albums_ = AlbumActions(self)
         self.sections.album_menu_wanted.connect(lambda album, at: show_menu(self.albums_.album_menu(album), at))
         self.sections.tag_menu_wanted.connect(lambda name, at: show_menu(tag_menu(self, name), at))
-        self.indexing.folders_changed.connect(self.refresh_library_status)
-        self.indexing.model_switched.connect(self._model_switched)
+        self.state.changed.connect(self._changed)
+        self.state.model_switched.connect(self._model_switched)
         self.indexing.scanning.connect(panel.set_busy_folder)
 
     def _build_status(self) -> None:
@@ -195,17 +197,19 @@ class MainWindow(QMainWindow):
         self.progress_status.pause_button.clicked.connect(self.toggle_pause)
         self.progress_status.cancel_button.clicked.connect(self.indexing.cancel)
         self.statusBar().addWidget(self.summary_label, 1)
+        self.state.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         self.statusBar().addPermanentWidget(self.progress_status)
         self.runner.progress.connect(self._on_progress)
         self.indexing.state_changed.connect(self.progress_status.set_state)
         self.indexing.run_finished.connect(self._indexing_done)
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._refresh.timeout.connect(self.search.refresh)
+        self._refresh.timeout.connect(self._show_indexing_so_far)
 
     def _build_layout(self) -> None:
         results = QWidget()
         layout = QVBoxLayout(results)
-        for widget in (self.search_field, self.error_label, self.new_results_button, self.results_view):
+        widgets = (self.first_run.bar, self.search_field, self.error_label, self.count_label, self.new_results_button)
+        for widget in (*widgets, self.results_view):
             layout.addWidget(widget)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.side_panel)
@@ -219,7 +223,7 @@ class MainWindow(QMainWindow):
         if self.thumbnails.fit_to(size):
             self.model.icons_changed()
         self.results_view.setIconSize(QSize(size, size))
-        self.results_view.setGridSize(cell_size(size, self.results_view.fontMetrics().height()) + GRID_GAP)
+        self.model.set_cell_size(cell_size(size, self.results_view.fontMetrics().height()))
         self._thumbnails_wanted.start()
 
     # Searching --------------------------------------------------------------------------------------
@@ -231,8 +235,8 @@ class MainWindow(QMainWindow):
         """Put `text` in the field and search at once (menus, drops, pastes: the query stays editable)."""
         self.search.search_for(text)
 
-    def find_similar(self, photo_id: int) -> None:
-        self.search_for(f"#{photo_id}")
+    def query_text(self) -> str:
+        return self.search.text()
 
     def find_similar_to_file(self, path: Path) -> None:
         self.search_for(str(path))
@@ -242,7 +246,7 @@ class MainWindow(QMainWindow):
         rows = sorted(i.row() for i in self.results_view.selectionModel().selectedIndexes())
         if first is not None and first.isValid():
             rows = [first.row(), *(r for r in rows if r != first.row())]
-        return [self.model.hit(r) for r in rows]
+        return [hit for hit in map(self.model.hit_at, rows) if hit is not None]  # month headings left out
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if dropped_image(event.mimeData()) is not None:
@@ -260,13 +264,13 @@ class MainWindow(QMainWindow):
         if op is None:
             self.statusBar().showMessage("The clipboard holds no image.", 5000)
             return
-        self.runner.run_op(op, self.find_similar_to_file, self.report_error)
+        self.runner.run_op(op, self.find_similar_to_file)
 
     # Result actions ---------------------------------------------------------------------------------
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.results_view.indexAt(pos)
-        if index.isValid():
+        if self.model.hit_at(index.row()) is not None:
             if not self.results_view.selectionModel().isSelected(index):
                 self.results_view.setCurrentIndex(index)
             hits = self.selected_hits(index)
@@ -286,9 +290,7 @@ class MainWindow(QMainWindow):
         self.viewer.activateWindow()
 
     def copy_image(self, hit: SearchHit) -> None:
-        self.runner.run_op(
-            decode_op(hit.path, None), lambda decoded: put_image_on_clipboard(decoded.image), self.report_error
-        )
+        self.runner.run_op(decode_op(hit.path, None), lambda decoded: put_image_on_clipboard(decoded.image))
 
     def show_properties(self, hit: SearchHit) -> None:
         row = self.model.row_of(hit.photo_id)
@@ -306,23 +308,16 @@ class MainWindow(QMainWindow):
         """Add `path` to the library; it is scanned, indexed and watched in the background."""
         self.indexing.add_folder(path)
 
-    def tell(self, text: str) -> None:
-        """An error a person must notice: in the status bar and in a window-modal message box."""
-        self.statusBar().showMessage(text, 15_000)
-        QMessageBox(QMessageBox.Icon.Warning, "Photosift", text, QMessageBox.StandardButton.Ok, self).open()
-
     def catch_up(self) -> None:
-        """Rescan every folder in the background (offline ones stay as they are), so that photos added,
-        changed, moved or deleted while the app was closed show up without F5 or a file event."""
-
-        def rescan(has_folders: bool) -> None:
-            if has_folders:  # no folders yet: nothing to find, and no model to load for it
-                self.indexing.request_scan(None)
-
-        self.runner.run_op(lambda lib: bool(lib.folders()), rescan)
+        """Find what changed in the folders while the app was closed (a background rescan)."""
+        self.indexing.catch_up()
 
     def open_settings(self) -> None:
-        open_settings(self, self.models)
+        open_settings(self, self.state, self.prefs, self.apply_prefs)
+
+    def apply_prefs(self, prefs: GuiPrefs) -> None:
+        self.prefs = prefs
+        self.set_thumbnail_size(prefs.thumbnail_size)
 
     def toggle_pause(self) -> None:
         if self.indexing.state == "paused":
@@ -332,8 +327,14 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, p: Progress) -> None:
         self.progress_status.show_progress(p)
-        if p.stage == "index" and p.done and not self._refresh.isActive() and self.search.text():
+        if p.stage == "index" and p.done and not self._refresh.isActive():
             self._refresh.start()  # show the photos embedded so far, at most every REFRESH_MS
+
+    def _show_indexing_so_far(self) -> None:
+        """New matches in the grid and the count in the status bar (it said "0 photos indexed" until
+        the run ended); the side panel's tag and album counts wait for the end (smart albums search)."""
+        self.search.refresh()
+        self.runner.run_op(lambda lib: lib.status(), self._show_library_status)
 
     def _indexing_done(self, outcome: object) -> None:
         self._refresh.stop()
@@ -345,10 +346,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Indexed {report.embedded} photos{unreadable}{stopped}.", 10_000)
         elif isinstance(outcome, Cancelled):
             self.statusBar().showMessage("Stopped.", 10_000)
-        elif isinstance(outcome, UserError):
-            self.tell(str(outcome))
         elif isinstance(outcome, BaseException):
-            raise outcome
+            self.runner.present(outcome)
         self.search.refresh()
         self.indexing_finished.emit(outcome)
 
@@ -356,15 +355,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Now searching with {library.spec.title}.", 10_000)
         self.indexing.watch()
 
-    def labels_changed(self) -> None:
-        """Tags were accepted, rejected or re-tuned: counts and the current results may differ."""
+    def _changed(self, changes: Changes) -> None:
+        """A write changed the library: the counts may differ, and the results when tags or albums did."""
         self.refresh_library_status()
-        if self.search.text():
+        if (changes.tags or changes.albums) and self.search.text():
             self.run_query(keep_scroll=True)
 
     def refresh_library_status(self) -> None:
-        self.runner.run_op(lambda lib: lib.status(), self._show_library_status, self.report_error)
-        self.sections.refresh(self.report_error)
+        self.runner.run_op(lambda lib: lib.status(), self._show_library_status)
+        self.sections.refresh(self.runner.present)
 
     def _show_library_status(self, status: LibraryStatus) -> None:
         self.side_panel.set_folders(status.folders)
@@ -374,17 +373,16 @@ class MainWindow(QMainWindow):
             waiting = f", {status.pending:,} waiting to be indexed" if status.pending else ""
             switching = self.indexing.switching_to
             moving = f" · switching to {switching.spec.title}" if switching else ""
-            self.summary_label.setText(
+            full = (
                 f"{status.embedded:,} photos indexed in {len(status.folders)} "
                 f"folder{'s' if len(status.folders) != 1 else ''}{waiting} · "
                 f"{self.library.spec.title}{moving}"
             )
+            self.summary_label.setToolTip(full)
+            # Beside a run's progress the whole sentence was cut off in a 900-pixel window.
+            running = self.indexing.state != "idle"
+            self.summary_label.setText(f"{status.embedded:,} photos indexed" if running else full)
         self.library_status_shown.emit(status)
-
-    def report_error(self, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc
-        self.statusBar().showMessage(str(exc), 15_000)
 
     def restore_layout(self) -> None:
         """Put the window and panel back where the user left them (saved by `closeEvent`)."""

@@ -55,14 +55,19 @@ class PhotoDate:
 
 def capture_order(engine: Engine, photo_ids: Collection[int] | None, newest_first: bool) -> list[int]:
     """Photo ids (all, or those given) by date (see `PhotoDate`), newest or oldest first; ties in the
-    order the photos were added.
+    order the photos were added."""
+    return [photo_id for photo_id, _ in dated_order(engine, photo_ids, newest_first)]
+
+
+def dated_order(engine: Engine, photo_ids: Collection[int] | None, newest_first: bool) -> list[tuple[int, PhotoDate]]:
+    """`capture_order` with each photo's date (the timeline groups photos by month).
 
     One pass over the dates of every photo: tens of milliseconds at 200k photos, and no IN lists to
     chunk when a filter lets most of the library through.
     """
     dates = photo_dates(engine, photo_ids)
     # sorted() is stable, also with reverse=True, so equal times keep the order of ids
-    return sorted(dates, key=lambda i: dates[i].when, reverse=newest_first)
+    return sorted(dates.items(), key=lambda item: item[1].when, reverse=newest_first)
 
 
 def photo_dates(engine: Engine, photo_ids: Collection[int] | None = None) -> dict[int, PhotoDate]:

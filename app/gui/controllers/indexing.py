@@ -74,6 +74,17 @@ class IndexingController(QObject):
             self._scan_folders.update(folders)
         self.request_index()
 
+    def catch_up(self) -> None:
+        """Rescan every folder (offline ones stay as they are): photos added, changed, moved or deleted
+        while the app was closed show up without F5 or a file event. Nothing when there are no folders,
+        so a first start loads no model for it."""
+
+        def rescan(has_folders: bool) -> None:
+            if has_folders:
+                self.request_scan(None)
+
+        self.runner.run_op(lambda lib: bool(lib.folders()), rescan, self.run_finished.emit)
+
     def request_index(self) -> None:
         self._index_wanted = True
         self._start_next()

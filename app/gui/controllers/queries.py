@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
 
+from photosift.core.catalog.photo_filters import dated_order
 from photosift.core.errors import UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.library import Library
@@ -46,6 +49,28 @@ def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPa
         if target is not None:
             return library.similar(target, offset=offset, limit=limit)
         return library.search(text, offset=offset, limit=limit)
+
+    return op
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """One page of the timeline (every photo, newest first), how many photos there are in all, and
+    the date of each photo on the page (its month heading)."""
+
+    page: SearchPage
+    total: int
+    dates: dict[int, datetime]
+
+
+def timeline_op(offset: int, limit: int) -> Callable[[Library], TimelinePage]:
+    """An op for the task runner: one page of the home view's timeline."""
+
+    def op(library: Library) -> TimelinePage:
+        ordered = dated_order(library.catalog.engine, None, newest_first=True)
+        page = library.page([(photo_id, None) for photo_id, _ in ordered], offset, limit)
+        dates = {photo_id: date.when for photo_id, date in ordered[offset : offset + limit]}
+        return TimelinePage(page, len(ordered), dates)
 
     return op
 

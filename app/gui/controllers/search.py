@@ -2,17 +2,20 @@
 
 The text in the field is always the whole query, so a search started from a menu, a drop or a paste stays
 visible and can be edited and run again. Answers to a query that a newer one overtook are dropped.
+An empty field shows the timeline: every photo, newest first, under month headings.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from datetime import datetime
+
+from PySide6.QtCore import QModelIndex, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QListView
 
-from photosift.app.gui.controllers.queries import query_op
+from photosift.app.gui.controllers.queries import TimelinePage, query_op, timeline_op
+from photosift.app.gui.presenter import failure_sentence
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import UserError
 from photosift.core.search.records import SearchPage
 
 DEBOUNCE_MS = 250  # typing pauses longer than this start a search; shorter ones are mid-word
@@ -24,12 +27,14 @@ class SearchController(QObject):
     results_shown = Signal()  # a page of results is in the model (the first page, or one more)
     error_shown = Signal(str)  # the inline query error changed ("" when cleared)
     no_results = Signal()
+    summary_changed = Signal(str)  # how many photos are on show, or why there are none
     new_results = Signal(bool)  # True: new photos may match, the user scrolled away; False: shown again
 
     def __init__(self, runner: TaskRunner, field: QLineEdit, error_label: QLabel, view: QListView, model: ResultsModel):
         super().__init__(field)
         self.runner, self.field, self.error_label, self.view, self.model = runner, field, error_label, view, model
         self._seq = 0  # bumped per query; answers to older queries are dropped
+        self._timeline_total: int | None = None  # photos in the timeline while it is on show
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_query)
         field.textEdited.connect(lambda _: self._debounce.start())
@@ -53,7 +58,11 @@ class SearchController(QObject):
         self.new_results.emit(False)
         if not text:
             self.show_error("")
-            self.model.reset(None)
+            self.runner.run_op(
+                timeline_op(0, limit),
+                lambda timeline: self._first_page(seq, timeline.page, keep_scroll, timeline),
+                lambda exc: self._failed(seq, exc),
+            )
             return
         self.runner.run_op(
             query_op(text, 0, limit),
@@ -68,9 +77,7 @@ class SearchController(QObject):
         which costs one page; further down, re-ranking thousands of loaded rows would make the grid
         jump and stall, so `new_results` offers a refresh instead.
         """
-        if not self.text():
-            return
-        if self.view.verticalScrollBar().value() <= self.view.gridSize().height():
+        if self.view.verticalScrollBar().value() <= self.view.iconSize().height():
             self._run(limit=FIRST_PAGE, keep_scroll=True)
         else:
             self.new_results.emit(True)
@@ -80,26 +87,43 @@ class SearchController(QObject):
         self.field.setText(text)
         self.run_query()
 
-    def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool) -> None:
+    def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool, timeline: TimelinePage | None = None) -> None:
         if seq != self._seq:
             return
         scroll = self.view.verticalScrollBar().value()
         self.show_error("")
-        self.model.reset(page)
+        self.model.reset(page, timeline.dates if timeline else None)
+        self._timeline_total = timeline.total if timeline else None
+        self._summarise()
         if keep_scroll:
             self.view.verticalScrollBar().setValue(scroll)
         elif not page.hits:
             self.no_results.emit()
         else:
-            self.view.setCurrentIndex(self.model.index(0, 0))
+            first = self.model.row_of(page.hits[0].photo_id)
+            self.view.setCurrentIndex(self.model.index(first or 0, 0))
         self.results_shown.emit()
+
+    def _summarise(self) -> None:
+        """Say how many photos there are (the grid alone cannot: its pages load as it scrolls)."""
+        shown, more = self.model.hit_count(), self.model.canFetchMore(QModelIndex())
+        if self._timeline_total is not None:
+            summary = f"{self._timeline_total:,} photos, newest first" if self._timeline_total else ""
+        elif not shown:
+            summary = f"No photos match “{self.text()}”. Clear the search to see every photo."
+        elif more:
+            summary = f"The {shown:,} best matches so far; more load as you scroll"
+        else:
+            summary = f"{shown:,} matching photo{'s' if shown != 1 else ''}"
+        self.summary_changed.emit(summary)
 
     def _load_more(self, offset: int) -> None:
         seq, text = self._seq, self.text()
 
-        def done(page: SearchPage) -> None:
+        def done(page: SearchPage, dates: dict[int, datetime] | None = None) -> None:
             if seq == self._seq:
-                self.model.append(page)
+                self.model.append(page, dates)
+                self._summarise()
                 self.results_shown.emit()
 
         def failed(exc: BaseException) -> None:
@@ -107,13 +131,17 @@ class SearchController(QObject):
                 self.model.loading_failed()
             self._failed(seq, exc)
 
-        self.runner.run_op(query_op(text, offset, NEXT_PAGE), done, failed)
+        if not text:
+            self.runner.run_op(timeline_op(offset, NEXT_PAGE), lambda t: done(t.page, t.dates), failed)
+        else:
+            self.runner.run_op(query_op(text, offset, NEXT_PAGE), done, failed)
 
     def _failed(self, seq: int, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc  # a bug: the excepthook logs it and tells the user
-        if seq == self._seq:
-            self.show_error(str(exc))  # the last results stay: the query is probably half typed
+        sentence = failure_sentence(exc)
+        if sentence is None:
+            self.runner.present(exc)  # a bug: the crash dialog and the log
+        elif seq == self._seq:
+            self.show_error(sentence)  # the last results stay: the query is probably half typed
 
     def show_error(self, message: str) -> None:
         if message != self.error_label.text():

@@ -21,24 +21,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.presenter import shown_in_place
 from photosift.app.gui.widgets.photo_details import PhotoDetails
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.viewer_images import Picture, ViewerImages
 from photosift.app.gui.widgets.zoom_view import ZOOM_STEP, ZoomView
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
-from photosift.core.errors import UserError
 from photosift.core.search.records import SearchHit
 
 # The viewer's keys, for the shortcuts help (the viewer reads keys itself, so there are no QActions to list).
-VIEWER_KEYS: tuple[tuple[str, str], ...] = (
-    ("Next or previous photo", "Right / Left, Down / Up, Page Down / Page Up"),
-    ("Next or previous photo", "Space / Shift+Space"),
-    ("First or last photo", "Home / End"),
-    ("Open in the system viewer", "Enter"),
-    ("Zoom in or out", "+ / -, Ctrl+mouse wheel"),
-    ("Fit to the window or actual pixels", "0 / 1"),
-    ("Close the viewer", "Esc"),
+VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (  # (group, description, keys), as the shortcuts help lists them
+    ("Viewer", "Next or previous photo", "Right / Left, Down / Up, Page Down / Page Up, Space / Shift+Space"),
+    ("Viewer", "First or last photo", "Home / End"),
+    ("Viewer", "Open in the system viewer", "Enter"),
+    ("Viewer", "Zoom in or out", "+ / -, Ctrl+mouse wheel"),
+    ("Viewer", "Fit to the window or actual pixels", "0 / 1"),
+    ("Viewer", "Close the viewer", "Esc"),
 )
 DETAILS_WIDTH = 280  # room for a camera name and a date on one line; long paths wrap
 
@@ -124,10 +123,13 @@ class Viewer(QWidget):
         return self._row
 
     def show_row(self, row: int) -> None:
-        """Show the result at `row` (ignored when out of range, or when that photo is already on show)."""
-        if not 0 <= row < self.model.rowCount():
+        """Show the result at `row` (ignored when out of range, or when that photo is already on show);
+        a month heading of the timeline stands for the photo after it in the direction of travel."""
+        while self.model.hit_at(row) is None and 0 <= row < self.model.rowCount():
+            row += self._step
+        hit = self.model.hit_at(row)
+        if hit is None:
             return
-        hit = self.model.hit(row)
         self._advance_when_fetched = False
         if row == self._row and self._hit is not None and hit.photo_id == self._hit.photo_id:
             return
@@ -147,7 +149,7 @@ class Viewer(QWidget):
 
     def show_next(self) -> None:
         """Show the next result, asking the model for more at the end of the loaded rows."""
-        if self._row + 1 < self.model.rowCount():
+        if self.model.position(self._row) + 1 < self.model.hit_count():
             self._go(self._row + 1, 1)
         elif self.model.canFetchMore(QModelIndex()):
             self._advance_when_fetched = True
@@ -165,7 +167,7 @@ class Viewer(QWidget):
         self.show_row(row)
 
     def _rows_inserted(self, _parent: QModelIndex | QPersistentModelIndex, first: int, _last: int) -> None:
-        if self._advance_when_fetched and first == self._row + 1:
+        if self._advance_when_fetched and first >= self._row + 1:
             self._go(first, 1)
         elif self._hit is not None:
             self._show_position()
@@ -189,7 +191,7 @@ class Viewer(QWidget):
 
     def _show_position(self) -> None:
         more = "+" if self.model.canFetchMore(QModelIndex()) else ""
-        self.position_label.setText(f"{self._row + 1} of {self.model.rowCount()}{more}")
+        self.position_label.setText(f"{self.model.position(self._row) + 1} of {self.model.hit_count()}{more}")
 
     # The picture ------------------------------------------------------------------------------------
 
@@ -216,8 +218,10 @@ class Viewer(QWidget):
         self.zoom_view.show_picture(picture.pixmap, picture.photo_size, keep_view=sharper)
         self.image_shown.emit(self._hit.photo_id)
         ahead = self._row + self._step
-        if 0 <= ahead < self.model.rowCount():
-            hit = self.model.hit(ahead)
+        if self.model.hit_at(ahead) is None:  # a month heading: the photo beyond it
+            ahead += self._step
+        hit = self.model.hit_at(ahead)
+        if hit is not None:
             self.images.read_ahead(hit.photo_id, hit.path, self._screen_side())
 
     def _picture_loaded(self, photo_id: int, picture: Picture) -> None:
@@ -273,13 +277,11 @@ class Viewer(QWidget):
             if seq == self._seq:
                 self.details.show_info(hit, info)
 
-        def failed(exc: BaseException) -> None:
-            if not isinstance(exc, UserError):
-                raise exc
+        def note(sentence: str) -> None:
             if seq == self._seq:
-                self.details.show_note(str(exc))
+                self.details.show_note(sentence)
 
-        self.runner.run_op(lambda lib: lib.photo(hit.photo_id), show, failed)
+        self.runner.run_op(lambda lib: lib.photo(hit.photo_id), show, shown_in_place(note, self.runner.present))
 
 
 def _label(name: str) -> QLabel:

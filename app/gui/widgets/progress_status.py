@@ -19,7 +19,11 @@ def format_duration(seconds: float) -> str:
 
 
 def progress_text(p: Progress) -> str:
-    """A one-line status, e.g. "Indexing 120/500 photos, 25.3 photos/s, about 15 s left"."""
+    """A one-line status, e.g. "Indexing 120/500 photos, 25 photos/s, about 15 s left".
+
+    A stage that reports only its start and its end ("Preparing tags") says what it works on rather
+    than a 0/462 that would stand still until it is done.
+    """
     if p.stage == WAIT_STAGE:
         return p.message  # "Waiting for another Photosift process (pid N) that is indexing this library..."
     label = STAGE_LABELS.get(p.stage, p.stage.capitalize())
@@ -28,11 +32,15 @@ def progress_text(p: Progress) -> str:
         done, total, unit = p.done // 2**20, (p.total // 2**20 if p.total else None), "MB"
     else:
         done, total = p.done, p.total
-    parts = [f"{label} {done}/{total} {unit}" if total else f"{label} {done} {unit}"]
+    if total and not p.done and p.rate is None:
+        return f"{label} ({total:,} {unit})…"
+    parts = [f"{label} {done:,}/{total:,} {unit}" if total else f"{label} {done:,} {unit}"]
     if p.rate and unit != "MB":
-        parts.append(f"{p.rate:.1f} {unit}/s")
+        parts.append(f"{p.rate:.0f} {unit}/s" if p.rate >= 10 else f"{p.rate:.1f} {unit}/s")
     if p.eta_s is not None and p.total and p.done < p.total:
-        parts.append(f"about {format_duration(p.eta_s)} left")
+        # An estimate under a second is what the rate predicts for the last items, not the wrap-up
+        # after them (saving the index, tagging): "about 0 s left" stood on screen for seconds.
+        parts.append(f"about {format_duration(p.eta_s)} left" if p.eta_s >= 1 else "almost done")
     return ", ".join(parts)
 
 
@@ -43,7 +51,7 @@ class ProgressStatus(QWidget):
         super().__init__(parent)
         self.label = QLabel()
         self.bar = QProgressBar()
-        self.bar.setMaximumWidth(200)
+        self.bar.setMaximumWidth(160)
         self.bar.setAccessibleName("Indexing progress")
         self.pause_button = QPushButton("Pause")
         self.pause_button.setAccessibleName("Pause or resume indexing")
@@ -57,7 +65,8 @@ class ProgressStatus(QWidget):
 
     def show_progress(self, p: Progress) -> None:
         self.label.setText(progress_text(p))
-        if p.total:
+        self.label.setToolTip(self.label.text())
+        if p.total and (p.done or p.rate is not None):
             self.bar.setRange(0, 1000)  # per mille: byte counts overflow a QProgressBar's int
             self.bar.setValue(min(1000, round(1000 * p.done / p.total)))
         else:
