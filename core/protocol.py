@@ -18,6 +18,14 @@ EXIT_BUG: Final = 4  # an internal error; the traceback is in the log
 EXIT_STOPPED: Final = 75  # EX_TEMPFAIL: the trainer stopped on request and can resume
 EXIT_INTERRUPTED: Final = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
+# The interpreter arguments that start the trainer: `python -m photosift.training`, except that the current
+# directory is taken off the module path first. `-m` puts it in front, so a folder there named like our
+# package (a decoy `photosift/`) would be run instead of the trainer; `-P` does the same but needs 3.11.
+TRAINER_ARGS: Final = (
+    "-c",
+    "import runpy, sys; sys.path.pop(0); runpy.run_module('photosift.training', run_name='__main__', alter_sys=True)",
+)
+
 # Trainer events, one per JSON line on the trainer's stdout.
 EVENT_START: Final = "start"  # a run begins: its settings and split sizes
 EVENT_PLAN: Final = "plan"  # --plan: what a run would train on

@@ -18,7 +18,7 @@ from typing import Any, TextIO, get_args
 
 from photosift.app.main import build_library
 from photosift.core.errors import UserError
-from photosift.core.protocol import EXIT_OK, EXIT_USER
+from photosift.core.protocol import EXIT_OK, EXIT_USER, TRAINER_ARGS
 from photosift.core.settings import Paths, Settings
 from photosift.core.training_sets import (
     MIN_PER_CLASS,
@@ -74,7 +74,7 @@ def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
 
 
 def _run_trainer(options: list[str]) -> int:
-    return subprocess.call([sys.executable, "-m", "photosift.training", *options])
+    return subprocess.call([sys.executable, *TRAINER_ARGS, *options])
 
 
 def _min_per_class(options: list[str]) -> int:

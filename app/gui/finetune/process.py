@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, Signal
 
-from photosift.core.protocol import EVENT_ERROR, EXIT_OK, EXIT_STOPPED
+from photosift.core.protocol import EVENT_ERROR, EXIT_OK, EXIT_STOPPED, TRAINER_ARGS
 from photosift.core.settings import HOME_ENV, Paths
 
 # How long quitting the app waits for a checkpoint before killing the trainer: a step of a large model on
@@ -97,7 +97,7 @@ class TrainerProcess(QObject):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8")
         self._write(f"$ python -m photosift.training {' '.join(args)}")
-        self._process.start(self._python, ["-m", "photosift.training", *args])
+        self._process.start(self._python, [*TRAINER_ARGS, *args])
 
     def running(self) -> bool:
         return self._process.state() != QProcess.ProcessState.NotRunning
