@@ -19,6 +19,10 @@ STAGE_LABELS = {
     "tag": "Tagging",
 }
 UNITS = {"index": " photos", "tag": " photos", "tag-vectors": " tags"}  # anything else counts files (or bytes)
+# Scoring photos against prepared tags is one matrix product: its "rate" (millions of photos a second)
+# says nothing about the run, so that bar shows counts and time only.
+NO_RATE = {"tag"}
+COUNTS_ONLY = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]"
 
 
 class TqdmProgress:
@@ -49,6 +53,7 @@ class TqdmProgress:
                 file=sys.stderr,
                 leave=True,
                 dynamic_ncols=True,
+                bar_format=COUNTS_ONLY if p.stage in NO_RATE else None,
             )
         self._bar.total = p.total
         self._bar.update(p.done - self._bar.n)

@@ -96,14 +96,23 @@ def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None
     assert "Traceback" not in result.stderr and result.stderr.startswith("photosift: ")
 
 
-def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_watch_keeps_the_catalog_live(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One model load in all: the folder is added straight to the catalog, the watcher embeds what it finds
+    at start and what arrives later, and the check reads the catalog (no search, no second model load)."""
     import os
     import queue
     import signal
     import threading
 
-    assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
-    capsys.readouterr()
+    from photosift.core.catalog import Catalog
+
+    photos = tmp_path / "watched"
+    make_photo(photos / "first.jpg", "red")
+    paths = Paths(home)
+    paths.ensure()
+    catalog = Catalog(paths.database)
+    catalog.add_folder(photos)
+    catalog.close()
     child = subprocess.Popen(
         [sys.executable, "-m", "photosift.app", "watch", "--model", TINY],
         stdout=subprocess.PIPE,
@@ -117,17 +126,18 @@ def test_watch_keeps_the_catalog_live(home: Path, photos: Path, capsys: pytest.C
 
     def wait_for(text: str) -> str:
         while True:
-            line = lines.get(timeout=60)
+            line = lines.get(timeout=120)
             if text in line:
                 return line
 
     try:
+        wait_for("Embedded 1 photo in")
         wait_for("Watching 1 folder;")
         make_photo(photos / "new" / "arrived.jpg", "blue")
-        assert "1 new" in wait_for("new")
+        assert wait_for("1 new").endswith(": 1 new, 1 unchanged\n")
         wait_for("Embedded 1 photo in")
-        page = run_json(capsys, "search", "blue", "--limit", "20")
-        assert any(hit["path"].endswith("arrived.jpg") for hit in page["hits"])
+        status = run_json(capsys, "status")
+        assert status["embedded"] == 2 and status["pending"] == 0  # type: ignore[index]
     finally:
         child.send_signal(signal.SIGINT)
         code = child.wait(timeout=30)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from photosift.app.cli.common import model_setting, spec_file
+from photosift.app.cli.common import model_setting, plural, spec_file
 from photosift.app.main import device_kind, model_provider, resolve_model
 from photosift.core.errors import ModelError
 from photosift.core.models.download import resumable_bytes
@@ -108,12 +108,28 @@ def cmd_select(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
     """Select a model by name, or by spec file, stored as an absolute path so that every folder finds it."""
     spec = ModelRegistry(paths).resolve(args.name)
     save_settings(paths, settings.with_changes(model=model_setting(args.name)))
-    _print(
-        args,
-        {"selected": spec.name},
-        f"Selected {spec.name}. Run `photosift index` to embed your photos with it.",
+    embedded = _embedded_with(spec, paths)
+    then = (
+        f"{plural(embedded, 'photo')} {'is' if embedded == 1 else 'are'} indexed with it."
+        if embedded
+        else "Run `photosift index` to embed your photos with it."
     )
+    _print(args, {"selected": spec.name, "embedded": embedded}, f"Selected {spec.name}. {then}")
     return 0
+
+
+def _embedded_with(spec: ModelSpec, paths: Paths) -> int:
+    """How many photos of the library hold embeddings of `spec` (none where there is no library yet)."""
+    if not paths.database.exists():
+        return 0
+    from photosift.core.catalog import Catalog
+    from photosift.core.catalog.model_rows import stored_models
+
+    catalog = Catalog(paths.database)
+    try:
+        return sum(m.embedded for m in stored_models(catalog.engine) if m.key == spec.key)
+    finally:
+        catalog.close()
 
 
 def cmd_import(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:

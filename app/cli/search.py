@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photosift.app.cli.common import emit, open_library, print_page, refuse_nul, search_filters, unindexed_model_hint
@@ -36,6 +37,10 @@ def cmd_similar(args: argparse.Namespace, paths: Paths, settings: Settings) -> i
     with open_library(args, paths, settings) as library:
         if isinstance(target, int) and library.photo(target) is None:
             raise UserError(f"There is no photo #{target} in the library.")
+        if isinstance(target, Path) and not target.is_file() and not _in_library(library, target):
+            raise UserError(
+                f"Cannot find photos like {target}: there is no such file, nor such a photo in the library."
+            )
         _check_indexed(library)
         try:
             page = library.similar(target, search_filters(args), args.offset, args.limit)
@@ -50,3 +55,9 @@ def _check_indexed(library: Library) -> None:
     hint = unindexed_model_hint(library)
     if hint:
         raise UserError(hint)
+
+
+def _in_library(library: Library, path: Path) -> bool:
+    from photosift.core.catalog.catalog import absolute_path
+
+    return library.catalog.photo_id_for_path(absolute_path(path)) is not None

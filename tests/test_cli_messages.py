@@ -1,0 +1,104 @@
+"""What the command line says: counts with the right plurals, summaries that agree with themselves, an
+offer to forget an offline empty folder, no window where nobody can see it, and logs in the log folder
+rather than on the progress bars. Sentences are built from reports, so no model is needed here."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from photosift.app.cli import run
+from photosift.app.cli.library import index_lines
+from photosift.app.cli.main import display_problem
+from photosift.app.errorlog import configure_logging
+from photosift.app.progress import TqdmProgress
+from photosift.core.indexer import IndexReport
+from photosift.core.progress import Progress
+from photosift.core.protocol import EXIT_ENVIRONMENT
+from photosift.core.scanner import ScanReport
+from photosift.core.settings import Paths
+
+
+def test_counts_have_plurals_and_a_rate_only_when_something_was_embedded() -> None:
+    one = index_lines([ScanReport("/p", added=1)], IndexReport(1, 0, 0.5), {"/p": 1})
+    assert one == ["/p: 1 new", "Embedded 1 photo in 0.5 s (2.0 photos/s)."]
+    nothing = index_lines([ScanReport("/p", unchanged=3)], IndexReport(0, 0, 0.01), {"/p": 3})
+    assert nothing == ["/p: 3 unchanged", "Nothing new to embed: the library is up to date."]
+    failed = index_lines([ScanReport("/p", added=2)], IndexReport(1, 1, 1.0), {"/p": 2})
+    assert "1 photo could not be read: see which with `photosift status --failures`." in failed
+
+
+def test_photos_embedded_beyond_what_the_scan_found_are_explained() -> None:
+    lines = index_lines([ScanReport("/p", unchanged=398)], IndexReport(398, 0, 10.0), {"/p": 398})
+    assert lines == [
+        "/p: 398 unchanged",
+        "Embedded 398 photos in 10.0 s (39.8 photos/s), 398 of them waiting from before.",
+    ]
+
+
+def test_an_offline_folder_says_what_is_kept_and_an_empty_one_is_offered_to_be_forgotten() -> None:
+    kept = index_lines([ScanReport("/gone", offline=True)], IndexReport(0, 0, 0.0), {"/gone": 5})
+    assert kept[0] == (
+        "/gone: not found (offline?); its 5 photos are kept until it is back "
+        "or you forget it with `photosift remove /gone`."
+    )
+    empty = index_lines([ScanReport("/gone", offline=True)], IndexReport(0, 0, 0.0), {"/gone": 0})
+    assert "forget it with `photosift remove /gone`" in empty[0] and "[ok]" not in empty[0]
+    assert "0 photos" not in empty[0]
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, "QT_QPA_PLATFORM=offscreen"),
+        ({"QT_QPA_PLATFORM": "minimal"}, "QT_QPA_PLATFORM=minimal"),
+        ({"QT_QPA_PLATFORM": "xcb"}, "DISPLAY is unset"),
+        ({}, "DISPLAY and WAYLAND_DISPLAY are unset"),
+        ({"DISPLAY": ":0"}, None),
+        ({"WAYLAND_DISPLAY": "wayland-0", "QT_QPA_PLATFORM": "wayland"}, None),
+    ],
+)
+def test_the_window_opens_only_where_someone_can_see_it(environ: dict[str, str], problem: str | None) -> None:
+    found = display_problem(environ, "linux")
+    assert found == problem if problem is None else problem in (found or "")
+    assert display_problem(environ, "darwin") is None
+
+
+def test_an_offscreen_platform_ends_with_a_sentence_instead_of_waiting(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert run([]) == EXIT_ENVIRONMENT
+    assert "QT_QPA_PLATFORM=offscreen draws windows nobody can see" in capsys.readouterr().err
+
+
+def test_tagging_shows_no_meaningless_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    with TqdmProgress() as progress:
+        progress(Progress("tag", 10100, 10100))
+        progress(Progress("index", 3, 3))
+    err = capsys.readouterr().err
+    tagging = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("Tagging")][-1]
+    assert "10100/10100" in tagging and "/s" not in tagging
+    assert "photos/s" in err  # indexing keeps its rate
+
+
+def test_library_warnings_go_to_the_log_file_not_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        log = configure_logging(Paths(tmp_path / "home"))
+        logging.getLogger("open_clip").warning("No pretrained weights loaded for model 'tiny-arch'.")
+        logging.getLogger("photosift.core.models").info("loaded in 1.2 s")
+    finally:
+        for handler in set(root.handlers) - set(before):
+            root.removeHandler(handler)
+            handler.close()
+        logging.captureWarnings(False)
+    text = log.read_text(encoding="utf-8")
+    assert "No pretrained weights loaded" in text and "loaded in 1.2 s" in text
+    assert "No pretrained weights" not in capsys.readouterr().err
