@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from photosift.core.settings import Paths, Settings
+from photosift.core.settings import Paths, Settings, save_settings
 
 if TYPE_CHECKING:
+    from photosift.core.catalog import Catalog
     from photosift.core.library import Library, LibraryEncoder
     from photosift.core.models.registry import ModelRegistry
     from photosift.core.models.spec import ModelSpec
@@ -122,6 +123,24 @@ def build_library(paths: Paths, settings: Settings, model: str | None = None) ->
 
     paths.ensure()
     models = model_provider(paths, settings.cpu_runtime)
+    catalog = Catalog(paths.database)
+    if not (model or settings.model):
+        settings = _keep_indexed_model(paths, settings, models, catalog)
     spec = resolve_model(models, model, settings)
     encoder = DeferredEncoder(spec, settings.device, lambda: models.make_encoder(spec, settings.device))
-    return Library(paths, settings, Catalog(paths.database), spec, encoder)  # type: ignore[arg-type]
+    return Library(paths, settings, catalog, spec, encoder)  # type: ignore[arg-type]
+
+
+def _keep_indexed_model(paths: Paths, settings: Settings, models: ModelProvider, catalog: Catalog) -> Settings:
+    """A library indexed while another model was the default keeps it: it becomes the selected model, so
+    no front end switches it (and re-indexes every photo) because the default changed."""
+    from photosift.core.catalog.model_rows import stored_models
+
+    embedded = {row.key: row.embedded for row in stored_models(catalog.engine)}
+    kind = device_kind(settings.device)
+    kept = models.registry.model_for_library(kind, embedded)
+    if kept.name == models.registry.default_spec(kind).name:
+        return settings
+    settings = settings.with_changes(model=kept.name)
+    save_settings(paths, settings)
+    return settings

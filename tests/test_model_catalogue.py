@@ -8,12 +8,23 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import open_clip
+import pytest
+import safetensors.torch
+import torch
 from conftest import TEST_MODELS
 
+from photosift.app.main import build_library
+from photosift.core.catalog import model_rows
+from photosift.core.catalog.model_rows import StoredModel
+from photosift.core.models.build import build_model, tokenizer_is_bundled
 from photosift.core.models.card import NOT_MEASURED, NOT_STATED, model_card
+from photosift.core.models.encoder import Encoder
+from photosift.core.models.files import missing_files, needed_files
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import dump_spec, load_spec
-from photosift.core.settings import Paths
+from photosift.core.settings import Paths, Settings, load_settings
 
 SPDX_IDS = {"Apache-2.0", "MIT", "CC-BY-NC-4.0", "CC-BY-4.0", "BSD-3-Clause"}  # licences the built-ins may use
 
@@ -60,3 +71,95 @@ def test_download_sizes_read_as_people_write_them() -> None:
     card = model_card(replace(load_spec(TEST_MODELS / "tiny.json"), download_mb=1530))
     assert card.download_size == "1.5 GB"
     assert re.fullmatch(r"\d+ photos/s|not measured", card.cpu_speed)
+
+
+def test_the_cpu_default_is_licence_clean_and_multilingual(tmp_path: Path) -> None:
+    card = model_card(ModelRegistry(Paths(tmp_path)).default_spec("cpu"))
+    assert card.licence in {"Apache-2.0", "MIT"} and "100 languages" in card.languages
+    assert card.title == "Fast, works on any computer"
+
+
+def test_a_library_indexed_with_the_former_default_keeps_it(tmp_path: Path) -> None:
+    registry = ModelRegistry(Paths(tmp_path))
+    default, metaclip = registry.default_spec("cpu"), registry.resolve("vit-b-32-metaclip")
+    assert registry.model_for_library("cpu", {}) == default  # a new library gets the new default
+    assert registry.model_for_library("cpu", {metaclip.key: 40}) == metaclip
+    assert registry.model_for_library("cpu", {metaclip.key: 40, default.key: 1}) == default  # already moved on
+    assert registry.model_for_library("cpu", {metaclip.key: 0, "other@key": 9}) == default
+
+
+def test_opening_a_metaclip_library_selects_metaclip_for_good(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = Paths.default()
+    metaclip = ModelRegistry(paths).resolve("vit-b-32-metaclip")
+    stored = [StoredModel(1, metaclip.key, metaclip.name, metaclip.embed_dim, 398)]
+    monkeypatch.setattr(model_rows, "stored_models", lambda _engine: stored)
+    library = build_library(paths, Settings(device="cpu"))
+    try:
+        assert library.spec.name == "vit-b-32-metaclip" and library.settings.model == "vit-b-32-metaclip"
+    finally:
+        library.close()
+    assert load_settings(paths).model == "vit-b-32-metaclip"  # saved: no front end switches it later
+
+    monkeypatch.setattr(model_rows, "stored_models", lambda _engine: [])
+    fresh = Paths(home / "fresh")
+    new_library = build_library(fresh, Settings(device="cpu"))
+    try:
+        assert new_library.spec == ModelRegistry(fresh).default_spec("cpu") and new_library.settings.model is None
+    finally:
+        new_library.close()
+
+
+def test_every_builtin_architecture_and_pretrained_tag_is_in_open_clip(tmp_path: Path) -> None:
+    """Names drift between open_clip releases: a renamed tag would otherwise surface as a failed download."""
+    for spec in ModelRegistry(Paths(tmp_path)).specs():
+        config = open_clip.get_model_config(spec.architecture)
+        assert config is not None, f"{spec.name}: open_clip {open_clip.__version__} lacks {spec.architecture}"
+        assert (config["embed_dim"], config["vision_cfg"]["image_size"]) == (spec.embed_dim, spec.image_size)
+        if spec.pretrained is None:
+            continue
+        assert spec.pretrained in open_clip.list_pretrained_tags_by_model(spec.architecture), spec.name
+        trained = open_clip.get_pretrained_cfg(spec.architecture, spec.pretrained)
+        assert (spec.resize_mode, spec.interpolation) == (trained["resize_mode"], trained["interpolation"]), spec.name
+        assert spec.mean == pytest.approx(trained["mean"]) and spec.std == pytest.approx(trained["std"]), spec.name
+
+
+def test_models_with_hugging_face_tokenizers_list_their_files(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    for spec in ModelRegistry(paths).specs():
+        if tokenizer_is_bundled(spec):
+            continue
+        assert {"tokenizer.json", "tokenizer_config.json"} <= {file.name for file in spec.files}, spec.name
+        files = needed_files(spec, paths)
+        assert all(url.startswith("https://") for file in files for url in file.urls), spec.name
+        assert [file.path for file in files][1:] == [paths.models / spec.files_folder / f.name for f in spec.files]
+
+
+CATALOGUE = ["vit-b-32-siglip2-256", "vit-b-16-siglip2", "vit-so400m-16-siglip2-384"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # builds and saves a 1.5-4.5 GB model twice; far slower on a busy 2-core machine
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_a_catalogue_model_loads_its_weights_strictly(name: str, tmp_path: Path) -> None:
+    """A state dict of the spec's architecture, saved where its download lands, loads strictly and embeds
+    as the model it came from; the tokenizer files are stand-ins (the tiny multilingual test covers those)."""
+    paths = Paths(tmp_path)
+    spec = ModelRegistry(paths).resolve(name)
+    source = build_model(spec)
+    with torch.no_grad():
+        for param in source.parameters():
+            param.add_(0.02)  # differ from the encoder's own seeded initialisation
+    weights = spec.weights_file(paths)
+    assert weights is not None
+    weights.parent.mkdir(parents=True)
+    safetensors.torch.save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(weights))
+    for file in missing_files(spec, paths):
+        file.path.parent.mkdir(parents=True, exist_ok=True)
+        file.path.write_text("{}", encoding="utf-8")
+    assert ModelRegistry(paths).is_downloaded(spec)
+    encoder = Encoder(spec, paths, "cpu")
+    batch = np.random.default_rng(0).standard_normal((1, 3, spec.image_size, spec.image_size)).astype(np.float32)
+    got = encoder.encode_images(batch)
+    with torch.inference_mode():
+        want = torch.nn.functional.normalize(source.encode_image(torch.from_numpy(batch)), dim=-1).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-4)

@@ -8,11 +8,11 @@ test_model_mcip.py.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import open_clip
@@ -23,7 +23,7 @@ from torchvision import transforms
 
 from photosift.core.errors import ModelError, UserError
 from photosift.core.models import encoder as encoder_module
-from photosift.core.models.build import build_model, load_tokenizer, tokenizer_is_bundled
+from photosift.core.models.build import build_model, tokenizer_is_bundled
 from photosift.core.models.encoder import Encoder, select_device
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.registry import BUILTIN_SPECS_DIR, ModelRegistry
@@ -161,7 +161,7 @@ def test_builtin_specs_parse_and_pick_defaults_per_device(paths: Paths) -> None:
     registry = ModelRegistry(paths)
     names = [spec.name for spec in registry.specs()]
     assert {"mcip-siglip-so400m-384", "mcip-vit-l-14-336", "vit-b-32-metaclip"} <= set(names) and names == sorted(names)
-    assert registry.default_spec("cpu").name == "vit-b-32-metaclip"
+    assert registry.default_spec("cpu").name == "vit-b-32-siglip2-256"
     assert registry.default_spec("cuda").name == "mcip-siglip-so400m-384"
     assert registry.default_spec("mps").name == "mcip-siglip-so400m-384"
     assert not any(registry.is_downloaded(spec) for spec in registry.specs())
@@ -357,9 +357,9 @@ def test_load_reports_progress_and_release_frees_the_model(tiny: ModelSpec, path
 def test_the_model_loads_once_when_threads_race(tiny: ModelSpec, paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
     builds: list[str] = []
 
-    def counting_build(spec: ModelSpec) -> torch.nn.Module:
+    def counting_build(spec: ModelSpec, *options: Any) -> torch.nn.Module:
         builds.append(spec.name)
-        return build_model(spec)
+        return build_model(spec, *options)
 
     monkeypatch.setattr(encoder_module, "build_model", counting_build)
     encoder = Encoder(tiny, paths, "cpu")
@@ -415,11 +415,3 @@ def test_only_bundled_tokenizers_are_built_ahead(tiny: ModelSpec, paths: Paths, 
     assert not remote.has_tokenizer
     broken = replace(tiny, open_clip_config=tmp_path / "missing.json")
     Encoder(broken, paths, "cpu").prepare_bundled_tokenizer()  # no error here: loading the model reports it
-
-
-def test_a_missing_transformers_package_is_a_model_error(tmp_path: Path) -> None:
-    if importlib.util.find_spec("transformers") is not None:
-        pytest.skip("transformers is installed: fetching SigLIP's tokenizer would need the network")
-    spec = load_spec(BUILTIN_SPECS_DIR / "mcip-siglip-so400m-384.json")
-    with pytest.raises(ModelError, match="needs the `transformers` package for its tokenizer"):
-        load_tokenizer(spec, tmp_path)

@@ -1,20 +1,23 @@
-"""Building a spec's open_clip architecture and tokenizer, without letting open_clip download weights.
+"""Building a spec's open_clip architecture and tokenizer, without letting open_clip download anything.
 
 Weights always come from our own loader (`core.models.weights`), so the architecture is built with
 random initialisation (`pretrained=None`) and then overwritten. Seeding makes that initialisation
-deterministic, which test specs with `random_init` rely on across processes.
+deterministic, which test specs with `random_init` rely on across processes. CLIP's tokenizer ships
+inside open_clip; SigLIP-family and Hugging Face tokenizers are built from the files the spec lists
+(`ModelSpec.files`), which the model's download fetched with progress and resume like its weights:
+nothing here calls a hub client, so a missing file is an error that says what to run.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import open_clip
 import torch
 
-from photosift.core.errors import ModelDownloadError, ModelError
+from photosift.core.errors import ModelError
 from photosift.core.models.spec import ModelSpec
 
 RANDOM_INIT_SEED = 0  # any fixed value: random-init test models must embed identically in every process
@@ -51,35 +54,52 @@ def build_model(spec: ModelSpec, patch_dropout: float | None = None) -> torch.nn
     return model
 
 
-def load_tokenizer(spec: ModelSpec, cache_dir: Path) -> Tokenizer:
-    """The spec's text tokenizer; Hugging Face tokenizers (SigLIP's) download into `cache_dir` once.
+def load_tokenizer(spec: ModelSpec, models_dir: Path) -> Tokenizer:
+    """The spec's text tokenizer: open_clip's bundled one, or a Hugging Face one built from the spec's
+    files in `models_dir` (`Paths.models`), which the model's download fetched like its weights.
 
     Raises:
-        ModelDownloadError: the tokenizer files could not be fetched (typically: offline on first use).
-        ModelError: the `transformers` package it needs is not installed.
+        ModelError: the spec lists no tokenizer files although the model needs them, a file is missing or
+            unreadable (the message says how to fetch it again), or `transformers` is not installed.
     """
-    register_architecture(spec)
+    if tokenizer_is_bundled(spec):
+        return cast(Tokenizer, open_clip.get_tokenizer(spec.architecture))
+    if spec.files_folder is None:
+        raise ModelError(
+            f"The {spec.title} model needs Hugging Face tokenizer files, but its spec lists none: add them "
+            f"to the spec's 'files' (see the built-in SigLIP specs)."
+        )
+    folder = models_dir / spec.files_folder
+    _check_files(spec, folder)
+    text_cfg = _text_cfg(spec)
+    kwargs: dict[str, Any] = dict(text_cfg.get("tokenizer_kwargs", {}))
     try:
-        tokenizer = open_clip.get_tokenizer(spec.architecture, cache_dir=str(cache_dir))
+        from open_clip.tokenizer import HFTokenizer
+
+        tokenizer = HFTokenizer(
+            str(folder),
+            context_length=text_cfg.get("context_length", open_clip.tokenizer.DEFAULT_CONTEXT_LENGTH),
+            tokenizer_mode=text_cfg.get("tokenizer_mode"),
+            local_files_only=True,  # the files are here or the check above said so: never ask a hub
+            **kwargs,
+        )
     except ImportError as exc:
         raise ModelError(f"The {spec.title} model needs the `transformers` package for its tokenizer ({exc}).") from exc
-    # transformers and huggingface_hub raise their own types (OSError, HTTP errors, ValueError, ...),
-    # and all of them mean the tokenizer could not be fetched or read.
-    except Exception as exc:
-        raise ModelDownloadError(
-            f"The text tokenizer of the {spec.title} model could not be downloaded ({exc}). It is fetched "
-            f"from Hugging Face into {cache_dir} on first use: connect to the internet once and try again."
-        ) from exc
+    except (OSError, ValueError) as exc:  # transformers' words for a folder it cannot make a tokenizer of
+        raise ModelError(_refetch(spec, folder, f"cannot be read as a tokenizer ({exc})")) from exc
     return cast(Tokenizer, tokenizer)
 
 
 def tokenizer_is_bundled(spec: ModelSpec) -> bool:
-    """Whether `load_tokenizer` needs no download: open_clip's own BPE tokenizer, whose vocabulary ships
-    inside the package (CLIP, MetaCLIP). Hugging Face tokenizers and SigLIP's are fetched on first use.
-    This follows open_clip's own choice in `get_tokenizer`."""
-    register_architecture(spec)
-    text_cfg = (open_clip.get_model_config(spec.architecture) or {}).get("text_cfg", {})
-    return not text_cfg.get("hf_tokenizer_name") and "siglip" not in spec.architecture.lower()
+    """Whether the tokenizer ships inside open_clip (CLIP's BPE: CLIP, MetaCLIP), needing no files.
+
+    Hugging Face tokenizers and SigLIP's come from the spec's files instead. This follows open_clip's
+    own choice in `get_tokenizer`.
+
+    Raises:
+        ModelError: the architecture is unknown.
+    """
+    return not _text_cfg(spec).get("hf_tokenizer_name") and "siglip" not in spec.architecture.lower()
 
 
 def register_architecture(spec: ModelSpec) -> None:
@@ -108,4 +128,30 @@ def register_architecture(spec: ModelSpec) -> None:
     raise ModelError(
         f"open_clip {open_clip.__version__} has no architecture named {spec.architecture!r}; "
         f"a spec for a custom architecture must give its 'open_clip_config'."
+    )
+
+
+def _text_cfg(spec: ModelSpec) -> dict[str, Any]:
+    register_architecture(spec)
+    return dict((open_clip.get_model_config(spec.architecture) or {}).get("text_cfg", {}))
+
+
+def _check_files(spec: ModelSpec, folder: Path) -> None:
+    """Raise a `ModelError` naming the first missing or damaged file, before transformers sees them:
+    a damaged JSON file would otherwise surface as a bare `Exception` from the tokenizers library."""
+    for file in spec.files:
+        path = folder / file.name
+        if not path.is_file():
+            raise ModelError(_refetch(spec, folder, f"is missing {file.name}"))
+        if path.suffix == ".json":
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise ModelError(_refetch(spec, folder, f"holds a damaged {file.name} ({exc})")) from exc
+
+
+def _refetch(spec: ModelSpec, folder: Path, problem: str) -> str:
+    return (
+        f"The tokenizer folder {folder} of the {spec.title} model {problem}: delete the file and run "
+        f"`photosift models download {spec.name}` to fetch it again."
     )

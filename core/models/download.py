@@ -184,6 +184,7 @@ def _fetch(url: str, part: Path, progress: ProgressCallback, cancel: CancelToken
             offset, total = _start(response, url, part, offset)
             _stream(response, part, offset, total, progress, cancel)
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the connection, and the failure it becomes is kept for the error's details
         if exc.code == 416 and offset:  # the partial file is longer than the file there now: start over
             _discard(part)
             _fetch(url, part, progress, cancel)

@@ -21,7 +21,7 @@ from PIL import Image
 
 from photosift.core.errors import EnvironmentFault, ModelDownloadError, ModelError, UserError
 from photosift.core.models.build import Tokenizer, build_model, load_tokenizer, tokenizer_is_bundled
-from photosift.core.models.download import download
+from photosift.core.models.files import fetch_missing
 from photosift.core.models.onnx_export import OnnxExportError
 from photosift.core.models.onnx_runtime import OnnxTowers, model_threads, open_towers
 from photosift.core.models.preprocess import Preprocessor
@@ -30,7 +30,6 @@ from photosift.core.models.weights import apply_state_dict, load_state_dict
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from photosift.core.settings import Paths
 
-TOKENIZER_CACHE = "huggingface"  # folder under Paths.models for tokenizers fetched through transformers
 OOM_MESSAGES = ("out of memory", "can't allocate memory")  # MPS and CPU allocator wording
 SMALLER_BATCH = "choose a smaller batch size in the settings, or close other programs that use the GPU"
 SMALLER_MODEL = "close other programs that use the GPU, or choose a smaller model or the CPU"
@@ -273,7 +272,7 @@ class Encoder:
                         self._paths,
                         weights,
                         lambda: self._load_model_to_export(progress, cancel),
-                        lambda: load_tokenizer(self._spec, self._paths.models / TOKENIZER_CACHE),
+                        lambda: load_tokenizer(self._spec, self._paths.models),
                         model_threads(),
                     )
                 except (OnnxExportError, ModelDownloadError) as exc:  # no export, or no tokenizer to check it
@@ -293,7 +292,7 @@ class Encoder:
     def _ensure_tokenizer(self) -> Tokenizer:
         with self._lock:
             if self._tokenizer is None:
-                self._tokenizer = load_tokenizer(self._spec, self._paths.models / TOKENIZER_CACHE)
+                self._tokenizer = load_tokenizer(self._spec, self._paths.models)
             return self._tokenizer
 
     def _load_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
@@ -320,14 +319,9 @@ class Encoder:
                 self._fetch_weights(progress, cancel)
 
     def _fetch_weights(self, progress: ProgressCallback, cancel: CancelToken | None) -> Path | None:
-        path = self._spec.weights_file(self._paths)
-        if path is None or path.exists():
-            return path
-        if self._spec.weights is None:
-            raise ModelError(f"The checkpoint {path} of the {self._spec.name} model is missing.")
-        return download(
-            self._spec.weights.urls, path, progress, cancel, model_name=self._spec.title, sha256=self._spec.sha256
-        )
+        """Download whatever the model still lacks (weights, tokenizer files), then name its weights file."""
+        fetch_missing(self._spec, self._paths, progress, cancel)
+        return self._spec.weights_file(self._paths)
 
     def _read_weights(self, path: Path) -> dict[str, torch.Tensor]:
         try:

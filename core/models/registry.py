@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from photosift.core.errors import EnvironmentFault, ModelError
+from photosift.core.models.files import missing_files
 from photosift.core.models.spec import NAME_PATTERN, ModelSpec, dump_spec, load_spec
 from photosift.core.settings import Paths
 from photosift.resources import resource_path
@@ -81,10 +83,31 @@ class ModelRegistry:
                 return spec
         raise ModelError(f"No built-in model is marked as the default for the {device_kind!r} device.")
 
+    def model_for_library(self, device_kind: str, embedded: Mapping[str, int]) -> ModelSpec:
+        """The model a library with no model selected uses.
+
+        That is the built-in default for the device kind, unless the library holds embeddings of other
+        built-in models and none of the default's: it was indexed while another model was the default
+        (MetaCLIP, before SigLIP 2), and keeps that model and its embeddings, the one holding the most.
+        A change of default therefore never re-indexes anyone's photos; a new library gets the new one.
+
+        Args:
+            device_kind: "cuda", "mps" or "cpu".
+            embedded: photos embedded per spec key (`ModelSpec.key`), as the catalog counts them.
+
+        Raises:
+            ModelError: no built-in spec is the default for that kind.
+        """
+        default = self.default_spec(device_kind)
+        if embedded.get(default.key, 0) > 0:
+            return default
+        indexed = [spec for spec in self._builtin_specs() if embedded.get(spec.key, 0) > 0]
+        return max(indexed, key=lambda spec: embedded[spec.key], default=default)
+
     def is_downloaded(self, spec: ModelSpec) -> bool:
-        """Whether the spec's weights are on disk (always true for random-init test specs)."""
-        path = spec.weights_file(self._paths)
-        return path is None or path.is_file()
+        """Whether every file the model needs (weights, tokenizer files) is on disk; a model with some of
+        them only is not installed. Always true for random-init test specs without files."""
+        return not missing_files(spec, self._paths)
 
     def import_checkpoint(self, checkpoint: Path, base: ModelSpec, name: str) -> ModelSpec:
         """Make a checkpoint usable as a model of its own, built on `base`'s architecture and preprocessing.

@@ -43,6 +43,21 @@ class WeightsSource:
 
 
 @dataclass(frozen=True)
+class ModelFile:
+    """One file besides the weights that a model needs (a tokenizer file, a text tower's config).
+
+    Attributes:
+        name: the plain file name inside the spec's `files_folder`.
+        urls: alternative addresses of the same file, tried in order.
+        sha256: hex digest when known; a download that does not match is refused.
+    """
+
+    name: str
+    urls: tuple[str, ...]
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One embedding model, as the rest of Photosift sees it.
 
@@ -80,6 +95,9 @@ class ModelSpec:
         licence: the weights' licence as an SPDX id ("Apache-2.0"), or "" when the spec does not say.
         languages: the languages its text search understands, in plain words ("English",
             "more than 100 languages"), or "" when the spec does not say.
+        files_folder: the folder holding `files`, relative to `Paths.models` (or absolute); the Hugging
+            Face tokenizer (and a Hugging Face text tower's config) is read from there, never from a hub.
+        files: the files besides the weights that the model needs, all downloaded into `files_folder`.
         path: the spec file this was read from, if any.
     """
 
@@ -107,6 +125,8 @@ class ModelSpec:
     details: str = ""
     licence: str = ""
     languages: str = ""
+    files_folder: str | None = None
+    files: tuple[ModelFile, ...] = ()
     path: Path | None = None
 
     @property
@@ -206,6 +226,9 @@ def dump_spec(spec: ModelSpec, path: Path) -> None:
     if spec.indexing_speed:
         data["indexing_speed"] = dict(spec.indexing_speed)
     data |= {key: getattr(spec, key) for key in CATALOGUE_TEXTS if getattr(spec, key)}
+    if spec.files_folder is not None:
+        data["files_folder"] = spec.files_folder
+        data["files"] = [_file_json(file) for file in spec.files]
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -248,8 +271,12 @@ def _parse(raw: Mapping[str, Any], path: Path) -> ModelSpec:
         default_for=_default_for(raw),
         indexing_speed=_indexing_speed(raw),
         **{key: _get(raw, key, str, "") for key in CATALOGUE_TEXTS},
+        files_folder=_get(raw, "files_folder", str, None),
+        files=_files(raw),
         path=path,
     )
+    if (spec.files_folder is None) != (not spec.files):
+        raise _FieldError("'files' and 'files_folder' go together: the files are kept in that folder")
     if sum([spec.weights is not None, spec.checkpoint is not None, spec.random_init]) != 1:
         raise _FieldError("it must name exactly one of 'weights', 'checkpoint' or 'random_init': true")
     return spec
@@ -353,13 +380,37 @@ def _weights(raw: Mapping[str, Any]) -> WeightsSource | None:
         return None
     if set(value) - {"urls", "filename"}:
         raise _FieldError("'weights' may hold only 'urls' and 'filename'")
-    urls = value.get("urls")
+    urls = _urls(value.get("urls"), "'weights.urls'")
     filename = value.get("filename")
-    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and "://" in u for u in urls):
-        raise _FieldError("'weights.urls' must be a non-empty list of URLs")
     if not isinstance(filename, str) or not filename or Path(filename).name != filename:
         raise _FieldError("'weights.filename' must be a plain file name")
-    return WeightsSource(urls=tuple(urls), filename=filename)
+    return WeightsSource(urls=urls, filename=filename)
+
+
+def _files(raw: Mapping[str, Any]) -> tuple[ModelFile, ...]:
+    found = []
+    for index, value in enumerate(_get(raw, "files", list, [])):
+        where = f"'files[{index}]'"
+        if not isinstance(value, dict) or set(value) - {"name", "urls", "sha256"}:
+            raise _FieldError(f"{where} must be an object with 'name', 'urls' and optionally 'sha256'")
+        name, urls = value.get("name"), _urls(value.get("urls"), f"{where}.urls")
+        if not isinstance(name, str) or not name or Path(name).name != name:
+            raise _FieldError(f"{where}.name must be a plain file name")
+        found.append(ModelFile(name=name, urls=urls, sha256=_sha256(value)))
+    return tuple(found)
+
+
+def _urls(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(u, str) and "://" in u for u in value):
+        raise _FieldError(f"{where} must be a non-empty list of URLs")
+    return tuple(value)
+
+
+def _file_json(file: ModelFile) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": file.name, "urls": list(file.urls)}
+    if file.sha256 is not None:
+        data["sha256"] = file.sha256
+    return data
 
 
 def _relative(target: Path, folder: Path) -> str:
