@@ -3,7 +3,10 @@
 Reads (searches, lookups) run on a small thread pool; writes (scan, index, folder changes) run one at a
 time on a single worker thread, because the library allows one writer. Whatever an op returns or raises
 comes back on the GUI thread through a queued signal, to `on_done` or `on_error`: errors are never
-swallowed. Long ops also get a `CancelToken` and report core `Progress` through `TaskRunner.progress`.
+swallowed. Call sites without a place of their own to show a failure leave `on_error` out, and the
+runner's presenter shows it (the GUI installs `gui.presenter.FailurePresenter`: a sentence for a user
+error, what to do for an environment fault, the crash dialog for a bug). Long ops also get a
+`CancelToken` and report core `Progress` through `TaskRunner.progress`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ from photosift.core.library import Library
 from photosift.core.progress import CancelToken, Progress, ProgressCallback
 
 T = TypeVar("T")
+Presenter = Callable[[BaseException], None]  # shows a failure nobody else handles, on the GUI thread
+
+
+def reraise(exc: BaseException) -> None:
+    """The presenter until a front end installs one (tests, benchmarks): the excepthook gets the error."""
+    raise exc
+
 
 # Concurrent reads: searches are short and mostly wait on SQLite and FAISS; two keep the GUI responsive
 # while one query is slow without letting a burst of keystrokes pile work onto a 2-core machine.
@@ -55,9 +65,10 @@ class TaskRunner(QObject):
     progress = Signal(object)  # a core.progress.Progress from the running long op
     busy_changed = Signal(bool)  # True while a write op is queued or running
 
-    def __init__(self, library: Library, parent: QObject | None = None):
+    def __init__(self, library: Library, parent: QObject | None = None, present: Presenter = reraise):
         super().__init__(parent)
         self.library = library
+        self._presenter = present
         self._reads = QThreadPool(self)
         self._reads.setMaxThreadCount(READ_THREADS)
         self._writes = QThreadPool(self)
@@ -74,11 +85,13 @@ class TaskRunner(QObject):
         self,
         fn: Callable[[Library], T],
         on_done: Callable[[T], None],
-        on_error: Callable[[BaseException], None],
+        on_error: Presenter | None = None,
         *,
         writes: bool = False,
     ) -> None:
-        """Run `fn(library)` on a read thread, or on the writer when `writes` is true."""
+        """Run `fn(library)` on a read thread, or on the writer when `writes` is true. A failure goes to
+        `on_error`, or to the runner's presenter (looked up when it arrives) when `on_error` is None."""
+        on_error = on_error or self.present
         if writes:
             self._start_write()
             on_done, on_error = self._finishing_write(on_done), self._finishing_write(on_error)
@@ -89,7 +102,7 @@ class TaskRunner(QObject):
         self,
         fn: Callable[[Library, ProgressCallback, CancelToken], T],
         on_done: Callable[[T], None],
-        on_error: Callable[[BaseException], None],
+        on_error: Presenter | None = None,
     ) -> CancelToken:
         """Run a long write op (scan, index) with a progress callback and a cancel token; returns the token."""
         token = CancelToken()
@@ -105,6 +118,15 @@ class TaskRunner(QObject):
 
         self.run_op(work, on_done, on_error, writes=True)
         return token
+
+    def set_presenter(self, present: Presenter) -> None:
+        """Show unhandled failures with `present` from now on (the main window installs its own)."""
+        self._presenter = present
+
+    def present(self, exc: BaseException) -> None:
+        """Show `exc` with the default presenter: for call sites that handle some failures in place and
+        leave the rest (an environment fault, a bug) to it."""
+        self._presenter(exc)
 
     def cancel_all(self) -> None:
         """Ask every running or queued long op to stop at its next checkpoint."""

@@ -174,6 +174,20 @@ def test_the_status_bar_tells_the_truth_while_indexing(
         window.thumbnails.wait()
 
 
+def test_the_viewer_opens_centred_over_the_main_window(qtbot: QtBot, window: MainWindow) -> None:
+    screen = window.screen().availableGeometry()
+    window.resize(screen.width() * 3 // 4, screen.height() * 3 // 4)
+    window.move(screen.left() + screen.width() // 5, screen.top() + screen.height() // 5)
+    window.show()
+    qtbot.waitExposed(window)
+    window.viewer.resize(screen.width() // 2, screen.height() // 2)
+    window.open_viewer(1)
+    qtbot.waitExposed(window.viewer)
+    offset = window.viewer.frameGeometry().center() - window.frameGeometry().center()
+    assert offset.manhattanLength() <= 10  # the frame, unknown until the window is shown
+    window.viewer.close()
+
+
 def test_invalid_query_shows_an_inline_error_and_keeps_results(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
     with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as shown:

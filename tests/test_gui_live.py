@@ -14,18 +14,20 @@ import pytest
 from conftest import FakeEncoder, make_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 from test_gui import WAIT_MS, colour_of, make_window, search
 from test_library import fake_spec, open_library
 
-from photosift.app.gui.controllers.first_run import is_first_run, start_welcome
+from photosift.app.gui.controllers.first_run import is_first_run
 from photosift.app.gui.controllers.indexing import PAUSED, RunOutcome
 from photosift.app.gui.controllers.settings import apply_changes
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.ops.folders import confirm_remove_folder
 from photosift.app.gui.prefs import load_prefs
+from photosift.app.gui.state import AppState
 from photosift.app.main import ModelProvider
+from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
@@ -200,7 +202,12 @@ def test_settings_apply_and_persist(qtbot: QtBot, window: MainWindow, home: Path
     old = window.library
     settings = old.settings.with_changes(decode_workers=3, watch_polling=True, model="fake-colour-2")
     with qtbot.waitSignal(window.indexing.model_switched, timeout=WAIT_MS):
-        apply_changes(window, models, settings, replace(window.prefs, thumbnail_size=224))
+        apply_changes(
+            AppState(window.runner, window.indexing, models, window),
+            settings,
+            replace(window.prefs, thumbnail_size=224),
+            window.apply_prefs,
+        )
     assert load_settings(Paths(home)) == settings
     assert load_prefs(Paths(home)).thumbnail_size == 224
     assert window.results_view.iconSize().width() == 224 and window.thumbnails.size > 192
@@ -212,7 +219,7 @@ def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindo
     search(qtbot, window, "red")
     hit = window.model.hit(0)
     window.results_view.setCurrentIndex(window.model.index(0, 0))
-    actions = {a.text(): a for a in window.actions_.menu([hit]).actions() if a.text()}
+    actions = {a.text().replace("&", ""): a for a in window.actions_.menu([hit]).actions() if a.text()}
     assert {"Find similar images", "Add to query (+)", "Subtract from query (-)", "Copy image", "Properties"} <= set(
         actions
     )
@@ -272,27 +279,33 @@ def test_removing_a_folder_asks_then_forgets_its_photos_only(
     assert indexed.status().photos == 0
 
 
-def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(qtbot: QtBot, home: Path, photos: Path) -> None:
+def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(
+    qtbot: QtBot, home: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *args, **kwargs: str(photos)))
     library = open_library(home)
-    window, runner, _ = make_window(qtbot, library)
+    encoders: dict[str, FakeEncoder] = {"fake-colour": FakeEncoder()}
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner, open_url=lambda url: True, models=fake_models(library.paths, encoders))
+    qtbot.addWidget(window)
     try:
-        assert is_first_run(library)
-        encoders: dict[str, FakeEncoder] = {"fake-colour": FakeEncoder()}
-        dialog = start_welcome(window, fake_models(library.paths, encoders), choose_folder=lambda _: photos)
+        assert is_first_run(window.state)
+        dialog = window.first_run.offer_at_start()
+        assert dialog is not None
         dialog.folders_page.add_button.click()
         dialog.next()
-        assert dialog.model_page.chosen().name == "fake-colour"  # the library's model is preselected
+        assert dialog.chosen_spec().name == "fake-colour"  # type: ignore[union-attr]  # the library's model
         with qtbot.waitSignal(dialog.download_page.ready, timeout=WAIT_MS):
             dialog.next()
         with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
             dialog.accept()
         assert finished.args[0].report.embedded == 9
-        assert not is_first_run(library) and library.paths.settings_file.exists()
+        assert not is_first_run(window.state) and library.paths.settings_file.exists()
         assert [colour_of(p) for p in search(qtbot, window, "red")[:3]] == ["red"] * 3
     finally:
         window.close()
         runner.shutdown()
-        library.close()
+        window.runner.library.close()
 
 
 def test_new_matches_refresh_at_the_top_and_wait_for_the_user_further_down(

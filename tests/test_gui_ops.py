@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QAction
+from conftest import FakeEncoder, make_photo
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.tasks import TaskRunner
+from photosift.core.errors import EnvironmentFault
 from photosift.core.library import Library
 
 
@@ -47,3 +50,79 @@ def test_review_suggested_tags_opens_the_queue_for_every_tag(qtbot: QtBot, windo
         action.trigger()
     assert window.review_queue.isVisible() and window.review_queue.tag is None
     assert window.review_queue.tag_filter.currentData() is None
+
+
+class FullDisk(FakeEncoder):
+    def load(self, progress: object = None, cancel: object = None) -> None:
+        raise EnvironmentFault("Could not write the model to /models/w.bin.") from OSError(
+            28, "No space left on device"
+        )
+
+
+def test_an_environment_fault_while_indexing_says_what_to_do(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+    """Regression: the window treated every failure but a user error as a bug (the crash dialog)."""
+    library = open_library(home, FullDisk())
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner, open_url=lambda url: True)
+    qtbot.addWidget(window)
+    make_photo(tmp_path / "photos" / "a.jpg")
+    with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS):
+        window.add_folder(tmp_path / "photos")
+    boxes = [box for box in window.findChildren(QMessageBox) if box.isVisible()]
+    runner.shutdown()
+    library.close()
+    assert [box.text() for box in boxes] == [
+        "Could not write the model to /models/w.bin. Free some space on that disk, then try again."
+    ]
+    assert "No space left" in boxes[0].detailedText()
+
+
+@pytest.fixture
+def no_file_manager(qtbot: QtBot, library: Library, tmp_path: Path) -> Iterator[MainWindow]:
+    """A window over three indexed photos on a desktop where no file manager can be opened."""
+    for colour in ("red", "green", "blue"):
+        make_photo(tmp_path / "photos" / f"{colour}.jpg", colour)
+    library.add_folder(tmp_path / "photos")
+    library.scan()
+    library.index()
+    runner = TaskRunner(library)
+    win = MainWindow(library, runner, open_url=lambda url: False)
+    qtbot.addWidget(win)
+    yield win
+    runner.shutdown()
+    win.thumbnails.wait()
+
+
+def test_each_photo_action_is_one_action_in_the_menu_bar_and_the_context_menu(
+    qtbot: QtBot, no_file_manager: MainWindow
+) -> None:
+    window = no_file_manager
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.search_for("red")
+    photo_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Photo")
+    context = [a for a in window.actions_.menu([window.model.hit(1)]).actions() if not a.isSeparator()]
+    assert len(context) == 9 and set(context) <= set(photo_menu.actions())
+    assert all(a.shortcuts() for a in context if a is not window.actions_.show_in_folder)
+    assert window.current_hits() == [window.model.hit(1)]  # the right-clicked photo is the one acted on
+
+
+def test_show_in_folder_says_so_when_no_file_manager_opens(qtbot: QtBot, no_file_manager: MainWindow) -> None:
+    window = no_file_manager
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.search_for("blue")
+    hit = window.model.hit(0)
+    QGuiApplication.clipboard().clear()
+    window.actions_.menu([hit])
+    window.actions_.show_in_folder.trigger()
+    folder = str(Path(hit.path).parent)
+    assert [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()] == [
+        f"No file manager could be opened to show {folder}. Its path is on the clipboard: paste it into a "
+        "file manager or a terminal."
+    ]
+    assert QGuiApplication.clipboard().text() == folder
+
+
+def test_settings_has_a_shortcut_on_every_platform(window: MainWindow) -> None:
+    """Regression: Qt binds the Preferences key only on macOS, so Ctrl+, did nothing on Linux."""
+    settings = menu_action(window, "&Settings…")
+    assert settings.shortcuts() and settings.shortcut().toString() in ("Ctrl+,", "Ctrl+Comma")

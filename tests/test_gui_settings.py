@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from photosift.app.gui.dialogs.settings import SWITCH_NOTE, SettingsDialog
-from photosift.app.gui.dialogs.shortcuts import ShortcutsDialog, gather_shortcuts
+from photosift.app.gui.dialogs.shortcuts import GROUP_PROPERTY, ShortcutsDialog, gather_shortcuts
 from photosift.app.gui.prefs import PREFS_FILE, THUMBNAIL_DEFAULT, GuiPrefs, apply_theme, load_prefs, save_prefs
+from photosift.core.models.card import model_card
+from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec, load_spec
 from photosift.core.settings import Paths, Settings, load_settings, save_settings
 
@@ -154,8 +156,29 @@ def test_the_model_note_describes_the_choice_and_the_background_switch(qtbot: Qt
     dialog = open_dialog(qtbot, specs)
     assert "default model" in dialog.model_info.text()
     select(dialog.model_combo, "tiny-wide")
-    assert specs[1].description in dialog.model_info.text() and SWITCH_NOTE in dialog.model_info.text()
+    assert "tiny-wide-arch, its own weights." in dialog.model_info.text() and SWITCH_NOTE in dialog.model_info.text()
     assert [dialog.model_combo.itemText(i) for i in (1, 2)] == [spec.title for spec in specs]
+
+
+def test_a_model_from_a_spec_file_is_named_by_its_title(qtbot: QtBot, specs: list[ModelSpec]) -> None:
+    """Regression: a model chosen as a spec file read "…/tiny.json (not installed)"."""
+    tiny = specs[0]
+    dialog = SettingsDialog(Settings(model=str(tiny.path)), GuiPrefs(), specs[1:], ["cpu"], current=tiny)
+    qtbot.addWidget(dialog)
+    assert dialog.model_combo.currentText() == tiny.title and dialog.model_combo.currentData() == str(tiny.path)
+    assert "In use now." in dialog.model_info.text() and "not installed" not in dialog.model_combo.currentText()
+
+
+def test_a_model_never_downloaded_is_not_called_ready(qtbot: QtBot, home: Path) -> None:
+    registry = ModelRegistry(Paths.default())
+    metaclip = registry.resolve("vit-b-32-metaclip")
+    dialog = SettingsDialog(Settings(), GuiPrefs(), registry.specs(), ["cpu"], current=metaclip, current_ready=False)
+    qtbot.addWidget(dialog)
+    index = dialog.model_combo.findData("vit-b-32-metaclip")
+    assert dialog.model_combo.itemText(index) == model_card(metaclip).title != metaclip.title  # plain words
+    dialog.model_combo.setCurrentIndex(index)
+    assert "not on this computer yet" in dialog.model_info.text()
+    assert "embeddings" not in dialog.model_info.text() and " mb" not in dialog.model_info.text().lower()
 
 
 def test_every_input_is_named_and_labelled_for_the_keyboard(qtbot: QtBot, specs: list[ModelSpec]) -> None:
@@ -206,17 +229,29 @@ def test_gather_shortcuts_reads_the_window_actions(qtbot: QtBot) -> None:
     menu.addAction("No shortcut")
     find = QAction("Find", window, shortcut=QKeySequence(QKeySequence.StandardKey.Find))
     window.addAction(find)
+    find.setProperty(GROUP_PROPERTY, "Search")
     shortcuts = gather_shortcuts(window)
     assert shortcuts == [
-        ("Add folder…", QKeySequence("Ctrl+O").toString(NATIVE)),
-        ("Find", QKeySequence(QKeySequence.StandardKey.Find).toString(NATIVE)),
-        ("Save & quit", QKeySequence("Ctrl+Shift+Q").toString(NATIVE)),
+        ("Library", "Add folder…", QKeySequence("Ctrl+O").toString(NATIVE)),
+        ("Library", "Save & quit", QKeySequence("Ctrl+Shift+Q").toString(NATIVE)),
+        ("Search", "Find", QKeySequence(QKeySequence.StandardKey.Find).toString(NATIVE)),
     ]
-    dialog = ShortcutsDialog(shortcuts)
+    dialog = ShortcutsDialog([*shortcuts, ("Viewer", "Next", "Space"), ("Viewer", "Next", "Right")])
     qtbot.addWidget(dialog)
     table = dialog.table
-    cells = [[table.item(row, col).text() for col in (0, 1)] for row in range(table.rowCount())]  # type: ignore[union-attr]
-    assert cells == [list(pair) for pair in shortcuts]
+    cells = [
+        [table.item(row, col).text() if table.item(row, col) else "" for col in (0, 1)]
+        for row in range(table.rowCount())
+    ]  # type: ignore[union-attr]
+    assert cells == [
+        ["Search", ""],
+        ["Find", shortcuts[2][2]],
+        ["Viewer", ""],
+        ["Next", "Space, Right"],
+        ["Library", ""],
+        ["Add folder…", shortcuts[0][2]],
+        ["Save & quit", shortcuts[1][2]],
+    ]
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from pytestqt.qtbot import QtBot
 from test_library import open_library
 from test_model_weights import closed_port_url
 
-from photosift.app.gui.dialogs.welcome import WelcomeDialog, size_text
+from photosift.app.gui.dialogs.get_model import size_text
+from photosift.app.gui.dialogs.welcome import WelcomeDialog
 from photosift.app.tasks import TaskRunner
 from photosift.core.errors import Cancelled
 from photosift.core.library import Library, LibraryEncoder
@@ -133,9 +134,13 @@ def test_first_run_with_a_model_that_cannot_be_downloaded(
         dialog.next()
     message = failed.args[0]
     assert "The Tiny offline model could not be downloaded" in message and "are you offline?" in message
-    assert "Use a file on this computer" in message and download.error.text() == message
+    assert "A model file or spec on this computer" in message and download.error.text() == message
+    assert "http://" not in message and len(message) < 250  # the addresses tried are behind Show details
     assert download.problem.isVisibleTo(dialog) and download.retry_button.isVisibleTo(dialog)
     assert download.file_button.isVisibleTo(dialog) and not finish.isEnabled()
+    assert not download.details.isVisibleTo(dialog) and download.details_button.isVisibleTo(dialog)
+    qtbot.mouseClick(download.details_button, Qt.MouseButton.LeftButton)
+    assert download.details.isVisibleTo(dialog) and "http://127.0.0.1" in download.details.toPlainText()
     with qtbot.waitSignal(download.failed, timeout=WAIT_MS) as again:
         qtbot.mouseClick(download.retry_button, Qt.MouseButton.LeftButton)
     assert again.args == [message]
@@ -143,8 +148,11 @@ def test_first_run_with_a_model_that_cannot_be_downloaded(
     installed = runner.library.paths.models / "tiny-offline.safetensors"
     with qtbot.waitSignal(download.failed, timeout=WAIT_MS) as refused:
         qtbot.mouseClick(download.file_button, Qt.MouseButton.LeftButton)
-    assert f"{wrong} was not installed, nothing was copied" in refused.args[0]
-    assert "does not fit tiny-offline" in refused.args[0]
+    assert refused.args[0] == (
+        "Nothing was installed from wide.safetensors. wide.safetensors does not fit “Tiny offline”: choose a "
+        "model spec (.json), or weights made for the model chosen on the previous page."
+    )
+    assert "does not fit tiny-offline" in download.details.toPlainText()  # what torch found, for a bug report
     assert not installed.exists() and not finish.isEnabled()
 
     with qtbot.waitSignal(download.ready, timeout=WAIT_MS):
@@ -168,10 +176,12 @@ def test_the_hardware_default_is_recommended_with_size_and_speed(qtbot: QtBot, r
     page = dialog.model_page
     assert dialog.chosen_spec() == default
     recommended = [button.text() for button in page.buttons if "recommended" in button.text()]
-    assert recommended == [f"{default.title} (recommended for this computer)"]
+    assert recommended == [f"{default.summary} (recommended for this computer)"]
     assert all(button.accessibleDescription() for button in page.buttons)
     metaclip, mcip = registry.resolve("vit-b-32-metaclip"), registry.resolve("mcip-siglip-so400m-384")
-    assert page.details(mcip).startswith(mcip.description)
+    assert page.details(mcip).startswith(f"{mcip.details}. ")  # the architecture, in the details line
+    texts = " ".join([*(b.text() for b in page.buttons), *(page.details(s) for s in (metaclip, mcip))])
+    assert "embedding" not in texts and " mb" not in texts
     if kind == "cpu":  # measured: MetaCLIP on a CPU; never measured: MCIP anywhere
         assert "Download: 605 MB. Indexing on this computer's processor (CPU): about 19 photos a second." in (
             page.details(metaclip)

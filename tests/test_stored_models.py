@@ -13,6 +13,7 @@ from test_gui import WAIT_MS, make_window
 from test_library import fake_spec, open_library
 
 from photosift.app.gui.dialogs.models import ModelsDialog
+from photosift.app.gui.state import AppState
 from photosift.app.main import ModelProvider
 from photosift.core.errors import UserError
 from photosift.core.library import Library
@@ -68,7 +69,7 @@ def test_models_dialog_switches_back_instantly_and_deletes(
     models = ModelProvider(FakeRegistry(Paths(home)), lambda spec, _device: encoders[spec.name])
     window, runner, _ = make_window(qtbot, library)
     try:
-        dialog = ModelsDialog(window, models)
+        dialog = ModelsDialog(window, AppState(runner, window.indexing, models, window))
         qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() == 2, timeout=WAIT_MS)
         states = [dialog.table.topLevelItem(i).text(3) for i in range(2)]
         assert states == ["Searching now", "Ready: switching to it is instant"]

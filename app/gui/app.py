@@ -13,7 +13,6 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from photosift.app.errorlog import log_exception
-from photosift.app.gui.controllers.first_run import is_first_run, start_welcome
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.prefs import apply_theme, load_prefs
 from photosift.app.main import build_library, model_provider
@@ -104,9 +103,9 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
         library.encoder.prepare_bundled_tokenizer()  # before the event loop: building it holds the GIL
         exempt_startup_objects_from_gc()
         window.show()
-        if is_first_run(library):
-            start_welcome(window, window.models)
-        window.catch_up()
+        # The welcome at a first start and while no model is usable; it catches up once a model is ready.
+        if window.first_run.offer_at_start() is None:
+            window.catch_up()
         return app.exec()
     finally:
         sys.excepthook = previous_hook

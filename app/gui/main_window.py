@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.errorlog import log_exception
 from photosift.app.gui import window_menus
+from photosift.app.gui.controllers.first_run import FirstRun
 from photosift.app.gui.controllers.indexing import IndexingController, RunOutcome
 from photosift.app.gui.controllers.queries import dropped_image, pasted_image_op
 from photosift.app.gui.controllers.search import SearchController
@@ -41,9 +41,12 @@ from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
 from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
-from photosift.app.gui.ops.results import ResultActions, put_image_on_clipboard
+from photosift.app.gui.ops.results import put_image_on_clipboard, show_folder
 from photosift.app.gui.ops.tags import tag_menu
+from photosift.app.gui.photo_actions import PhotoActions
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
+from photosift.app.gui.presenter import FailurePresenter
+from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
 from photosift.app.gui.widgets.progress_status import ProgressStatus
 from photosift.app.gui.widgets.results_grid import ResultsView, cell_size, visible_rows
@@ -53,7 +56,7 @@ from photosift.app.gui.widgets.thumbnails import ThumbnailCache, prune_thumbnail
 from photosift.app.gui.widgets.viewer_images import decode_op
 from photosift.app.main import ModelProvider, model_provider
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import Cancelled, EnvironmentFault, UserError
+from photosift.core.errors import Cancelled, EnvironmentFault
 from photosift.core.library import Library, LibraryStatus
 from photosift.core.progress import Progress
 from photosift.core.search.records import SearchHit
@@ -87,6 +90,9 @@ class MainWindow(QMainWindow):
         self.indexing = controller or IndexingController(runner, self)
         self._open_url = open_url
         self.models = models or model_provider(library.paths)
+        self.state = AppState(runner, self.indexing, self.models, self)
+        self.first_run = FirstRun(self, self.state)
+        runner.set_presenter(FailurePresenter(self, self.statusBar().showMessage, self.first_run.model_missing))
         self.setWindowTitle("Photosift")
         self.setAcceptDrops(True)
         self._build_search()
@@ -94,9 +100,7 @@ class MainWindow(QMainWindow):
         self._build_panel()
         self._build_status()
         self._build_layout()
-        self.actions_ = ResultActions(
-            self, self.search_for, self.search.text, open_url, self.copy_image, self.show_properties
-        )
+        self.actions_ = PhotoActions(self, open_url)
         window_menus.build(self)
         self.set_thumbnail_size(self.prefs.thumbnail_size)
         self.resize(1200, 800)
@@ -104,9 +108,7 @@ class MainWindow(QMainWindow):
         self.refresh_library_status()
         self.indexing.watch()
         cache = self.thumbnails.cache_dir
-        self.runner.run_op(
-            lambda lib: prune_thumbnails(cache, lib.catalog.photo_ids()), lambda _: None, self.report_error
-        )
+        self.runner.run_op(lambda lib: prune_thumbnails(cache, lib.catalog.photo_ids()), lambda _: None)
 
     @property
     def library(self) -> Library:
@@ -168,10 +170,10 @@ class MainWindow(QMainWindow):
         self.viewer.open_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
         self.viewer.closed.connect(view.setFocus)
         self.viewer.tag_clicked.connect(lambda name: self.search_for(filter_term("tag", name)))
-        self.viewer.labels_changed.connect(self.labels_changed)
+        self.viewer.labels_changed.connect(lambda: self.state.announce(Changes(tags=True)))
         # Its own cache object: every new search drops the grid's queued thumbnails, not the queue's.
         self.review_queue = ReviewQueue(self.runner, ThumbnailCache(self.thumbnails.cache_dir, parent=self), self)
-        self.review_queue.labels_changed.connect(self.labels_changed)
+        self.review_queue.labels_changed.connect(lambda: self.state.announce(Changes(tags=True)))
 
     def _build_panel(self) -> None:
         panel = self.side_panel = SidePanel()
@@ -179,14 +181,14 @@ class MainWindow(QMainWindow):
         panel.remove_folder_requested.connect(lambda path: confirm_remove_folder(self, path))
         panel.show_failures_requested.connect(lambda path: show_failures(self, path))
         panel.rescan_requested.connect(lambda path: self.indexing.request_scan([path]))
-        panel.open_folder_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
+        panel.open_folder_requested.connect(lambda path: show_folder(self, self._open_url, Path(path)))
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
         self.sections = LibrarySections(panel, self.runner, self.search_for)
         self.albums_ = AlbumActions(self)
         self.sections.album_menu_wanted.connect(lambda album, at: show_menu(self.albums_.album_menu(album), at))
         self.sections.tag_menu_wanted.connect(lambda name, at: show_menu(tag_menu(self, name), at))
-        self.indexing.folders_changed.connect(self.refresh_library_status)
-        self.indexing.model_switched.connect(self._model_switched)
+        self.state.changed.connect(self._changed)
+        self.state.model_switched.connect(self._model_switched)
         self.indexing.scanning.connect(panel.set_busy_folder)
 
     def _build_status(self) -> None:
@@ -195,6 +197,7 @@ class MainWindow(QMainWindow):
         self.progress_status.pause_button.clicked.connect(self.toggle_pause)
         self.progress_status.cancel_button.clicked.connect(self.indexing.cancel)
         self.statusBar().addWidget(self.summary_label, 1)
+        self.state.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         self.statusBar().addPermanentWidget(self.progress_status)
         self.runner.progress.connect(self._on_progress)
         self.indexing.state_changed.connect(self.progress_status.set_state)
@@ -205,7 +208,7 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         results = QWidget()
         layout = QVBoxLayout(results)
-        widgets = (self.search_field, self.error_label, self.count_label, self.new_results_button)
+        widgets = (self.first_run.bar, self.search_field, self.error_label, self.count_label, self.new_results_button)
         for widget in (*widgets, self.results_view):
             layout.addWidget(widget)
         self.splitter = QSplitter()
@@ -232,8 +235,8 @@ class MainWindow(QMainWindow):
         """Put `text` in the field and search at once (menus, drops, pastes: the query stays editable)."""
         self.search.search_for(text)
 
-    def find_similar(self, photo_id: int) -> None:
-        self.search_for(f"#{photo_id}")
+    def query_text(self) -> str:
+        return self.search.text()
 
     def find_similar_to_file(self, path: Path) -> None:
         self.search_for(str(path))
@@ -261,7 +264,7 @@ class MainWindow(QMainWindow):
         if op is None:
             self.statusBar().showMessage("The clipboard holds no image.", 5000)
             return
-        self.runner.run_op(op, self.find_similar_to_file, self.report_error)
+        self.runner.run_op(op, self.find_similar_to_file)
 
     # Result actions ---------------------------------------------------------------------------------
 
@@ -287,9 +290,7 @@ class MainWindow(QMainWindow):
         self.viewer.activateWindow()
 
     def copy_image(self, hit: SearchHit) -> None:
-        self.runner.run_op(
-            decode_op(hit.path, None), lambda decoded: put_image_on_clipboard(decoded.image), self.report_error
-        )
+        self.runner.run_op(decode_op(hit.path, None), lambda decoded: put_image_on_clipboard(decoded.image))
 
     def show_properties(self, hit: SearchHit) -> None:
         row = self.model.row_of(hit.photo_id)
@@ -307,17 +308,16 @@ class MainWindow(QMainWindow):
         """Add `path` to the library; it is scanned, indexed and watched in the background."""
         self.indexing.add_folder(path)
 
-    def tell(self, text: str) -> None:
-        """An error a person must notice: in the status bar and in a window-modal message box."""
-        self.statusBar().showMessage(text, 15_000)
-        QMessageBox(QMessageBox.Icon.Warning, "Photosift", text, QMessageBox.StandardButton.Ok, self).open()
-
     def catch_up(self) -> None:
         """Find what changed in the folders while the app was closed (a background rescan)."""
         self.indexing.catch_up()
 
     def open_settings(self) -> None:
-        open_settings(self, self.models)
+        open_settings(self, self.state, self.prefs, self.apply_prefs)
+
+    def apply_prefs(self, prefs: GuiPrefs) -> None:
+        self.prefs = prefs
+        self.set_thumbnail_size(prefs.thumbnail_size)
 
     def toggle_pause(self) -> None:
         if self.indexing.state == "paused":
@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
         """New matches in the grid and the count in the status bar (it said "0 photos indexed" until
         the run ended); the side panel's tag and album counts wait for the end (smart albums search)."""
         self.search.refresh()
-        self.runner.run_op(lambda lib: lib.status(), self._show_library_status, self.report_error)
+        self.runner.run_op(lambda lib: lib.status(), self._show_library_status)
 
     def _indexing_done(self, outcome: object) -> None:
         self._refresh.stop()
@@ -346,10 +346,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Indexed {report.embedded} photos{unreadable}{stopped}.", 10_000)
         elif isinstance(outcome, Cancelled):
             self.statusBar().showMessage("Stopped.", 10_000)
-        elif isinstance(outcome, UserError):
-            self.tell(str(outcome))
         elif isinstance(outcome, BaseException):
-            raise outcome
+            self.runner.present(outcome)
         self.search.refresh()
         self.indexing_finished.emit(outcome)
 
@@ -357,15 +355,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Now searching with {library.spec.title}.", 10_000)
         self.indexing.watch()
 
-    def labels_changed(self) -> None:
-        """Tags were accepted, rejected or re-tuned: counts and the current results may differ."""
+    def _changed(self, changes: Changes) -> None:
+        """A write changed the library: the counts may differ, and the results when tags or albums did."""
         self.refresh_library_status()
-        if self.search.text():
+        if (changes.tags or changes.albums) and self.search.text():
             self.run_query(keep_scroll=True)
 
     def refresh_library_status(self) -> None:
-        self.runner.run_op(lambda lib: lib.status(), self._show_library_status, self.report_error)
-        self.sections.refresh(self.report_error)
+        self.runner.run_op(lambda lib: lib.status(), self._show_library_status)
+        self.sections.refresh(self.runner.present)
 
     def _show_library_status(self, status: LibraryStatus) -> None:
         self.side_panel.set_folders(status.folders)
@@ -385,11 +383,6 @@ class MainWindow(QMainWindow):
             running = self.indexing.state != "idle"
             self.summary_label.setText(f"{status.embedded:,} photos indexed" if running else full)
         self.library_status_shown.emit(status)
-
-    def report_error(self, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc
-        self.statusBar().showMessage(str(exc), 15_000)
 
     def restore_layout(self) -> None:
         """Put the window and panel back where the user left them (saved by `closeEvent`)."""

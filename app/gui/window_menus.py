@@ -14,10 +14,17 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from photosift.app.gui.dialogs.models import open_models_dialog
-from photosift.app.gui.dialogs.shortcuts import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts
+from photosift.app.gui.dialogs.shortcuts import (
+    GROUP_PROPERTY,
+    NAVIGATION_KEYS,
+    SEARCH_KEYS,
+    Shortcut,
+    ShortcutsDialog,
+    gather_shortcuts,
+    key_bindings,
+)
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS
 from photosift.app.gui.finetune.wizard import open_finetune
-from photosift.app.gui.ops.results import copy_paths, refine_query, similar_query
 from photosift.app.gui.ops.tags import new_tag
 
 if TYPE_CHECKING:
@@ -56,15 +63,18 @@ def _action(
     menu: QMenu,
     text: str,
     slot: Callable[[], object],
-    shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+    shortcut: Shortcut | None = None,
     grid_only: bool = False,
+    group: str = "Library",
 ) -> QAction:
+    """A menu action; `grid_only` ones act on the selected photos; `group` is its section in F1's list."""
     action = QAction(text, window)
+    action.setProperty(GROUP_PROPERTY, "Grid" if grid_only else group)
     # Called without arguments: PySide passes `triggered`'s checked flag to any slot with an optional
     # parameter (Review suggested tags once got False as its tag name).
     action.triggered.connect(lambda: slot())
     if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcuts(key_bindings(shortcut))
     if grid_only:
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         window.results_view.addAction(action)
@@ -73,64 +83,34 @@ def _action(
 
 
 def _file_menu(window: MainWindow, menu: QMenu) -> None:
-    window.add_folder_action = _action(window, menu, "&Add folder…", window.choose_folder, "Ctrl+O")
-    _action(window, menu, "Find photos like the &pasted image", window.paste_image, "Ctrl+Shift+V")
+    _action(window, menu, "&Add folder…", window.choose_folder, "Ctrl+O")
+    _action(window, menu, "Find photos like the &pasted image", window.paste_image, "Ctrl+Shift+V", group="Search")
     menu.addSeparator()
     _action(window, menu, "&Settings…", window.open_settings, QKeySequence.StandardKey.Preferences)
     menu.addSeparator()
     _action(window, menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
     # Ctrl+V outside the search field (where it pastes text) finds photos like the clipboard's image.
-    _action(window, QMenu(window), "Paste image", window.paste_image, QKeySequence.StandardKey.Paste, grid_only=True)
-
-
-def _with_selection(window: MainWindow, act: Callable[[list], object]) -> Callable[[], None]:
-    def run() -> None:
-        hits = window.current_hits()
-        if hits:
-            act(hits)
-
-    return run
+    paste = _action(
+        window,
+        QMenu(window),
+        "Find photos like the pasted image",
+        window.paste_image,
+        QKeySequence.StandardKey.Paste,
+        True,
+    )
+    paste.setProperty(GROUP_PROPERTY, "Search")
 
 
 def _photo_menu(window: MainWindow, menu: QMenu) -> None:
-    sel = lambda act: _with_selection(window, act)  # noqa: E731 (a local shorthand)
-    _action(window, menu, "Find &similar images", sel(lambda h: window.search_for(similar_query(h))), "S", True)
-    _action(
-        window,
-        menu,
-        "&Add to query (+)",
-        sel(lambda h: window.search_for(refine_query(window.search.text(), h, "+"))),
-        "+",
-        True,
-    )
-    _action(
-        window,
-        menu,
-        "S&ubtract from query (-)",
-        sel(lambda h: window.search_for(refine_query(window.search.text(), h, "-"))),
-        "-",
-        True,
-    )
+    window.actions_.add_to(menu)
     menu.addSeparator()
-    _action(
-        window,
-        menu,
-        "&View",
-        sel(lambda h: window.open_viewer(window.results_view.currentIndex().row())),
-        "Space",
-        True,
-    )
-    _action(window, menu, "&Open in default app", sel(window.actions_.open_files), "Ctrl+Return", True)
-    menu.addSeparator()
-    _action(window, menu, "Copy &path", sel(copy_paths), "Ctrl+Shift+C", True)
-    _action(window, menu, "&Copy image", sel(lambda h: window.copy_image(h[0])), QKeySequence.StandardKey.Copy, True)
-    _action(window, menu, "P&roperties", sel(lambda h: window.show_properties(h[0])), "Alt+Return", True)
     find = _action(
         window,
         menu,
         "&Find…",
         lambda: (window.search_field.setFocus(), window.search_field.selectAll()),
         QKeySequence.StandardKey.Find,
+        group="Search",
     )
     find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+L")])
 
@@ -159,12 +139,15 @@ def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
 
 def _tools_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.models))
-    _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.models))
+    _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.state))
 
 
 def _help_menu(window: MainWindow, menu: QMenu) -> None:
     def shortcuts() -> None:
-        ShortcutsDialog([*gather_shortcuts(window), *NAVIGATION_KEYS, *VIEWER_KEYS], window).open()
+        rows = [*gather_shortcuts(window), *SEARCH_KEYS, *NAVIGATION_KEYS, *VIEWER_KEYS]
+        ShortcutsDialog(rows, window).open()
+
+    _action(window, menu, "&Welcome…", lambda: window.first_run.open_welcome())
 
     _action(window, menu, "&Keyboard shortcuts", shortcuts, QKeySequence.StandardKey.HelpContents)
     _action(

@@ -13,9 +13,9 @@ from PySide6.QtCore import QModelIndex, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QListView
 
 from photosift.app.gui.controllers.queries import TimelinePage, query_op, timeline_op
+from photosift.app.gui.presenter import failure_sentence
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import UserError
 from photosift.core.search.records import SearchPage
 
 DEBOUNCE_MS = 250  # typing pauses longer than this start a search; shorter ones are mid-word
@@ -137,10 +137,11 @@ class SearchController(QObject):
             self.runner.run_op(query_op(text, offset, NEXT_PAGE), done, failed)
 
     def _failed(self, seq: int, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc  # a bug: the excepthook logs it and tells the user
-        if seq == self._seq:
-            self.show_error(str(exc))  # the last results stay: the query is probably half typed
+        sentence = failure_sentence(exc)
+        if sentence is None:
+            self.runner.present(exc)  # a bug: the crash dialog and the log
+        elif seq == self._seq:
+            self.show_error(sentence)  # the last results stay: the query is probably half typed
 
     def show_error(self, message: str) -> None:
         if message != self.error_label.text():

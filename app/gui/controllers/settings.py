@@ -1,72 +1,55 @@
 """Opening the Settings dialog and applying what changed, without stopping the app.
 
-A new model (or device) is embedded in the background by the indexing controller while the current one
-keeps answering searches; excluded folders trigger a rescan; a new watch mode restarts the watcher.
+A new model (or device) goes to `AppState.switch_model`, which embeds in the background while the
+current model keeps answering searches; excluded folders trigger a rescan; a new watch mode restarts
+the watcher; preferences go back to the window through `apply_prefs`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from photosift.app.gui.dialogs.settings import SettingsDialog
 from photosift.app.gui.prefs import GuiPrefs, apply_theme, save_prefs
-from photosift.app.main import ModelProvider
-from photosift.core.library import Library
-from photosift.core.models.encoder import available_devices, select_device
-from photosift.core.settings import Settings, save_settings
-
-if TYPE_CHECKING:
-    from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.state import AppState
+from photosift.core.models.encoder import available_devices
+from photosift.core.settings import Settings
 
 
-def open_settings(window: MainWindow, models: ModelProvider) -> SettingsDialog:
+def open_settings(
+    parent: QWidget, state: AppState, prefs: GuiPrefs, apply_prefs: Callable[[GuiPrefs], None]
+) -> SettingsDialog:
     """Show the dialog (window-modal); changes apply when the user presses OK."""
-    dialog = SettingsDialog(window.library.settings, window.prefs, models.registry.specs(), available_devices(), window)
-    dialog.accepted.connect(lambda: apply_changes(window, models, dialog.settings(), dialog.prefs()))
+    dialog = SettingsDialog(
+        state.settings,
+        prefs,
+        state.models.registry.specs(),
+        available_devices(),
+        parent,
+        current=state.library.spec,
+        current_ready=state.model_ready(),
+    )
+    dialog.accepted.connect(lambda: apply_changes(state, dialog.settings(), dialog.prefs(), apply_prefs))
     dialog.open()
     return dialog
 
 
-def apply_changes(window: MainWindow, models: ModelProvider, settings: Settings, prefs: GuiPrefs) -> None:
+def apply_changes(
+    state: AppState, settings: Settings, prefs: GuiPrefs, apply_prefs: Callable[[GuiPrefs], None]
+) -> None:
     """Persist the new settings and preferences, then bring the running app in line with them."""
-    library = window.library
-    old, library.settings = library.settings, settings
-    if window.indexing.switching_to is not None:
-        window.indexing.switching_to.settings = settings
-    save_settings(library.paths, settings)
-    save_prefs(library.paths, prefs)
-    _apply_prefs(window, prefs)
-    if settings.excluded_folders != old.excluded_folders:
-        window.indexing.request_scan(None)
-    if settings.watch_polling != old.watch_polling:
-        window.indexing.watch()
-    if (settings.model, settings.device) != (old.model, old.device):
-        switch_model(window, models, settings)
-
-
-def switch_model(window: MainWindow, models: ModelProvider, settings: Settings) -> None:
-    """Start embedding with the model (and device) the settings name; the controller swaps when done."""
-    spec = models.resolve(settings.model, settings.device)
-    if spec.key == window.library.spec.key and select_device(settings.device) == window.library.encoder.device:
-        return
-    encoder = models.make_encoder(spec, settings.device)
-
-    def build(lib: Library) -> Library:
-        return lib.with_model(spec, encoder)  # registers the model row: a catalog write
-
-    window.runner.run_op(build, window.indexing.switch_model, window.report_error, writes=True)
-    window.statusBar().showMessage(
-        f"Switching to {spec.title}: photos are embedded in the background; searches use "
-        f"{window.library.spec.title} until then.",
-        15_000,
-    )
-
-
-def _apply_prefs(window: MainWindow, prefs: GuiPrefs) -> None:
-    window.prefs = prefs
-    window.set_thumbnail_size(prefs.thumbnail_size)
+    old = state.settings
+    state.save_settings(settings)
+    save_prefs(state.paths, prefs)
+    apply_prefs(prefs)
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_theme(app, prefs.theme)
+    if settings.excluded_folders != old.excluded_folders:
+        state.indexing.request_scan(None)
+    if settings.watch_polling != old.watch_polling:
+        state.indexing.watch()
+    if (settings.model, settings.device) != (old.model, old.device):
+        state.switch_model(state.models.resolve(settings.model, settings.device))

@@ -10,7 +10,6 @@ file; the model searching now, and one being switched to, cannot be deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,17 +21,14 @@ from PySide6.QtWidgets import (
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
-from photosift.app.gui.controllers.settings import switch_model
-from photosift.app.main import ModelProvider
+from photosift.app.gui.state import AppState
 from photosift.core.catalog.model_rows import StoredModel
 from photosift.core.library import Library, index_file
+from photosift.core.models.card import model_card
 from photosift.core.models.spec import ModelSpec
-from photosift.core.settings import save_settings
-
-if TYPE_CHECKING:
-    from photosift.app.gui.main_window import MainWindow
 
 VECTOR_BYTES = 2  # the catalog stores float16 vectors
 
@@ -46,19 +42,21 @@ class ModelRow:
     photos: int  # photos in the library that can be embedded
     disk_bytes: int
 
-    def state(self, active_id: int, switching_id: int | None) -> str:
+    def state(self, active_id: int, switching_id: int | None, active_ready: bool = True) -> str:
         if self.stored.id == active_id:
-            return "Searching now"
+            return "Searching now" if active_ready else "Chosen, but not on this computer yet (Help ▸ Welcome…)"
         if self.stored.id == switching_id:
-            return "Being embedded; searches switch to it when done"
+            return "Being prepared; searches switch to it when done"
         if self.spec is None:
             return "Its model is gone or has changed: only deleting is possible"
         if self.stored.embedded >= self.photos:
             return "Ready: switching to it is instant"
-        return f"{self.photos - self.stored.embedded:,} photos to embed before switching"
+        return f"{self.photos - self.stored.embedded:,} photos to prepare before switching"
 
 
 def model_rows(library: Library, specs: list[ModelSpec]) -> list[ModelRow]:
+    """Every model the library keeps data of; `specs` are those that can still produce it (the registry's,
+    plus models from spec files such as the one searching now)."""
     by_key = {spec.key: spec for spec in specs}
     counts = library.catalog.counts()
     photos = counts.get("ok", 0) + counts.get("pending", 0)
@@ -75,19 +73,19 @@ def model_rows(library: Library, specs: list[ModelSpec]) -> list[ModelRow]:
 class ModelsDialog(QDialog):
     refreshed = Signal()
 
-    def __init__(self, window: MainWindow, models: ModelProvider):
-        super().__init__(window)
-        self._window, self._models = window, models
+    def __init__(self, parent: QWidget, state: AppState):
+        super().__init__(parent)
+        self._state = state
         self.rows: list[ModelRow] = []
         self.setWindowTitle("Models")
         self.resize(860, 320)
         self.table = QTreeWidget()
-        self.table.setAccessibleName("Models with embeddings")
-        self.table.setHeaderLabels(["Model", "Photos embedded", "Space", "State"])
+        self.table.setAccessibleName("Models with search data")
+        self.table.setHeaderLabels(["Model", "Photos ready", "Space", "State"])
         self.table.setRootIsDecorated(False)
         self.table.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.switch_button = QPushButton("&Switch to it")
-        self.delete_button = QPushButton("&Delete embeddings…")
+        self.delete_button = QPushButton("&Delete its search data…")
         self.switch_button.clicked.connect(self.switch_to_selected)
         self.delete_button.clicked.connect(self.confirm_delete)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -95,8 +93,8 @@ class ModelsDialog(QDialog):
         buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         note = QLabel(
-            "Each model keeps its embeddings of your photos, so switching back to a model is instant while they "
-            "are kept. Delete the embeddings of models you no longer use to reclaim space.",
+            "Each model keeps what it learned about your photos, so switching back to a model is instant while "
+            "that is kept. Delete it for models you no longer use to reclaim space.",
             wordWrap=True,
         )
         layout = QVBoxLayout(self)
@@ -104,29 +102,39 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(buttons)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        window.indexing.model_switched.connect(self._switched)  # a bound slot: disconnected when deleted
+        state.model_switched.connect(self._switched)  # a bound slot: disconnected when deleted
         self.refresh()
 
     def _switched(self, _library: Library) -> None:
         self.refresh()
 
+    def _specs(self) -> list[ModelSpec]:
+        switching = self._state.indexing.switching_to
+        extra = [self._state.library.spec] + ([switching.spec] if switching is not None else [])
+        return [*self._state.models.registry.specs(), *extra]
+
     def refresh(self) -> None:
-        specs = self._models.registry.specs()
-        self._window.runner.run_op(lambda lib: model_rows(lib, specs), self._show, self._window.report_error)
+        specs = self._specs()
+        self._state.runner.run_op(lambda lib: model_rows(lib, specs), self._show)
 
     def _show(self, rows: list[ModelRow]) -> None:
         self.rows = rows
-        active = self._window.library.model_id
-        switching = self._window.indexing.switching_to
+        active, ready = self._state.library.model_id, self._state.model_ready()
+        switching = self._state.indexing.switching_to
         switching_id = switching.model_id if switching is not None else None
         self.table.clear()
         for row in rows:
-            title = row.spec.title if row.spec else row.stored.name
+            card = model_card(row.spec) if row.spec else None
             item = QTreeWidgetItem(
-                [title, f"{row.stored.embedded:,}", _size(row.disk_bytes), row.state(active, switching_id)]
+                [
+                    card.title if card else row.stored.name,
+                    f"{row.stored.embedded:,}",
+                    _size(row.disk_bytes),
+                    row.state(active, switching_id, ready),
+                ]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, row.stored.id)
-            item.setToolTip(0, row.stored.name)
+            item.setToolTip(0, f"{card.details} ({row.stored.name})" if card else row.stored.name)
             self.table.addTopLevelItem(item)
         for column in range(4):
             self.table.resizeColumnToContents(column)
@@ -147,8 +155,8 @@ class ModelsDialog(QDialog):
 
     def _update_buttons(self) -> None:
         row = self._selected()
-        switching = self._window.indexing.switching_to
-        busy = {self._window.library.model_id, switching.model_id if switching is not None else None}
+        switching = self._state.indexing.switching_to
+        busy = {self._state.library.model_id, switching.model_id if switching is not None else None}
         self.switch_button.setEnabled(row is not None and row.spec is not None and row.stored.id not in busy)
         self.delete_button.setEnabled(row is not None and row.stored.id not in busy)
 
@@ -157,11 +165,7 @@ class ModelsDialog(QDialog):
         row = self._selected()
         if row is None or row.spec is None:
             return
-        library = self._window.library
-        settings = library.settings.with_changes(model=row.spec.name)
-        library.settings = settings
-        save_settings(library.paths, settings)
-        switch_model(self._window, self._models, settings)
+        self._state.switch_model(row.spec)
         self.refresh()
 
     def confirm_delete(self) -> QMessageBox | None:
@@ -170,16 +174,16 @@ class ModelsDialog(QDialog):
             return None
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            "Delete embeddings",
-            f"Delete the embeddings of {row.stored.name} ({_size(row.disk_bytes)})? Switching to it later embeds "
-            "every photo again.",
+            "Delete search data",
+            f"Delete what {row.stored.name} learned about your photos ({_size(row.disk_bytes)})? Switching to it "
+            "later goes through every photo again.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
         model_id = row.stored.id
         box.accepted.connect(
-            lambda: self._window.runner.run_op(
-                lambda lib: lib.forget_model(model_id), lambda _: self.refresh(), self._window.report_error, writes=True
+            lambda: self._state.runner.run_op(
+                lambda lib: lib.forget_model(model_id), lambda _: self.refresh(), writes=True
             )
         )
         box.open()
@@ -194,7 +198,7 @@ def _size(n: float) -> str:
     return f"{n:,.1f} GB"
 
 
-def open_models_dialog(window: MainWindow, models: ModelProvider) -> ModelsDialog:
-    dialog = ModelsDialog(window, models)
+def open_models_dialog(parent: QWidget, state: AppState) -> ModelsDialog:
+    dialog = ModelsDialog(parent, state)
     dialog.open()
     return dialog

@@ -33,9 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.presenter import shown_in_place
+from photosift.app.gui.widgets.placement import centre_over
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import UserError
 from photosift.core.library import Library
 from photosift.core.tags.records import ReviewItem
 
@@ -179,6 +180,8 @@ class ReviewQueue(QWidget):
         self._select_filter()
         if self.isVisible():
             self.reload()
+        elif self.parentWidget() is not None:
+            centre_over(self, self.parentWidget())
         self.show()
         self.raise_()
         self.activateWindow()
@@ -292,10 +295,7 @@ class ReviewQueue(QWidget):
             self.view.setCurrentIndex(self.model.index(min(row, count - 1)))
 
     def _failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc  # a bug: the excepthook logs it and tells the user
-        self.message.setText(str(exc))
-        self.message.show()
+        shown_in_place(lambda sentence: (self.message.setText(sentence), self.message.show()), self.runner.present)(exc)
 
     # Keys -------------------------------------------------------------------------------------------
 

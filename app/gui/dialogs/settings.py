@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.prefs import THEMES, THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs
 from photosift.core.catalog.catalog import absolute_path
+from photosift.core.models.card import model_card
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Settings
 
@@ -44,8 +45,8 @@ THUMBNAIL_STEP = 16  # smaller steps change the grid too little to see
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU"}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 SWITCH_NOTE = (
-    "Switching models re-embeds your photos in the background; searches keep using the current model "
-    "until the new one has caught up."
+    "Switching models goes through your photos again in the background; searches keep using the current "
+    "model until the new one has caught up."
 )
 
 
@@ -64,6 +65,8 @@ class SettingsDialog(QDialog):
         devices: Sequence[str],
         parent: QWidget | None = None,
         choose_folder: FolderChooser = choose_folder_dialog,
+        current: ModelSpec | None = None,
+        current_ready: bool = True,
     ):
         """Show `settings` and `prefs` for editing.
 
@@ -71,11 +74,16 @@ class SettingsDialog(QDialog):
             specs: the models to offer (`ModelRegistry.specs()`).
             devices: the device kinds this machine has, e.g. ["cpu", "cuda"]; "auto" is always offered.
             choose_folder: asks for a folder to exclude; tests pass a fake.
+            current: the model in use, named by its spec even when the settings name it by a file path.
+            current_ready: whether that model is on this computer (else the dialog says it is not yet).
         """
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._original_settings, self._original_prefs = settings, prefs
         self._specs = {spec.name: spec for spec in specs}
+        self._current, self._current_ready = current, current_ready
+        if current is not None and settings.model and settings.model not in self._specs:
+            self._specs[settings.model] = current  # a model from a spec file: offered under its own title
         self._choose_folder = choose_folder
         layout = QVBoxLayout(self)
         layout.addWidget(self._model_group(devices))
@@ -89,8 +97,8 @@ class SettingsDialog(QDialog):
     def _model_group(self, devices: Sequence[str]) -> QGroupBox:
         self.model_combo = _named(QComboBox(), "Model")
         self.model_combo.addItem("Automatic (best for this computer)", None)
-        for spec in self._specs.values():
-            self.model_combo.addItem(spec.title, spec.name)
+        for reference, spec in self._specs.items():
+            self.model_combo.addItem(model_card(spec).title, reference)
         self.model_info = QLabel(wordWrap=True)
         self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model_combo.currentIndexChanged.connect(self._describe_model)
@@ -221,13 +229,23 @@ class SettingsDialog(QDialog):
         self._describe_model()
 
     def _describe_model(self) -> None:
-        spec = self._specs.get(self.model_combo.currentData())
+        reference = self.model_combo.currentData()
+        spec = self._specs.get(reference) if reference else self._current
         if spec is None:
-            about = "Picks the default model for this computer's hardware."
+            self.model_info.setText(f"Picks the default model for this computer's hardware.\n{SWITCH_NOTE}")
+            return
+        card = model_card(spec)
+        in_use = self._current is not None and spec.key == self._current.key
+        if in_use and not self._current_ready:
+            state = "In use, but not on this computer yet: Help ▸ Welcome… gets it."
+        elif in_use:
+            state = "In use now."
+        elif card.download_mb and spec.weights is not None:
+            state = f"Downloads {card.download_size} when first used."
         else:
-            download = f" Downloads about {spec.download_mb:.0f} MB when first used." if spec.download_mb else ""
-            about = f"{spec.description}{download}"
-        self.model_info.setText(f"{about}\n{SWITCH_NOTE}")
+            state = ""
+        automatic = "Automatic picks this one for this computer. " if not reference else ""
+        self.model_info.setText(f"{automatic}{card.details}. {state}\n{SWITCH_NOTE}".replace(". \n", ".\n"))
 
     # Excluded folders -------------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.presenter import shown_in_place
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import UserError
 from photosift.core.library import Library
 from photosift.core.progress import CancelToken, ProgressCallback
 from photosift.core.tags.calibration import SENSITIVITY_RANGE
@@ -43,16 +43,10 @@ def _while_alive(widget: QWidget, callback: Callable[[T], None]) -> Callable[[T]
     return lambda value: callback(value) if shiboken6.isValid(widget) else None
 
 
-def _user_errors(widget: QWidget, show: Callable[[str], None]) -> Callable[[BaseException], None]:
-    """An op's error handler: a UserError is shown in the dialog while it is open; any other is a bug."""
-
-    def failed(exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            raise exc  # a bug: the excepthook logs it and tells the user
-        if shiboken6.isValid(widget):
-            show(str(exc))
-
-    return failed
+def _user_errors(widget: QWidget, show: Callable[[str], None], runner: TaskRunner) -> Callable[[BaseException], None]:
+    """An op's error handler: a failure's sentence is shown in the dialog while it is open; a bug goes to
+    the runner's presenter."""
+    return shown_in_place(lambda sentence: show(sentence) if shiboken6.isValid(widget) else None, runner.present)
 
 
 class NewTagDialog(QDialog):
@@ -96,7 +90,9 @@ class NewTagDialog(QDialog):
         layout.addLayout(form)
         for widget in (self.examples, self.message, self.buttons):
             layout.addWidget(widget)
-        runner.run_op(lambda lib: _groups(lib), _while_alive(self, self._show_groups), _user_errors(self, self._say))
+        runner.run_op(
+            lambda lib: _groups(lib), _while_alive(self, self._show_groups), _user_errors(self, self._say, runner)
+        )
 
     def _show_groups(self, groups: list[str]) -> None:
         typed = self.group.currentText()
@@ -113,7 +109,9 @@ class NewTagDialog(QDialog):
 
         self._set_busy(True)
         self._say("Creating the tag and finding its photos…")
-        self.runner.run_long_op(add, _while_alive(self, self._created), _user_errors(self, self._not_created))
+        self.runner.run_long_op(
+            add, _while_alive(self, self._created), _user_errors(self, self._not_created, self.runner)
+        )
 
     def _created(self, tag: TagInfo) -> None:
         self._set_busy(False)
@@ -219,7 +217,7 @@ class SensitivityDialog(QDialog):
         self.count.setText(f"{count:,} photo{' carries' if count == 1 else 's carry'} this tag now.")
 
     def _failed(self) -> Callable[[BaseException], None]:
-        return _user_errors(self, self.message.setText)
+        return _user_errors(self, self.message.setText, self.runner)
 
 
 def _level_and_count(lib: Library, name: str) -> tuple[int, int]:

@@ -21,24 +21,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.presenter import shown_in_place
 from photosift.app.gui.widgets.photo_details import PhotoDetails
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.viewer_images import Picture, ViewerImages
 from photosift.app.gui.widgets.zoom_view import ZOOM_STEP, ZoomView
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
-from photosift.core.errors import UserError
 from photosift.core.search.records import SearchHit
 
 # The viewer's keys, for the shortcuts help (the viewer reads keys itself, so there are no QActions to list).
-VIEWER_KEYS: tuple[tuple[str, str], ...] = (
-    ("Next or previous photo", "Right / Left, Down / Up, Page Down / Page Up"),
-    ("Next or previous photo", "Space / Shift+Space"),
-    ("First or last photo", "Home / End"),
-    ("Open in the system viewer", "Enter"),
-    ("Zoom in or out", "+ / -, Ctrl+mouse wheel"),
-    ("Fit to the window or actual pixels", "0 / 1"),
-    ("Close the viewer", "Esc"),
+VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (  # (group, description, keys), as the shortcuts help lists them
+    ("Viewer", "Next or previous photo", "Right / Left, Down / Up, Page Down / Page Up, Space / Shift+Space"),
+    ("Viewer", "First or last photo", "Home / End"),
+    ("Viewer", "Open in the system viewer", "Enter"),
+    ("Viewer", "Zoom in or out", "+ / -, Ctrl+mouse wheel"),
+    ("Viewer", "Fit to the window or actual pixels", "0 / 1"),
+    ("Viewer", "Close the viewer", "Esc"),
 )
 DETAILS_WIDTH = 280  # room for a camera name and a date on one line; long paths wrap
 
@@ -278,13 +277,11 @@ class Viewer(QWidget):
             if seq == self._seq:
                 self.details.show_info(hit, info)
 
-        def failed(exc: BaseException) -> None:
-            if not isinstance(exc, UserError):
-                raise exc
+        def note(sentence: str) -> None:
             if seq == self._seq:
-                self.details.show_note(str(exc))
+                self.details.show_note(sentence)
 
-        self.runner.run_op(lambda lib: lib.photo(hit.photo_id), show, failed)
+        self.runner.run_op(lambda lib: lib.photo(hit.photo_id), show, shown_in_place(note, self.runner.present))
 
 
 def _label(name: str) -> QLabel:

@@ -34,6 +34,8 @@ from photosift.app.gui.finetune.problems import explain
 from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
 from photosift.app.gui.finetune.runs import PLAN_LOG_FILE, SETTINGS_FILE, HeldOut, RunRecord
 from photosift.app.gui.finetune.setup import CaptionChoice
+from photosift.app.gui.presenter import shown_in_place
+from photosift.app.tasks import reraise
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
 from photosift.training.config import TrainConfig
@@ -175,8 +177,10 @@ class CaptionsPage(QWizardPage):
 
     def _failed_before_start(self, exc: BaseException) -> None:
         self.progress.hide()
-        self.status.setText(f"<span style='color:#d32f2f'>{exc}</span>")
         self.plan_finished.emit(False)
+        shown_in_place(lambda s: self.status.setText(f"<span style='color:#d32f2f'>{s}</span>"), reraise)(
+            exc
+        )  # a bug: the crash dialog and the log
 
     def _event(self, event: dict[str, Any]) -> None:
         kind = event["event"]

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.finetune.presets import VAL_FRACTION
 from photosift.app.gui.finetune.runs import RunRecord
+from photosift.app.gui.presenter import shown_in_place
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
@@ -152,8 +153,10 @@ class DataPage(QWizardPage):
 
     def _failed(self, exc: BaseException) -> None:
         self.summary.setText("")
-        self.problems.setText(f"<span style='color:#d32f2f'>{exc}</span>")
         self.loaded.emit()
+        shown_in_place(
+            lambda s: self.problems.setText(f"<span style='color:#d32f2f'>{s}</span>"), self._runner.present
+        )(exc)
 
     # Choosing classes -------------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWizard
 
-from photosift.app.gui.controllers.settings import switch_model
 from photosift.app.gui.finetune import ADVANCED, CAPTIONS, DATA, METHOD, RESULT, TRAINING
 from photosift.app.gui.finetune.advanced_page import AdvancedPage
 from photosift.app.gui.finetune.caption_sources import bundled_captions, user_terms
@@ -36,7 +35,6 @@ from photosift.app.gui.finetune.training_page import TrainingPage
 from photosift.app.main import ModelProvider
 from photosift.core.library import LibraryEncoder
 from photosift.core.models.encoder import select_device
-from photosift.core.settings import save_settings
 from photosift.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -73,7 +71,7 @@ class FineTuneWizard(QWizard):
             self.paths,
             self.device_kind,
             len(bundled_captions()),
-            lambda show: self.runner.run_op(user_terms, show, window.report_error),
+            lambda show: self.runner.run_op(user_terms, show),
             choose_file,
         )
         self.training_page = TrainingPage(self.paths, self.device_kind, self._current_run)
@@ -191,11 +189,8 @@ class FineTuneWizard(QWizard):
         """Make the new model the library's: saved in the settings, embedded in the background, then swapped."""
         record = self._record()
         window = self.main_window
-        settings = window.library.settings.with_changes(model=record.name)
-        window.library.settings = settings
-        save_settings(self.paths, settings)
         self._release_encoder()
-        switch_model(window, self.models, settings)
+        window.state.switch_model(self.models.registry.resolve(record.name))
         self.record = record.with_status("activated")
         save_record(self.record)
         self.activated.emit(record.name)

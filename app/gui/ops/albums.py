@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.state import Changes
 from photosift.app.gui.widgets.library_sections import filter_term
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
@@ -103,7 +104,7 @@ class AlbumActions:
 
     def remove(self, name: str, hits: Sequence[SearchHit]) -> None:
         ids = [h.photo_id for h in hits]
-        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {len(ids)} photos from {name}.", rerun=True)
+        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {len(ids)} photos from {name}.")
 
     def confirm_delete(self, name: str) -> QMessageBox:
         box = QMessageBox(
@@ -131,7 +132,7 @@ class AlbumActions:
             dialog.open()
             self.window.suggestions_shown.emit(dialog)
 
-        self.window.runner.run_op(read, show, self.window.report_error)
+        self.window.runner.run_op(read, show)
 
     def _accept_tags(self, ids: list[int], tags: list[str]) -> None:
         pairs = [(photo_id, tag) for tag in tags for photo_id in ids]
@@ -154,14 +155,12 @@ class AlbumActions:
     def _renamer(self, old: str) -> Callable[[str], None]:
         return lambda new: self._write(lambda lib: lib.albums.rename(old, new), f"Album renamed to {new}.")
 
-    def _write(self, work: Callable[[Library], object], done: str, rerun: bool = False) -> None:
+    def _write(self, work: Callable[[Library], object], done: str) -> None:
         def finished(_: object) -> None:
             self.window.statusBar().showMessage(done, 8000)
-            self.window.refresh_library_status()
-            if rerun:
-                self.window.run_query(keep_scroll=True)
+            self.window.state.announce(Changes(albums=True))  # the counts, and results filtered by album
 
-        self.window.runner.run_op(work, finished, self.window.report_error, writes=True)
+        self.window.runner.run_op(work, finished, writes=True)
 
 
 class SuggestionsDialog(QDialog):

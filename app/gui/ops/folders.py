@@ -33,4 +33,4 @@ def show_failures(window: MainWindow, path: str) -> None:
     def show(failures: list[PhotoInfo]) -> None:
         FailuresDialog(failures, path, parent=window).open()
 
-    window.runner.run_op(lambda lib: lib.failures(path), show, window.report_error)
+    window.runner.run_op(lambda lib: lib.failures(path), show)

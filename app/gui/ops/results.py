@@ -1,4 +1,4 @@
-"""What can be done with selected results: the context menu and the query edits behind it.
+"""What the photo actions do (`gui.photo_actions` creates them): the query edits, the clipboard, the folder.
 
 Queries are edited as text ("beach + #12 - #40"), so every refinement stays visible in the search field
 and can be changed or repeated by hand.
@@ -11,8 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QWidget
 
+from photosift.app.gui.presenter import message_box
 from photosift.core.search.records import SearchHit
 
 
@@ -29,42 +30,18 @@ def refine_query(query: str, hits: Sequence[SearchHit], sign: str) -> str:
     return f"{query.strip()} {terms}"
 
 
-class ResultActions:
-    """Builds the context menu for the selected hits; the window supplies how each action is carried out."""
-
-    def __init__(
-        self,
-        parent: QWidget,
-        search_for: Callable[[str], None],
-        current_query: Callable[[], str],
-        open_url: Callable[[QUrl], object],
-        copy_image: Callable[[SearchHit], None],
-        show_properties: Callable[[SearchHit], None],
-    ):
-        self._parent, self._search_for, self._query = parent, search_for, current_query
-        self._open_url, self._copy_image, self._properties = open_url, copy_image, show_properties
-
-    def menu(self, hits: Sequence[SearchHit]) -> QMenu:
-        """The menu for `hits` (the right-clicked photo first, then the rest of the selection)."""
-        first, many = hits[0], len(hits) > 1
-        menu = QMenu(self._parent)
-        menu.setAccessibleName("Photo actions")
-        menu.addAction("Find similar images", lambda: self._search_for(similar_query(hits)))
-        menu.addAction("Add to query (+)", lambda: self._search_for(refine_query(self._query(), hits, "+")))
-        menu.addAction("Subtract from query (-)", lambda: self._search_for(refine_query(self._query(), hits, "-")))
-        menu.addSeparator()
-        menu.addAction("Open", lambda: self.open_files(hits))
-        menu.addAction("Show in folder", lambda: self._open_url(QUrl.fromLocalFile(str(Path(first.path).parent))))
-        menu.addSeparator()
-        menu.addAction("Copy paths" if many else "Copy path", lambda: copy_paths(hits))
-        menu.addAction("Copy image", lambda: self._copy_image(first))
-        menu.addSeparator()
-        menu.addAction("Properties", lambda: self._properties(first))
-        return menu
-
-    def open_files(self, hits: Sequence[SearchHit]) -> None:
-        for hit in hits:
-            self._open_url(QUrl.fromLocalFile(hit.path))
+def show_folder(parent: QWidget, open_url: Callable[[QUrl], object], folder: Path) -> bool:
+    """Open `folder` in the file manager; where none can be opened, say so and put its path on the
+    clipboard instead (a desktop without xdg-open, a minimal window manager). Returns whether it opened."""
+    if open_url(QUrl.fromLocalFile(str(folder))):
+        return True
+    QGuiApplication.clipboard().setText(str(folder))
+    message_box(
+        parent,
+        f"No file manager could be opened to show {folder}. Its path is on the clipboard: paste it into a "
+        "file manager or a terminal.",
+    ).open()
+    return False
 
 
 def copy_paths(hits: Sequence[SearchHit]) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMenu
 
 from photosift.app.gui.dialogs.tags import open_new_tag_dialog, open_sensitivity_dialog
+from photosift.app.gui.state import Changes
 from photosift.app.gui.widgets.library_sections import filter_term
 from photosift.core.library import Library
 
@@ -24,7 +25,7 @@ def tag_menu(window: MainWindow, name: str) -> QMenu:
     menu.addAction(
         "Sensitivity…",
         lambda: open_sensitivity_dialog(window, window.runner, name).sensitivity_changed.connect(
-            lambda *_: window.labels_changed()
+            lambda *_: window.state.announce(Changes(tags=True))
         ),
     )
     return menu
@@ -39,16 +40,14 @@ def change_sensitivity(window: MainWindow, name: str, step: int) -> None:
 
     def done(level: int) -> None:
         window.statusBar().showMessage(f"Sensitivity of {name}: {level:+d} (from -2 to +2).", 8000)
-        window.refresh_library_status()
-        if window.search.text():
-            window.run_query(keep_scroll=True)
+        window.state.announce(Changes(tags=True))
 
-    window.runner.run_op(work, done, window.report_error, writes=True)
+    window.runner.run_op(work, done, writes=True)
 
 
 def new_tag(window: MainWindow) -> None:
     """Define a tag; the selected photos (if any) become its examples."""
     dialog = open_new_tag_dialog(window, window.runner, [h.photo_id for h in window.current_hits()])
     dialog.tag_added.connect(
-        lambda name: (window.refresh_library_status(), window.search_for(filter_term("tag", name)))
+        lambda name: (window.state.announce(Changes(tags=True)), window.search_for(filter_term("tag", name)))
     )

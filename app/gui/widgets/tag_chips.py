@@ -16,9 +16,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLabel, QLineEdit, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from photosift.app.gui.dialogs.tags import open_sensitivity_dialog
+from photosift.app.gui.presenter import shown_in_place
 from photosift.app.gui.widgets.flow_layout import FlowLayout
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import UserError
 from photosift.core.library import Library
 from photosift.core.tags.records import PhotoTag
 
@@ -230,14 +230,12 @@ class TagChips(QWidget):
     # Errors -----------------------------------------------------------------------------------------
 
     def _failed(self, seq: int) -> Callable[[BaseException], None]:
-        def failed(exc: BaseException) -> None:
-            if not isinstance(exc, UserError):
-                raise exc  # a bug: the excepthook logs it and tells the user
+        def note(sentence: str) -> None:
             if seq == self._seq:
-                self.note.setText(str(exc))
+                self.note.setText(sentence)
                 self.note.show()
 
-        return failed
+        return shown_in_place(note, self.runner.present)
 
 
 def _completer(parent: QObject) -> QCompleter:

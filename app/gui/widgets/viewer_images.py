@@ -17,8 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from photosift.app.gui.presenter import failure_sentence
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import UserError
 from photosift.core.imageio import load_image
 from photosift.core.library import Library
 
@@ -141,10 +141,11 @@ class ViewerImages(QObject):
     def _failed(self, generation: int, request: _Request, exc: BaseException) -> None:
         self._running = None
         self._next()
-        if not isinstance(exc, UserError):
-            raise exc  # a bug: the excepthook logs it and tells the user
-        if generation == self._generation:
-            self.failed.emit(request.photo_id, str(exc))
+        sentence = failure_sentence(exc)
+        if sentence is None:
+            self._runner.present(exc)  # a bug: the crash dialog and the log
+        elif generation == self._generation:
+            self.failed.emit(request.photo_id, sentence)
 
     def _keep(self, photo_id: int, picture: Picture) -> Picture:
         """Keep `picture`, unless a full-size copy is already kept; returns the one kept."""
