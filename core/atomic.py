@@ -5,7 +5,8 @@ Every file Photosift writes whole (settings, specs, the vector index, checkpoint
 only within one file system), is flushed and fsynced, then `os.replace`d over the target, and the folder
 is fsynced so the rename itself survives a power cut. Temporary names are unique (`mkstemp`), so two
 threads or processes writing the same target never share one, and they follow one pattern,
-`.{target name}.{random}.tmp`, so that `remove_stale_temps` can find what a killed process left behind.
+`.{target name}.{writer's pid}-{random}.tmp`, so that `remove_stale_temps` can find what a killed
+process left behind.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def atomic_writer(path: Path, what: str) -> Iterator[BinaryIO]:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX)
     except OSError as err:
         raise _fault(what, path, err) from err
     try:
@@ -72,9 +73,10 @@ def write_text(path: Path, text: str, what: str) -> None:
 def remove_stale_temps(folder: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
     """Delete the temporary files that writers killed mid-write left in `folder`; returns those removed.
 
-    Only files of `atomic_writer`'s pattern untouched for `older_than_s` go, so a write in progress in
-    another process is never pulled from under it. Files that vanish or cannot be removed meanwhile are
-    skipped: this is tidying, never a reason to fail.
+    A file of `atomic_writer`'s pattern goes when the process named in it is gone (killed mid-write), or,
+    where that cannot be told, once it is untouched for `older_than_s`; a write in progress in another
+    process is never pulled from under it. Files that vanish or cannot be removed meanwhile are skipped:
+    this is tidying, never a reason to fail.
     """
     removed = []
     now = time.time()
@@ -84,12 +86,27 @@ def remove_stale_temps(folder: Path, older_than_s: float = STALE_AFTER_S) -> lis
         return []
     for candidate in candidates:
         try:
-            if now - candidate.stat().st_mtime >= older_than_s and candidate.is_file():
+            stale = _writer_is_gone(candidate.name) or now - candidate.stat().st_mtime >= older_than_s
+            if stale and candidate.is_file():
                 candidate.unlink()
                 removed.append(candidate)
         except OSError:
             continue
     return removed
+
+
+def _writer_is_gone(name: str) -> bool:
+    """Whether the pid in a temporary file's name (`.target.PID-random.tmp`) is no running process."""
+    pid = name.removesuffix(TEMP_SUFFIX).rpartition(".")[2].partition("-")[0]
+    if not pid.isdigit() or os.name == "nt" or int(pid) == os.getpid():
+        return False  # Windows has no signal 0 to ask with; our own writes are in progress
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but another user's
+        return False
+    return False
 
 
 def _fault(what: str, path: Path, err: OSError) -> EnvironmentFault:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -61,3 +63,13 @@ def test_stale_temps_are_removed_but_a_write_in_progress_is_left_alone(tmp_path:
     os.utime(kept, (1_000_000, 1_000_000))
     assert remove_stale_temps(tmp_path) == [stale]
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, kept.name]
+
+
+def test_a_temp_whose_writer_was_killed_is_removed_at_once(tmp_path: Path) -> None:
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f".index.faiss.{child.stdout.strip()}-ab12.tmp"  # that process has exited
+    alive = tmp_path / f".index.faiss.{os.getppid()}-cd34.tmp"  # a live writer in another process
+    for p in (dead, alive):
+        p.write_bytes(b"x")
+    assert remove_stale_temps(tmp_path) == [dead]
+    assert alive.exists()
