@@ -115,6 +115,14 @@ def test_shows_the_image_and_the_photos_details(qtbot: QtBot, viewer: Viewer, ph
     assert viewer.accessibleName() and viewer.zoom_view.accessibleName() and details.camera.accessibleName()
 
 
+def test_a_small_photo_is_shown_at_100_percent_on_a_dark_backdrop(qtbot: QtBot, viewer: Viewer) -> None:
+    viewer.resize(1000, 700)
+    open_at(qtbot, viewer, 0)  # a 64 x 48 photo in a large window: fitting it would blow it up tenfold
+    view = viewer.zoom_view
+    assert view.fitted and view.zoom == pytest.approx(1.0) and viewer.zoom_label.text() == "Fit (100%)"
+    assert view.backgroundBrush().color().lightness() < 40  # dark whatever the theme's palette says
+
+
 def test_details_of_a_photo_without_metadata_say_unknown(qtbot: QtBot, viewer: Viewer) -> None:
     open_at(qtbot, viewer, row_of(viewer, "red-0.jpg"))
     details = viewer.details

@@ -48,6 +48,7 @@ from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save
 from photosift.app.gui.presenter import FailurePresenter
 from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
+from photosift.app.gui.widgets.placement import centre_over
 from photosift.app.gui.widgets.progress_status import ProgressStatus
 from photosift.app.gui.widgets.results_grid import ResultsView, cell_size, visible_rows
 from photosift.app.gui.widgets.results_model import ResultsModel
@@ -285,6 +286,8 @@ class MainWindow(QMainWindow):
     def open_viewer(self, row: int) -> None:
         """Show result `row` in the viewer window (large image, details, arrow keys to move on)."""
         self.viewer.show_row(row)
+        if not self.viewer.isVisible():
+            centre_over(self.viewer, self)
         self.viewer.show()
         self.viewer.raise_()
         self.viewer.activateWindow()

@@ -8,7 +8,7 @@ sharper one can replace it without moving the view.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
+from PySide6.QtGui import QColor, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 ZOOM_STEP = 1.25  # one key press or wheel notch; three steps roughly double the size
@@ -16,6 +16,7 @@ MIN_ZOOM = 0.02  # photo pixels per screen pixel: a 50-fold reduction shows any 
 MAX_ZOOM = 32.0  # far enough to judge single pixels; beyond it the view only shows flat squares
 # From this zoom up, pixels are drawn as sharp squares: smoothing would blur exactly what the user came to see.
 CRISP_ZOOM = 2.0
+BACKDROP = "#1c1c1c"  # the colour around the photo
 WHEEL_NOTCH = 120  # angleDelta units of one mouse-wheel notch (Qt's documented eighths of a degree x 15)
 
 
@@ -40,6 +41,9 @@ class ZoomView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the viewer handles every key, arrows included
+        # Dark in both themes, as in every photo viewer: a light surround makes photos look washed out.
+        # A brush of its own, so the theme's palette does not reach it.
+        self.setBackgroundBrush(QColor(BACKDROP))
         self.setAccessibleName("Photo")
 
     # Pictures ---------------------------------------------------------------------------------------
@@ -81,14 +85,22 @@ class ZoomView(QGraphicsView):
         return None if self._photo_size is None else self.transform().m11() * self.devicePixelRatioF()
 
     def fit(self) -> None:
-        """Fit the whole picture in the view (small photos are enlarged), and keep it fitted on resizes."""
+        """Fit the whole picture in the view, and keep it fitted on resizes.
+
+        A photo smaller than the view is shown at 100 %, not enlarged (a 64-pixel photo opened at
+        1122 %, blurred beyond recognition); a stand-in thumbnail, whose photo's size is not known yet,
+        is enlarged so that the photo does not jump in size when it arrives.
+        """
         self._fitted = True
         self._set_policy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the viewport then has its full size
         rect = self._item.sceneBoundingRect()
         view = self.viewport().size()
         if rect.isEmpty() or view.isEmpty():
             return
-        self._set_scale(min(view.width() / rect.width(), view.height() / rect.height()))
+        scale = min(view.width() / rect.width(), view.height() / rect.height())
+        if self._photo_size is not None:
+            scale = min(scale, 1 / self.devicePixelRatioF())
+        self._set_scale(scale)
 
     def set_zoom(self, zoom: float, under_mouse: bool = False) -> None:
         """Zoom to `zoom` device pixels per photo pixel, about the view's centre or the mouse pointer."""
