@@ -15,6 +15,7 @@ import safetensors.torch
 import torch
 from conftest import TEST_MODELS
 
+from photosift.app.cli import run
 from photosift.app.main import build_library
 from photosift.core.catalog import model_rows
 from photosift.core.catalog.model_rows import StoredModel
@@ -24,6 +25,7 @@ from photosift.core.models.encoder import Encoder
 from photosift.core.models.files import missing_files, needed_files
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import dump_spec, load_spec
+from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings, load_settings
 
 SPDX_IDS = {"Apache-2.0", "MIT", "CC-BY-NC-4.0", "CC-BY-4.0", "BSD-3-Clause"}  # licences the built-ins may use
@@ -163,3 +165,18 @@ def test_a_catalogue_model_loads_its_weights_strictly(name: str, tmp_path: Path)
     with torch.inference_mode():
         want = torch.nn.functional.normalize(source.encode_image(torch.from_numpy(batch)), dim=-1).numpy()
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_models_list_shows_the_catalogue_columns(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["models", "list", "--json"]) == EXIT_OK
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    fast = rows["vit-b-32-siglip2-256"]
+    assert (fast["summary"], fast["licence"], fast["languages"]) == (
+        "Fast, works on any computer",
+        "Apache-2.0",
+        "more than 100 languages",
+    )
+    assert rows["vit-b-32-metaclip"]["cpu_speed"] == "19 photos/s" and fast["gpu_speed"] == NOT_MEASURED
+    assert run(["models", "list"]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "Fast, works on any computer · more than 100 languages · licence Apache-2.0 · CPU " in text

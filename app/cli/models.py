@@ -9,7 +9,7 @@ from typing import Any
 from photosift.app.cli.common import model_setting, plural, spec_file
 from photosift.app.main import device_kind, model_provider, resolve_model
 from photosift.core.errors import ModelError
-from photosift.core.models.download import resumable_bytes
+from photosift.core.models.card import model_card
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec, load_spec
 from photosift.core.settings import Paths, Settings, save_settings
@@ -53,9 +53,12 @@ def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
 
 def _row(spec: ModelSpec, registry: ModelRegistry, paths: Paths, selected: bool, default: bool) -> dict[str, Any]:
+    card = model_card(spec).as_json()
     return {
         "name": spec.name,
         "title": spec.title,
+        "summary": card.pop("title"),  # the catalogue's plain words, beside the model's own name
+        **{key: value for key, value in card.items() if key not in ("name", "embed_dim", "download_mb")},
         "dim": spec.embed_dim,
         "download_mb": spec.download_mb,
         "downloaded": registry.is_downloaded(spec),
@@ -76,6 +79,8 @@ def _file_row(path: Path, registry: ModelRegistry, paths: Paths) -> dict[str, An
 
 
 def _resumable_mb(spec: ModelSpec, paths: Paths) -> float:
+    from photosift.core.models.download import resumable_bytes  # urllib and http.client: not for --help
+
     weights = spec.weights_file(paths)
     return resumable_bytes(weights) / 1e6 if weights is not None else 0.0
 
@@ -90,7 +95,9 @@ def _model_line(row: dict[str, Any]) -> str:
     mark = "*" if row["selected"] else " "
     default = "  (default on this machine)" if row["default_here"] else ""
     where = f"  (spec file {row['spec_file']})" if row["spec_file"] else ""
-    return f"{mark} {row['name']:<28} {row['title']}  [{row['dim']}-d, {size}]{default}{where}"
+    speeds = f"CPU {row['cpu_speed']}, GPU {row['gpu_speed']}"
+    about = " · ".join([row["summary"], row["languages"], f"licence {row['licence']}", speeds, row["details"]])
+    return f"{mark} {row['name']:<28} {row['title']}  [{row['dim']}-d, {size}]{default}{where}\n    {about}"
 
 
 def cmd_download(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
