@@ -28,6 +28,7 @@ TRAINER_ARGS: Final = (
 
 # Trainer events, one per JSON line on the trainer's stdout.
 EVENT_START: Final = "start"  # a run begins: its settings and split sizes
+EVENT_RECIPE: Final = "recipe"  # the settings the run resolved for its collection (size, device)
 EVENT_PLAN: Final = "plan"  # --plan: what a run would train on
 EVENT_PLAN_DONE: Final = "plan_done"
 EVENT_SPEED: Final = "speed"  # measured images per second on this device
@@ -47,6 +48,7 @@ EVENT_ERROR: Final = "error"  # "kind" is user, environment or bug, matching the
 EVENTS: Final = frozenset(
     {
         EVENT_START,
+        EVENT_RECIPE,
         EVENT_PLAN,
         EVENT_PLAN_DONE,
         EVENT_SPEED,

@@ -16,7 +16,7 @@ from photosift.app.errorlog import configure_logging
 from photosift.app.progress import TqdmProgress
 from photosift.core.indexer import IndexReport
 from photosift.core.progress import Progress
-from photosift.core.protocol import EXIT_ENVIRONMENT
+from photosift.core.protocol import EXIT_ENVIRONMENT, EXIT_USER
 from photosift.core.scanner import ScanReport
 from photosift.core.settings import Paths
 
@@ -102,3 +102,23 @@ def test_library_warnings_go_to_the_log_file_not_the_terminal(
     text = log.read_text(encoding="utf-8")
     assert "No pretrained weights loaded" in text and "loaded in 1.2 s" in text
     assert "No pretrained weights" not in capsys.readouterr().err
+
+
+def test_an_errors_details_go_to_the_log_and_to_stderr_only_with_verbose(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import photosift.app.cli.library as commands
+    from photosift.core.errors import ModelDownloadError
+
+    def offline(*_: object) -> int:
+        raise ModelDownloadError("The model could not be downloaded: offline.", details="https://example/x: [Errno -3]")
+
+    monkeypatch.setattr(commands, "cmd_status", offline)
+    assert run(["status"]) == EXIT_USER
+    log = home / "logs" / "photosift.log"
+    assert capsys.readouterr().err == (
+        f"photosift: The model could not be downloaded: offline.\nThe details are in {log} (or add --verbose).\n"
+    )
+    assert "https://example/x: [Errno -3]" in log.read_text(encoding="utf-8")
+    assert run(["status", "--verbose"]) == EXIT_USER
+    assert capsys.readouterr().err.endswith("offline.\nhttps://example/x: [Errno -3]\n")

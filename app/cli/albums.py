@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, add_paging, emit, open_library, photo_id, plural, print_page
-from photosift.core.albums.store import AlbumInfo
 from photosift.core.errors import UserError
-from photosift.core.library import Library
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
+
+if TYPE_CHECKING:
+    from photosift.core.albums.store import AlbumInfo
+    from photosift.core.library import Library
 
 SMART_HELP = "the search that fills the album, in the full query language, e.g. 'beach -tag:people after:2023'"
 

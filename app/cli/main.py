@@ -112,9 +112,8 @@ def _report(error: PhotosiftError, paths: Paths, verbose: bool) -> None:
     """The error's sentence on stderr; its details in the log, and on stderr too with --verbose."""
     print(f"photosift: {error}", file=sys.stderr)
     if error.details:
-        log_details(paths, str(error), error.details)
-        if verbose:
-            print(error.details, file=sys.stderr)
+        log = log_details(paths, str(error), error.details)
+        print(error.details if verbose else f"The details are in {log} (or add --verbose).", file=sys.stderr)
 
 
 def _open_window(paths: Paths) -> int:

@@ -8,17 +8,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id, plural
-from photosift.app.progress import TqdmProgress
-from photosift.core.catalog.catalog import absolute_path
 from photosift.core.errors import UserError
-from photosift.core.library import Library
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
-from photosift.core.tags.exchange import export_json, export_xmp, import_json
-from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo
+
+if TYPE_CHECKING:
+    from photosift.core.library import Library
+    from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo
 
 PAIR_HELP = "PHOTO:TAG pairs, PHOTO being #id or a file's path, e.g. #12:beach"
 
@@ -94,6 +93,8 @@ def _print_tags(tags: list[TagInfo], counts: dict[str, int]) -> None:
 
 
 def cmd_add(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.app.progress import TqdmProgress
+
     with open_library(args, paths, settings) as library:
         examples = [photo_id(library, e) for e in args.example]
         with TqdmProgress(quiet=args.json) as progress:
@@ -121,6 +122,8 @@ def cmd_sensitivity(args: argparse.Namespace, paths: Paths, settings: Settings) 
 
 
 def cmd_retag(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.app.progress import TqdmProgress
+
     with open_library(args, paths, settings) as library, TqdmProgress(quiet=args.json) as progress:
         report = library.retag(progress)
         message = f"Re-tagged {report.photos} photos with {report.tags} tags in {report.elapsed_s:.1f} s."
@@ -181,6 +184,9 @@ def _print_photo_tags(tags: list[PhotoTag]) -> None:
 
 
 def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.core.catalog.catalog import absolute_path
+    from photosift.core.tags.exchange import export_json, export_xmp
+
     with open_library(args, paths, settings) as library:
         if args.xmp:
             report = export_xmp(library.tags, Path(absolute_path(args.xmp)), args.accepted_only)
@@ -193,6 +199,8 @@ def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 
 
 def cmd_import(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.core.tags.exchange import import_json
+
     with open_library(args, paths, settings) as library:
         report = import_json(library.tags, Path(args.file))
         unmatched = f"; {report.unmatched} name photos not in this library" if report.unmatched else ""

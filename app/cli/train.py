@@ -14,21 +14,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from typing import Any, TextIO, get_args
+from typing import TYPE_CHECKING, Any, TextIO, get_args
 
-from photosift.app.main import build_library
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK, EXIT_USER, TRAINER_ARGS
 from photosift.core.settings import Paths, Settings
-from photosift.core.training_sets import (
-    MIN_PER_CLASS,
-    LabelledSet,
-    LabelSource,
-    LabelWarning,
-    check_labelled_set,
-    labelled_set,
-    write_manifest,
-)
+
+if TYPE_CHECKING:
+    from photosift.core.training_sets import LabelledSet, LabelWarning
 
 LABELS_HELP = """\
 photosift train --labels folders|tags|albums [--exclude CLASS ...] [--dry-run] [trainer options]
@@ -43,10 +36,19 @@ def add_train_parser(sub: Any) -> None:
     train = sub.add_parser(
         "train", add_help=False, help="fine-tune a model on labelled photos (python -m photosift.training)"
     )
-    train.add_argument("--labels", choices=get_args(LabelSource), help="train on the library's own labels")
+    train.add_argument("--labels", type=label_source, help="train on the library's own labels: folders, tags or albums")
     train.add_argument("--exclude", action="append", default=[], metavar="CLASS", help="leave this class out")
     train.add_argument("--dry-run", action="store_true", help="list the classes and warnings, and stop")
     train.set_defaults(handler=cmd_train, options=[])
+
+
+def label_source(text: str) -> str:
+    """A --labels value (checked when given, so that building the parser loads no catalog code)."""
+    from photosift.core.training_sets import LabelSource
+
+    if text not in get_args(LabelSource):
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(get_args(LabelSource))}")
+    return text
 
 
 def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
@@ -59,6 +61,9 @@ def cmd_train(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         return _run_trainer(args.options)
     if any(option == "--data" or option.startswith("--data=") for option in args.options):
         raise UserError("Train on either --labels or --data, not both.")
+    from photosift.app.main import build_library
+    from photosift.core.training_sets import check_labelled_set, labelled_set, write_manifest
+
     with build_library(paths, settings) as library:
         labelled = labelled_set(library, args.labels).without(args.exclude)
         warnings = check_labelled_set(labelled, _min_per_class(args.options))
@@ -79,6 +84,8 @@ def _run_trainer(options: list[str]) -> int:
 
 def _min_per_class(options: list[str]) -> int:
     """The trainer's --min-images-per-class, if given, so the listing warns where the trainer will."""
+    from photosift.core.training_sets import MIN_PER_CLASS
+
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--min-images-per-class", type=int, default=MIN_PER_CLASS)
     known, _ = parser.parse_known_args(options)
