@@ -109,6 +109,19 @@ def test_a_search_saved_as_a_smart_album_keeps_up(
     assert rows(window.sections.albums_section) == {"Blues": "5"}
 
 
+def test_a_ranked_search_saved_as_a_smart_album_keeps_the_photos_it_shows(
+    qtbot: QtBot, window: MainWindow, library: Library
+) -> None:
+    shown = search(qtbot, window, "red")
+    assert len(shown) == 12  # every photo, best first
+    dialog = window.albums_.save_search()
+    assert "12 photos shown" in dialog.labelText()
+    assert dialog.minimumWidth() > dialog.fontMetrics().horizontalAdvance(dialog.windowTitle())  # title not cut
+    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+        dialog.textValueSelected.emit("Reds and the rest")
+    assert len(library.albums.photo_ids("Reds and the rest")) == 12  # not only the few near the best hit
+
+
 def test_an_album_suggests_its_shared_tags_and_accepting_labels_them(
     qtbot: QtBot, window: MainWindow, library: Library, photos: Path
 ) -> None:

@@ -31,6 +31,8 @@ from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
 from photosift.core.tags.records import TagSuggestion
 
+TITLE_ROOM = 160  # pixels beside a dialog's title for the window buttons and frame
+
 if TYPE_CHECKING:
     from photosift.app.gui.main_window import MainWindow
 
@@ -81,22 +83,35 @@ class AlbumActions:
 
     # Actions ----------------------------------------------------------------------------------------
 
-    def ask_name(self, title: str, current: str, then: Callable[[str], None]) -> QInputDialog:
+    def ask_name(
+        self, title: str, current: str, then: Callable[[str], None], label: str = "Album name:"
+    ) -> QInputDialog:
         dialog = QInputDialog(self.window)
         dialog.setWindowTitle(title)
-        dialog.setLabelText("Album name:")
+        dialog.setLabelText(label)
+        # Wide enough for its title: window managers cut a title to the dialog's width ("New smart al…").
+        dialog.setMinimumWidth(dialog.fontMetrics().horizontalAdvance(title) + TITLE_ROOM)
         dialog.setTextValue(current)
         dialog.textValueSelected.connect(lambda name: then(name.strip()) if name.strip() else None)
         dialog.open()
         return dialog
 
     def save_search(self) -> QInputDialog:
-        query = self.window.search.text()
+        """Save the search on show as a smart album holding what the grid shows.
+
+        A ranked search shows every photo, best first; the album keeps those at least as similar as the
+        last one loaded (without a threshold it kept only the few near the best hit: a search showing
+        393 photos saved an album of 5). A search of filters only keeps every photo that passes.
+        """
+        query, hits = self.window.search.text(), self.window.model.hits()
+        scores = [hit.score for hit in hits if hit.score is not None]
+        threshold = min(scores) if scores else None
 
         def create(name: str) -> None:
-            self._write(lambda lib: lib.albums.create_smart(name, query), f"Smart album “{name}” saved.")
+            self._write(lambda lib: lib.albums.create_smart(name, query, threshold), f"Smart album “{name}” saved.")
 
-        return self.ask_name("New smart album", "", create)
+        label = f"The album keeps the {len(hits):,} photos shown, and new photos that match as well.\n\nAlbum name:"
+        return self.ask_name("New smart album", "", create, label)
 
     def add(self, name: str, hits: Sequence[SearchHit]) -> None:
         ids = [h.photo_id for h in hits]
