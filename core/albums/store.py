@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.catalog import IN_CHUNK
+from photosift.core.catalog.database import write_transaction
 from photosift.core.errors import AlbumError
 
 AlbumKind = Literal["manual", "smart"]
@@ -84,18 +85,18 @@ class AlbumStore:
     def create(self, name: str, kind: AlbumKind, query: str | None = None, threshold: float | None = None) -> AlbumInfo:
         name = self._free_name(name)
         values = {"name": name, "kind": kind, "query": query, "threshold": threshold, "created_at": datetime.now()}
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(insert(s.albums).values(**values))
         return self.find(name)
 
     def rename(self, album_id: int, new_name: str) -> None:
         new_name = self._free_name(new_name, album_id)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(update(s.albums).where(s.albums.c.id == album_id).values(name=new_name))
 
     def delete(self, album_id: int) -> None:
         """Delete the album and its member list (never the photos)."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(delete(s.album_photos).where(s.album_photos.c.album_id == album_id))
             conn.execute(delete(s.albums).where(s.albums.c.id == album_id))
 
@@ -105,7 +106,7 @@ class AlbumStore:
         Raises AlbumError naming the first id that is not a photo in the catalog.
         """
         wanted = list(dict.fromkeys(photo_ids))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             present: set[int] = set()
             members: set[int] = set()
             for start in range(0, len(wanted), IN_CHUNK):
@@ -132,7 +133,7 @@ class AlbumStore:
         """Take photos out of a manual album; returns how many were in it."""
         wanted = list(dict.fromkeys(photo_ids))
         removed = 0
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for start in range(0, len(wanted), IN_CHUNK):
                 chunk = wanted[start : start + IN_CHUNK]
                 removed += conn.execute(

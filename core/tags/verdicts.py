@@ -14,6 +14,7 @@ from sqlalchemy import Engine, Select, and_, delete, func, insert, select
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.catalog import IN_CHUNK
+from photosift.core.catalog.database import write_transaction
 
 Pair = tuple[int, int]  # (photo id, tag id)
 
@@ -28,7 +29,7 @@ class LabelStore:
         """Accept (True), reject (False) or forget (None) the given (photo, tag) pairs; returns how many
         pairs exist as photos (a photo deleted meanwhile is skipped)."""
         wanted = sorted(set(pairs))
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             photos = {p for p, _ in wanted}
             live = {
                 int(r[0])
