@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from test_library import open_library
 
 from photosift.app.gui.dialogs.viewer import Viewer
+from photosift.app.gui.widgets.photo_details import capture_time
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.gui.widgets.zoom_view import ZOOM_STEP
@@ -123,11 +125,14 @@ def test_a_small_photo_is_shown_at_100_percent_on_a_dark_backdrop(qtbot: QtBot, 
     assert view.backgroundBrush().color().lightness() < 40  # dark whatever the theme's palette says
 
 
-def test_details_of_a_photo_without_metadata_say_unknown(qtbot: QtBot, viewer: Viewer) -> None:
-    open_at(qtbot, viewer, row_of(viewer, "red-0.jpg"))
+def test_details_of_a_photo_without_metadata_say_unknown_and_date_it_by_its_file(qtbot: QtBot, viewer: Viewer) -> None:
+    row = row_of(viewer, "red-0.jpg")
+    open_at(qtbot, viewer, row)
     details = viewer.details
     qtbot.waitUntil(lambda: details.pixels.text() == "64 x 48", timeout=WAIT_MS)
-    assert details.taken.text() == "unknown" and details.camera.text() == "unknown"
+    modified = datetime.fromtimestamp(Path(viewer.model.hit(row).path).stat().st_mtime)
+    assert details.taken.text() == f"{capture_time(QLocale(), modified)} (date from file)"
+    assert details.camera.text() == "unknown"
     assert not details.location.isVisibleTo(viewer) and not details.copies.isVisibleTo(viewer)
 
 

@@ -28,6 +28,8 @@ from photosift.app.gui.widgets.viewer_images import Picture, ViewerImages
 from photosift.app.gui.widgets.zoom_view import ZOOM_STEP, ZoomView
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
+from photosift.core.catalog.photo_filters import PhotoDate, photo_dates
+from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
 
 # The viewer's keys, for the shortcuts help (the viewer reads keys itself, so there are no QActions to list).
@@ -273,15 +275,18 @@ class Viewer(QWidget):
     def _load_details(self, hit: SearchHit) -> None:
         seq = self._seq
 
-        def show(info: PhotoInfo | None) -> None:
+        def show(found: tuple[PhotoInfo | None, PhotoDate | None]) -> None:
             if seq == self._seq:
-                self.details.show_info(hit, info)
+                self.details.show_info(hit, *found)
 
         def note(sentence: str) -> None:
             if seq == self._seq:
                 self.details.show_note(sentence)
 
-        self.runner.run_op(lambda lib: lib.photo(hit.photo_id), show, shown_in_place(note, self.runner.present))
+        def read(lib: Library) -> tuple[PhotoInfo | None, PhotoDate | None]:
+            return lib.photo(hit.photo_id), photo_dates(lib.catalog.engine, [hit.photo_id]).get(hit.photo_id)
+
+        self.runner.run_op(read, show, shown_in_place(note, self.runner.present))
 
 
 def _label(name: str) -> QLabel:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 from photosift.app.gui.widgets.tag_chips import TagChips
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
+from photosift.core.catalog.photo_filters import PhotoDate
 from photosift.core.search.records import SearchHit
 
 
@@ -45,13 +46,19 @@ class PhotoDetails(QWidget):
             self._form.setRowVisible(label, False)
         self.tags.show_photo(hit.photo_id)
 
-    def show_info(self, hit: SearchHit, info: PhotoInfo | None) -> None:
-        """Show the library's record of `hit`'s photo (None: the photo has left the library)."""
+    def show_info(self, hit: SearchHit, info: PhotoInfo | None, date: PhotoDate | None = None) -> None:
+        """Show the library's record of `hit`'s photo (None: the photo has left the library), and its
+        date, which for a photo without a capture date is its file's (searches and the timeline use it)."""
         if info is None:
             self.show_note("This photo is no longer in the library.")
             return
         locale = QLocale()
-        self.taken.setText("unknown" if info.taken_at is None else capture_time(locale, info.taken_at))
+        if info.taken_at is not None:
+            self.taken.setText(capture_time(locale, info.taken_at))
+        elif date is not None:
+            self.taken.setText(f"{capture_time(locale, date.when)} (date from file)")
+        else:
+            self.taken.setText("unknown")
         self.camera.setText(info.camera or "unknown")
         known = info.width is not None and info.height is not None
         self.pixels.setText(f"{info.width} x {info.height}" if known else "unknown")
