@@ -159,9 +159,10 @@ def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             print("\n".join(index_lines(scans, report, counts)), flush=True)
 
     folders = [f.path for f in library.folders()]
-    refresh(set(folders))
+    # Watch first, then catch up: a change made while the first scan runs is then seen, not lost.
     watcher = FolderWatcher(folders, refresh, polling=args.polling or settings.watch_polling)
     watcher.start()
+    refresh(set(folders))
     print(f"Watching {plural(len(folders), 'folder')}; press Ctrl-C to stop.", flush=True)
     try:
         threading.Event().wait()
