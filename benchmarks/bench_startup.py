@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,14 +55,19 @@ def photosift_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "photosift.app", *args]
 
 
-def median_seconds(command: list[str], env: dict[str, str], runs: int) -> tuple[float, int]:
-    """The median wall time of `runs` runs of `command`, and the exit code of the last."""
-    times, code = [], 0
+def median_seconds(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float, int]:
+    """The median wall time and median CPU time (user + system) of `runs` runs of `command`, and the exit
+    code of the last. On a loaded machine the CPU time is the steadier figure: the wall time includes
+    waiting for a core."""
+    times, cpu, code = [], [], 0
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         code = subprocess.run(command, env=env, capture_output=True, check=False).returncode
         times.append(time.perf_counter() - start)
-    return statistics.median(times), code
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(times), statistics.median(cpu), code
 
 
 def heavy_imports(args: list[str], env: dict[str, str]) -> str:
@@ -83,19 +89,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as empty:
         home = args.home or Path(empty)
         env = os.environ | {"PHOTOSIFT_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
-        print(f"data folder: {home}; median of {args.runs} runs; CPU count {os.cpu_count()}")
-        print(f"{'command':<32}{'median s':>10}{'- python':>10}  exit  heavy modules imported")
-        baseline = 0.0
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"data folder: {home}; median of {args.runs} runs; {os.cpu_count()} CPUs, load average {load}")
+        print(f"{'command':<32}{'wall s':>8}{'- python':>10}{'CPU s':>8}{'- python':>10}  exit  heavy modules")
+        base_wall = base_cpu = 0.0
         for label, command in LIGHT:
             full = command if command[0] == sys.executable else photosift_command(command)
-            seconds, code = median_seconds(full, env, args.runs)
-            baseline = baseline or seconds
+            wall, cpu, code = median_seconds(full, env, args.runs)
+            base_wall, base_cpu = base_wall or wall, base_cpu or cpu
             heavy = "-" if command[0] == sys.executable else heavy_imports(command, env)
-            print(f"{label:<32}{seconds:>10.2f}{seconds - baseline:>10.2f}  {code:>4}  {heavy}")
+            print(row(label, (wall, base_wall), (cpu, base_cpu), code, heavy))
         if args.home:
-            seconds, code = median_seconds(photosift_command(["index"]), env, args.runs)
-            print(f"{'unchanged rescan (index)':<32}{seconds:>10.2f}{seconds - baseline:>10.2f}  {code:>4}")
-            search_breakdown(args.query, env, baseline)
+            wall, cpu, code = median_seconds(photosift_command(["index"]), env, args.runs)
+            print(row("unchanged rescan (index)", (wall, base_wall), (cpu, base_cpu), code, ""))
+            search_breakdown(args.query, env, base_wall)
+
+
+def row(label: str, wall: tuple[float, float], cpu: tuple[float, float], code: int, heavy: str) -> str:
+    """One line of the table: each time beside itself less Python's start-up."""
+    times = f"{wall[0]:>8.2f}{wall[0] - wall[1]:>10.2f}{cpu[0]:>8.2f}{cpu[0] - cpu[1]:>10.2f}"
+    return f"{label:<32}{times}  {code:>4}  {heavy}"
 
 
 def search_breakdown(query: str, env: dict[str, str], baseline: float) -> None:

@@ -108,3 +108,15 @@ def test_similar_on_an_empty_library_is_not_a_bug(home: Path, capsys: pytest.Cap
     capsys.readouterr()
     assert run(["similar", "#1"]) == EXIT_USER
     assert "There is no photo #1 in the library." in capsys.readouterr().err
+
+
+def test_dates_beyond_what_the_catalog_compares_match_all_or_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from photosift.core.search.filters import EARLIEST_DATE, LATEST_DATE
+
+    assert parse_query("before:9999").filters.before == LATEST_DATE
+    assert parse_query("after:0001").filters.after == EARLIEST_DATE
+    for argv in (["search", "before:9999"], ["search", "after:0001"], ["search", "sort:date", "--after", "9999"]):
+        assert run(argv) == EXIT_OK, capsys.readouterr().err
+        assert capsys.readouterr().out == "No matching photos.\n"

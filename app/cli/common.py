@@ -106,9 +106,11 @@ def photo_id(library: Library, text: str) -> int:
 
 
 def parse_date(text: str) -> datetime:
+    from photosift.core.search.filters import within_catalog_span
+
     for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
         try:
-            return datetime.strptime(text, fmt)
+            return within_catalog_span(datetime.strptime(text, fmt))
         except ValueError:
             continue
     raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD")

@@ -128,12 +128,23 @@ def _bad_value(token: FilterToken) -> QueryError:
     )
 
 
+# The catalog compares file times as 64-bit nanoseconds since 1970, which reach from 1677 to 2262. A date
+# outside that span means "before every photo" or "after every photo" alike, so it is brought inside.
+EARLIEST_DATE, LATEST_DATE = datetime(1678, 1, 1), datetime(2262, 1, 1)
+
+
+def within_catalog_span(when: datetime) -> datetime:
+    """`when`, moved inside the span of dates the catalog can compare (see EARLIEST_DATE)."""
+    return min(max(when, EARLIEST_DATE), LATEST_DATE)
+
+
 def _date(token: FilterToken) -> datetime:
     """The start of the year, month or day written (naive local time, as the catalog stores capture times)."""
     match = _DATE.fullmatch(token.value)
     try:
         if match:
-            return datetime(int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1))
+            day = datetime(int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1))
+            return within_catalog_span(day)
     except ValueError:  # month 13, February 30, year 0
         pass
     raise _bad_value(token)
