@@ -45,8 +45,8 @@ def median_ratio(work: Step, reference: Step, rounds: int) -> tuple[float, float
 
 def training_step(spec: ModelSpec, pixels: torch.Tensor, checkpointing: bool) -> tuple[list[str], Step]:
     """A stage (a) step (ArcMargin over 10 classes, AdamW) with the trainer's tricks."""
-    model = build_model(spec).to(pixels.device)
-    tricks = prepare_image_tower(model, 0.33, checkpointing)
+    model = build_model(spec, patch_dropout=0.33).to(pixels.device)  # as the trainer builds it
+    tricks = prepare_image_tower(model, checkpointing)
     arc = ArcMarginLoss(spec.embed_dim, 10, 30.0, 0.1).to(pixels.device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad] + list(arc.parameters()), lr=1e-6)
     labels = torch.arange(len(pixels), device=pixels.device) % 10
