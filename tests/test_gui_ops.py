@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeEncoder, make_photo
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
+from photosift.app.gui.dialogs.shortcuts import ShortcutsDialog
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.tasks import TaskRunner
 from photosift.core.errors import EnvironmentFault
@@ -126,3 +127,17 @@ def test_settings_has_a_shortcut_on_every_platform(window: MainWindow) -> None:
     """Regression: Qt binds the Preferences key only on macOS, so Ctrl+, did nothing on Linux."""
     settings = menu_action(window, "&Settings…")
     assert settings.shortcuts() and settings.shortcut().toString() in ("Ctrl+,", "Ctrl+Comma")
+
+
+def test_f1_lists_every_shortcut_once_in_its_group(window: MainWindow) -> None:
+    menu_action(window, "&Keyboard shortcuts").trigger()
+    (dialog,) = window.findChildren(ShortcutsDialog)
+    table = dialog.table
+    rows = [tuple(table.item(r, c).text() if table.item(r, c) else "" for c in (0, 1)) for r in range(table.rowCount())]
+    headings = [name for name, keys in rows if not keys]
+    assert headings == ["Search", "Grid", "Viewer", "Library"]
+    described = [name for name, keys in rows if keys]
+    assert len(described) == len(set(described))  # no duplicate rows
+    keys = dict(rows)
+    assert keys["Settings…"] == QKeySequence("Ctrl+,").toString(QKeySequence.SequenceFormat.NativeText)
+    assert keys["Find similar images"] == "S" and "F16" not in keys["Copy image"]

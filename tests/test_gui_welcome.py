@@ -179,7 +179,7 @@ def test_the_hardware_default_is_recommended_with_size_and_speed(qtbot: QtBot, r
     assert recommended == [f"{default.summary} (recommended for this computer)"]
     assert all(button.accessibleDescription() for button in page.buttons)
     metaclip, mcip = registry.resolve("vit-b-32-metaclip"), registry.resolve("mcip-siglip-so400m-384")
-    assert page.details(mcip).startswith(f"{mcip.details}. ")  # the architecture, in the details line
+    assert page.details(mcip).startswith(f"{mcip.details}.\n")  # the architecture, in the details line
     texts = " ".join([*(b.text() for b in page.buttons), *(page.details(s) for s in (metaclip, mcip))])
     assert "embedding" not in texts and " mb" not in texts
     if kind == "cpu":  # measured: MetaCLIP on a CPU; never measured: MCIP anywhere

@@ -45,8 +45,9 @@ def what_to_do(fault: EnvironmentFault) -> str:
 def first_sentence(text: str) -> str:
     """The first sentence of `text` (up to the first ". ", "? " or "! "): what failed, without the how-to
     paragraph some messages go on with for the command line."""
-    match = re.search(r"[.?!](?=\s)", text)
-    return text[: match.end()] if match else text
+    match = re.search(r"[.?!]+(?=\s)", text)
+    sentence = text[: match.end()] if match else text
+    return re.sub(r"([?!])\.$", r"\1", sentence)  # "are you offline?." reads "are you offline?"
 
 
 def failure_details(exc: BaseException) -> str:

@@ -162,7 +162,7 @@ class DownloadPage(QWizardPage):
         if spec != self.spec or self.encoder is None:
             self.spec, self.encoder = spec, self._make_encoder(spec)
         encoder = self.encoder
-        self.setSubTitle(f"{model_card(spec).title}: {size_text(spec, self._paths).lower()}.")
+        self.setSubTitle(f"{model_card(spec).title}. {size_text(spec, self._paths)}.")
         self._start("Starting…", lambda _lib, progress, cancel: encoder.load(progress, cancel), self._on_loaded)
 
     def _from_file(self, source: Path) -> None:
@@ -188,6 +188,7 @@ class DownloadPage(QWizardPage):
         seq = self._seq
         self.status.setText(status)
         self.bar.setRange(0, 0)
+        self.bar.setVisible(True)
         for widget in (self.problem, self.retry_button, self.file_button, self.details_button, self.details):
             widget.setVisible(False)
         self._runner.progress.connect(self._on_progress)
@@ -246,8 +247,7 @@ class DownloadPage(QWizardPage):
             by_file = FROM_FILE.replace("&", "")
             sentence = f"{first_sentence(sentence)} If you have the model's file or a model spec, choose “{by_file}”."
         self.status.setText("The model is not ready yet.")
-        self.bar.setRange(0, 1)
-        self.bar.setValue(0)
+        self.bar.setVisible(False)
         self.error.setText(sentence)
         self.details.setPlainText("\n\n".join(part for part in (str(exc), failure_details(exc)) if part))
         self.details_button.setChecked(False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,6 +26,14 @@ GROUPS = ("Search", "Grid", "Viewer", "Library")  # the order of the help's sect
 GROUP_PROPERTY = "shortcutGroup"  # an action's section, set by the menus; "Library" when not set
 Row = tuple[str, str, str]  # (group, description, keys)
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
+DEDICATED_KEYS = {
+    Qt.Key.Key_Copy,
+    Qt.Key.Key_Paste,
+    Qt.Key.Key_Cut,
+    Qt.Key.Key_Help,
+    Qt.Key.Key_ZoomIn,
+    Qt.Key.Key_ZoomOut,
+}
 # Keys for standard shortcuts that some platform leaves unbound: Qt binds Preferences only on macOS
 # (⌘,); Ctrl+, is what GNOME and KDE applications use for it.
 STANDARD_FALLBACKS = {QKeySequence.StandardKey.Preferences: "Ctrl+,"}
@@ -60,7 +69,7 @@ def gather_shortcuts(widget: QWidget) -> list[Row]:
     actions = [*widget.actions(), *widget.findChildren(QAction)]
     found = set()  # an action both added to the window and parented by it is reached twice
     for action in actions:
-        keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+        keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if _typable(k))
         if keys:
             found.add((action.property(GROUP_PROPERTY) or "Library", _without_mnemonic(action.text()), keys))
     return sorted(found)
@@ -81,6 +90,13 @@ def grouped(rows: Iterable[Row]) -> list[tuple[str, list[tuple[str, str]]]]:
     ):
         sections.setdefault(group, []).append((description, ", ".join(listed)))
     return list(sections.items())
+
+
+def _typable(keys: QKeySequence) -> bool:
+    """False for the dedicated keys some keyboards have (Copy, Paste, Help, F13-F35 on Sun keyboards) that
+    Qt's standard shortcuts also bind: listing them only hides the keys people type."""
+    key = keys[0].key() if keys.count() else None
+    return key is not None and key not in DEDICATED_KEYS and not Qt.Key.Key_F13 <= key <= Qt.Key.Key_F35
 
 
 def _without_mnemonic(text: str) -> str:
@@ -118,9 +134,10 @@ class ShortcutsDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.resizeRowsToContents()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(520, 520)
+        self.resize(640, 560)

@@ -42,6 +42,7 @@ from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
 
+WELCOME_SIZE = (780, 720)  # room for every model's two lines of details without clipping them
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "processor (CPU)"}
 
 
@@ -134,7 +135,7 @@ class ModelPage(QWizardPage):
         for spec in self._specs:
             card = model_card(spec)
             recommended = " (recommended for this computer)" if spec == default else ""
-            details = f"{card.details}. {size_text(spec, paths)}. {speed_text(spec, device_kind)}."
+            details = f"{card.details}.\n{size_text(spec, paths)}. {speed_text(spec, device_kind)}."
             self._add_choice(f"{card.title}{recommended}", details, spec.description).setChecked(spec == default)
         self.file_button = QPushButton(FROM_FILE)
         self.file_button.setAccessibleName("Use a model file or spec on this computer")
@@ -199,6 +200,7 @@ class WelcomeDialog(QWizard):
         """`folders` are those the library has already (listed, not added again)."""
         super().__init__(parent)
         self.setWindowTitle("Welcome to Photosift")
+        self.resize(*WELCOME_SIZE)
         self.folders_page = FoldersPage(choose_folder, folders or [])
         self.model_page = ModelPage(specs, default, device_kind, paths, choose_file)
         self.download_page = DownloadPage(
