@@ -35,7 +35,7 @@ def tiny_library(home: Path, photos_root: Path) -> tuple[Library, ModelProvider]
     """A library of colour classes, indexed with the tiny model (random weights, real open_clip code)."""
     paths = Paths(home)
     paths.ensure()
-    models = model_provider(paths)
+    models = model_provider(paths, "torch")  # an onnxruntime export (tests/test_onnx.py) would add seconds
     spec = load_spec(TINY)
     library = Library(paths, Settings(device="cpu"), Catalog(paths.database), spec, models.make_encoder(spec, "cpu"))
     library.add_folder(make_colour_classes(photos_root, PER_CLASS, COLOURS))
