@@ -110,6 +110,8 @@ class LibraryIndex:
                 index, generation = self._index, self._generation
                 if index is None or generation == self._saved_generation or self._moved_on():
                     return False
+                if not len(index) and not self.path.exists():
+                    return False  # nothing to keep: a first run that failed leaves no empty file behind
             index.save(self.path, self.stamp(generation))  # outside the lock: searches go on
             with self._lock:
                 self._saved_generation = generation

@@ -127,7 +127,7 @@ def _failure_message(model_name: str, failures: list[tuple[str, _UrlFailed]], ke
     if not failures:
         why = "no download address is known"
     elif all(exc.unreachable for _, exc in failures):
-        why = f"this computer could not reach {_host(failures[0][0])}; are you offline?"
+        why = f"this computer could not reach {_host(failures[0][0])} (are you offline?)"
     else:
         why = next(str(exc) for _, exc in failures if not exc.unreachable)
     resume = f" The {kept / 1e6:.0f} MB already fetched are kept: trying again continues from there." if kept else ""
