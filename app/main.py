@@ -109,7 +109,7 @@ def resolve_model(models: ModelProvider, model: str | None, settings: Settings) 
         return models.resolve(settings.model, settings.device)
     except ModelError as exc:
         raise ModelError(
-            f"The selected model {settings.model} cannot be used: {exc} Pick another with "
+            f"The selected model cannot be used. {exc} Pick another with "
             "`photosift models select NAME` (`photosift models list` shows them).",
             details=exc.details,
         ) from exc

@@ -4,6 +4,7 @@ as sentences with meaningful exit codes."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,17 @@ def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.Captur
     assert run(["index", "--model", TINY]) == EXIT_USER
     assert "no photo folders yet" in capsys.readouterr().err
     assert run(["index", str(photos), "--model", TINY]) == EXIT_OK
-    assert "Embedded 6 photos in" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Embedded 6 photos in" in out and "This library uses tiny from now on" in out
+    assert run(["status"]) == EXIT_OK  # no --model: the library kept the one it was indexed with
+    assert "Model: tiny on cpu" in capsys.readouterr().out
+    other = "vit-b-32-metaclip"  # not downloaded: a search with it must not try to fetch it
+    assert run(["status", "--model", other]) == EXIT_OK
+    assert f"No photos are indexed with {other} yet; this library has embeddings of tiny (6 photos)" in (
+        capsys.readouterr().out
+    )
+    assert run(["similar", "#1", "--model", other]) == EXIT_USER
+    assert "`photosift models select NAME`" in capsys.readouterr().err
     assert run(["search", "beach +", "--model", TINY]) == EXIT_USER
     assert "Expected a term after the '+'" in capsys.readouterr().err
     assert run(["index", str(photos / "no-such-folder"), "--model", TINY]) == EXIT_USER
@@ -64,14 +75,30 @@ def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.Captur
     assert "no-such-model" in capsys.readouterr().err
 
 
-def test_models_list_and_select(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_list_and_select(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = run_json(capsys, "models", "list")
     names = {row["name"] for row in rows}
     assert {"mcip-siglip-so400m-384", "vit-b-32-metaclip"} <= names
-    assert run(["models", "select", TINY]) == EXIT_OK
+    specs = tmp_path / "specs"
+    shutil.copytree(TEST_MODELS, specs)
+    monkeypatch.chdir(specs)
+    assert run(["models", "select", "tiny.json"]) == EXIT_OK  # relative, as typed
+    monkeypatch.chdir(tmp_path)
     capsys.readouterr()
-    assert run(["status", "--json"]) == EXIT_OK
+    assert run(["status", "--json"]) == EXIT_OK  # from another folder
     assert json.loads(capsys.readouterr().out)["model"] == "tiny"
+    listed = {row["name"]: row for row in run_json(capsys, "models", "list")}
+    assert listed["tiny"]["selected"] and listed["tiny"]["spec_file"] == str(specs / "tiny.json")
+    assert not any(row["selected"] for name, row in listed.items() if name != "tiny")
+    shutil.rmtree(specs)
+    assert run(["status"]) == EXIT_USER
+    err = capsys.readouterr().err
+    assert f"The selected model cannot be used. The model spec {specs / 'tiny.json'} does not exist." in err
+    assert "Pick another with `photosift models select NAME`" in err
+    assert run(["models", "list"]) == EXIT_OK
+    assert f"* {specs / 'tiny.json'}  (selected, but it cannot be used." in capsys.readouterr().out
 
 
 def test_models_list_shows_an_unfinished_download(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,9 +47,9 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
-    """'1 photo', '2 photos'; `plural_noun` for the irregular ones."""
-    return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
+def plural(count: int, noun: str) -> str:
+    """'1 photo', '2 photos' (our nouns are all regular)."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def open_library(args: argparse.Namespace, paths: Paths, settings: Settings) -> Library:

@@ -88,7 +88,7 @@ def _resumable_mb(spec: ModelSpec, paths: Paths) -> float:
 def _model_line(row: dict[str, Any]) -> str:
     if "problem" in row:
         pick = "Pick another with `photosift models select NAME`."
-        return f"* {row['spec_file']}  (selected, but {row['problem']} {pick})"
+        return f"* {row['spec_file']}  (selected, but it cannot be used. {row['problem']} {pick})"
     size = "downloaded" if row["downloaded"] else f"{row['download_mb']:g} MB to download"
     if row["fetched_mb"]:
         size += f", {row['fetched_mb']:g} MB of it fetched"

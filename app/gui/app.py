@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -24,14 +23,6 @@ APP_ICON = resource_path("icons", "photosift.svg")
 # The name of the desktop entry (packaging/linux/photosift.desktop): Wayland shells match windows to it.
 DESKTOP_FILE_NAME = "photosift"
 GIL_SWITCH_S = 0.0005  # measured by benchmarks/bench_gui.py; the cost is more thread switches elsewhere
-
-
-def display_available() -> bool:
-    """Whether Qt has a screen to open a window on. On X11/Wayland systems a session sets DISPLAY or
-    WAYLAND_DISPLAY; without either, Qt would abort the process instead of raising."""
-    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class ExceptionHook:
