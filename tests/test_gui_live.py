@@ -272,7 +272,7 @@ def test_removing_a_folder_asks_then_forgets_its_photos_only(
 ) -> None:
     files = sorted(photos.rglob("*"))
     qtbot.waitUntil(lambda: window.side_panel.folders_section.childCount() == 1, timeout=WAIT_MS)
-    box = confirm_remove_folder(window, str(photos))
+    box = confirm_remove_folder(window, window.state, str(photos))
     box.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: not window.side_panel.folders_section.childCount(), timeout=WAIT_MS)
     assert sorted(photos.rglob("*")) == files

@@ -179,8 +179,8 @@ class MainWindow(QMainWindow):
     def _build_panel(self) -> None:
         panel = self.side_panel = SidePanel()
         panel.add_folder_requested.connect(self.choose_folder)
-        panel.remove_folder_requested.connect(lambda path: confirm_remove_folder(self, path))
-        panel.show_failures_requested.connect(lambda path: show_failures(self, path))
+        panel.remove_folder_requested.connect(lambda path: confirm_remove_folder(self, self.state, path))
+        panel.show_failures_requested.connect(lambda path: show_failures(self, self.state, path))
         panel.rescan_requested.connect(lambda path: self.indexing.request_scan([path]))
         panel.open_folder_requested.connect(lambda path: show_folder(self, self._open_url, Path(path)))
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
