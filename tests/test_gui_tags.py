@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import make_colour_classes, make_photo
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu
+from PySide6.QtGui import QAction, QPalette
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 from tag_helpers import ids_of, open_tag_library, tagged_colour_library
 
@@ -20,6 +20,7 @@ from photosift.app.gui.dialogs import review_queue
 from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.tags import NewTagDialog, SensitivityDialog
 from photosift.app.gui.dialogs.viewer import Viewer
+from photosift.app.gui.prefs import apply_theme
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.tag_chips import ACCEPTED_MARK, TagChips
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
@@ -100,6 +101,21 @@ def test_the_viewer_shows_a_red_photos_tags_and_a_click_searches(qtbot: QtBot, v
     with qtbot.waitSignal(viewer.tag_clicked, timeout=WAIT_MS) as clicked:
         qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
     assert clicked.args == ["red"]
+
+
+def test_chips_follow_a_theme_switch_at_once(qtbot: QtBot, runner: TaskRunner) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, "light")
+    chips = TagChips(runner)
+    qtbot.addWidget(chips)
+    chips.show()
+    try:
+        apply_theme(app, "dark")
+        # Light text on the dark theme's buttons, not the light theme's black.
+        qtbot.waitUntil(lambda: chips.add_button.palette().color(QPalette.ColorRole.ButtonText).lightness() > 128)
+    finally:
+        apply_theme(app, "system")
 
 
 def test_accepting_and_rejecting_a_chip_stores_labels(

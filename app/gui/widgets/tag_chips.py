@@ -49,6 +49,7 @@ class TagChips(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.setAccessibleName("Tags")
+        self._restyling = False
         self.setStyleSheet(CHIP_STYLE)
         self.photo_id: int | None = None
         self._seq = 0  # bumped per fetch, so a late answer for an earlier photo (or state) is dropped
@@ -80,6 +81,17 @@ class TagChips(QWidget):
         layout.addWidget(self.note)
 
     # Showing ----------------------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow a theme switch at once: a style sheet resolves `palette(...)` when it is set, so the
+        chips (and "Add tag…", dark on dark after a switch to the dark theme) kept the old colours."""
+        super().changeEvent(event)
+        palette_changed = event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if palette_changed and not self._restyling:
+            self._restyling = True  # setting the style sheet changes the palette once more
+            self.setStyleSheet("")
+            self.setStyleSheet(CHIP_STYLE)
+            self._restyling = False
 
     def show_photo(self, photo_id: int) -> None:
         """Fetch and show `photo_id`'s tags (the chips of the photo before go at once)."""
