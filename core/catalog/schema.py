@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -185,6 +186,8 @@ tag_scores = Table(
     Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True, index=True),
     Column("score", Float, nullable=False),
 )
+# Tag counts and the `tag:` filter read one range of this per tag (scores at or above its threshold).
+Index("ix_tag_scores_tag_score", tag_scores.c.model_id, tag_scores.c.tag_id, tag_scores.c.score)
 
 # The user's word on a (photo, tag): accepted or rejected. Model-independent, and the fine-tuning labels.
 tag_labels = Table(
