@@ -20,7 +20,16 @@ import time
 import open_clip
 import torch
 
-CANDIDATES = ["ViT-B-32-quickgelu", "ViT-B-32-256", "MobileCLIP2-S0", "MobileCLIP-S2", "MobileCLIP2-S2", "ViT-B-16"]
+CANDIDATES = [
+    "ViT-B-32-quickgelu",
+    "ViT-B-32-SigLIP2-256",
+    "ViT-B-16-SigLIP2",
+    "ViT-B-32-256",
+    "MobileCLIP2-S0",
+    "MobileCLIP-S2",
+    "MobileCLIP2-S2",
+    "ViT-B-16",
+]
 
 
 def throughput(name: str, batch: int, repeats: int) -> tuple[int, float]:

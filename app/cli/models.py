@@ -20,7 +20,7 @@ def add_models_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     actions = models.add_subparsers(dest="action", metavar="ACTION")
     models.set_defaults(handler=cmd_list)
     actions.add_parser("list", parents=[common], help="list the models").set_defaults(handler=cmd_list)
-    download = actions.add_parser("download", parents=[common], help="download a model's weights")
+    download = actions.add_parser("download", parents=[common], help="download all of a model's files")
     download.add_argument("name", nargs="?", help="model name (default: the selected model)")
     download.set_defaults(handler=cmd_download)
     select = actions.add_parser("select", parents=[common], help="make a model the one used for indexing and search")
