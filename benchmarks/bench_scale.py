@@ -1,0 +1,177 @@
+"""What a large library costs: open, first search, filtered searches, side panel counts, status, memory, disk.
+
+Run on a library that benchmarks/synthetic_library.py built (100k and 1M photos):
+
+    .venv/bin/python benchmarks/bench_scale.py HOME [--rounds 20]
+
+No model loads: text terms get a fixed random unit vector per text (the encoder is not what is measured
+here; bench_onnx.py and bench_query.py measure it). Everything else is the app's own code path:
+`Library.search` with the query language, the vector index built from SQLite or loaded from its file,
+`TagService.counts` for the side panel, and `photosift status` as a whole process.
+
+The first pass builds the vector index from SQLite (a library whose index file is missing or stale) and
+saves it on close; a second process then measures a cold open and the first search that loads the file.
+Targets at 1M (issue 17): open <= 1 s, any single-filter search p95 <= 50 ms, counts <= 200 ms,
+resident memory <= 3 GB with 1152-d embeddings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO
+from synthetic_library import synthetic_spec
+
+from photosift.core.catalog import Catalog
+from photosift.core.library import Library
+from photosift.core.settings import Paths, load_settings
+
+QUERIES = {
+    "no filter": "{q}",
+    "folder:NAME": "{q} folder:2014",
+    "folder:PATH": "{q} folder:/home/ann/Pictures/2014",
+    "after:/before:": "{q} after:2015-03 before:2015-09",
+    "tag:": "{q} tag:{tag}",
+    "album:": '{q} album:"Album 07"',
+    "sort:date": "{q} sort:date",
+    "filters only": "folder:2014",
+}
+TEXTS = ("dog on a beach", "sunset", "birthday cake", "snow in the mountains", "red car", "family dinner")
+
+
+class RandomTextEncoder:
+    """Stands in for the model: each text maps to a fixed random unit vector (seeded by the text)."""
+
+    device = "cpu"
+    min_side = 16
+
+    def __init__(self, dim: int) -> None:
+        self.embed_dim = dim
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.embed_dim).astype(np.float32)
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows)
+
+    def load(self, progress: object = None, cancel: object = None) -> None:
+        """No weights."""
+
+    def prepare_bundled_tokenizer(self) -> None:
+        """No tokenizer."""
+
+    def release(self) -> None:
+        """Nothing held."""
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_library(home: Path) -> tuple[Library, float]:
+    """The library as the app's composition root builds it (no model load), and the seconds it took."""
+    started = time.perf_counter()
+    paths = Paths(home)
+    catalog = Catalog(paths.database)
+    spec = synthetic_spec()
+    library = Library(paths, load_settings(paths), catalog, spec, RandomTextEncoder(spec.embed_dim))  # type: ignore[arg-type]
+    return library, time.perf_counter() - started
+
+
+def timed(fn: object) -> float:
+    started = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return (time.perf_counter() - started) * 1000
+
+
+def first_pass(home: Path) -> dict[str, object]:
+    """Open, first search, then the bulk of the measurements."""
+    library, open_s = open_library(home)
+    out: dict[str, object] = {"open_s": open_s, "rss_after_open_mb": rss_mb()}
+    out["first_search_ms"] = timed(lambda: library.search("a first search"))
+    out["rss_after_first_search_mb"] = rss_mb()
+    counts: dict[str, int] = {}
+    out["tag_counts_ms"] = [timed(lambda: counts.update(library.tags.counts())) for _ in range(3)]
+    tag = max(counts, key=lambda name: counts[name])
+    out["tag"], out["tag_photos"] = tag, counts[tag]
+    out["queries"] = measure_queries(library, tag, ROUNDS)
+    out["rss_end_mb"] = rss_mb()
+    out["close_ms"] = timed(library.close)  # saves the index built from SQLite
+    return out
+
+
+def measure_queries(library: Library, tag: str, rounds: int) -> dict[str, dict[str, float]]:
+    results = {}
+    for label, template in QUERIES.items():
+        library.search(template.format(q=TEXTS[0], tag=tag))  # warm (the text vector, any cache)
+        texts = [template.format(q=TEXTS[r % len(TEXTS)], tag=tag) for r in range(rounds)]
+        times = sorted(timed(lambda text=text: library.search(text)) for text in texts)  # type: ignore[misc]
+        results[label] = {"p50": statistics.median(times), "p95": times[min(len(times) - 1, int(0.95 * len(times)))]}
+    return results
+
+
+def reopen(home: Path) -> dict[str, object]:
+    """A fresh process: cold open and the first search, which loads the saved index file."""
+    library, open_s = open_library(home)
+    out: dict[str, object] = {"open_s": open_s, "rss_after_open_mb": rss_mb()}
+    out["first_search_ms"] = timed(lambda: library.search("a first search"))
+    out["rss_after_first_search_mb"] = rss_mb()
+    out["status_in_process_ms"] = timed(library.status)
+    library.catalog.close()
+    return out
+
+
+def status_command(home: Path) -> float:
+    env = {**os.environ, "PHOTOSIFT_HOME": str(home)}
+    started = time.perf_counter()
+    subprocess.run([str(REPO / ".venv" / "bin" / "photosift"), "status"], env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def disk_mb(home: Path) -> dict[str, float]:
+    paths = Paths(home)
+    catalog = sum(f.stat().st_size for f in paths.database.parent.glob(paths.database.name + "*"))
+    index = sum(f.stat().st_size for f in paths.indexes.glob("*.faiss"))
+    return {"catalog_mb": catalog / 1e6, "index_mb": index / 1e6}
+
+
+ROUNDS = 20
+
+
+def main(argv: list[str] | None = None) -> None:
+    global ROUNDS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--reopen", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    ROUNDS = args.rounds
+    if args.reopen:
+        print(json.dumps(reopen(args.home)))
+        return
+    report: dict[str, object] = {"first_pass": first_pass(args.home)}
+    child = subprocess.run([sys.executable, __file__, str(args.home), "--reopen"], capture_output=True, text=True)
+    report["reopen"] = json.loads(child.stdout) if child.returncode == 0 else child.stderr[-2000:]
+    report["status_command_s"] = [status_command(args.home) for _ in range(3)]
+    report["disk"] = disk_mb(args.home)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
