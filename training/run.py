@@ -196,6 +196,9 @@ def execute(config: TrainConfig, paths: Paths, runtime: Runtime) -> RunResult:
     """Run (or resume) the whole fine-tuning described by `config`."""
     runtime.run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, runtime.run_dir)
+    # The class proxies' initialisation and the augmentation (DataLoader workers seed from the global
+    # generator): the same seed gives the same run, so methods compared at one seed start alike.
+    torch.manual_seed(config.seed)
     job = FineTuneRun(config, paths, runtime)
     runtime.report(
         "start",
