@@ -2,12 +2,12 @@
 
     python docs/make_screenshots.py [--model tests/models/tiny.json] [--photos ../shared/data/hymenoptera]
 
-A real main window over a temporary library of the shared photos: the results grid after a search, the
-context menu, the viewer, the folders panel with an unreadable file, the first-run wizard, the settings
-and shortcuts dialogs, and the main window in the dark theme. Rendering is offscreen, so it runs on a
-machine without a display. The model is the tiny test model by default (random weights, so the ranking
-means nothing, but the photos, layout and widgets are the real ones); pass a trained spec for
-meaningful rankings.
+A real main window over a temporary library of the shared photos: the timeline of the empty search field,
+the results grid after a search, the context menu, the viewer, the folders panel with an unreadable file,
+the first-run wizard, the settings and shortcuts dialogs, and the main window in the dark theme.
+Rendering is offscreen, so it runs on a machine without a display. The model is the tiny test model by
+default (random weights, so the ranking means nothing, but the photos, layout and widgets are the real
+ones); pass a trained spec for meaningful rankings.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from PySide6.QtGui import QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 
-from photosift.app.gui.controllers.first_run import start_welcome  # noqa: E402
 from photosift.app.gui.dialogs.settings import SettingsDialog  # noqa: E402
 from photosift.app.gui.dialogs.shortcuts import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts  # noqa: E402
 from photosift.app.gui.main_window import MainWindow  # noqa: E402
@@ -57,14 +56,22 @@ def build_window(home: Path, model: Path, photos: Path) -> MainWindow:
     return window
 
 
+def show_first_screen(window: MainWindow) -> None:
+    """Wait for the results and for the thumbnails of the first screen of them."""
+    wait_until(lambda: window.model.hit_count() > 0)
+    first_screen = [hit.photo_id for hit in window.model.hits()[:30]]
+    window.model.want_thumbnails(range(min(window.model.rowCount(), 32)))  # before it is shown
+    wait_until(lambda: all(window.thumbnails.is_ready(photo_id) for photo_id in first_screen))
+    settle()
+
+
 def photograph(window: MainWindow) -> None:
     wait_until(lambda: window.side_panel.folders_section.childCount() > 0)
+    show_first_screen(window)  # the empty field's timeline
+    save(window, "timeline")
     window.search_for(QUERY)
-    wait_until(lambda: window.model.rowCount() > 0)
-    first_screen = min(window.model.rowCount(), 30)
-    window.model.want_thumbnails(range(first_screen))  # what the first screen shows, before it is shown
-    wait_until(lambda: all(window.thumbnails.is_ready(window.model.hit(r).photo_id) for r in range(first_screen)))
-    settle()
+    wait_until(lambda: window.search_field.text() == QUERY and window.model.hit_at(0) is not None)
+    show_first_screen(window)
     save(window, "main-window")
 
     window.results_view.selectionModel().select(
@@ -82,6 +89,8 @@ def photograph(window: MainWindow) -> None:
     window.open_viewer(0)
     wait_until(lambda: window.viewer.isVisible())
     window.viewer.resize(1100, 720)
+    viewer = window.viewer
+    wait_until(lambda: viewer.zoom_view.zoom is not None and viewer.details.pixels.text() not in ("", "…"))
     settle(1500)
     save(window.viewer, "viewer")
     window.viewer.close()
@@ -98,7 +107,7 @@ def photograph(window: MainWindow) -> None:
     save(shortcuts, "shortcuts")
     shortcuts.close()
 
-    welcome = start_welcome(window, window.models, choose_folder=lambda _: None)
+    welcome = window.first_run.open_welcome()
     welcome.resize(720, 520)
     settle()
     save(welcome, "welcome-folders")
