@@ -19,10 +19,10 @@ from photosift.core.models.spec import load_spec
 from photosift.core.progress import CancelToken
 from photosift.core.settings import Paths
 from photosift.training.checkpoint import load_checkpoint, save_checkpoint
-from photosift.training.config import TrainConfig
+from photosift.training.config import SMALL_COLLECTION, TrainConfig, load_config
 from photosift.training.runtime import Runtime
-from photosift.training.stage_a import RetrievalTrainer
-from photosift.training.stage_b import realign, realign_optimizer
+from photosift.training.stage_a import RetrievalTrainer, epoch_batches
+from photosift.training.stage_b import false_negatives, realign, realign_optimizer
 from photosift.training.towers import applied_patch_dropout, image_tower, prepare_image_tower, text_tail_parameters
 
 TIMM_SIZE = 160  # timm's `test_vit`: 16 px patches, so 100 patch tokens and one class token
@@ -163,3 +163,21 @@ def test_a_separate_caption_miner_chooses_the_captions_the_tuned_model_embeds(ho
     by_itself = FineTuneRun(config, paths, runtime).captions()
     assert by_itself is not None and seen[-1]["miner"] == "tiny"
     assert [c.tolist() for c in by_itself[0].per_item] != [c.tolist() for c in table.per_item]
+
+
+def test_the_last_partial_batch_is_kept() -> None:
+    batches = epoch_batches(10, 4, seed=0, epoch=0)
+    assert [len(b) for b in batches] == [4, 4, 2] and sorted(i for b in batches for i in b) == list(range(10))
+
+
+def test_re_alignment_knows_its_false_negatives() -> None:
+    """Pairs (photo 0, caption 0), (photo 2, caption 0), (photo 1, caption 1); photo 2 also owns caption 2."""
+    per_item = [np.array([0]), np.array([1]), np.array([0, 2])]
+    matches = false_negatives(np.array([0, 2, 1]), np.array([0, 0, 1]), per_item)
+    assert matches.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+
+
+def test_small_collection_settings_sit_between_the_defaults_and_what_is_given(tmp_path: Path) -> None:
+    config = load_config(None, {"data": "x", "epochs": 7}, SMALL_COLLECTION)
+    assert (config.lr_tower, config.lr_proxies, config.batch_size, config.epochs) == (1e-5, 1e-3, 0, 7)
+    assert TrainConfig().batch_size == 128 and TrainConfig().lr_tower == 1e-6  # the paper's, by default
