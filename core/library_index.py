@@ -26,7 +26,8 @@ import numpy as np
 
 from photosift.core.atomic import remove_stale_temps
 from photosift.core.catalog import Catalog
-from photosift.core.vindex import VectorIndex
+from photosift.core.vindex import APPROXIMATE_THRESHOLD, VectorIndex
+from photosift.core.vindex_file import saved_trained_size
 
 
 class LibraryIndex:
@@ -62,6 +63,20 @@ class LibraryIndex:
         """Whether the file on disk holds exactly what the catalog holds now."""
         with self._lock:
             return self._index is not None and self._saved_generation == self._generation and not self._moved_on()
+
+    def health(self, embedded: int) -> tuple[bool, bool]:
+        """(approximate, saved_and_current) without loading the index where it is not in memory: from the
+        file's trailer, or, for a missing or stale file, as a rebuild of `embedded` vectors would be. So
+        `photosift status` reads a few bytes rather than the whole index (seconds and gigabytes at a
+        million photos). A damaged file with a current stamp reads as saved until a search loads it."""
+        with self._lock:
+            if self._index is not None and not self._moved_on():
+                return self._index.is_approximate, self._saved_generation == self._generation
+            generation = self._catalog.generation(self._model_id)
+        trained = saved_trained_size(self.path, self.stamp(generation), self._dim)
+        if trained is None:
+            return embedded > APPROXIMATE_THRESHOLD, False
+        return trained > 0, True
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
@@ -101,10 +116,14 @@ class LibraryIndex:
         """Save the index if it differs from the file; returns whether it saved. Writers call it (the end
         of an indexing run, closing the library), never searches.
 
-        An index the catalog moved on from is first brought up to date (loading the newer file another
-        process saved, or rebuilding), so a file is only ever stamped with the state it holds.
+        An index this process never loaded is left alone: a deletion it made without one has already made
+        the file's stamp stale, so the next reader rebuilds. An index the catalog moved on from is first
+        brought up to date (loading the newer file another process saved, or rebuilding), so a file is only
+        ever stamped with the state it holds.
         """
         with self._save_lock:
+            if self._in_memory() is None:
+                return False  # never loaded here: nothing of this process's to keep (closing costs no FAISS)
             self.current()
             with self._lock:
                 index, generation = self._index, self._generation
