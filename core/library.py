@@ -378,9 +378,10 @@ class Library:
         ]
 
     def status(self) -> LibraryStatus:
+        """Counts and the vector index's health, without loading the index (LibraryIndex.health)."""
         counts = self.catalog.counts(self.model_id)
         photos = sum(counts.get(k, 0) for k in ("pending", "ok", "failed"))
-        index = self.vector_index()
+        approximate, saved = self._index.health(counts["embedded"])
         return LibraryStatus(
             folders=tuple(self.catalog.folders()),
             photos=photos,
@@ -390,5 +391,5 @@ class Library:
             failed=counts.get("failed", 0),
             model=self.spec.name,
             device=self.encoder.device,
-            index=IndexHealth(len(index), index.is_approximate, self._index.saved_and_current),
+            index=IndexHealth(counts["embedded"], approximate, saved),
         )

@@ -80,6 +80,19 @@ def read_index_file(path: Path, expected_stamp: str, dim: int) -> tuple[Any, int
         raise EnvironmentFault(f"Could not read the search index {path}: {err.strerror or err}.") from err
 
 
+def saved_trained_size(path: Path, expected_stamp: str, dim: int) -> int | None:
+    """The trained size (0: exact) that `path` records if it was saved with `expected_stamp` and `dim`,
+    else None (missing, stale, unreadable). Reads only the trailer: no checksum, no FAISS."""
+    try:
+        with path.open("rb") as f:
+            trailer = _read_trailer(f)
+    except OSError:
+        return None
+    if trailer is None or trailer["stamp"] != expected_stamp or trailer["dim"] != dim:
+        return None
+    return int(trailer["trained_size"])
+
+
 def _read_trailer(f: Any) -> dict[str, Any] | None:
     size = f.seek(0, os.SEEK_END)
     if size < _TAIL.size:
