@@ -188,6 +188,16 @@ def test_the_viewer_opens_centred_over_the_main_window(qtbot: QtBot, window: Mai
     window.viewer.close()
 
 
+def test_the_count_line_says_how_a_partly_loaded_result_is_ordered(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_controller, "FIRST_PAGE", 4)
+    search(qtbot, window, "red")
+    assert window.count_label.text() == "The 4 best matches so far; more load as you scroll"
+    search(qtbot, window, "folder:photos")  # filters only: every photo of the folder, newest first
+    assert window.count_label.text() == "The first 4 matching photos, newest first; more load as you scroll"
+
+
 def test_invalid_query_shows_an_inline_error_and_keeps_results(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
     with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as shown:

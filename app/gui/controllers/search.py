@@ -111,6 +111,8 @@ class SearchController(QObject):
             summary = f"{self._timeline_total:,} photos, newest first" if self._timeline_total else ""
         elif not shown:
             summary = f"No photos match “{self.text()}”. Clear the search to see every photo."
+        elif more and self.model.hits()[0].score is None:  # filters only: listed by date, not ranked
+            summary = f"The first {shown:,} matching photos, newest first; more load as you scroll"
         elif more:
             summary = f"The {shown:,} best matches so far; more load as you scroll"
         else:
