@@ -186,8 +186,9 @@ tag_scores = Table(
     Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True, index=True),
     Column("score", Float, nullable=False),
 )
-# Tag counts and the `tag:` filter read one range of this per tag (scores at or above its threshold).
-Index("ix_tag_scores_tag_score", tag_scores.c.model_id, tag_scores.c.tag_id, tag_scores.c.score)
+# Tag counts and the `tag:` filter read one range of this per tag (scores at or above its threshold),
+# and nothing else: it holds the photo id too.
+Index("ix_tag_scores_tag_score", tag_scores.c.model_id, tag_scores.c.tag_id, tag_scores.c.score, tag_scores.c.photo_id)
 
 # The user's word on a (photo, tag): accepted or rejected. Model-independent, and the fine-tuning labels.
 tag_labels = Table(
