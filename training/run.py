@@ -102,10 +102,12 @@ class FineTuneRun:
         caption_file = Path(self.config.caption_file) if self.config.caption_file else None
         bank = build_caption_bank(self.data.class_names, self.config.extra_terms, caption_file)
         miner = self._miner()
-        per_item, mined = self._mine(miner, bank)
-        bank_vectors = encode_captions(self.encoder, bank)
+        miner_vectors = encode_captions(miner, bank)
+        per_item, mined = self._mine(miner, miner_vectors)
+        bank_vectors = miner_vectors
         if miner is not self.encoder:
             miner.release()
+            bank_vectors = encode_captions(self.encoder, bank)
         self.runtime.report(
             "captions",
             bank=len(bank),
@@ -121,9 +123,8 @@ class FineTuneRun:
             return self.encoder
         return Encoder(self.registry.resolve(self.config.caption_miner), self.paths, self.runtime.device)
 
-    def _mine(self, miner: Encoder, bank: list[str]) -> tuple[list[np.ndarray], CaptionAssignment]:
+    def _mine(self, miner: Encoder, bank_vectors: np.ndarray) -> tuple[list[np.ndarray], CaptionAssignment]:
         """Each training photo's captions by the miner's similarities; unreadable photos get none."""
-        bank_vectors = encode_captions(miner, bank)
         embedded = embed_images(miner, self.training.paths, self._progress, None, self._decoders, 32)
         vectors = np.zeros((len(self.training.paths), bank_vectors.shape[1]), dtype=np.float32)
         vectors[embedded.kept] = embedded.vectors
