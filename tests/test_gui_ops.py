@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
+from photosift.app.gui.dialogs.models import ModelsDialog
 from photosift.app.gui.dialogs.shortcuts import ShortcutsDialog
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.tasks import TaskRunner
@@ -141,3 +142,12 @@ def test_f1_lists_every_shortcut_once_in_its_group(window: MainWindow) -> None:
     keys = dict(rows)
     assert keys["Settings…"] == QKeySequence("Ctrl+,").toString(QKeySequence.SequenceFormat.NativeText)
     assert keys["Find similar images"] == "S" and "F16" not in keys["Copy image"]
+
+
+def test_the_models_dialog_names_a_model_from_a_spec_file(qtbot: QtBot, window: MainWindow) -> None:
+    """Regression: a model outside the registry (a spec file) read as its bare name, "gone or changed"."""
+    dialog = ModelsDialog(window, window.state)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() == 1, timeout=WAIT_MS)
+    row = dialog.table.topLevelItem(0)
+    assert row is not None and (row.text(0), row.text(3)) == ("Fake colour model", "Searching now")
