@@ -274,3 +274,28 @@ def test_cancel_stops_a_download_in_progress(
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert idle.args == [False] and len(encoder.outcome) == 1
     assert dialog.result() == QDialog.DialogCode.Rejected and not page.problem.isVisibleTo(dialog)
+
+
+class NotWeights:
+    """A pickled object that `torch.load(weights_only=True)` refuses to rebuild."""
+
+
+def test_a_file_that_is_no_model_is_refused_in_plain_words(offline: ModelSpec, home: Path, tmp_path: Path) -> None:
+    """Regression: any file but the exact weights was answered with PyTorch's raw text; now one sentence
+    says the file does not fit, and what was wrong with it goes to the details."""
+    import torch
+
+    from photosift.app.gui.controllers.model_files import model_from_file
+    from photosift.core.errors import ModelError
+
+    source = tmp_path / "notes.pth"
+    torch.save({"what": NotWeights()}, source)
+    paths = Paths(home)
+    with pytest.raises(ModelError) as refused:
+        model_from_file(source, offline, ModelRegistry(paths), paths)
+    assert str(refused.value) == (
+        "notes.pth does not fit “Tiny offline”: choose a model spec (.json), or weights made for the model "
+        "chosen on the previous page."
+    )
+    assert "besides weights" in refused.value.details  # what the file was, for those who ask
+    assert not (paths.models / "tiny-offline.safetensors").exists()
