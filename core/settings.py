@@ -14,6 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
+from photosift.core.atomic import write_text
 from photosift.core.errors import UserError
 
 HOME_ENV = "PHOTOSIFT_HOME"
@@ -123,7 +124,4 @@ def load_settings(paths: Paths) -> Settings:
 
 def save_settings(paths: Paths, settings: Settings) -> None:
     """Write the settings atomically (a crash mid-write leaves the old file intact)."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    tmp = paths.settings_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(tmp, paths.settings_file)
+    write_text(paths.settings_file, json.dumps(asdict(settings), indent=2), "the settings")

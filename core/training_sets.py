@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from photosift.core.atomic import write_text
 from photosift.core.catalog.catalog import absolute_path
 from photosift.core.catalog.photo_files import PhotoFile, photo_files
-from photosift.core.errors import EnvironmentFault, QueryError, UserError
+from photosift.core.errors import QueryError, UserError
 
 if TYPE_CHECKING:  # the library is handed in; core.library does not import this module
     from photosift.core.library import Library
@@ -292,19 +293,8 @@ def write_manifest(library: Library, labelled: LabelledSet, path: Path | None = 
             readable.setdefault(file.photo_id, file.path)  # files come by path: the first one, every time
     classes = {c.name: [readable[i] for i in c.photo_ids if i in readable] for c in labelled.exclusive().classes}
     data = {"version": MANIFEST_VERSION, "source": labelled.source, "classes": {k: v for k, v in classes.items() if v}}
-    _write_atomically(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_text(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n", f"the labels file {target.name}")
     return target
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise EnvironmentFault(f"The labels file {target} could not be written ({exc.strerror or exc}).") from exc
 
 
 def read_manifest(path: Path) -> dict[str, tuple[Path, ...]]:

@@ -11,6 +11,7 @@ from typing import Any
 from safetensors.torch import save_file
 from torch import nn
 
+from photosift.core.atomic import write_text
 from photosift.core.models.spec import ModelSpec, dump_spec
 from photosift.core.settings import Paths
 
@@ -41,6 +42,4 @@ def export_model(
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2, default=str), f"the run file {path.name}")

@@ -13,7 +13,6 @@ import base64
 import binascii
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from photosift.core.errors import EnvironmentFault
+from photosift.core.atomic import write_text
 from photosift.core.settings import Paths
 
 PREFS_FILE = "gui.json"
@@ -101,13 +100,7 @@ def save_prefs(paths: Paths, prefs: GuiPrefs) -> None:
     for name in _BYTES_FIELDS:
         value = getattr(prefs, name)
         data[name] = None if value is None else base64.b64encode(value).decode("ascii")
-    tmp = file.with_name(file.name + ".tmp")
-    try:
-        paths.root.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(tmp, file)
-    except OSError as exc:
-        raise EnvironmentFault(f"Could not save the window preferences to {file} ({exc.strerror or exc}).") from exc
+    write_text(file, json.dumps(data, indent=2), "the window preferences")
 
 
 def _thumbnail_size(value: object) -> int:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from photosift.core.atomic import atomic_writer
 from photosift.core.errors import EnvironmentFault, ModelError
 from photosift.core.models.files import missing_files
 from photosift.core.models.spec import NAME_PATTERN, ModelSpec, dump_spec, load_spec
@@ -161,16 +161,12 @@ class ModelRegistry:
 
 def _copy_with_digest(source: Path, dest: Path) -> str:
     """Copy `source` to `dest` atomically and return its sha256, computed in the same pass."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
     digest = hashlib.sha256()
     try:
-        with source.open("rb") as src, tmp.open("wb") as out:
+        with source.open("rb") as src, atomic_writer(dest, f"the copy of {source.name}") as out:
             while chunk := src.read(COPY_CHUNK_BYTES):
                 digest.update(chunk)
                 out.write(chunk)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
+    except OSError as exc:  # reading the source; a failed write is already an EnvironmentFault
         raise EnvironmentFault(f"Could not copy {source} to {dest} ({exc.strerror or exc}).") from exc
     return digest.hexdigest()

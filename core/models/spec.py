@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from photosift.core.atomic import write_text
 from photosift.core.errors import ModelError
 from photosift.core.settings import Paths
 
@@ -229,10 +230,7 @@ def dump_spec(spec: ModelSpec, path: Path) -> None:
     if spec.files_folder is not None:
         data["files_folder"] = spec.files_folder
         data["files"] = [_file_json(file) for file in spec.files]
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2) + "\n", f"the model spec {path.name}")
 
 
 class _FieldError(Exception):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from photosift.core.errors import EnvironmentFault, UserError
+from photosift.core.atomic import write_text
+from photosift.core.errors import UserError
 from photosift.core.library import Library
 from photosift.core.tags.vocabulary import load_vocabulary
 
@@ -56,10 +57,4 @@ def write_caption_file(target: Path, captions: list[str]) -> None:
     Raises:
         EnvironmentFault: the run folder cannot be written.
     """
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text("".join(f"{c}\n" for c in captions), encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        raise EnvironmentFault(f"Could not write the caption file {target} ({exc.strerror or exc}).") from exc
+    write_text(target, "".join(f"{c}\n" for c in captions), f"the caption file {target}")

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from photosift.core.atomic import write_text
 from photosift.core.errors import EnvironmentFault
 from photosift.core.settings import Paths
 
@@ -81,13 +82,7 @@ def save_record(record: RunRecord) -> None:
     """
     data = asdict(record) | {"run_dir": str(record.run_dir)}
     target = record.file(STATE_FILE)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        record.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        raise EnvironmentFault(f"Could not write to the run folder {record.run_dir} ({exc.strerror or exc}).") from exc
+    write_text(target, json.dumps(data, indent=2), f"the run record in {record.run_dir}")
 
 
 def load_record(run_dir: Path) -> RunRecord | None:
