@@ -79,13 +79,15 @@ def cli(home: Path, *args: str, kill_after: float | None = None) -> Run:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "photosift.app", *args], env=env, stdout=log, stderr=log)
         killed = False
-        if kill_after is not None:
-            while proc.poll() is None and time.perf_counter() - start < kill_after:
-                time.sleep(0.01)
-            if proc.poll() is None:
+        while True:  # os.wait4, not Popen.poll: poll would reap the child and lose its resource usage
+            pid, status, usage = os.wait4(proc.pid, 0 if kill_after is None or killed else os.WNOHANG)
+            if pid:
+                break
+            if kill_after is not None and time.perf_counter() - start >= kill_after:
                 proc.send_signal(signal.SIGKILL)
                 killed = True
-        _, status, usage = os.wait4(proc.pid, 0)
+            else:
+                time.sleep(0.01)
         proc.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         output = log.read().decode(errors="replace")
@@ -116,6 +118,13 @@ class Audit:
 def audit(home: Path, readable: Iterable[Path], model: str = TINY) -> Audit:
     """Compare the catalog with the readable photos on disk, after a completed recovery run."""
     wanted = {os.fsencode(p) for p in readable if os.path.exists(p)}
+    try:
+        return _audit(home, wanted, model)
+    except sqlite3.Error:  # no catalog, or a damaged one
+        return Audit(len(wanted), 0, 0, False, False)
+
+
+def _audit(home: Path, wanted: set[bytes], model: str) -> Audit:
     db = sqlite3.connect(home / "catalog.sqlite3")
     db.text_factory = bytes  # paths that are not UTF-8 are stored as BLOBs; compare bytes to bytes
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0] == b"ok"
@@ -141,10 +150,11 @@ def kill_trials(row: Row, tmp: Path, kills: int, photos: int, rng: random.Random
     made = make_photos(folder, photos, rng)
     first_open = cli(tmp / "calibrate", "status", "--model", TINY).seconds
     full = cli(tmp / "calibrate", "index", str(folder), "--model", TINY).seconds
+    switch = cli(tmp / "calibrate", "index", "--model", WIDE).seconds
     phases: dict[str, Callable[[Path], Run]] = {
         "index": lambda home: cli(home, "index", str(folder), "--model", TINY, kill_after=rng.uniform(0.5, full)),
         "migration": lambda home: cli(home, "status", "--model", TINY, kill_after=rng.uniform(0.3, 1.0) * first_open),
-        "switch": lambda home: _switch(home, folder, rng.uniform(0.5, full)),
+        "switch": lambda home: _switch(home, folder, rng.uniform(0.3, 1.0) * switch),
     }
     for trial in range(kills):
         for phase, attack in phases.items():
@@ -310,7 +320,8 @@ def print_table(rows: list[Row]) -> None:
         kills = ", ".join(f"{k} {v}" for k, v in r.kills.items()) or "-"
         line = f"{r.scenario:<22}{r.trials:>7}  {kills:<30}{r.lost:>5}{r.dup:>5}{r.stranded:>9}"
         verdicts = f"{'ok' if r.integrity else 'FAIL':>10}{'yes' if r.agree else 'NO':>6}"
-        print(line + verdicts + f"{r.peak_mb:>9.0f}{r.recover_s:>10.1f}")
+        peak = f"{r.peak_mb:>9.0f}" if r.peak_mb else f"{'-':>9}"
+        print(line + verdicts + peak + f"{r.recover_s:>10.1f}")
     for r in rows:
         for note in r.notes:
             print(f"  {note}")
