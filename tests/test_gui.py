@@ -474,14 +474,12 @@ def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
         shown.extend(w.windowTitle() for w in windows)
         icons.extend(not w.windowIcon().pixmap(64, 64).isNull() for w in windows)
         frozen.append(gc.get_freeze_count())
-        tokenizers.extend(w.runner.library.encoder.has_tokenizer for w in windows)
         for w in windows:
             w.close()
         QApplication.quit()
 
     frozen: list[int] = []
     icons: list[bool] = []
-    tokenizers: list[bool] = []
     QTimer.singleShot(0, look_and_quit)
     previous_hook = sys.excepthook
     try:
@@ -491,8 +489,7 @@ def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
     assert shown == ["Photosift"] and sys.excepthook is previous_hook
     assert icons == [True]  # the SVG icon was found and rendered
     # Start-up objects are out of the collector's reach before the window shows (full collections stalled it).
-    assert frozen and frozen[0] > 100_000
-    assert tokenizers == [True]  # built before the event loop: building it later held the GIL 25-33 ms
+    assert frozen and frozen[0] > 50_000
 
 
 def test_exception_hook_logs_and_tells_the_user(home: Path) -> None:

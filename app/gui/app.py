@@ -91,9 +91,11 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
     try:
         window.restore_layout()
-        library.encoder.prepare_bundled_tokenizer()  # before the event loop: building it holds the GIL
         exempt_startup_objects_from_gc()
         window.show()
+        # The model stack (torch, open_clip: seconds to import) and a bundled tokenizer come in the
+        # background once the window is up, so the first search finds them ready.
+        runner.run_op(lambda lib: lib.encoder.prepare_bundled_tokenizer(), on_done=lambda _: None)
         # The welcome at a first start and while no model is usable; it catches up once a model is ready.
         if window.first_run.offer_at_start() is None:
             window.catch_up()

@@ -20,7 +20,6 @@ from photosift.app.gui.controllers.indexing import IndexingController
 from photosift.app.main import ModelProvider
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library, LibraryEncoder
-from photosift.core.models.encoder import select_device
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths, Settings, save_settings
 
@@ -96,6 +95,8 @@ class AppState(QObject):
         Returns whether a switch started (False when `spec` already answers searches on this device).
         `then` runs once the new model answers searches, or once the background switch has started.
         """
+        from photosift.core.models.encoder import select_device  # torch: only once a switch is asked for
+
         settings = self.settings.with_changes(model=self.model_reference(spec))
         self.save_settings(settings)
         library = self.library

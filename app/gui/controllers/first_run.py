@@ -18,8 +18,8 @@ from photosift.app.gui.dialogs.get_model import Chooser, ask_model_file
 from photosift.app.gui.dialogs.welcome import WelcomeDialog, ask_folder
 from photosift.app.gui.presenter import first_sentence
 from photosift.app.gui.state import AppState
+from photosift.app.main import device_kind
 from photosift.core.errors import ModelDownloadError
-from photosift.core.models.encoder import select_device
 
 MISSING = (
     "No model is on this computer yet, so Photosift cannot index or search your photos. "
@@ -87,7 +87,7 @@ class FirstRun(QObject):
         dialog = self.dialog = WelcomeDialog(
             models.registry.specs(),
             state.library.spec,
-            select_device(settings.device).split(":")[0],
+            device_kind(settings.device),
             state.paths,
             state.runner,
             lambda spec: models.make_encoder(spec, settings.device),

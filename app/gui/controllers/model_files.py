@@ -15,7 +15,6 @@ from photosift.core.errors import ModelError
 from photosift.core.models.card import model_card
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec, load_spec
-from photosift.core.models.weights import install_weights
 from photosift.core.progress import CancelToken
 from photosift.core.settings import Paths
 
@@ -35,6 +34,8 @@ def model_from_file(
         ModelError: `source` is no spec and fits no known model; `details` says what each try found.
         EnvironmentFault: the weights could not be copied.
     """
+    from photosift.core.models.weights import install_weights  # torch: only once a file is chosen
+
     if source.suffix.lower() == SPEC_SUFFIX:
         return load_spec(source)
     tried: list[str] = []

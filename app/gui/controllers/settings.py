@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QApplication, QWidget
 from photosift.app.gui.dialogs.settings import SettingsDialog
 from photosift.app.gui.prefs import GuiPrefs, apply_theme, save_prefs
 from photosift.app.gui.state import AppState
-from photosift.core.models.encoder import available_devices
 from photosift.core.settings import Settings
 
 
@@ -22,6 +21,8 @@ def open_settings(
     parent: QWidget, state: AppState, prefs: GuiPrefs, apply_prefs: Callable[[GuiPrefs], None]
 ) -> SettingsDialog:
     """Show the dialog (window-modal); changes apply when the user presses OK."""
+    from photosift.core.models.encoder import available_devices  # torch: when the dialog opens, not at start
+
     dialog = SettingsDialog(
         state.settings,
         prefs,

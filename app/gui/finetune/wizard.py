@@ -32,9 +32,8 @@ from photosift.app.gui.finetune.result_page import ResultPage
 from photosift.app.gui.finetune.runs import RunRecord, discard_run, new_record, runs_dir, save_record, unfinished_runs
 from photosift.app.gui.finetune.setup import CaptionChoice, load_settings, prepare_run
 from photosift.app.gui.finetune.training_page import TrainingPage
-from photosift.app.main import ModelProvider
+from photosift.app.main import ModelProvider, device_kind
 from photosift.core.library import LibraryEncoder
-from photosift.core.models.encoder import select_device
 from photosift.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ class FineTuneWizard(QWizard):
         self.main_window, self.models = window, models
         library = window.library
         self.base, self.paths, self.runner = library.spec, library.paths, window.runner
-        self.device_kind = select_device(library.settings.device)
+        self.device_kind = device_kind(library.settings.device)
         self.record: RunRecord | None = None
         self._new_encoder: LibraryEncoder | None = None
         self.setWindowTitle("Personalise the search model")
