@@ -3,6 +3,7 @@ default presenter, and writes announce what changed."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from test_library import open_library
 from photosift.app.gui.dialogs.models import ModelsDialog
 from photosift.app.gui.dialogs.shortcuts import ShortcutsDialog
 from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.ops.results import file_url
 from photosift.app.tasks import TaskRunner
 from photosift.core.errors import EnvironmentFault
 from photosift.core.library import Library
@@ -151,3 +153,9 @@ def test_the_models_dialog_names_a_model_from_a_spec_file(qtbot: QtBot, window: 
     qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() == 1, timeout=WAIT_MS)
     row = dialog.table.topLevelItem(0)
     assert row is not None and (row.text(0), row.text(3)) == ("Fake colour model", "Searching now")
+
+
+def test_a_file_url_keeps_a_name_that_is_not_utf8() -> None:
+    """`QUrl.fromLocalFile` turned the byte 0xE9 (Latin-1 é) into %ED%B3%A9, a file that does not exist."""
+    path = os.fsdecode(b"/photos/caf\xe9 au lait.jpg")
+    assert bytes(file_url(path).toEncoded().data()) == b"file:///photos/caf%E9%20au%20lait.jpg"

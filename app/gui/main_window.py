@@ -41,7 +41,7 @@ from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
 from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
-from photosift.app.gui.ops.results import put_image_on_clipboard, show_folder
+from photosift.app.gui.ops.results import file_url, put_image_on_clipboard, show_folder
 from photosift.app.gui.ops.tags import tag_menu
 from photosift.app.gui.photo_actions import PhotoActions
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         self.search.new_results.connect(self.new_results_button.setVisible)
         self.viewer = Viewer(self.model, self.runner, self)
         self.viewer.row_changed.connect(lambda row: view.setCurrentIndex(self.model.index(row, 0)))
-        self.viewer.open_requested.connect(lambda path: self._open_url(QUrl.fromLocalFile(path)))
+        self.viewer.open_requested.connect(lambda path: self._open_url(file_url(path)))
         self.viewer.closed.connect(view.setFocus)
         self.viewer.tag_clicked.connect(lambda name: self.search_for(filter_term("tag", name)))
         self.viewer.labels_changed.connect(lambda: self.state.announce(Changes(tags=True)))

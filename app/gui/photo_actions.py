@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QListView, QMenu
 
 from photosift.app.gui.dialogs.shortcuts import GROUP_PROPERTY, Shortcut, key_bindings
-from photosift.app.gui.ops.results import copy_paths, refine_query, show_folder, similar_query
+from photosift.app.gui.ops.results import copy_paths, file_url, refine_query, show_folder, similar_query
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.core.search.records import SearchHit
 
@@ -123,4 +123,4 @@ class PhotoActions(QObject):
 def open_files(open_url: Callable[[QUrl], object], hits: Sequence[SearchHit]) -> None:
     """Open each photo in the system's default app for its type."""
     for hit in hits:
-        open_url(QUrl.fromLocalFile(hit.path))
+        open_url(file_url(hit.path))

@@ -30,10 +30,16 @@ def refine_query(query: str, hits: Sequence[SearchHit], sign: str) -> str:
     return f"{query.strip()} {terms}"
 
 
+def file_url(path: str | Path) -> QUrl:
+    """A file:// URL for `path` that keeps its exact bytes: a name that is not valid UTF-8 (stored
+    surrogate-escaped) became a different, missing file through `QUrl.fromLocalFile`."""
+    return QUrl.fromEncoded(Path(path).absolute().as_uri().encode("ascii"))
+
+
 def show_folder(parent: QWidget, open_url: Callable[[QUrl], object], folder: Path) -> bool:
     """Open `folder` in the file manager; where none can be opened, say so and put its path on the
     clipboard instead (a desktop without xdg-open, a minimal window manager). Returns whether it opened."""
-    if open_url(QUrl.fromLocalFile(str(folder))):
+    if open_url(file_url(folder)):
         return True
     QGuiApplication.clipboard().setText(str(folder))
     message_box(
