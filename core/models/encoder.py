@@ -76,10 +76,17 @@ class Encoder:
     it at the same moment.
     """
 
-    def __init__(self, spec: ModelSpec, paths: Paths, device: str = "auto", runtime: str = "torch") -> None:
-        """Remember what to load; nothing heavy happens until the model is needed. `runtime` is one of
-        `RUNTIMES`: the app's encoder factory passes the settings' choice, while tests and the trainer keep
-        the default, torch.
+    def __init__(
+        self,
+        spec: ModelSpec,
+        paths: Paths,
+        device: str = "auto",
+        patch_dropout: float | None = None,
+        runtime: str = "torch",
+    ) -> None:
+        """Remember what to load; nothing heavy happens until the model is needed. `patch_dropout` is for
+        the trainer (see `build_model`). `runtime` is one of `RUNTIMES`: the app's encoder factory passes
+        the settings' choice, while tests and the trainer keep the default, torch.
 
         Raises:
             UserError: `device` or `runtime` is unknown, or the device is not available here.
@@ -88,6 +95,7 @@ class Encoder:
             raise UserError(f"Unknown runtime {runtime!r}: choose {' or '.join(RUNTIMES)}.")
         self._spec = spec
         self._paths = paths
+        self._patch_dropout = patch_dropout
         self._device = select_device(device)
         self._preprocessor = Preprocessor.from_spec(spec)
         self._lock = threading.Lock()  # the model and tokenizer fields; never held through a download
@@ -298,7 +306,7 @@ class Encoder:
     def _load_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
         weights = self._fetch_weights(progress, cancel)
         progress(Progress(stage="load", done=0, total=1, message=self._spec.title))
-        model = build_model(self._spec)
+        model = build_model(self._spec, self._patch_dropout)
         if weights is not None:
             apply_state_dict(model, self._read_weights(weights), self._spec.name)
         if cancel is not None:
