@@ -30,20 +30,16 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from photosift.core.models.spec import load_spec
 from photosift.app.gui.app import shut_down
 from photosift.app.gui.main_window import MainWindow
-from photosift.app.main import model_provider
+from photosift.app.main import build_library, model_provider
 from photosift.app.tasks import TaskRunner
-from photosift.core.catalog import Catalog
-from photosift.core.library import Library
 from photosift.core.settings import Paths, Settings
 marks = {{"imports": time.perf_counter() - t0}}
 app = QApplication(sys.argv[:1])
 paths = Paths(Path({home!r}))
-spec = load_spec(Path({spec!r}))
 models = model_provider(paths)
-library = Library(paths, Settings(), Catalog(paths.database), spec, models.make_encoder(spec, "cpu"))
+library = build_library(paths, Settings(device="cpu"), {spec!r})  # as run_gui does: the model loads on first use
 marks["library open"] = time.perf_counter() - t0
 window = MainWindow(library, TaskRunner(library), models=models)
 window.resize(1200, 800)
