@@ -14,12 +14,13 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
+from photosift.app.gui.controllers.queries import similar_target
 from photosift.app.gui.dialogs.models import ModelsDialog
 from photosift.app.gui.dialogs.shortcuts import ShortcutsDialog
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.ops.results import file_url
 from photosift.app.tasks import TaskRunner
-from photosift.core.errors import EnvironmentFault
+from photosift.core.errors import EnvironmentFault, UserError
 from photosift.core.library import Library
 
 
@@ -159,3 +160,11 @@ def test_a_file_url_keeps_a_name_that_is_not_utf8() -> None:
     """`QUrl.fromLocalFile` turned the byte 0xE9 (Latin-1 é) into %ED%B3%A9, a file that does not exist."""
     path = os.fsdecode(b"/photos/caf\xe9 au lait.jpg")
     assert bytes(file_url(path).toEncoded().data()) == b"file:///photos/caf%E9%20au%20lait.jpg"
+
+
+def test_a_similar_search_for_an_id_no_photo_can_have_is_a_sentence() -> None:
+    """`#` and 20 digits went to SQLite as is and overflowed (an internal error); 12 alone stays text."""
+    assert similar_target("#12") == 12
+    assert similar_target("12") is None
+    with pytest.raises(UserError, match="no photo #99999999999999999999"):
+        similar_target("#99999999999999999999")

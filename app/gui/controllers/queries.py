@@ -21,16 +21,21 @@ from photosift.core.errors import UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.library import Library
 from photosift.core.search.records import SearchPage
+from photosift.core.search.references import parse_reference
 
 PHOTO_ID = re.compile(r"#(\d+)")
 KEEP_PASTED = 20  # pasted images kept in the cache, so the last few queries can be run again
 
 
 def similar_target(text: str) -> int | Path | None:
-    """The photo a query asks for look-alikes of: `#id` alone, or the path of one image file alone."""
+    """The photo a query asks for look-alikes of: `#id` alone, or the path of one image file alone.
+
+    Raises:
+        UserError: the `#id` is larger than any photo id can be (core.search.references decides).
+    """
     text = text.strip()
-    if match := PHOTO_ID.fullmatch(text):
-        return int(match.group(1))
+    if PHOTO_ID.fullmatch(text):
+        return parse_reference(text)
     path = Path(text).expanduser()
     if path.suffix.lower() in PHOTO_EXTENSIONS and path.is_file():
         return path
