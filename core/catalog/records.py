@@ -111,14 +111,3 @@ class ScanChanges:
     @classmethod
     def empty(cls) -> ScanChanges:
         return cls([], [], [], [], [], {})
-
-    @property
-    def is_empty(self) -> bool:
-        return not (
-            self.new_photos
-            or self.new_files
-            or self.moved_files
-            or self.touched_files
-            or self.deleted_file_ids
-            or self.content_hashes
-        )
