@@ -19,6 +19,7 @@ from PIL import Image
 
 from photosift.core.models.build import build_model
 from photosift.core.models.encoder import Encoder
+from photosift.core.models.files import missing_files
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
 from photosift.core.models.weights import apply_state_dict, load_state_dict
@@ -42,7 +43,8 @@ def mcip(home: Paths, request: pytest.FixtureRequest) -> ModelSpec:
 
 @pytest.fixture(scope="module")
 def source(mcip: ModelSpec, home: Paths) -> Iterator[torch.nn.Module]:
-    """The stand-in model, saved where the built-in spec's download would land."""
+    """The stand-in model, saved where the built-in spec's download would land. The spec's other files
+    (its tokenizer's) get empty stand-ins, so the model counts as installed: encoding images reads none."""
     model = build_model(mcip)
     with torch.no_grad():
         for param in model.parameters():
@@ -51,8 +53,14 @@ def source(mcip: ModelSpec, home: Paths) -> Iterator[torch.nn.Module]:
     assert weights is not None
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), weights)
+    stand_ins = [file.path for file in missing_files(mcip, home)]
+    for path in stand_ins:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}", encoding="utf-8")
     yield model
     weights.unlink()
+    for path in stand_ins:
+        path.unlink()
 
 
 @pytest.mark.slow
