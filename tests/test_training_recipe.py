@@ -17,7 +17,7 @@ from photosift.core.errors import UserError
 from photosift.core.models.encoder import Encoder
 from photosift.core.models.spec import load_spec
 from photosift.core.progress import CancelToken
-from photosift.core.settings import Paths
+from photosift.core.settings import Paths, Settings, save_settings
 from photosift.training.checkpoint import load_checkpoint, save_checkpoint
 from photosift.training.config import SMALL_COLLECTION, TrainConfig, load_config
 from photosift.training.runtime import Runtime
@@ -163,6 +163,20 @@ def test_a_separate_caption_miner_chooses_the_captions_the_tuned_model_embeds(ho
     by_itself = FineTuneRun(config, paths, runtime).captions()
     assert by_itself is not None and seen[-1]["miner"] == "tiny"
     assert [c.tolist() for c in by_itself[0].per_item] != [c.tolist() for c in table.per_item]
+
+
+def test_with_no_model_named_the_run_tunes_the_librarys_model(home: Path, tmp_path: Path) -> None:
+    """Not the machine's default: a library kept on MetaCLIP when SigLIP 2 became the default tuned SigLIP 2."""
+    from conftest import make_colour_classes
+
+    from photosift.training.run import FineTuneRun
+
+    photos = make_colour_classes(tmp_path / "classes", per_class=2, colours=("red", "blue"))
+    paths = Paths(home)
+    save_settings(paths, Settings(model=str(TEST_MODELS / "tiny-wide.json")))
+    runtime = Runtime(tmp_path / "run", "cpu", lambda event, **f: None, CancelToken())
+    config = TrainConfig(data=str(photos), workers=0, min_images_per_class=2)
+    assert FineTuneRun(config, paths, runtime).base.name == "tiny-wide"
 
 
 def test_the_last_partial_batch_is_kept() -> None:

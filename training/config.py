@@ -36,7 +36,7 @@ class TrainConfig:
     """
 
     data: str = ""  # folder-per-class collection, or a labels manifest (.json, see core.labels)
-    model: str = ""  # base model: a name or a spec JSON path ("" = the default for this machine)
+    model: str = ""  # base model: a name or a spec JSON path ("" = the library's model, else this machine's default)
     method: Method = "mcip"
     realign_after: bool = True  # re-align the text tower after mcip (the released model is MCIP + Re-A)
     name: str = ""  # name of the fine-tuned model ("" = derived from the base model and method)

@@ -21,7 +21,7 @@ from photosift.core.models.encoder import Encoder, select_device
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
 from photosift.core.progress import Progress
-from photosift.core.settings import Paths
+from photosift.core.settings import Paths, load_settings
 from photosift.training.captions import CaptionAssignment, build_caption_bank, encode_captions, mine_captions
 from photosift.training.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from photosift.training.config import TrainConfig, save_config
@@ -67,7 +67,9 @@ class FineTuneRun:
     def __init__(self, config: TrainConfig, paths: Paths, runtime: Runtime) -> None:
         self.config, self.paths, self.runtime = config, paths, runtime
         registry = ModelRegistry(paths)
-        self.base: ModelSpec = registry.resolve(config.model) if config.model else registry.default_spec(runtime.device)
+        # With no model named, the library's own: a library kept on an older default tunes that model.
+        model = config.model or load_settings(paths).model
+        self.base: ModelSpec = registry.resolve(model) if model else registry.default_spec(runtime.device)
         self.registry = registry
         # Patch dropout is built into the model (open_clip's force_patch_dropout), so that it also reaches
         # timm-based towers; it acts only in train mode, so evaluation and caption mining never see it.
