@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from photosift.core.models.registry import ModelRegistry  # noqa: E402
-from photosift.core.models.spec import ModelSpec, load_spec  # noqa: E402
-from photosift.core.settings import Paths  # noqa: E402
+from photosift.core.models.registry import ModelRegistry
+from photosift.core.models.spec import ModelSpec, load_spec
+from photosift.core.settings import Paths
 
 if TYPE_CHECKING:
     from photosift.app.gui.main_window import MainWindow
+    from photosift.core.library import Library
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def indexing_rate(library: Library, folder: Path) -> float:
+    """Photos/s of one `Library.index` run over `folder` (added and scanned first, untimed); closes the library."""
+    library.add_folder(folder)
+    library.scan()
+    start = time.perf_counter()
+    report = library.index()
+    elapsed = time.perf_counter() - start
+    library.close()
+    return report.embedded / elapsed
 
 
 def random_weights_spec(name_or_path: str, paths: Paths) -> ModelSpec:

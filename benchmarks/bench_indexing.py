@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, random_weights_spec
+from _common import SHARED_DATA, indexing_rate, random_weights_spec
 from PIL import Image
 
 from photosift.core.catalog import Catalog
@@ -80,14 +80,7 @@ def model_only(encoder: Encoder, count: int, batch: int) -> float:
 
 
 def end_to_end(paths: Paths, settings: Settings, encoder: Encoder, folder: Path, photos: list[Path]) -> float:
-    library = Library(paths, settings, Catalog(paths.database), encoder.spec, encoder)
-    library.add_folder(folder)
-    library.scan()
-    start = time.perf_counter()
-    report = library.index()
-    elapsed = time.perf_counter() - start
-    library.close()
-    return report.embedded / elapsed
+    return indexing_rate(Library(paths, settings, Catalog(paths.database), encoder.spec, encoder), folder)
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, random_weights_spec
+from _common import SHARED_DATA, indexing_rate, random_weights_spec
 
 from photosift.core.catalog import Catalog
 from photosift.core.imageio import PHOTO_EXTENSIONS, load_image
@@ -102,13 +102,7 @@ def end_to_end(root: Path, models: Path, spec: ModelSpec, encoder: Encoder, fold
     # After the photos are searchable, a model's first run puts thousands of tag prompts through the text
     # tower (once per model, minutes on a loaded CPU): not indexing, and it would repeat in every round.
     library.tags.tagger.catch_up = lambda *args, **kwargs: 0  # type: ignore[method-assign]
-    library.add_folder(folder)
-    library.scan()
-    start = time.perf_counter()
-    report = library.index()
-    elapsed = time.perf_counter() - start
-    library.close()
-    return report.embedded / elapsed
+    return indexing_rate(library, folder)
 
 
 def int8_towers(export: OnnxExport, folder: Path) -> OnnxTowers:
