@@ -199,3 +199,28 @@ tag_labels = Table(
     Column("accepted", Boolean, nullable=False),
     Column("labelled_at", DateTime, nullable=False),
 )
+
+# Places and marks ----------------------------------------------------------------------------------
+
+# The place of each photo with GPS, named offline (core.places). A row with no names: the photo was looked
+# up and no named place lies near it (at sea); a photo with GPS and no row is still to look up.
+places = Table(
+    "places",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("locality", Text),  # the nearest named place (a district, a village)
+    Column("city", Text),  # the largest place close by: what people call where they were
+    Column("region", Text),
+    Column("country", Text),
+    Column("country_code", String(2)),
+)
+
+# The person's favourites and star ratings (core.marks): only in the catalog, never written into photos.
+photo_marks = Table(
+    "photo_marks",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("favourite", Boolean, nullable=False),
+    Column("rating", Integer, nullable=False),  # 0 (none) to 5 stars
+    Column("marked_at", DateTime, nullable=False),
+)
