@@ -224,3 +224,35 @@ photo_marks = Table(
     Column("rating", Integer, nullable=False),  # 0 (none) to 5 stars
     Column("marked_at", DateTime, nullable=False),
 )
+
+# Near-duplicates -----------------------------------------------------------------------------------
+
+# Groups of near-duplicate photos found by `core.duplicates` from the stored embeddings. A new search
+# replaces the groups but keeps the person's word on each photo (`by_user`), so review survives it.
+duplicate_groups = Table(
+    "duplicate_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("best_photo_id", Integer, ForeignKey("photos.id", ondelete="SET NULL")),  # the copy to keep
+    Column("found_at", DateTime, nullable=False),
+)
+
+duplicate_members = Table(
+    "duplicate_members",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", Integer, ForeignKey("duplicate_groups.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("similarity", Float, nullable=False),  # cosine similarity of its embedding to the best copy's
+    Column("duplicate", Boolean, nullable=False, index=True),  # marked as a duplicate (the `is:duplicate` filter)
+    Column("by_user", Boolean, nullable=False),  # the mark is the person's, not the suggestion
+)
+
+# What the duplicate search read from each photo it looked at: a 64-bit perceptual hash (DCT pHash) to
+# confirm ambiguous pairs, and a cheap sharpness to pick the best copy; NULL where the file could not be read.
+photo_signatures = Table(
+    "photo_signatures",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("phash", BigInteger),  # signed: the 64 bits as SQLite's integer holds them
+    Column("sharpness", Float),  # variance of the Laplacian of a 256-pixel grey thumbnail
+)
