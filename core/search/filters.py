@@ -18,9 +18,16 @@ bad value is an error naming the position.
     after:DATE    taken at or after the start of DATE (YYYY, YYYY-MM or YYYY-MM-DD)
     before:DATE   taken before the start of DATE, so after:2023 before:2024 is the year 2023
     sort:date     newest first (also sort:newest); sort:oldest; sort:relevance (the default)
+    place:NAME    taken in a place of that name: district, city, region or country (case, accents ignored)
+    country:NAME  taken in that country, by name or ISO code (country:Portugal, country:PT)
+    near:LAT,LON,RADIUS   taken within RADIUS (5km, 800m; a bare number is km) of a point
+    is:favourite  one of the person's favourites (also is:favorite)
+    rating:N      rated N stars (0-5; unrated is 0); also rating:>=N, >N, <=N, <N, =N
 
 Repeated filters: every tag: must hold and no -tag: may; several album:, folder: or camera: filters
-let a photo through if any matches; repeated after:/before: keep the tightest; the last sort: wins.
+let a photo through if any matches, and so do several place:, country: or near: filters; every
+rating: must hold (rating:>=2 rating:<=4); repeated after:/before: keep the tightest; the last sort: wins.
+Photos without GPS match no place:, country: or near: filter.
 """
 
 from __future__ import annotations
@@ -31,11 +38,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from photosift.core.errors import QueryError
-from photosift.core.search.records import SearchFilters, SortOrder
+from photosift.core.search.records import Comparison, NearPoint, RatingBound, SearchFilters, SortOrder
 
-KEYS = ("tag", "album", "folder", "after", "before", "camera", "sort")
+KEYS = ("tag", "album", "folder", "after", "before", "camera", "sort", "place", "country", "near", "is", "rating")
 _KEY = re.compile(rf"({'|'.join(KEYS)}):", re.IGNORECASE)
 PATH_START = re.compile(r"^(?:\.{1,2}[/\\]|[/\\]|~[/\\]|[A-Za-z]:[/\\])")
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -48,7 +56,16 @@ _EXPECTED = {
     "before": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
     "camera": "a camera name",
     "sort": "date, oldest or relevance",
+    "place": "a place name",
+    "country": "a country name or code",
+    "near": "a point and radius (LAT,LON,RADIUS as in 38.72,-9.14,5km)",
+    "is": "favourite",
+    "rating": "stars from 0 to 5 (as in 4, >=4, <3)",
 }
+# The values of is:, each naming the SearchFilters flag it sets.
+_IS_VALUES = {"favourite": "favourites", "favorite": "favourites"}
+_NEAR = re.compile(r"(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(km|m)?", re.IGNORECASE)
+_RATING = re.compile(r"(>=|<=|=|<|>)?([0-5])")
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,10 @@ def read_filter(text: str, i: int, negated_at: int | None) -> tuple[FilterToken,
 
 def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
     """Check each filter's value and gather them into one SearchFilters (see the module's rules)."""
-    lists: dict[str, list[str]] = {key: [] for key in ("tag", "-tag", "album", "folder", "camera")}
+    lists: dict[str, list[str]] = {key: [] for key in ("tag", "-tag", "album", "folder", "camera", "place", "country")}
+    near: list[NearPoint] = []
+    ratings: list[RatingBound] = []
+    flags: set[str] = set()
     after: datetime | None = None
     before: datetime | None = None
     sort: SortOrder = "relevance"
@@ -105,6 +125,12 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
             sort = _sort(token)
         elif token.key == "folder":
             lists["folder"].append(_folder(token, base))
+        elif token.key == "near":
+            near.append(_near(token))
+        elif token.key == "rating":
+            ratings.append(_rating(token))
+        elif token.key == "is":
+            flags.add(_is_value(token))
         else:
             lists[("-" if token.negated_at is not None else "") + token.key].append(token.value)
     unique = {key: tuple(dict.fromkeys(values)) for key, values in lists.items()}
@@ -117,6 +143,11 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
         include_tags=unique["tag"],
         exclude_tags=unique["-tag"],
         sort=sort,
+        places=unique["place"],
+        countries=unique["country"],
+        near=tuple(dict.fromkeys(near)),
+        favourites="favourites" in flags,
+        ratings=tuple(dict.fromkeys(ratings)),
     )
 
 
@@ -155,6 +186,30 @@ def _sort(token: FilterToken) -> SortOrder:
     if order is None:
         raise _bad_value(token)
     return order
+
+
+def _near(token: FilterToken) -> NearPoint:
+    match = _NEAR.fullmatch(token.value.replace(" ", ""))
+    if match is None:
+        raise _bad_value(token)
+    lat, lon, radius = (float(match.group(i)) for i in (1, 2, 3))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or radius <= 0:
+        raise _bad_value(token)
+    return NearPoint(lat, lon, radius / 1000 if (match.group(4) or "km").lower() == "m" else radius)
+
+
+def _rating(token: FilterToken) -> RatingBound:
+    match = _RATING.fullmatch(token.value)
+    if match is None:
+        raise _bad_value(token)
+    return RatingBound(cast(Comparison, match.group(1) or "="), int(match.group(2)))
+
+
+def _is_value(token: FilterToken) -> str:
+    flag = _IS_VALUES.get(token.value.lower())
+    if flag is None:
+        raise _bad_value(token)
+    return flag
 
 
 def _folder(token: FilterToken, base: Path) -> str:

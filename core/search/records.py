@@ -7,6 +7,24 @@ from datetime import datetime
 from typing import Literal
 
 SortOrder = Literal["relevance", "newest", "oldest"]
+Comparison = Literal["=", "<", "<=", ">", ">="]
+
+
+@dataclass(frozen=True)
+class NearPoint:
+    """`near:LAT,LON,RADIUS`: photos whose GPS lies within `radius_km` of the point (great-circle)."""
+
+    lat: float
+    lon: float
+    radius_km: float
+
+
+@dataclass(frozen=True)
+class RatingBound:
+    """`rating:>=4`: the photo's stars (0 when unrated) compare so with `stars`."""
+
+    comparison: Comparison
+    stars: int
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,11 @@ class SearchFilters:
             sorting by time keeps only the relevant hits (see `min_score`).
         min_score: keep only hits at least this similar to the query; None keeps every hit when
             sorting by relevance, and those close to the best hit when sorting by time.
+        places: place names (city, district, region or country; case and accents ignored), any of them.
+        countries: country names or ISO codes, any of them.
+        near: points with a radius, any of them; photos without GPS never match a place filter.
+        favourites: only the person's favourites.
+        ratings: star bounds that must all hold (unrated photos have 0 stars).
     """
 
     folders: tuple[str, ...] = ()
@@ -39,6 +62,11 @@ class SearchFilters:
     exclude_tags: tuple[str, ...] = ()
     sort: SortOrder = "relevance"
     min_score: float | None = None
+    places: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    near: tuple[NearPoint, ...] = ()
+    favourites: bool = False
+    ratings: tuple[RatingBound, ...] = ()
 
     @property
     def restricts_catalog(self) -> bool:
