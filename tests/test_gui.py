@@ -29,6 +29,7 @@ from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.widgets import thumbnails as thumbnails_module
 from photosift.app.gui.widgets.results_grid import visible_rows
 from photosift.app.gui.widgets.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
+from photosift.app.main import ModelProvider
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
@@ -58,10 +59,12 @@ class Opened(list[QUrl]):
         return True
 
 
-def make_window(qtbot: QtBot, library: Library) -> tuple[MainWindow, TaskRunner, Opened]:
+def make_window(
+    qtbot: QtBot, library: Library, models: ModelProvider | None = None
+) -> tuple[MainWindow, TaskRunner, Opened]:
     runner = TaskRunner(library)
     opened = Opened()
-    window = MainWindow(library, runner, open_url=opened)
+    window = MainWindow(library, runner, open_url=opened, models=models)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         pass  # the timeline of the empty search field, queued by the constructor

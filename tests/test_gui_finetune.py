@@ -103,7 +103,7 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
         assert wizard.result_page.grid.rowCount() == 4  # a header and three query photos
         activated: list[str] = []
         wizard.activated.connect(activated.append)
-        with qtbot.waitSignal(window.indexing.model_switched, timeout=TRAIN_MS) as switched:
+        with qtbot.waitSignal(window.state.model_switched, timeout=TRAIN_MS) as switched:
             wizard.result_page.activate_button.click()
         assert activated == ["tiny-colours"]
         assert switched.args[0].spec.name == "tiny-colours" and window.library.spec.name == "tiny-colours"

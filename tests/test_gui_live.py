@@ -25,7 +25,6 @@ from photosift.app.gui.controllers.settings import apply_changes
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.ops.folders import confirm_remove_folder
 from photosift.app.gui.prefs import load_prefs
-from photosift.app.gui.state import AppState
 from photosift.app.main import ModelProvider
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
@@ -185,29 +184,30 @@ def test_model_switch_serves_searches_from_the_old_model_until_done(
 ) -> None:
     encoder = GatedEncoder()
     target = indexed.with_model(fake_spec("fake-colour-2"), encoder)
-    window.indexing.switch_model(target)
+    window.indexing.embed_model(target)
     qtbot.waitUntil(encoder.waiting.is_set, timeout=WAIT_MS)
     assert [colour_of(p) for p in search(qtbot, window, "green")[:3]] == ["green"] * 3  # the old model answers
     assert window.library is indexed
-    with qtbot.waitSignal(window.indexing.model_switched, timeout=WAIT_MS) as switched:
+    with qtbot.waitSignal(window.state.model_switched, timeout=WAIT_MS) as switched:
         encoder.gate.set()
     assert switched.args[0] is target and window.library is target and window.runner.library is target
+    assert getattr(indexed.encoder, "released", False)  # the old model's memory is given back
     assert target.status().embedded == 9
     assert [colour_of(p) for p in search(qtbot, window, "blue")[:3]] == ["blue"] * 3
 
 
-def test_settings_apply_and_persist(qtbot: QtBot, window: MainWindow, home: Path, tmp_path: Path) -> None:
+def test_settings_apply_and_persist(qtbot: QtBot, indexed: Library, home: Path) -> None:
     encoders: dict[str, FakeEncoder] = {"fake-colour-2": FakeEncoder()}
-    models = fake_models(window.library.paths, encoders)
+    window, runner, _ = make_window(qtbot, indexed, fake_models(indexed.paths, encoders))
     old = window.library
     settings = old.settings.with_changes(decode_workers=3, watch_polling=True, model="fake-colour-2")
-    with qtbot.waitSignal(window.indexing.model_switched, timeout=WAIT_MS):
-        apply_changes(
-            AppState(window.runner, window.indexing, models, window),
-            settings,
-            replace(window.prefs, thumbnail_size=224),
-            window.apply_prefs,
-        )
+    try:
+        with qtbot.waitSignal(window.state.model_switched, timeout=WAIT_MS):
+            apply_changes(window.state, settings, replace(window.prefs, thumbnail_size=224), window.apply_prefs)
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()
     assert load_settings(Paths(home)) == settings
     assert load_prefs(Paths(home)).thumbnail_size == 224
     assert window.results_view.iconSize().width() == 224 and window.thumbnails.size > 192

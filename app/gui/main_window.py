@@ -356,7 +356,6 @@ class MainWindow(QMainWindow):
 
     def _model_switched(self, library: Library) -> None:
         self.statusBar().showMessage(f"Now searching with {library.spec.title}.", 10_000)
-        self.indexing.watch()
 
     def _changed(self, changes: Changes) -> None:
         """A write changed the library: the counts may differ, and the results when tags or albums did."""

@@ -1,11 +1,11 @@
 """The GUI's application state: the current library, its settings and its model, in one object that the
 window, the dialogs and the ops share (Anki's `mw.col` and `CollectionOp`, without the window).
 
-It is the only place a model switch starts. A switch away from a model that cannot answer searches
+It is the only place a model switch happens. A switch away from a model that cannot answer searches
 anyway (its weights were never downloaded) takes over at once; otherwise the indexing controller embeds
-every photo with the new model in the background and swaps when done, and the state passes that swap on
-as `model_switched`. Writes announce what they changed through `changed`, which views listen to instead
-of reaching into each other.
+every photo with the new model in the background and says so (`model_embedded`), and the state swaps
+then. Either way the swap is `_swap`, announced as `model_switched`. Writes announce what they changed
+through `changed`, which views listen to instead of reaching into each other.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class AppState(QObject):
     ):
         super().__init__(parent)
         self.runner, self.indexing, self.models = runner, indexing, models
-        indexing.model_switched.connect(self._switched_in_background)
+        indexing.model_embedded.connect(self._swap)
         indexing.folders_changed.connect(lambda: self.changed.emit(Changes(folders=True, photos=True)))
 
     @property
@@ -110,8 +110,9 @@ class AppState(QObject):
         def built(new: Library) -> None:
             if at_once:
                 self._swap(new)
+                self.indexing.catch_up()  # folders kept while no model was ready are indexed now
             else:
-                self.indexing.switch_model(new)
+                self.indexing.embed_model(new)
                 self.notice.emit(
                     f"Switching to {spec.title}: photos are embedded in the background; searches use "
                     f"{library.spec.title} until then."
@@ -124,7 +125,7 @@ class AppState(QObject):
 
     def add_folders(self, folders: Iterable[Path]) -> None:
         """Add photo folders. They are scanned and indexed at once when a model is ready, else kept in the
-        library and indexed as soon as one is (see `_swap`)."""
+        library and indexed as soon as one is (see `switch_model`)."""
         for folder in folders:
             if self.model_ready():
                 self.indexing.add_folder(folder)
@@ -134,11 +135,8 @@ class AppState(QObject):
                 )
 
     def _swap(self, new: Library) -> None:
+        """Make `new` answer searches (the runner's next op gets it) and free the old model's memory."""
         old, self.runner.library = self.runner.library, new
         old.encoder.release()
         self.model_switched.emit(new)
-        self.indexing.watch()
-        self.indexing.catch_up()  # folders kept while no model was ready are indexed now
-
-    def _switched_in_background(self, library: Library) -> None:
-        self.model_switched.emit(library)
+        self.indexing.watch()  # the new settings may watch otherwise (polling)

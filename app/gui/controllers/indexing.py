@@ -1,5 +1,6 @@
 """Keeps the library current while the app runs: scans and indexes after folders are added or change on
-disk, pauses and resumes, and switches models in the background.
+disk, pauses and resumes, and embeds the photos with a model being switched to in the background (the
+switch itself is `AppState`'s, when this controller says the new model has every photo).
 
 Every run is a long op on the task runner's single writer. Requests that arrive during a run are merged
 into the next one, so a burst of watcher events costs one scan per folder. Pausing stops the run at its
@@ -43,7 +44,7 @@ class IndexingController(QObject):
     state_changed = Signal(str)  # IDLE, RUNNING or PAUSED
     run_finished = Signal(object)  # a RunOutcome, or the UserError/Cancelled that ended the run
     folders_changed = Signal()  # folders were added, removed or rescanned: counts and states may differ
-    model_switched = Signal(object)  # the new Library, now serving searches
+    model_embedded = Signal(object)  # a Library being switched to, now with every photo embedded
     scanning = Signal(object)  # the folder path a run is scanning, or None when the run ends
     _disk_changed = Signal(object)  # from the watcher's thread: a set of folder paths
 
@@ -89,9 +90,9 @@ class IndexingController(QObject):
         self._index_wanted = True
         self._start_next()
 
-    def switch_model(self, library: Library) -> None:
-        """Embed every photo with `library`'s model in the background, then make it the one that answers
-        searches. Until then the current library keeps serving, so search never goes dark."""
+    def embed_model(self, library: Library) -> None:
+        """Embed every photo with `library`'s model in the background, then emit `model_embedded` (the app
+        state switches to it). Until then the current library keeps serving, so search never goes dark."""
         self._target = library
         self.request_index()
 
@@ -212,9 +213,7 @@ class IndexingController(QObject):
         self._token = None
         if outcome.switched_to is not None:
             self._target = None
-            old, self.runner.library = self.runner.library, outcome.switched_to
-            old.encoder.release()
-            self.model_switched.emit(outcome.switched_to)
+            self.model_embedded.emit(outcome.switched_to)  # the state switches before the next run starts
         self._after_run(outcome)
 
     def _failed(self, exc: BaseException) -> None:
