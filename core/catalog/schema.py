@@ -256,3 +256,24 @@ photo_signatures = Table(
     Column("phash", BigInteger),  # signed: the 64 bits as SQLite's integer holds them
     Column("sharpness", Float),  # variance of the Laplacian of a 256-pixel grey thumbnail
 )
+
+# Text in photos ------------------------------------------------------------------------------------
+
+# What OCR read from each photo it looked at (`core.ocr`): status "text" (found some), "none" (looked,
+# found none), "unlikely" (left out by the gate: `core.ocr.gate`), or "failed" (the file could not be read).
+# Full-text search goes through `photo_text_fts`, an FTS5 trigram index that triggers keep in step (see
+# migration 0008); SQLAlchemy cannot describe a virtual table, so it and its shadow tables stay out of here.
+photo_text = Table(
+    "photo_text",
+    metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("text", Text, nullable=False),  # lines as read, one per line; "" unless status is "text"
+    Column("read_at", DateTime, nullable=False),
+)
+FULL_TEXT_INDEX = "photo_text_fts"
+
+
+def is_full_text_table(name: str) -> bool:
+    """Whether `name` is the FTS5 index or one of its shadow tables (the schema check leaves them out)."""
+    return name == FULL_TEXT_INDEX or name.startswith(FULL_TEXT_INDEX + "_")
