@@ -17,6 +17,7 @@ import numpy as np
 from photosift.core.albums.service import Albums
 from photosift.core.catalog import Catalog, FolderInfo, PhotoInfo
 from photosift.core.catalog.catalog import absolute_path, as_stored
+from photosift.core.catalog.marks import MarkStore
 from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
 from photosift.core.catalog.photo_filters import capture_order
 from photosift.core.catalog.records import PhotoResult
@@ -26,6 +27,7 @@ from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_wor
 from photosift.core.library_index import LibraryIndex
 from photosift.core.library_lock import LibraryLock
 from photosift.core.models.spec import ModelSpec
+from photosift.core.places import Places
 from photosift.core.progress import CancelToken, ProgressCallback, no_progress
 from photosift.core.scanner import ScanReport, scan_folder
 from photosift.core.search.query import Query, parse_query
@@ -106,6 +108,8 @@ class Library:
         # Through self.encoder at call time: the GUI may hand the library an encoder it already loaded.
         self.tags = TagService(catalog, self.model_id, lambda texts: self.encoder.encode_texts(texts))
         self.albums = Albums(self)
+        self.places = Places(catalog.engine)
+        self.marks = MarkStore(catalog.engine)
 
     @property
     def index_path(self) -> Path:
@@ -219,6 +223,7 @@ class Library:
             cancel=cancel,
         )
         self._index.save_if_changed()
+        self.places.name_missing(progress, cancel)  # new photos and those indexed before places existed
         self.tags.tagger.catch_up(progress, cancel)
         return report
 
