@@ -17,8 +17,16 @@ STAGE_LABELS = {
     "download": "Downloading the model",
     "tag-vectors": "Preparing tags",
     "tag": "Tagging",
+    "duplicates": "Comparing photos",
+    "duplicate-hashes": "Reading photos to confirm duplicates",
 }
-UNITS = {"index": " photos", "tag": " photos", "tag-vectors": " tags"}  # anything else counts files (or bytes)
+UNITS = {
+    "index": " photos",
+    "tag": " photos",
+    "tag-vectors": " tags",
+    "duplicates": " photos",
+    "duplicate-hashes": " photos",
+}  # anything else counts files (or bytes)
 # Scoring photos against prepared tags is one matrix product: its "rate" (millions of photos a second)
 # says nothing about the run, so that bar shows counts and time only.
 NO_RATE = {"tag"}

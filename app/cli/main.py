@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from photosift.app.cli import albums, eval, library, models, search, tags, train
+from photosift.app.cli import albums, duplicates, eval, library, models, search, tags, train
 from photosift.app.cli.common import Handler, add_search_options
 from photosift.app.errorlog import configure_logging, log_details, log_exception
 from photosift.core.errors import Cancelled, EnvironmentFault, PhotosiftError, UserError
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_models_parser(sub, common)
     albums.add_albums_parser(sub, common)
     tags.add_tags_parser(sub, common)
+    duplicates.add_duplicates_parser(sub, common)
     train.add_train_parser(sub)
     return parser
 

@@ -66,7 +66,6 @@ class Duplicates:
             cancel.raise_if_cancelled()
         duplicates = store.replace_groups(self._engine, found)
         elapsed = time.perf_counter() - started
-        progress(Progress("duplicates", len(ids), len(ids), message=f"Found {len(found)} groups"))
         return DuplicateReport(len(ids), len(pairs), len(kept), len(found), duplicates, hashed, elapsed)
 
     def groups(self) -> list[DuplicateGroup]:
@@ -134,7 +133,7 @@ class Duplicates:
                 store.save_signatures(self._engine, batch)
                 known.update(batch)
                 batch = {}
-                progress(Progress("duplicates", done, len(todo), message="Reading photos to confirm"))
+                progress(Progress("duplicate-hashes", done, len(todo), message="Reading photos to confirm"))
                 if cancel is not None:
                     cancel.raise_if_cancelled()
         return known, len(todo)
