@@ -89,6 +89,27 @@ def test_stage_a_parameter_groups_are_the_tower_and_the_proxies(home: Path, tmp_
     assert text and not any(p.requires_grad for p in text)  # the text tower is frozen
 
 
+def test_stage_a_clips_the_tower_and_the_proxies_separately(home: Path, tmp_path: Path) -> None:
+    """Each group is clipped to `grad_clip` on its own: clipped together, the two norms would share one
+    budget (their root sum of squares at the limit), so neither group could reach the limit itself."""
+    model = Encoder(load_spec(TEST_MODELS / "tiny.json"), Paths(home), "cpu").model
+    prepare_image_tower(model, grad_checkpointing=False)
+    limit = 1e-4  # far below both groups' raw gradient norms, so both are clipped
+    trainer = RetrievalTrainer(model, 4, 32, TrainConfig(data="x", grad_clip=limit), _runtime(tmp_path), None)
+    norms: list[list[float]] = []
+
+    def record(optimizer: torch.optim.Optimizer, _args: object, _kwargs: object) -> None:
+        norms.append([_group_norm(group["params"]) for group in optimizer.param_groups])
+
+    trainer.optimizer.register_step_pre_hook(record)
+    trainer._step(torch.randn(4, 3, 32, 32), torch.arange(4), torch.arange(4))
+    assert norms == [[pytest.approx(limit, rel=1e-3), pytest.approx(limit, rel=1e-3)]]
+
+
+def _group_norm(params: list[torch.Tensor]) -> float:
+    return float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None])))
+
+
 def test_stage_b_decays_matrices_only_and_trains_the_text_tail(home: Path) -> None:
     model = Encoder(load_spec(TEST_MODELS / "tiny.json"), Paths(home), "cpu").model
     optimizer = realign_optimizer(model, TrainConfig(data="x"))
