@@ -19,7 +19,6 @@ from photosift.core.catalog import Catalog, FolderInfo, PhotoInfo
 from photosift.core.catalog.catalog import absolute_path, as_stored
 from photosift.core.catalog.marks import MarkStore
 from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
-from photosift.core.catalog.photo_filters import capture_order
 from photosift.core.catalog.records import PhotoResult
 from photosift.core.errors import AlbumError, Cancelled, QueryError, UserError
 from photosift.core.imageio import load_image, retryable_failures
@@ -30,8 +29,10 @@ from photosift.core.models.spec import ModelSpec
 from photosift.core.places import Places
 from photosift.core.progress import CancelToken, ProgressCallback, no_progress
 from photosift.core.scanner import ScanReport, scan_folder
+from photosift.core.search.filter_index import FilterIndex
+from photosift.core.search.photo_columns import IdArray
 from photosift.core.search.query import Query, parse_query
-from photosift.core.search.ranking import Match, allowed_photo_ids, by_capture_time, nearest, relevant
+from photosift.core.search.ranking import Match, nearest, relevant
 from photosift.core.search.records import SearchFilters, SearchHit, SearchPage, SortOrder
 from photosift.core.search.vectors import TermEncoders, query_vector
 from photosift.core.settings import Paths, Settings
@@ -105,6 +106,7 @@ class Library:
         path = index_file(paths, spec.name, self.model_id)
         self._index = LibraryIndex(catalog, self.model_id, spec.key, spec.embed_dim, path)
         self._run_lock = LibraryLock(catalog.path.parent)
+        self._filters = FilterIndex(catalog.engine, catalog.path, self)  # tags and albums through self
         # Through self.encoder at call time: the GUI may hand the library an encoder it already loaded.
         self.tags = TagService(catalog, self.model_id, lambda texts: self.encoder.encode_texts(texts))
         self.albums = Albums(self)
@@ -145,6 +147,7 @@ class Library:
     def close(self) -> None:
         """Save the vector index if it changed since it was last saved, then close the catalog."""
         self._index.save_if_changed()
+        self._filters.close()
         self.catalog.close()
 
     def __enter__(self) -> Library:
@@ -276,9 +279,9 @@ class Library:
                 cuts that way, and a query of filters only always returns all its photos.
         """
         sort = query.filters.sort if query.filters.sort != "relevance" else filters.sort
-        allowed = allowed_photo_ids(self.catalog.engine, self, (query.filters, filters))
+        allowed = self._filters.allowed((query.filters, filters))
         if not query.terms:
-            return [(i, None) for i in capture_order(self.catalog.engine, allowed, newest_first=sort != "oldest")]
+            return [(i, None) for i in self._filters.capture_order(allowed, newest_first=sort != "oldest")]
         vector = query_vector(query, self._term_encoders())
         return self._ranked(vector, allowed, filters.min_score, sort, wanted, exclude=())
 
@@ -305,14 +308,14 @@ class Library:
             if stored is None:
                 raise UserError(f"Photo #{photo_id} is not indexed yet; run the indexer first.")
             vector = stored
-        allowed = allowed_photo_ids(self.catalog.engine, self, (filters,))
+        allowed = self._filters.allowed((filters,))
         matches = self._ranked(vector, allowed, filters.min_score, filters.sort, offset + limit + 1, exclude)
         return self.page(matches, offset, limit)
 
     def _ranked(
         self,
         vector: np.ndarray,
-        allowed: set[int] | None,
+        allowed: IdArray | None,
         min_score: float | None,
         sort: SortOrder,
         wanted: int | None,
@@ -321,7 +324,7 @@ class Library:
         if wanted is not None and min_score is None and sort == "relevance":
             return nearest(self.vector_index(), vector, allowed, wanted, exclude)
         hits = relevant(self.vector_index(), vector, allowed, min_score, exclude)
-        return hits if sort == "relevance" else by_capture_time(self.catalog.engine, hits, sort == "newest")
+        return hits if sort == "relevance" else self._filters.by_capture_time(hits, sort == "newest")
 
     def page(self, matches: Sequence[Match], offset: int, limit: int) -> SearchPage:
         """One page of `matches` as hits with a path to show (photos deleted meanwhile are left out)."""

@@ -65,7 +65,9 @@ def allowed_photo_ids(engine: Engine, sources: FilterSources, filters: Sequence[
 
 
 def as_id_array(allowed: Collection[int] | None) -> np.ndarray | None:
-    return None if allowed is None else np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+    if allowed is None or isinstance(allowed, np.ndarray):  # FilterIndex.allowed's sorted ids pass through
+        return allowed
+    return np.fromiter(allowed, dtype=np.int64, count=len(allowed))
 
 
 def nearest(
