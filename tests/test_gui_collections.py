@@ -16,7 +16,6 @@ from test_gui import WAIT_MS, colour_of, make_window, search
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.ops.albums import SuggestionsDialog
-from photosift.app.gui.ops.tags import tag_menu
 from photosift.app.gui.widgets.library_sections import Collections
 from photosift.core.library import Library
 
@@ -128,7 +127,7 @@ def test_an_album_suggests_its_shared_tags_and_accepting_labels_them(
     reds = sorted(ids_of(library, photos / "red"))
     library.albums.create("Reds")
     library.albums.add("Reds", reds)
-    with qtbot.waitSignal(window.suggestions_shown, timeout=WAIT_MS) as shown:
+    with qtbot.waitSignal(window.albums_.suggestions_shown, timeout=WAIT_MS) as shown:
         window.albums_.suggest_tags("Reds")
     dialog: SuggestionsDialog = shown.args[0]
     assert dialog.chosen() == ["red"]
@@ -149,7 +148,7 @@ def test_deleting_an_album_asks_and_keeps_the_photos(qtbot: QtBot, window: MainW
 
 def test_a_tag_menu_changes_its_sensitivity(qtbot: QtBot, window: MainWindow, library: Library) -> None:
     refreshed(qtbot, window)
-    more = next(a for a in tag_menu(window, "red").actions() if a.text().startswith("More"))
+    more = next(a for a in window.tags_.menu("red").actions() if a.text().startswith("More"))
     more.trigger()
     qtbot.waitUntil(lambda: library.tags.tag("red").sensitivity == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "Sensitivity of red: +1" in window.statusBar().currentMessage(), timeout=WAIT_MS)

@@ -28,7 +28,8 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
         with qtbot.waitSignal(window.runner.busy_changed, timeout=WAIT_MS, raising=False):
             personalise.trigger()
         wizard = window.findChild(FineTuneWizard)
-        assert wizard is not None and open_finetune(window, models) is wizard  # one wizard at a time
+        # One wizard at a time.
+        assert wizard is not None and open_finetune(window, window.state, window.thumbnails) is wizard
 
         # 1. Data: folders as classes, counts, thumbnails, warnings as classes are left out.
         qtbot.waitUntil(lambda: wizard.data_page.classes.topLevelItemCount() == len(COLOURS), timeout=WAIT_MS)
@@ -118,7 +119,7 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
 def test_closing_before_training_leaves_nothing_behind(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
     library, models = tiny_library(home, tmp_path / "photos")
     with main_window(qtbot, library, models) as window:
-        wizard = open_finetune(window, models)
+        wizard = open_finetune(window, window.state, window.thumbnails)
         qtbot.waitUntil(wizard.data_page.isComplete, timeout=WAIT_MS)
         assert wizard.currentId() == DATA
         wizard.data_page.source.setCurrentIndex(wizard.data_page.source.findData("albums"))

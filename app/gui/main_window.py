@@ -42,7 +42,7 @@ from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
 from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
 from photosift.app.gui.ops.results import file_url, put_image_on_clipboard, show_folder
-from photosift.app.gui.ops.tags import tag_menu
+from photosift.app.gui.ops.tags import TagActions
 from photosift.app.gui.photo_actions import PhotoActions
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
 from photosift.app.gui.presenter import FailurePresenter
@@ -72,7 +72,6 @@ class MainWindow(QMainWindow):
     error_shown = Signal(str)  # the inline query error changed ("" when cleared)
     indexing_finished = Signal(object)  # a RunOutcome, or the exception that stopped the run
     library_status_shown = Signal(object)  # a LibraryStatus, after each refresh of the panel and summary
-    suggestions_shown = Signal(object)  # the tag suggestions dialog of an album, once it is open
 
     def __init__(
         self,
@@ -185,9 +184,10 @@ class MainWindow(QMainWindow):
         panel.open_folder_requested.connect(lambda path: show_folder(self, self._open_url, Path(path)))
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
         self.sections = LibrarySections(panel, self.runner, self.search_for)
-        self.albums_ = AlbumActions(self)
+        self.albums_ = AlbumActions(self, self.state, self.search, self.model.hits, self.sections.albums)
+        self.tags_ = TagActions(self, self.state, self.search_for, self.review_queue.review, self.current_hits)
         self.sections.album_menu_wanted.connect(lambda album, at: show_menu(self.albums_.album_menu(album), at))
-        self.sections.tag_menu_wanted.connect(lambda name, at: show_menu(tag_menu(self, name), at))
+        self.sections.tag_menu_wanted.connect(lambda name, at: show_menu(self.tags_.menu(name), at))
         self.state.changed.connect(self._changed)
         self.state.model_switched.connect(self._model_switched)
         self.indexing.scanning.connect(panel.set_busy_folder)

@@ -25,7 +25,6 @@ from photosift.app.gui.dialogs.shortcuts import (
 )
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS
 from photosift.app.gui.finetune.wizard import open_finetune
-from photosift.app.gui.ops.tags import new_tag
 
 if TYPE_CHECKING:
     from photosift.app.gui.main_window import MainWindow
@@ -125,7 +124,7 @@ def _view_menu(window: MainWindow, menu: QMenu) -> None:
 
 def _tags_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Review suggested tags…", window.review_queue.review, "Ctrl+R")
-    _action(window, menu, "&New tag from the selection…", lambda: new_tag(window), "Ctrl+T")
+    _action(window, menu, "&New tag from the selection…", window.tags_.new_tag, "Ctrl+T")
     menu.addSeparator()
     _action(window, menu, "New &album…", lambda: window.albums_.ask_name("New album", "", window.albums_.creator([])))
     _action(window, menu, "New &smart album from this search…", window.albums_.save_search)
@@ -138,7 +137,7 @@ def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
 
 
 def _tools_menu(window: MainWindow, menu: QMenu) -> None:
-    _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.models))
+    _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.state, window.thumbnails))
     _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.state))
 
 

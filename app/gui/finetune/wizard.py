@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QMessageBox, QWizard
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from photosift.app.gui.finetune import ADVANCED, CAPTIONS, DATA, METHOD, RESULT, TRAINING
 from photosift.app.gui.finetune.advanced_page import AdvancedPage
@@ -32,28 +31,30 @@ from photosift.app.gui.finetune.result_page import ResultPage
 from photosift.app.gui.finetune.runs import RunRecord, discard_run, new_record, runs_dir, save_record, unfinished_runs
 from photosift.app.gui.finetune.setup import CaptionChoice, load_settings, prepare_run
 from photosift.app.gui.finetune.training_page import TrainingPage
-from photosift.app.main import ModelProvider, device_kind
+from photosift.app.gui.state import AppState
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.main import device_kind
 from photosift.core.library import LibraryEncoder
 from photosift.training.config import TrainConfig
-
-if TYPE_CHECKING:
-    from photosift.app.gui.main_window import MainWindow
 
 
 class FineTuneWizard(QWizard):
     activated = Signal(str)  # the new model's name: the switch to it has started
 
-    def __init__(self, window: MainWindow, models: ModelProvider, choose_file: FileChooser = ask_caption_file):
-        super().__init__(window)
-        self.main_window, self.models = window, models
-        library = window.library
-        self.base, self.paths, self.runner = library.spec, library.paths, window.runner
+    def __init__(
+        self, parent: QWidget, state: AppState, thumbnails: ThumbnailCache, choose_file: FileChooser = ask_caption_file
+    ):
+        """`thumbnails` is the window's cache, so the data page shows the photos the grid already drew."""
+        super().__init__(parent)
+        self.state, self.models = state, state.models
+        library = state.library
+        self.base, self.paths, self.runner = library.spec, library.paths, state.runner
         self.device_kind = device_kind(library.settings.device)
         self.record: RunRecord | None = None
         self._new_encoder: LibraryEncoder | None = None
         self.setWindowTitle("Personalise the search model")
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
-        self.data_page = DataPage(self.runner, window.thumbnails, unfinished_runs(self.paths))
+        self.data_page = DataPage(self.runner, thumbnails, unfinished_runs(self.paths))
         self.method_page = MethodPage(
             self.base,
             self.paths,
@@ -74,7 +75,7 @@ class FineTuneWizard(QWizard):
             choose_file,
         )
         self.training_page = TrainingPage(self.paths, self.device_kind, self._current_run)
-        self.result_page = ResultPage(self._record, self._compare, lambda: window.library.spec.title)
+        self.result_page = ResultPage(self._record, self._compare, lambda: state.library.spec.title)
         pages = (self.data_page, self.method_page, self.advanced_page, self.captions_page)
         for page_id, page in zip((DATA, METHOD, ADVANCED, CAPTIONS), pages, strict=True):
             self.setPage(page_id, page)
@@ -151,9 +152,7 @@ class FineTuneWizard(QWizard):
 
     def _trained(self, ok: bool) -> None:
         if ok and not self.isVisible():
-            self.main_window.statusBar().showMessage(
-                "Fine-tuning finished: Tools ▸ Personalise the model… shows whether it helped.", 30_000
-            )
+            self.state.notice.emit("Fine-tuning finished: Tools ▸ Personalise the model… shows whether it helped.")
         if ok:
             self.next()
 
@@ -179,7 +178,7 @@ class FineTuneWizard(QWizard):
     def _compare(
         self, record: RunRecord, on_done: Callable[[Comparison], None], on_error: Callable[[BaseException], None]
     ) -> None:
-        settings = self.main_window.library.settings
+        settings = self.state.settings
         new = self._new_encoder = self.models.make_encoder(self.models.registry.resolve(record.name), settings.device)
         held_out = record.held_out
         self.runner.run_op(lambda lib: compare(lib.encoder, new, held_out), on_done, on_error)
@@ -187,9 +186,8 @@ class FineTuneWizard(QWizard):
     def activate(self) -> None:
         """Make the new model the library's: saved in the settings, embedded in the background, then swapped."""
         record = self._record()
-        window = self.main_window
         self._release_encoder()
-        window.state.switch_model(self.models.registry.resolve(record.name))
+        self.state.switch_model(self.models.registry.resolve(record.name))
         self.record = record.with_status("activated")
         save_record(self.record)
         self.activated.emit(record.name)
@@ -267,9 +265,9 @@ class FineTuneWizard(QWizard):
         return box
 
 
-def open_finetune(window: MainWindow, models: ModelProvider) -> FineTuneWizard:
-    """Show the wizard: the one already open (or training in the background), else a new one."""
-    existing = window.findChild(FineTuneWizard)
+def open_finetune(parent: QWidget, state: AppState, thumbnails: ThumbnailCache) -> FineTuneWizard:
+    """Show the wizard: the one already open over `parent` (or training in the background), else a new one."""
+    existing = parent.findChild(FineTuneWizard)
     if existing is not None and (existing.isVisible() or existing.training_page.running()):
         existing.show()
         existing.raise_()
@@ -278,6 +276,6 @@ def open_finetune(window: MainWindow, models: ModelProvider) -> FineTuneWizard:
     if existing is not None:
         existing.setParent(None)
         existing.deleteLater()
-    wizard = FineTuneWizard(window, models)
+    wizard = FineTuneWizard(parent, state, thumbnails)
     wizard.show()
     return wizard

@@ -2,15 +2,17 @@
 and let an album suggest the tags its photos share.
 
 Dialogs are window-modal and opened with `open()`, so indexing and searches go on behind them. Writes
-go through the task runner's writer; the side panel refreshes when they are done.
+go through the task runner's writer and announce `Changes(albums=True)`, which the side panel and the
+results follow. The actions take their dialogs' parent, the app state and the search on show, never the
+window itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosift.app.gui.state import Changes
+from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import filter_term
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
@@ -33,31 +35,48 @@ from photosift.core.tags.records import TagSuggestion
 
 TITLE_ROOM = 160  # pixels beside a dialog's title for the window buttons and frame
 
-if TYPE_CHECKING:
-    from photosift.app.gui.main_window import MainWindow
+
+class ShownSearch(Protocol):
+    """The search on show (the window's `SearchController`): its query, and a new search."""
+
+    def text(self) -> str: ...
+
+    def search_for(self, text: str) -> None: ...
 
 
-class AlbumActions:
-    def __init__(self, window: MainWindow):
-        self.window = window
+class AlbumActions(QObject):
+    suggestions_shown = Signal(object)  # the tag suggestions dialog of an album, once it is open
+
+    def __init__(
+        self,
+        parent: QWidget,
+        state: AppState,
+        search: ShownSearch,
+        shown: Callable[[], list[SearchHit]],
+        albums: Callable[[], Iterable[AlbumInfo]],
+    ):
+        """`shown` is the photos the grid holds; `albums` the albums the side panel lists (read there
+        already, so a menu opens at once)."""
+        super().__init__(parent)
+        self._parent, self._state, self._search, self._shown, self._albums = parent, state, search, shown, albums
 
     def albums(self) -> list[AlbumInfo]:
-        return list(self.window.sections.albums())
+        return list(self._albums())
 
     # Menus ------------------------------------------------------------------------------------------
 
     def album_menu(self, album: AlbumInfo | None) -> QMenu:
         """The menu of an album row (or of the Albums heading when `album` is None)."""
-        menu = QMenu(self.window)
+        menu = QMenu(self._parent)
         if album is not None:
-            menu.addAction("Show photos", lambda: self.window.search_for(filter_term("album", album.name)))
+            menu.addAction("Show photos", lambda: self._search.search_for(filter_term("album", album.name)))
             menu.addAction("Suggest tags…", lambda: self.suggest_tags(album.name))
             menu.addAction("Rename…", lambda: self.ask_name("Rename album", album.name, self._renamer(album.name)))
             menu.addAction("Delete…", lambda: self.confirm_delete(album.name))
             menu.addSeparator()
         menu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator([])))
         smart = menu.addAction("New smart album from this search…", self.save_search)
-        smart.setEnabled(bool(self.window.search.text()))
+        smart.setEnabled(bool(self._search.text()))
         return menu
 
     def extend_result_menu(self, menu: QMenu, hits: Sequence[SearchHit]) -> None:
@@ -75,7 +94,7 @@ class AlbumActions:
 
     def shown_album(self) -> str | None:
         """The manual album the search field shows exactly (`album:"X"`), if any."""
-        query = self.window.search.text()
+        query = self._search.text()
         for album in self.albums():
             if album.kind == "manual" and query == filter_term("album", album.name):
                 return album.name
@@ -86,7 +105,7 @@ class AlbumActions:
     def ask_name(
         self, title: str, current: str, then: Callable[[str], None], label: str = "Album name:"
     ) -> QInputDialog:
-        dialog = QInputDialog(self.window)
+        dialog = QInputDialog(self._parent)
         dialog.setWindowTitle(title)
         dialog.setLabelText(label)
         # Wide enough for its title: window managers cut a title to the dialog's width ("New smart al…").
@@ -103,7 +122,7 @@ class AlbumActions:
         last one loaded (without a threshold it kept only the few near the best hit: a search showing
         393 photos saved an album of 5). A search of filters only keeps every photo that passes.
         """
-        query, hits = self.window.search.text(), self.window.model.hits()
+        query, hits = self._search.text(), self._shown()
         scores = [hit.score for hit in hits if hit.score is not None]
         threshold = min(scores) if scores else None
 
@@ -127,7 +146,7 @@ class AlbumActions:
             "Delete album",
             f"Delete the album {name}?\n\nIts photos stay in the library and on disk.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self.window,
+            self._parent,
         )
         box.accepted.connect(lambda: self._write(lambda lib: lib.albums.delete(name), f"Album {name} deleted."))
         box.open()
@@ -142,12 +161,12 @@ class AlbumActions:
 
         def show(found: tuple[list[int], list[TagSuggestion]]) -> None:
             ids, suggestions = found
-            dialog = SuggestionsDialog(name, suggestions, self.window)
+            dialog = SuggestionsDialog(name, suggestions, self._parent)
             dialog.accepted.connect(lambda: self._accept_tags(ids, dialog.chosen()))
             dialog.open()
-            self.window.suggestions_shown.emit(dialog)
+            self.suggestions_shown.emit(dialog)
 
-        self.window.runner.run_op(read, show)
+        self._state.runner.run_op(read, show)
 
     def _accept_tags(self, ids: list[int], tags: list[str]) -> None:
         pairs = [(photo_id, tag) for tag in tags for photo_id in ids]
@@ -172,10 +191,10 @@ class AlbumActions:
 
     def _write(self, work: Callable[[Library], object], done: str) -> None:
         def finished(_: object) -> None:
-            self.window.statusBar().showMessage(done, 8000)
-            self.window.state.announce(Changes(albums=True))  # the counts, and results filtered by album
+            self._state.notice.emit(done)
+            self._state.announce(Changes(albums=True))  # the counts, and results filtered by album
 
-        self.window.runner.run_op(work, finished, writes=True)
+        self._state.runner.run_op(work, finished, writes=True)
 
 
 class SuggestionsDialog(QDialog):
