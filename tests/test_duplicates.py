@@ -192,3 +192,21 @@ def test_a_deleted_photo_leaves_its_group(library: Library, tmp_path: Path) -> N
     (tmp_path / "photos" / "blue-1.jpg").unlink()
     library.scan()
     assert [sorted(by_stem(g.members)) for g in dups.groups()] == [["red-1", "red-2", "red-big"]]  # blue: one photo
+
+
+def test_is_duplicate_finds_the_marked_copies_and_minus_hides_them(library: Library) -> None:
+    Duplicates(library).find()
+    stems = lambda query: {Path(h.path).stem for h in library.search(query, limit=50).hits}  # noqa: E731
+    assert stems("is:duplicate") == {"red-1", "red-2", "blue-1"}
+    assert stems("-is:duplicate") == {"red-big", "blue-2", "green"}
+    assert stems("red -is:duplicate") == {"red-big", "blue-2", "green"}  # ranked, within the kept copies
+    assert stems("IS:Duplicate folder:photos") == stems("is:duplicate")
+
+
+def test_only_is_duplicate_can_be_excluded_besides_tags(library: Library) -> None:
+    from photosift.core.errors import QueryError
+
+    with pytest.raises(QueryError, match="Only tag: and is:duplicate filters can be excluded"):
+        library.search("-is:favourite")
+    with pytest.raises(QueryError, match="favourite or duplicate"):
+        library.search("is:copy")

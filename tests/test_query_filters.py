@@ -87,7 +87,7 @@ def test_a_filter_inside_a_term_ends_it_only_after_a_space() -> None:
         ("before:yesterday", "found 'yesterday'", 7),
         ("dog sort:size", "Expected date, oldest or relevance after 'sort:' at position 10, found 'size'", 9),
         ('album:"Summer 2023', "Unclosed quote at position 7", 6),
-        ("dog -album:Summer", "Only tag: filters can be excluded with '-' (position 5)", 4),
+        ("dog -album:Summer", "Only tag: and is:duplicate filters can be excluded with '-' (position 5)", 4),
         ("dog - - tag:x", "Expected a term at position 7, found another '-'", 6),
         ("tag:beach -", "Expected a term after the '-' at position 11", 10),
         ("tag:beach - crowd", "only subtracts", None),

@@ -9,7 +9,7 @@ the start of the query, after white space or after a + or - operator. Any other 
 The value runs to the next white space, or is "quoted" to hold spaces. A known key with no value or a
 bad value is an error naming the position.
 
-    tag:NAME      the photo carries the tag; -tag:NAME: it does not (only tags can be excluded)
+    tag:NAME      the photo carries the tag; -tag:NAME: it does not (only tags and is:duplicate can be excluded)
     album:NAME    the photo is in the album, manual or smart (names ignore case)
     folder:NAME   a folder of that name holds the photo, at any depth below a watched folder or the
                   watched folder itself; ASCII case ignored; NAME may span levels: folder:Trips/2023
@@ -22,6 +22,7 @@ bad value is an error naming the position.
     country:NAME  taken in that country, by name or ISO code (country:Portugal, country:PT)
     near:LAT,LON,RADIUS   taken within RADIUS (5km, 800m; a bare number is km) of a point
     is:favourite  one of the person's favourites (also is:favorite)
+    is:duplicate  marked as a near-duplicate of a copy kept (photosift duplicates); -is:duplicate: not
     rating:N      rated N stars (0-5; unrated is 0); also rating:>=N, >N, <=N, <N, =N
 
 Repeated filters: every tag: must hold and no -tag: may; several album:, folder: or camera: filters
@@ -59,11 +60,11 @@ _EXPECTED = {
     "place": "a place name",
     "country": "a country name or code",
     "near": "a point and radius (LAT,LON,RADIUS as in 38.72,-9.14,5km)",
-    "is": "favourite",
+    "is": "favourite or duplicate",
     "rating": "stars from 0 to 5 (as in 4, >=4, <3)",
 }
 # The values of is:, each naming the SearchFilters flag it sets.
-_IS_VALUES = {"favourite": "favourites", "favorite": "favourites"}
+_IS_VALUES = {"favourite": "favourites", "favorite": "favourites", "duplicate": "duplicates"}
 _NEAR = re.compile(r"(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(km|m)?", re.IGNORECASE)
 _RATING = re.compile(r"(>=|<=|=|<|>)?([0-5])")
 
@@ -109,13 +110,15 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
     near: list[NearPoint] = []
     ratings: list[RatingBound] = []
     flags: set[str] = set()
+    hidden: set[str] = set()  # the -is: values
     after: datetime | None = None
     before: datetime | None = None
     sort: SortOrder = "relevance"
     for token in tokens:
-        if token.negated_at is not None and token.key != "tag":
+        if token.negated_at is not None and not _excludable(token):
             raise QueryError(
-                f"Only tag: filters can be excluded with '-' (position {token.negated_at + 1}).", token.negated_at
+                f"Only tag: and is:duplicate filters can be excluded with '-' (position {token.negated_at + 1}).",
+                token.negated_at,
             )
         if token.key == "after":
             after = _date(token) if after is None else max(after, _date(token))
@@ -130,7 +133,7 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
         elif token.key == "rating":
             ratings.append(_rating(token))
         elif token.key == "is":
-            flags.add(_is_value(token))
+            (hidden if token.negated_at is not None else flags).add(_is_value(token))
         else:
             lists[("-" if token.negated_at is not None else "") + token.key].append(token.value)
     unique = {key: tuple(dict.fromkeys(values)) for key, values in lists.items()}
@@ -147,6 +150,8 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
         countries=unique["country"],
         near=tuple(dict.fromkeys(near)),
         favourites="favourites" in flags,
+        duplicates="duplicates" in flags,
+        hide_duplicates="duplicates" in hidden,
         ratings=tuple(dict.fromkeys(ratings)),
     )
 
@@ -203,6 +208,11 @@ def _rating(token: FilterToken) -> RatingBound:
     if match is None:
         raise _bad_value(token)
     return RatingBound(cast(Comparison, match.group(1) or "="), int(match.group(2)))
+
+
+def _excludable(token: FilterToken) -> bool:
+    """Whether a '-' may stand before the filter: -tag:NAME, and -is:duplicate (the marked copies left out)."""
+    return token.key == "tag" or (token.key == "is" and _IS_VALUES.get(token.value.lower()) == "duplicates")
 
 
 def _is_value(token: FilterToken) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from photosift.core.catalog.photo_filters import capture_order, matching_photo_ids
+from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.search.personal_filters import place_and_mark_sets
 from photosift.core.search.records import SearchFilters
 from photosift.core.vindex import VectorIndex
@@ -56,6 +57,10 @@ def allowed_photo_ids(engine: Engine, sources: FilterSources, filters: Sequence[
         if f.albums:
             required.append(set().union(*(sources.album_photo_ids(album) for album in f.albums)))
         required.extend(place_and_mark_sets(engine, f))
+        if f.duplicates:
+            required.append(duplicate_photo_ids(engine))
+        if f.hide_duplicates:
+            excluded |= duplicate_photo_ids(engine)
         for tag in f.exclude_tags:
             excluded |= sources.tagged_photo_ids(tag)
     if not required and not excluded:

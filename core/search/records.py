@@ -51,6 +51,8 @@ class SearchFilters:
         near: points with a radius, any of them; photos without GPS never match a place filter.
         favourites: only the person's favourites.
         ratings: star bounds that must all hold (unrated photos have 0 stars).
+        duplicates: only photos marked as near-duplicates (core.duplicates).
+        hide_duplicates: leave out photos marked as near-duplicates (-is:duplicate, the window's option).
     """
 
     folders: tuple[str, ...] = ()
@@ -67,6 +69,8 @@ class SearchFilters:
     near: tuple[NearPoint, ...] = ()
     favourites: bool = False
     ratings: tuple[RatingBound, ...] = ()
+    duplicates: bool = False
+    hide_duplicates: bool = False
 
     @property
     def restricts_catalog(self) -> bool:
