@@ -282,7 +282,7 @@ class Library:
         allowed = self._filters.allowed((query.filters, filters))
         if not query.terms:
             return [(i, None) for i in self._filters.capture_order(allowed, newest_first=sort != "oldest")]
-        vector = query_vector(query, self._term_encoders())
+        vector = query_vector(query, self.term_encoders())
         return self._ranked(vector, allowed, filters.min_score, sort, wanted, exclude=())
 
     def album_photo_ids(self, name: str) -> set[int]:
@@ -333,7 +333,8 @@ class Library:
         hits = tuple(SearchHit(i, infos[i].paths[0], s) for i, s in shown if i in infos and infos[i].paths)
         return SearchPage(hits, offset, limit, has_more=len(matches) > offset + limit)
 
-    def _term_encoders(self) -> TermEncoders:
+    def term_encoders(self) -> TermEncoders:
+        """How each kind of query term becomes a vector with this library's model."""
         return TermEncoders(self.encoder.encode_texts, self._encode_image_file, self._stored_vector)
 
     def _encode_image_file(self, path: str) -> np.ndarray:

@@ -1,0 +1,257 @@
+"""Why a photo matched a query: each term's similarity and its share of the score, each filter with whether
+the photo passes it and what of the photo decided it, the photo's tags that the query names, its place and
+marks, and the query's words found in its recognised text.
+
+The score is the one ranking used: the cosine of the photo's embedding with the normalised weighted sum of
+the term vectors. It splits exactly into one share per term, weight x similarity / |sum|, so the shares add
+up to the score and a subtracted term shows as the part it took away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from photosift.core.catalog.marks import PhotoMarks
+from photosift.core.catalog.place_rows import PlaceName, distance_km
+from photosift.core.catalog.records import PhotoInfo
+from photosift.core.errors import QueryError
+from photosift.core.search.query import Query, Term, parse_query
+from photosift.core.search.ranking import allowed_photo_ids
+from photosift.core.search.records import NearPoint, RatingBound, SearchFilters
+from photosift.core.search.vectors import TermEncoders, query_vector
+
+if TYPE_CHECKING:
+    from photosift.core.library import Library
+
+# The query key each SearchFilters field comes from; fields added later show under their own name.
+_KEY_OF_FIELD = {
+    "folders": "folder",
+    "after": "after",
+    "before": "before",
+    "cameras": "camera",
+    "albums": "album",
+    "include_tags": "tag",
+    "exclude_tags": "-tag",
+    "places": "place",
+    "countries": "country",
+    "near": "near",
+    "favourites": "is",
+    "ratings": "rating",
+    "texts": "text",
+}
+_NOT_FILTERS = {"sort", "min_score"}  # how results are ordered and cut, not which photos pass
+# A tag "matches" a text term whose words hold the tag's words: "beach at dusk" names the tag "beach".
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class TermScore:
+    """One term: its similarity to the photo and its share of the photo's score (shares add up to it)."""
+
+    kind: str  # text | image | photo
+    value: str
+    weight: float
+    similarity: float
+    share: float
+
+
+@dataclass(frozen=True)
+class FilterCheck:
+    """One filter of the query: whether the photo passes it, and what of the photo decided it."""
+
+    key: str
+    value: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why `photo_id` matched (or did not match) `query`.
+
+    Attributes:
+        score: the similarity ranking used; None for a query of filters only, or an unindexed photo.
+        passes: whether the photo passes every filter (a photo shown as a result always does).
+        tags: the photo's tags (accepted or automatic) that a text term or a tag: filter names.
+        recognised_words: the words of the query's text terms found in the photo's recognised text
+            (they raise its rank, see core.ocr.blend); None when no recognised text was given.
+    """
+
+    photo_id: int
+    path: str
+    query: str
+    score: float | None
+    terms: tuple[TermScore, ...]
+    filters: tuple[FilterCheck, ...]
+    tags: tuple[str, ...]
+    place: PlaceName | None
+    marks: PhotoMarks
+    recognised_words: tuple[str, ...] | None = None
+
+    @property
+    def passes(self) -> bool:
+        return all(check.passed for check in self.filters)
+
+
+def explain(
+    library: Library,
+    text: str,
+    photo_id: int,
+    base: Path | None = None,
+    recognised_text: Callable[[int], str | None] | None = None,
+) -> Explanation:
+    """Explain how the photo `photo_id` scores against the query `text` and which of its filters it passes.
+
+    Args:
+        recognised_text: the photo's OCR text (None: not read); given, the query's words found in it are
+            listed.
+
+    Raises:
+        QueryError: the query does not parse, or there is no such photo.
+    """
+    query = parse_query(text, base)
+    info = library.photo(photo_id)
+    if info is None or not info.paths:
+        raise QueryError(f"There is no photo #{photo_id} in the library.")
+    place = library.places.of_photo(photo_id)
+    score, terms = _term_scores(library, query, photo_id)
+    read = recognised_text(photo_id) if recognised_text is not None else None
+    return Explanation(
+        photo_id=photo_id,
+        path=info.paths[0],
+        query=text,
+        score=score,
+        terms=terms,
+        filters=tuple(_check(library, info, place, key, f) for key, f in single_filters(query.filters)),
+        tags=_named_tags(library, photo_id, query),
+        place=place,
+        marks=library.marks.of([photo_id])[photo_id],
+        recognised_words=None if read is None else _words_in(read, query),
+    )
+
+
+def _term_scores(library: Library, query: Query, photo_id: int) -> tuple[float | None, tuple[TermScore, ...]]:
+    ids, stored = library.catalog.embeddings(library.model_id, [photo_id])
+    if not query.terms or not len(ids):
+        return None, ()
+    photo = np.asarray(stored[0], dtype=np.float32)
+    encoders = library.term_encoders()
+    texts = [t.value for t in query.terms if t.kind == "text"]
+    encoded = dict(zip(texts, encoders.text(texts), strict=True)) if texts else {}
+    cached = dataclasses.replace(encoders, text=lambda values: np.stack([encoded[v] for v in values]))
+    score = float(photo @ query_vector(query, cached))  # raises for terms that cancel out
+    vectors = [_vector(term, cached) for term in query.terms]
+    norm = float(np.linalg.norm(sum(term.weight * v for term, v in zip(query.terms, vectors, strict=True))))
+    terms = tuple(
+        TermScore(term.kind, term.value, term.weight, float(photo @ _unit(v)), term.weight * float(photo @ v) / norm)
+        for term, v in zip(query.terms, vectors, strict=True)
+    )
+    return score, terms
+
+
+def _vector(term: Term, encoders: TermEncoders) -> np.ndarray:
+    if term.kind == "text":
+        return np.asarray(encoders.text([term.value])[0], dtype=np.float32)
+    if term.kind == "image":
+        return np.asarray(encoders.image_file(term.value), dtype=np.float32)
+    found = encoders.photo(term.photo_id)
+    if found is None:
+        raise QueryError(f"Photo #{term.value} is not in the library or not indexed yet.")
+    return np.asarray(found, dtype=np.float32)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def single_filters(filters: SearchFilters) -> Iterator[tuple[str, SearchFilters]]:
+    """Each filter in `filters` on its own, with its field name: tag:a tag:b are two, is:favourite one."""
+    for field in dataclasses.fields(SearchFilters):
+        value = getattr(filters, field.name)
+        if field.name in _NOT_FILTERS or value in (None, False, ()):
+            continue
+        for item in value if isinstance(value, tuple) else (value,):
+            yield field.name, dataclasses.replace(SearchFilters(), **{field.name: _as_field(value, item)})
+
+
+def _as_field(value: Any, item: Any) -> Any:
+    return (item,) if isinstance(value, tuple) else item
+
+
+def _check(library: Library, info: PhotoInfo, place: PlaceName | None, field: str, alone: SearchFilters) -> FilterCheck:
+    value = getattr(alone, field)
+    item = value[0] if isinstance(value, tuple) else value
+    allowed = allowed_photo_ids(library.catalog.engine, library, (alone,))
+    passed = allowed is None or info.id in allowed
+    return FilterCheck(
+        _KEY_OF_FIELD.get(field, field), _written(field, item), passed, _detail(library, info, place, field, item)
+    )
+
+
+def _written(field: str, item: Any) -> str:
+    """The filter's value as a person would write it."""
+    if isinstance(item, NearPoint):
+        return f"{item.lat:g},{item.lon:g},{item.radius_km:g}km"
+    if isinstance(item, RatingBound):
+        return f"{item.comparison}{item.stars}"
+    if isinstance(item, datetime):
+        return item.date().isoformat()
+    if field == "favourites":
+        return "favourite"
+    return str(item)
+
+
+def _detail(library: Library, info: PhotoInfo, place: PlaceName | None, field: str, item: Any) -> str:
+    """What of the photo a filter looked at, in a few words."""
+    if field in ("places", "countries"):
+        return _place_words(place)
+    if field == "near":
+        if info.gps_lat is None or info.gps_lon is None:
+            return "no GPS"
+        km = float(distance_km(np.array([info.gps_lat]), np.array([info.gps_lon]), item.lat, item.lon)[0])
+        return f"{km:.1f} km away"
+    if field == "ratings":
+        return f"{library.marks.of([info.id])[info.id].rating} stars"
+    if field == "favourites":
+        return "favourite" if library.marks.of([info.id])[info.id].favourite else "not a favourite"
+    if field in ("after", "before"):
+        return f"taken {info.taken_at:%Y-%m-%d}" if info.taken_at else "dated by its file"
+    if field == "cameras":
+        return info.camera or "no camera recorded"
+    if field == "folders":
+        return str(Path(info.paths[0]).parent)
+    return ""
+
+
+def _place_words(place: PlaceName | None) -> str:
+    if place is None:
+        return "no place (no GPS, or nowhere named near)"
+    names = dict.fromkeys(n for n in (place.locality, place.city, place.region, place.country) if n)
+    return ", ".join(names)
+
+
+def _named_tags(library: Library, photo_id: int, query: Query) -> tuple[str, ...]:
+    """The photo's carried tags (accepted or automatic) that a tag: filter or a text term's words name."""
+    words = [set(_WORD.findall(t.value.lower())) for t in query.terms if t.kind == "text" and t.weight > 0]
+    named = {tag.lower() for tag in query.filters.include_tags}
+    found = []
+    for tag in library.tags.photo_tags(photo_id):
+        tag_words = set(_WORD.findall(tag.name.lower()))
+        if tag.state in ("accepted", "auto") and (tag.name in named or any(tag_words <= w for w in words)):
+            found.append(tag.name)
+    return tuple(found)
+
+
+def _words_in(read: str, query: Query) -> tuple[str, ...]:
+    """The words of the query's text terms found in the recognised text (case ignored)."""
+    haystack = read.lower()
+    words = (w for t in query.terms if t.kind == "text" and t.weight > 0 for w in _WORD.findall(t.value.lower()))
+    return tuple(dict.fromkeys(w for w in words if w in haystack))
