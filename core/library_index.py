@@ -152,8 +152,8 @@ class LibraryIndex:
         if loaded is not None:
             self._index, self._generation, self._saved_generation = loaded, generation, generation
             return
-        generation, ids, vectors = self._catalog.embeddings_at(self._model_id)
-        self._index, self._generation = VectorIndex.build(self._dim, ids, vectors), generation
+        with self._catalog.embedding_snapshot(self._model_id) as (generation, ids, read):
+            self._index, self._generation = VectorIndex.build_in_ranges(self._dim, ids, read), generation
 
     def _resync(self) -> None:
         """After a write whose generation step the index did not follow: keep the index if it holds the

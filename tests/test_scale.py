@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import make_colour_classes
 from test_library import open_library
 
+from photosift.core import vindex
 from photosift.core.catalog import photo_filters
 from photosift.core.vindex import VectorIndex
 
@@ -64,3 +66,27 @@ def test_dates_of_some_photos_by_id_match_a_pass_over_all(
     by_pass = photo_filters.photo_dates(lib.catalog.engine, wanted[::2])
     assert by_id == by_pass and list(by_id) == sorted(by_id) and len(by_id) == 5
     lib.close()
+
+
+@pytest.mark.parametrize("threshold", [10_000, 1_000])  # exact, approximate
+def test_an_index_built_a_range_at_a_time_is_the_index_built_whole(
+    threshold: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((3_000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(5, 6_005, 2, dtype=np.int64)
+    reads: list[int] = []
+
+    def read(start: int, stop: int) -> np.ndarray:
+        reads.append(stop - start)
+        return vectors[start:stop]
+
+    monkeypatch.setattr(vindex, "READ_RANGE", 700)
+    whole = VectorIndex.build(16, ids, vectors, approximate_threshold=threshold)
+    ranged = VectorIndex.build_in_ranges(16, ids, read, approximate_threshold=threshold)
+    assert max(reads) <= 700 and ranged.is_approximate == (threshold < 3_000)
+    assert np.array_equal(ranged.ids(), whole.ids())
+    queries = vectors[:20] + 0.1 * rng.standard_normal((20, 16)).astype(np.float32)
+    for a, b in zip(whole.search(queries, 10), ranged.search(queries, 10), strict=True):
+        assert np.array_equal(a.ids, b.ids) and np.allclose(a.scores, b.scores)
