@@ -18,18 +18,14 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Float,
-    Integer,
     Row,
     and_,
     bindparam,
-    column,
     delete,
     func,
     insert,
     select,
     update,
-    values,
 )
 
 from photosift.core.catalog import schema as s
@@ -292,25 +288,18 @@ class TagStore:
         every indexing run, and hundreds of queries' worth of Python kept the GIL from the GUI thread long
         enough to stall the window. Each count is a correlated subquery, so SQLite reads one range of the
         (model, tag, score) index per tag; as a join it put the scores table outside and the thresholds
-        inside, a pass over every score (18 s at 5,000 photos)."""
+        inside, a pass over every score (18 s at 5,000 photos). Written as SQL text: SQLAlchemy took 0.4 s
+        to compile the VALUES list of 462 tags, most of the time the count took at 100,000 photos."""
         if not thresholds:
             return {}
-        wanted = (
-            values(column("tag_id", Integer), column("threshold", Float), name="wanted")
-            .data(list(thresholds.items()))
-            .cte()  # WITH wanted(tag_id, threshold) AS (VALUES ...): SQLite has no aliased VALUES in FROM
+        rows = ", ".join(["(?, ?)"] * len(thresholds))  # SQLite has no aliased VALUES in FROM: a CTE
+        sql = (
+            f"WITH wanted(tag_id, threshold) AS (VALUES {rows}) SELECT tag_id, (SELECT count(*) FROM tag_scores"
+            " WHERE model_id = ? AND tag_id = wanted.tag_id AND score >= wanted.threshold) FROM wanted"
         )
-        count = (
-            select(func.count())
-            .where(
-                s.tag_scores.c.model_id == model_id,
-                s.tag_scores.c.tag_id == wanted.c.tag_id,
-                s.tag_scores.c.score >= wanted.c.threshold,
-            )
-            .scalar_subquery()
-        )
+        params = (*(v for pair in thresholds.items() for v in pair), model_id)
         with self.engine.connect() as conn:
-            return {int(r[0]): int(r[1]) for r in conn.execute(select(wanted.c.tag_id, count)) if r[1]}
+            return {int(r[0]): int(r[1]) for r in conn.exec_driver_sql(sql, params) if r[1]}
 
     def scores_of_photos(self, model_id: int, photo_ids: Sequence[int]) -> list[tuple[int, int, float]]:
         """The stored candidate (tag id, photo id, score) rows of some photos."""
