@@ -19,10 +19,11 @@ from photosift.app.cli import run
 from photosift.app.main import build_library
 from photosift.core.catalog import model_rows
 from photosift.core.catalog.model_rows import StoredModel
+from photosift.core.errors import ModelError
 from photosift.core.models.build import build_model, tokenizer_is_bundled
 from photosift.core.models.card import NOT_MEASURED, NOT_STATED, model_card
 from photosift.core.models.encoder import Encoder
-from photosift.core.models.files import missing_files, needed_files
+from photosift.core.models.files import needed_files
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import dump_spec, load_spec
 from photosift.core.protocol import EXIT_OK
@@ -136,7 +137,79 @@ def test_models_with_hugging_face_tokenizers_list_their_files(tmp_path: Path) ->
         assert [file.path for file in files][1:] == [paths.models / spec.files_folder / f.name for f in spec.files]
 
 
-CATALOGUE = ["vit-b-32-siglip2-256", "vit-b-16-siglip2", "vit-so400m-16-siglip2-384"]
+# NLLB-200 distilled 600M as its published config.json describes it (an M2M100 encoder-decoder; open_clip
+# keeps the encoder): the stand-in the strict load test builds NLLB-CLIP's text tower from.
+NLLB_600M_CONFIG = {
+    "model_type": "m2m_100",
+    "is_encoder_decoder": True,
+    "vocab_size": 256206,
+    "d_model": 1024,
+    "encoder_layers": 12,
+    "decoder_layers": 12,
+    "encoder_attention_heads": 16,
+    "decoder_attention_heads": 16,
+    "encoder_ffn_dim": 4096,
+    "decoder_ffn_dim": 4096,
+    "max_position_embeddings": 1024,
+    "scale_embedding": True,
+    "activation_function": "relu",
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+    "decoder_start_token_id": 2,
+}
+TINY_M2M100 = NLLB_600M_CONFIG | {
+    "vocab_size": 300,
+    "d_model": 16,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 32,
+    "decoder_ffn_dim": 32,
+    "max_position_embeddings": 32,
+}
+
+
+@pytest.fixture
+def tiny_nllb(tmp_path: Path) -> Path:
+    """A spec like NLLB-CLIP's: tiny.json's image tower, a Hugging Face M2M100 text tower named after the hub
+    model, and a tiny config.json for it in the spec's files folder."""
+    vision_cfg = json.loads((TEST_MODELS / "tiny-arch.json").read_text())["vision_cfg"]
+    hub = "facebook/nllb-200-distilled-600M"
+    text_cfg = {
+        "hf_model_name": hub,
+        "hf_tokenizer_name": hub,
+        "hf_proj_type": "linear",
+        "hf_pooler_type": "cls_pooler",
+    }
+    arch = {"embed_dim": 32, "custom_text": True, "vision_cfg": vision_cfg, "text_cfg": text_cfg}
+    (tmp_path / "tiny-nllb-arch.json").write_text(json.dumps(arch))
+    spec = json.loads((TEST_MODELS / "tiny.json").read_text())
+    spec |= {"name": "tiny-nllb", "architecture": "tiny-nllb-arch", "open_clip_config": "tiny-nllb-arch.json"}
+    spec |= {
+        "files_folder": "tiny-nllb",
+        "files": [{"name": "config.json", "urls": ["https://example.org/config.json"]}],
+    }
+    (tmp_path / "tiny-nllb.json").write_text(json.dumps(spec))
+    return tmp_path / "tiny-nllb.json"
+
+
+def test_a_hugging_face_text_tower_is_built_from_the_spec_s_config_file(tiny_nllb: Path, tmp_path: Path) -> None:
+    """open_clip would fetch the config, and the whole pretrained text model, from the hub while building."""
+    spec, models = load_spec(tiny_nllb), tmp_path / "models"
+    with pytest.raises(ModelError, match=r"is missing config\.json.*photosift models download tiny-nllb"):
+        build_model(spec, models_dir=models)
+    (models / "tiny-nllb").mkdir(parents=True)
+    (models / "tiny-nllb" / "config.json").write_text(json.dumps(TINY_M2M100))
+    model = build_model(spec, models_dir=models)
+    assert model.text.config.d_model == 16  # type: ignore[union-attr]  # the local file's, not the hub's 1024
+    assert model.text.proj.weight.shape == (32, 16)  # type: ignore[union-attr]
+    tokens = torch.tensor([[0, 5, 7, 2, 1, 1]])
+    assert model.encode_text(tokens).shape == (1, 32)  # type: ignore[operator]
+
+
+CATALOGUE = ["vit-b-32-siglip2-256", "vit-b-16-siglip2", "vit-so400m-16-siglip2-384", "nllb-clip-base-siglip"]
 
 
 @pytest.mark.slow
@@ -144,10 +217,16 @@ CATALOGUE = ["vit-b-32-siglip2-256", "vit-b-16-siglip2", "vit-so400m-16-siglip2-
 @pytest.mark.parametrize("name", CATALOGUE)
 def test_a_catalogue_model_loads_its_weights_strictly(name: str, tmp_path: Path) -> None:
     """A state dict of the spec's architecture, saved where its download lands, loads strictly and embeds
-    as the model it came from; the tokenizer files are stand-ins (the tiny multilingual test covers those)."""
+    as the model it came from; the tokenizer files are stand-ins (the tiny multilingual test covers those),
+    and NLLB-CLIP's text tower is built from a stand-in of its published config."""
     paths = Paths(tmp_path)
     spec = ModelRegistry(paths).resolve(name)
-    source = build_model(spec)
+    assert spec.files_folder is not None
+    for file in spec.files:
+        path = paths.models / spec.files_folder / file.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(NLLB_600M_CONFIG if file.name == "config.json" else {}), encoding="utf-8")
+    source = build_model(spec, models_dir=paths.models)
     with torch.no_grad():
         for param in source.parameters():
             param.add_(0.02)  # differ from the encoder's own seeded initialisation
@@ -155,9 +234,6 @@ def test_a_catalogue_model_loads_its_weights_strictly(name: str, tmp_path: Path)
     assert weights is not None
     weights.parent.mkdir(parents=True)
     safetensors.torch.save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(weights))
-    for file in missing_files(spec, paths):
-        file.path.parent.mkdir(parents=True, exist_ok=True)
-        file.path.write_text("{}", encoding="utf-8")
     assert ModelRegistry(paths).is_downloaded(spec)
     encoder = Encoder(spec, paths, "cpu")
     batch = np.random.default_rng(0).standard_normal((1, 3, spec.image_size, spec.image_size)).astype(np.float32)

@@ -3,9 +3,10 @@
 Weights always come from our own loader (`core.models.weights`), so the architecture is built with
 random initialisation (`pretrained=None`) and then overwritten. Seeding makes that initialisation
 deterministic, which test specs with `random_init` rely on across processes. CLIP's tokenizer ships
-inside open_clip; SigLIP-family and Hugging Face tokenizers are built from the files the spec lists
-(`ModelSpec.files`), which the model's download fetched with progress and resume like its weights:
-nothing here calls a hub client, so a missing file is an error that says what to run.
+inside open_clip; SigLIP-family and Hugging Face tokenizers, and a Hugging Face text tower's config
+(NLLB-CLIP), come from the files the spec lists (`ModelSpec.files`), which the model's download fetched
+with progress and resume like its weights: nothing here calls a hub client, so a missing file is an error
+that says what to run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from photosift.core.errors import ModelError
 from photosift.core.models.spec import ModelSpec
 
+HF_CONFIG = "config.json"  # a Hugging Face text tower's architecture, read by transformers' AutoConfig
 RANDOM_INIT_SEED = 0  # any fixed value: random-init test models must embed identically in every process
 
 
@@ -29,22 +31,30 @@ class Tokenizer(Protocol):
     def __call__(self, texts: list[str]) -> torch.Tensor: ...
 
 
-def build_model(spec: ModelSpec, patch_dropout: float | None = None) -> torch.nn.Module:
+def build_model(spec: ModelSpec, patch_dropout: float | None = None, models_dir: Path | None = None) -> torch.nn.Module:
     """Build the spec's architecture on the CPU in eval mode, with seeded random weights and no grads.
 
     `patch_dropout` (for training) goes to open_clip as `force_patch_dropout`, which also reaches timm-based
-    towers (SigLIP, PE-Core) as their `patch_drop_rate`; it only acts in train mode.
+    towers (SigLIP, PE-Core) as their `patch_drop_rate`; it only acts in train mode. `models_dir`
+    (`Paths.models`) is where a Hugging Face text tower's config is read from (see `_local_text_tower`).
 
     Raises:
-        ModelError: open_clip does not know the architecture or cannot build it.
+        ModelError: open_clip does not know the architecture or cannot build it, or a Hugging Face text
+            tower's config file is missing.
     """
     register_architecture(spec)
+    overrides = _local_text_tower(spec, models_dir)
     # fork_rng keeps the caller's random state untouched; devices=[] leaves CUDA generators alone.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(RANDOM_INIT_SEED)
         try:
             model = open_clip.create_model(
-                spec.architecture, pretrained=None, device="cpu", precision="fp32", force_patch_dropout=patch_dropout
+                spec.architecture,
+                pretrained=None,
+                device="cpu",
+                precision="fp32",
+                force_patch_dropout=patch_dropout,
+                **overrides,
             )
         except (RuntimeError, ValueError, TypeError, KeyError) as exc:
             raise ModelError(f"open_clip cannot build the {spec.architecture} architecture ({exc}).") from exc
@@ -52,6 +62,27 @@ def build_model(spec: ModelSpec, patch_dropout: float | None = None) -> torch.nn
     model.eval()
     model.requires_grad_(False)
     return model
+
+
+def _local_text_tower(spec: ModelSpec, models_dir: Path | None) -> dict[str, Any]:
+    """open_clip's overrides that build a Hugging Face text tower (NLLB-CLIP's) from the config.json among
+    the spec's files, with random weights that ours overwrite; {} for every other tower.
+
+    Left alone, open_clip asks the hub for the config and downloads the whole pretrained text model (2.5 GB
+    for NLLB) while building the architecture, with no progress and no offline message."""
+    text_cfg = _text_cfg(spec)
+    if not text_cfg.get("hf_model_name"):
+        return {}
+    if models_dir is None or spec.files_folder is None:
+        raise ModelError(
+            f"The {spec.title} model's text tower is configured by a Hugging Face config file, but "
+            f"{'no model folder was given' if spec.files_folder else 'its spec lists no files'}."
+        )
+    folder = models_dir / spec.files_folder
+    _check_files(spec, folder)
+    if not (folder / HF_CONFIG).is_file():
+        raise ModelError(_refetch(spec, folder, f"is missing {HF_CONFIG}"))
+    return {"text_cfg": text_cfg | {"hf_model_name": str(folder), "hf_model_pretrained": False}}
 
 
 def load_tokenizer(spec: ModelSpec, models_dir: Path) -> Tokenizer:

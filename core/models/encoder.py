@@ -306,7 +306,7 @@ class Encoder:
     def _load_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
         weights = self._fetch_weights(progress, cancel)
         progress(Progress(stage="load", done=0, total=1, message=self._spec.title))
-        model = build_model(self._spec, self._patch_dropout)
+        model = build_model(self._spec, self._patch_dropout, self._paths.models)
         if weights is not None:
             apply_state_dict(model, self._read_weights(weights), self._spec.name)
         if cancel is not None:

@@ -129,7 +129,7 @@ class ModelRegistry:
 
         source = Path(checkpoint).expanduser().resolve()
         state = load_state_dict(source)
-        model = build_model(base)
+        model = build_model(base, models_dir=self._paths.models)
         apply_state_dict(model, state, base.name)
         del model, state  # only needed to prove the fit; free them before copying gigabytes
         dest = self._paths.models / f"{name}{source.suffix or '.pth'}"

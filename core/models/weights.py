@@ -48,7 +48,7 @@ def install_weights(source: Path, spec: ModelSpec, paths: Paths, cancel: CancelT
     if dest is None:
         raise ModelError(f"The {spec.title} model has no weights file to install.")
     source = Path(source).expanduser()
-    _check_fit(source, spec)
+    _check_fit(source, spec, paths)
     copy = dest.with_name(dest.name + ".copy")  # not ".part": that may be a download to resume
     try:
         digest = _copy(source, copy, cancel)
@@ -63,10 +63,10 @@ def install_weights(source: Path, spec: ModelSpec, paths: Paths, cancel: CancelT
     return dest
 
 
-def _check_fit(source: Path, spec: ModelSpec) -> None:
+def _check_fit(source: Path, spec: ModelSpec, paths: Paths) -> None:
     """Raise `ModelError` unless `source` loads into the spec's architecture; both are freed on return,
     before a multi-gigabyte copy starts."""
-    apply_state_dict(build_model(spec), load_state_dict(source), spec.name)
+    apply_state_dict(build_model(spec, models_dir=paths.models), load_state_dict(source), spec.name)
 
 
 def _copy(source: Path, dest: Path, cancel: CancelToken | None) -> str:
