@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from photosift.app.cli import albums, duplicates, eval, library, models, search, tags, train
+from photosift.app.cli import albums, duplicates, eval, library, marks, models, search, tags, train
 from photosift.app.cli.common import Handler, add_search_options
 from photosift.app.errorlog import configure_logging, log_details, log_exception
 from photosift.core.errors import Cancelled, EnvironmentFault, PhotosiftError, UserError
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("query", nargs="+")
     query.epilog = search.FILTERS_HELP
     add_search_options(query)
+    query.add_argument(
+        "--explain", action="store_true", help="with each result, why it matched: term scores, filters, tags, place"
+    )
     similar = add("similar", search.cmd_similar, "find photos similar to a photo (path or #id) or any image file")
     similar.add_argument("photo")
     add_search_options(similar)
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_models_parser(sub, common)
     albums.add_albums_parser(sub, common)
     tags.add_tags_parser(sub, common)
+    marks.add_marks_parser(sub, common)
     duplicates.add_duplicates_parser(sub, common)
     train.add_train_parser(sub)
     return parser

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photosift.app.cli.common import emit, open_library, print_page, refuse_nul, search_filters, unindexed_model_hint
+from photosift.app.cli.explain import emit_explained
 from photosift.core.errors import ImageError, UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.search.references import parse_reference
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 FILTERS_HELP = (
     "Filters may be mixed with the terms: tag:NAME -tag:NAME album:NAME folder:NAME-or-PATH camera:TEXT "
-    "after:YYYY[-MM[-DD]] before:YYYY[-MM[-DD]] sort:date|oldest|relevance. Quote values with spaces "
+    "after:YYYY[-MM[-DD]] before:YYYY[-MM[-DD]] sort:date|oldest|relevance place:NAME country:NAME near:LAT,LON,5km "
+    "is:favourite rating:>=4. Quote values with spaces "
     '(album:"Summer 2023") and the whole query in a shell. Filters alone list photos, newest first.'
 )
 
@@ -27,7 +29,10 @@ def cmd_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
     with open_library(args, paths, settings) as library:
         _check_indexed(library)
         page = library.search(text, search_filters(args), args.offset, args.limit)
-        emit(args, page, lambda: print_page(page))
+        if args.explain:
+            emit_explained(args, library, text, page)
+        else:
+            emit(args, page, lambda: print_page(page))
         return EXIT_OK
 
 
