@@ -17,12 +17,14 @@ STAGE_LABELS = {
     "download": "Downloading the model",
     "tag-vectors": "Preparing tags",
     "tag": "Tagging",
+    "ocr": "Reading text in photos",
     "duplicates": "Comparing photos",
     "duplicate-hashes": "Reading photos to confirm duplicates",
 }
 UNITS = {
     "index": " photos",
     "tag": " photos",
+    "ocr": " photos",
     "tag-vectors": " tags",
     "duplicates": " photos",
     "duplicate-hashes": " photos",

@@ -7,7 +7,7 @@ operations people use: add folders, scan and index them, search by text or image
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +26,8 @@ from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_wor
 from photosift.core.library_index import LibraryIndex
 from photosift.core.library_lock import LibraryLock
 from photosift.core.models.spec import ModelSpec
+from photosift.core.ocr.blend import blend, within
+from photosift.core.ocr.service import TextService
 from photosift.core.places import Places
 from photosift.core.progress import CancelToken, ProgressCallback, no_progress
 from photosift.core.scanner import ScanReport, scan_folder
@@ -110,6 +112,7 @@ class Library:
         # Through self.encoder at call time: the GUI may hand the library an encoder it already loaded.
         self.tags = TagService(catalog, self.model_id, lambda texts: self.encoder.encode_texts(texts))
         self.albums = Albums(self)
+        self.text = TextService(catalog, self.model_id, lambda texts: self.encoder.encode_texts(texts), settings.ocr)
         self.places = Places(catalog.engine)
         self.marks = MarkStore(catalog.engine)
 
@@ -283,7 +286,9 @@ class Library:
         if not query.terms:
             return [(i, None) for i in self._filters.capture_order(allowed, newest_first=sort != "oldest")]
         vector = query_vector(query, self.term_encoders())
-        return self._ranked(vector, allowed, filters.min_score, sort, wanted, exclude=())
+        # Recognised text holding a text term's words raises a photo (core.ocr.blend: a bonus, documented)
+        texts = self.text.blended_ids(t.value for t in query.terms if t.kind == "text" and t.weight > 0)
+        return self._ranked(vector, allowed, filters.min_score, sort, wanted, (), within(texts, allowed))
 
     def album_photo_ids(self, name: str) -> set[int]:
         """The photos of the album `name` now (the `album:` filter). Raises QueryError if there is none."""
@@ -320,17 +325,22 @@ class Library:
         sort: SortOrder,
         wanted: int | None,
         exclude: Sequence[int],
+        text_ids: Collection[int] = (),
     ) -> list[Match]:
         if wanted is not None and min_score is None and sort == "relevance":
-            return nearest(self.vector_index(), vector, allowed, wanted, exclude)
-        hits = relevant(self.vector_index(), vector, allowed, min_score, exclude)
+            hits = nearest(self.vector_index(), vector, allowed, wanted, exclude)
+        else:
+            hits = relevant(self.vector_index(), vector, allowed, min_score, exclude)
+        hits = blend(hits, text_ids, vector, lambda ids: self.catalog.embeddings(self.model_id, ids), min_score)
         return hits if sort == "relevance" else self._filters.by_capture_time(hits, sort == "newest")
 
     def page(self, matches: Sequence[Match], offset: int, limit: int) -> SearchPage:
         """One page of `matches` as hits with a path to show (photos deleted meanwhile are left out)."""
         shown = matches[offset : offset + limit]
         infos = self.catalog.photos([i for i, _ in shown])
-        hits = tuple(SearchHit(i, infos[i].paths[0], s) for i, s in shown if i in infos and infos[i].paths)
+        hits = tuple(
+            SearchHit(i, infos[i].paths[0], s, infos[i].aspect) for i, s in shown if i in infos and infos[i].paths
+        )
         return SearchPage(hits, offset, limit, has_more=len(matches) > offset + limit)
 
     def term_encoders(self) -> TermEncoders:

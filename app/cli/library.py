@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import emit, model_setting, open_library, plural, unindexed_model_hint
+from photosift.app.cli.text import read_text, text_lines, text_summary
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings, save_settings
@@ -36,12 +37,14 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             if args.retry_failed:
                 library.catalog.retry_failed()
             report = library.index(progress)
+            text = read_text(library, args, progress)
         counts = {f.path: f.photo_count for f in library.folders()}
-        lines = index_lines(scans, report, counts)
+        lines = index_lines(scans, report, counts) + text_lines(text)
         if first_model and report.embedded:
             save_settings(paths, settings.with_changes(model=model_setting(args.model)))
             lines.append(f"This library uses {library.spec.name} from now on; `photosift models select` changes it.")
         summary = {"folders": [scan_summary(s) for s in scans], "index": asdict(report), "model": library.spec.name}
+        summary["ocr"] = text_summary(text)
         emit(args, summary, lambda: print("\n".join(lines)))
         return EXIT_OK
 

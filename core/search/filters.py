@@ -24,10 +24,13 @@ bad value is an error naming the position.
     is:favourite  one of the person's favourites (also is:favorite)
     is:duplicate  marked as a near-duplicate of a copy kept (photosift duplicates); -is:duplicate: not
     rating:N      rated N stars (0-5; unrated is 0); also rating:>=N, >N, <=N, <N, =N
+    text:WORDS    the text read from the photo (OCR) holds every word, ignoring ASCII case, also
+                  inside a longer run: OCR often joins words, so text:"invoice 2023" finds INVOICE2023
 
 Repeated filters: every tag: must hold and no -tag: may; several album:, folder: or camera: filters
 let a photo through if any matches, and so do several place:, country: or near: filters; every
-rating: must hold (rating:>=2 rating:<=4); repeated after:/before: keep the tightest; the last sort: wins.
+rating: and every text: must hold (rating:>=2 rating:<=4); repeated after:/before: keep the tightest;
+the last sort: wins.
 Photos without GPS match no place:, country: or near: filter.
 """
 
@@ -42,9 +45,24 @@ from pathlib import Path
 from typing import cast
 
 from photosift.core.errors import QueryError
+from photosift.core.ocr.store import query_words
 from photosift.core.search.records import Comparison, NearPoint, RatingBound, SearchFilters, SortOrder
 
-KEYS = ("tag", "album", "folder", "after", "before", "camera", "sort", "place", "country", "near", "is", "rating")
+KEYS = (
+    "tag",
+    "album",
+    "folder",
+    "after",
+    "before",
+    "camera",
+    "sort",
+    "place",
+    "country",
+    "near",
+    "is",
+    "rating",
+    "text",
+)
 _KEY = re.compile(rf"({'|'.join(KEYS)}):", re.IGNORECASE)
 PATH_START = re.compile(r"^(?:\.{1,2}[/\\]|[/\\]|~[/\\]|[A-Za-z]:[/\\])")
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -62,6 +80,7 @@ _EXPECTED = {
     "near": "a point and radius (LAT,LON,RADIUS as in 38.72,-9.14,5km)",
     "is": "favourite or duplicate",
     "rating": "stars from 0 to 5 (as in 4, >=4, <3)",
+    "text": "words to find in the photo's text",
 }
 # The values of is:, each naming the SearchFilters flag it sets.
 _IS_VALUES = {"favourite": "favourites", "favorite": "favourites", "duplicate": "duplicates"}
@@ -106,7 +125,9 @@ def read_filter(text: str, i: int, negated_at: int | None) -> tuple[FilterToken,
 
 def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
     """Check each filter's value and gather them into one SearchFilters (see the module's rules)."""
-    lists: dict[str, list[str]] = {key: [] for key in ("tag", "-tag", "album", "folder", "camera", "place", "country")}
+    lists: dict[str, list[str]] = {
+        key: [] for key in ("tag", "-tag", "album", "folder", "camera", "place", "country", "text")
+    }
     near: list[NearPoint] = []
     ratings: list[RatingBound] = []
     flags: set[str] = set()
@@ -132,6 +153,8 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
             near.append(_near(token))
         elif token.key == "rating":
             ratings.append(_rating(token))
+        elif token.key == "text" and not query_words(token.value):
+            raise _bad_value(token)
         elif token.key == "is":
             (hidden if token.negated_at is not None else flags).add(_is_value(token))
         else:
@@ -153,6 +176,7 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
         duplicates="duplicates" in flags,
         hide_duplicates="duplicates" in hidden,
         ratings=tuple(dict.fromkeys(ratings)),
+        texts=unique["text"],
     )
 
 

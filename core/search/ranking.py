@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from photosift.core.catalog.photo_filters import capture_order, matching_photo_ids
 from photosift.core.duplicates.store import duplicate_photo_ids
+from photosift.core.ocr.store import photos_with_words, query_words
 from photosift.core.search.personal_filters import place_and_mark_sets
 from photosift.core.search.records import SearchFilters
 from photosift.core.vindex import VectorIndex
@@ -61,6 +62,7 @@ def allowed_photo_ids(engine: Engine, sources: FilterSources, filters: Sequence[
             required.append(duplicate_photo_ids(engine))
         if f.hide_duplicates:
             excluded |= duplicate_photo_ids(engine)
+        required.extend(photos_with_words(engine, query_words(value)) for value in f.texts)
         for tag in f.exclude_tags:
             excluded |= sources.tagged_photo_ids(tag)
     if not required and not excluded:

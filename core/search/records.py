@@ -51,6 +51,7 @@ class SearchFilters:
         near: points with a radius, any of them; photos without GPS never match a place filter.
         favourites: only the person's favourites.
         ratings: star bounds that must all hold (unrated photos have 0 stars).
+        texts: words the photo's recognised text must hold, each value all its words (core.ocr.store).
         duplicates: only photos marked as near-duplicates (core.duplicates).
         hide_duplicates: leave out photos marked as near-duplicates (-is:duplicate, the window's option).
     """
@@ -69,6 +70,7 @@ class SearchFilters:
     near: tuple[NearPoint, ...] = ()
     favourites: bool = False
     ratings: tuple[RatingBound, ...] = ()
+    texts: tuple[str, ...] = ()
     duplicates: bool = False
     hide_duplicates: bool = False
 

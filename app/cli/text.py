@@ -1,0 +1,59 @@
+"""Text in photos on the command line: the OCR pass that `photosift index` runs after the embeddings,
+and `photosift text PHOTO`, which prints what was read from one photo."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from photosift.app.cli.common import emit, open_library, plural
+from photosift.core.protocol import EXIT_OK
+from photosift.core.search.references import resolve_photo
+from photosift.core.settings import Paths, Settings
+
+if TYPE_CHECKING:
+    from photosift.core.library import Library
+    from photosift.core.ocr.reader import OcrReport
+    from photosift.core.progress import ProgressCallback
+
+
+def read_text(library: Library, args: argparse.Namespace, progress: ProgressCallback) -> OcrReport | None:
+    """The OCR pass after indexing, unless `--no-ocr` or the `ocr` setting is "off". An interrupt (Ctrl-C)
+    keeps what was read: each photo is stored as it is read, and the next run continues."""
+    if args.no_ocr or library.text.mode == "off":
+        return None
+    return library.text.read_pending(progress)
+
+
+def text_lines(report: OcrReport | None) -> list[str]:
+    """What the OCR pass did, in a sentence or two (nothing when it had nothing to do)."""
+    if report is None or not (report.read or report.failed or report.unlikely):
+        return []
+    lines = []
+    if report.read:
+        rate = f"{report.rate:.2f} photos/s" if report.elapsed_s >= 0.05 else "at once"
+        found = f"{report.with_text} with text"
+        lines.append(f"Read the text of {plural(report.read, 'photo')} ({found}) in {report.elapsed_s:.1f} s ({rate}).")
+    if report.unlikely:
+        lines.append(f"Left {plural(report.unlikely, 'photo')} unread: they do not look like they hold text.")
+    if report.failed:
+        lines.append(f"{plural(report.failed, 'photo')} could not be read for text.")
+    return lines
+
+
+def text_summary(report: OcrReport | None) -> dict[str, Any] | None:
+    return None if report is None else asdict(report)
+
+
+def cmd_text(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    """Print the text read from a photo (`#12`, `12` or its path)."""
+    with open_library(args, paths, settings) as library:
+        photo_id = resolve_photo(library.catalog, args.photo)
+        found = library.text.text_of(photo_id)
+        if found is None:
+            message = f"Photo #{photo_id} has not been read for text (see `ocr` in the README's Text in photos)."
+        else:
+            message = found or f"No text was found in photo #{photo_id}."
+        emit(args, {"photo_id": photo_id, "text": found}, lambda: print(message))
+        return EXIT_OK
