@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from place_helpers import CITIES, make_city_photos
+from place_helpers import CITIES, make_city_photos, make_gps_photo
 from sqlalchemy import delete, func, select
 from test_library import open_library
 
@@ -152,3 +152,13 @@ def test_distance_and_fold() -> None:
     lisbon_porto = distance_km(np.array([38.72]), np.array([-9.14]), 41.15, -8.61)
     assert lisbon_porto[0] == pytest.approx(274.0, abs=3.0)  # great-circle, Lisbon to Porto
     assert fold(" São PAULO ") == "sao paulo" and fold("Zürich") == "zurich"
+
+
+def test_city_is_the_panel_city_while_place_also_matches_regions(library: Library, tmp_path: Path) -> None:
+    """Sintra lies in the region of Lisbon: place:Lisbon finds it, city:Lisbon (the panel's click) does not."""
+    make_gps_photo(tmp_path / "travel" / "sintra.jpg", 38.8029, -9.3817)
+    library.scan()
+    library.index()
+    assert "sintra" in names(library, "place:Lisbon")
+    assert names(library, "city:Lisbon") == {"lisbon", "lisbon-2", "belem"}
+    assert names(library, "city:lisbon country:PT") == {"lisbon", "lisbon-2", "belem"}

@@ -41,6 +41,7 @@ _KEY_OF_FIELD = {
     "include_tags": "tag",
     "exclude_tags": "-tag",
     "places": "place",
+    "cities": "city",
     "countries": "country",
     "near": "near",
     "favourites": "is",
@@ -211,7 +212,7 @@ def _written(field: str, item: Any) -> str:
 
 def _detail(library: Library, info: PhotoInfo, place: PlaceName | None, field: str, item: Any) -> str:
     """What of the photo a filter looked at, in a few words."""
-    if field in ("places", "countries"):
+    if field in ("places", "cities", "countries"):
         return _place_words(place)
     if field == "near":
         if info.gps_lat is None or info.gps_lon is None:

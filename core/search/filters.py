@@ -20,6 +20,8 @@ bad value is an error naming the position.
     sort:date     newest first (also sort:newest); sort:oldest; sort:relevance (the default)
     place:NAME    taken in a place of that name: district, city, region or country (case, accents ignored)
     country:NAME  taken in that country, by name or ISO code (country:Portugal, country:PT)
+    city:NAME     taken in that city exactly as the Places panel lists it (place: also matches districts
+                  and regions: place:Lisbon finds Sintra, in the region of Lisbon; city:Lisbon does not)
     near:LAT,LON,RADIUS   taken within RADIUS (5km, 800m; a bare number is km) of a point
     is:favourite  one of the person's favourites (also is:favorite)
     is:duplicate  marked as a near-duplicate of a copy kept (photosift duplicates); -is:duplicate: not
@@ -28,10 +30,10 @@ bad value is an error naming the position.
                   inside a longer run: OCR often joins words, so text:"invoice 2023" finds INVOICE2023
 
 Repeated filters: every tag: must hold and no -tag: may; several album:, folder: or camera: filters
-let a photo through if any matches, and so do several place:, country: or near: filters; every
+let a photo through if any matches, and so do several place:, city:, country: or near: filters; every
 rating: and every text: must hold (rating:>=2 rating:<=4); repeated after:/before: keep the tightest;
 the last sort: wins.
-Photos without GPS match no place:, country: or near: filter.
+Photos without GPS match no place:, city:, country: or near: filter.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ KEYS = (
     "camera",
     "sort",
     "place",
+    "city",
     "country",
     "near",
     "is",
@@ -76,6 +79,7 @@ _EXPECTED = {
     "camera": "a camera name",
     "sort": "date, oldest or relevance",
     "place": "a place name",
+    "city": "a city name",
     "country": "a country name or code",
     "near": "a point and radius (LAT,LON,RADIUS as in 38.72,-9.14,5km)",
     "is": "favourite or duplicate",
@@ -126,7 +130,7 @@ def read_filter(text: str, i: int, negated_at: int | None) -> tuple[FilterToken,
 def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
     """Check each filter's value and gather them into one SearchFilters (see the module's rules)."""
     lists: dict[str, list[str]] = {
-        key: [] for key in ("tag", "-tag", "album", "folder", "camera", "place", "country", "text")
+        key: [] for key in ("tag", "-tag", "album", "folder", "camera", "place", "city", "country", "text")
     }
     near: list[NearPoint] = []
     ratings: list[RatingBound] = []
@@ -170,6 +174,7 @@ def build_filters(tokens: Sequence[FilterToken], base: Path) -> SearchFilters:
         exclude_tags=unique["-tag"],
         sort=sort,
         places=unique["place"],
+        cities=unique["city"],
         countries=unique["country"],
         near=tuple(dict.fromkeys(near)),
         favourites="favourites" in flags,

@@ -1,4 +1,4 @@
-"""The photos that place filters (`place:`, `country:`, `near:`) and the person's marks (`is:favourite`,
+"""The photos that place filters (`place:`, `city:`, `country:`, `near:`) and the person's marks (`is:favourite`,
 `rating:`) let through, each filter as one set of ids for `core.search.ranking.allowed_photo_ids`."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ def place_and_mark_sets(engine: Engine, filters: SearchFilters) -> list[set[int]
     sets: list[set[int]] = []
     if filters.places:
         sets.append(photos_in_places(engine, filters.places))
+    if filters.cities:
+        sets.append(photos_in_places(engine, filters.cities, ("city",)))
     if filters.countries:
         sets.append(photos_in_places(engine, filters.countries, ("country", "country_code")))
     if filters.near:

@@ -47,6 +47,7 @@ class SearchFilters:
         min_score: keep only hits at least this similar to the query; None keeps every hit when
             sorting by relevance, and those close to the best hit when sorting by time.
         places: place names (city, district, region or country; case and accents ignored), any of them.
+        cities: city names as the Places panel lists them (case and accents ignored), any of them.
         countries: country names or ISO codes, any of them.
         near: points with a radius, any of them; photos without GPS never match a place filter.
         favourites: only the person's favourites.
@@ -66,6 +67,7 @@ class SearchFilters:
     sort: SortOrder = "relevance"
     min_score: float | None = None
     places: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     near: tuple[NearPoint, ...] = ()
     favourites: bool = False
