@@ -6,13 +6,15 @@ only within one file system), is flushed and fsynced, then `os.replace`d over th
 is fsynced so the rename itself survives a power cut. Temporary names are unique (`mkstemp`), so two
 threads or processes writing the same target never share one, and they follow one pattern,
 `.{target name}.{writer's pid}-{random}.tmp`, so that `remove_stale_temps` can find what a killed
-process left behind.
+process left behind. An output of several files that are only usable together (an onnx export) is
+written into a temporary folder and renamed into place whole, by `atomic_folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -70,6 +72,35 @@ def write_text(path: Path, text: str, what: str) -> None:
     write_bytes(path, text.encode("utf-8"), what)
 
 
+@contextlib.contextmanager
+def atomic_folder(path: Path, what: str) -> Iterator[Path]:
+    """Yield a new, empty temporary folder beside `path` that becomes `path` when the block ends without
+    an exception (its files fsynced first), so readers see the whole output or none of it.
+
+    On an exception the temporary folder is removed and `path` left as it was.
+
+    Raises:
+        EnvironmentFault: the folder could not be made, written or renamed into place (disk full,
+            permissions, or a non-empty folder already at `path`: one folder is never renamed over another).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX))
+    except OSError as err:
+        raise _fault(what, path, err) from err
+    try:
+        yield scratch
+        for file in scratch.rglob("*"):
+            if file.is_file():
+                _fsync_file(file)
+        os.rename(scratch, path)
+        _fsync_folder(path.parent)
+    except OSError as err:
+        raise _fault(what, path, err) from err
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # gone already when renamed
+
+
 def remove_stale_temps(folder: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
     """Delete the temporary files that writers killed mid-write left in `folder`; returns those removed.
 
@@ -111,6 +142,11 @@ def _writer_is_gone(name: str) -> bool:
 
 def _fault(what: str, path: Path, err: OSError) -> EnvironmentFault:
     return EnvironmentFault(f"Could not save {what} to {path}: {err.strerror or err}.", details=repr(err))
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
 
 
 def _fsync_folder(folder: Path) -> None:

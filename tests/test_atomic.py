@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photosift.core.atomic import atomic_writer, remove_stale_temps, write_bytes, write_text
+from photosift.core.atomic import atomic_folder, atomic_writer, remove_stale_temps, write_bytes, write_text
 from photosift.core.errors import EnvironmentFault
 
 
@@ -73,3 +73,26 @@ def test_a_temp_whose_writer_was_killed_is_removed_at_once(tmp_path: Path) -> No
         p.write_bytes(b"x")
     assert remove_stale_temps(tmp_path) == [dead]
     assert alive.exists()
+
+
+def test_a_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "export"
+    with pytest.raises(RuntimeError), atomic_folder(target, "the export") as scratch:
+        (scratch / "image.onnx").write_bytes(b"one tower")
+        raise RuntimeError("the check failed")
+    assert list(tmp_path.iterdir()) == []  # neither the target nor the scratch folder
+    with atomic_folder(target, "the export") as scratch:
+        assert scratch.parent == tmp_path and scratch.name.startswith(".export.") and not target.exists()
+        (scratch / "image.onnx").write_bytes(b"one tower")
+        (scratch / "text.onnx").write_bytes(b"the other")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+    assert sorted(p.name for p in target.iterdir()) == ["image.onnx", "text.onnx"]
+
+
+def test_a_folder_is_never_renamed_over_another(tmp_path: Path) -> None:
+    target = tmp_path / "export"
+    with atomic_folder(target, "the export") as scratch:
+        (scratch / "first").write_bytes(b"1")
+    with pytest.raises(EnvironmentFault, match="the export"), atomic_folder(target, "the export") as scratch:
+        (scratch / "second").write_bytes(b"2")
+    assert [p.name for p in target.iterdir()] == ["first"] and sorted(p.name for p in tmp_path.iterdir()) == ["export"]

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +25,8 @@ import onnxruntime
 import torch
 from PIL import Image
 
-from photosift.core.errors import ModelError
+from photosift.core.atomic import atomic_folder
+from photosift.core.errors import EnvironmentFault, ModelError
 from photosift.core.models.build import Tokenizer
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import ModelSpec
@@ -112,29 +111,18 @@ def export_towers(
     root = paths.models / "onnx"
     final = root / cache_key(spec, weights)
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
-    except OSError as exc:
-        raise _unwritable(spec, exc) from exc
-    try:
-        _export(model, spec, tokenizer, scratch)
-        min_cosine = _verify(model, spec, tokenizer, OnnxExport(scratch, 0.0))
-        (scratch / DONE_FILE).write_text(json.dumps({"min_cosine": min_cosine}), encoding="utf-8")
-        for old in root.glob(f"{spec.name}-*"):
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(scratch, final)
-    except OSError as exc:  # disk full, or another process renamed its export into place first
-        raise _unwritable(spec, exc) from exc
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        with atomic_folder(final, f"the onnxruntime export of {spec.title}") as scratch:
+            _export(model, spec, tokenizer, scratch)
+            min_cosine = _verify(model, spec, tokenizer, OnnxExport(scratch, 0.0))
+            (scratch / DONE_FILE).write_text(json.dumps({"min_cosine": min_cosine}), encoding="utf-8")
+            for old in root.glob(f"{spec.name}-*"):  # the scratch folder's name starts with a dot
+                shutil.rmtree(old, ignore_errors=True)
+    except EnvironmentFault as fault:  # disk full, or another process renamed its export into place first
+        raise OnnxExportError(
+            f"The onnxruntime export of the {spec.title} model could not be written; it runs on torch instead.",
+            details=f"{fault} {fault.details}",
+        ) from fault
     return OnnxExport(final, min_cosine)
-
-
-def _unwritable(spec: ModelSpec, exc: OSError) -> OnnxExportError:
-    return OnnxExportError(
-        f"The onnxruntime export of the {spec.title} model could not be written; it runs on torch instead.",
-        details=f"{type(exc).__name__}: {exc}",
-    )
 
 
 class _ImageTower(torch.nn.Module):
