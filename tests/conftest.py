@@ -1,16 +1,24 @@
-"""Shared fixtures: a temporary Photosift home, photo factories, the shared photo folders, and a
-deterministic fake encoder whose right answers are known (colour in, colour axis out)."""
+"""Shared fixtures: a temporary Photosift home, photo factories, the shared photo folders, a
+deterministic fake encoder whose right answers are known (colour in, colour axis out), and a synchronous
+task runner for GUI tests."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pytest
 from PIL import Image
+
+if TYPE_CHECKING:  # Qt and the library only for the tests that use them
+    from photosift.app.tasks import TaskRunner
+    from photosift.core.library import Library
+
+T = TypeVar("T")
 
 # Qt renders offscreen in tests; set before any Qt import (pytest-qt imports Qt lazily).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -105,3 +113,31 @@ class FakeEncoder:
 @pytest.fixture
 def fake_encoder() -> Iterator[FakeEncoder]:
     yield FakeEncoder()
+
+
+def sync_runner(library: Library) -> TaskRunner:
+    """A task runner for GUI tests that runs each op at once on the calling (GUI) thread and calls back
+    before `run_op` returns: a test checks what an op did right after starting it, with no waiting.
+
+    Only for ops whose timing a test does not care about: the real runner's threads are what the
+    concurrency and window tests exercise. Built in a function so that tests without Qt import none.
+    """
+    from photosift.app.tasks import Presenter, TaskRunner
+
+    class SyncRunner(TaskRunner):
+        def run_op(
+            self,
+            fn: Callable[[Library], T],
+            on_done: Callable[[T], None],
+            on_error: Presenter | None = None,
+            *,
+            writes: bool = False,
+        ) -> None:
+            try:
+                result = fn(self.library)
+            except Exception as exc:  # delivered as the real runner does: to on_error, else the presenter
+                (on_error or self.present)(exc)
+            else:
+                on_done(result)
+
+    return SyncRunner(library)

@@ -443,6 +443,8 @@ def test_rows_give_back_thumbnails_the_cache_lets_go(
     qtbot: QtBot, window: MainWindow, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(thumbnails_module, "MEMORY_ITEMS", 1)
+    delivered: list[int] = []
+    window.thumbnails.ready.connect(delivered.append)
     search(qtbot, window, "a photo")
     placeholder = window.thumbnails.placeholder.cacheKey()
 
@@ -453,8 +455,9 @@ def test_rows_give_back_thumbnails_the_cache_lets_go(
 
     qtbot.waitUntil(lambda: shown() > 0, timeout=WAIT_MS)  # the rows on screen asked for theirs
     window.thumbnails.wait()
-    qtbot.wait(200)  # the last ones made reach the GUI thread
-    assert len(list((home / "cache" / "thumbnails").glob("*.jpg"))) > 1
+    made = len(list((home / "cache" / "thumbnails").glob("*.jpg")))
+    qtbot.waitUntil(lambda: len(delivered) >= made, timeout=WAIT_MS)  # each one made has reached the GUI thread
+    assert made > 1
     assert shown() == 1  # only the thumbnail the cache still holds is drawn
 
 

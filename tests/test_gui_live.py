@@ -89,7 +89,7 @@ def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
 
 def test_watched_folder_changes_show_up_without_a_restart(qtbot: QtBot, window: MainWindow, photos: Path) -> None:
     assert len(search(qtbot, window, "red")) == 9
-    qtbot.waitUntil(lambda: window.indexing._watcher is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.indexing.watching, timeout=WAIT_MS)
     added = make_photo(photos / "red" / "new-red.jpg", "red")
     qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=WATCH_MS)
     assert added.as_posix() in {h.path for h in window.model.hits()}
@@ -126,7 +126,7 @@ def test_moved_photo_keeps_its_place_without_re_embedding(
     try:
         passes = encoder.image_forward_count
         search(qtbot, window, "blue")
-        qtbot.waitUntil(lambda: window.indexing._watcher is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.indexing.watching, timeout=WAIT_MS)
         (photos / "blue" / "blue-1.jpg").rename(photos / "blue" / "renamed.jpg")
         qtbot.waitUntil(lambda: any(h.path.endswith("renamed.jpg") for h in window.model.hits()), timeout=WATCH_MS)
         assert encoder.image_forward_count == passes

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_colour_classes, make_photo
+from conftest import make_colour_classes, make_photo, sync_runner
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QApplication, QMenu
@@ -291,20 +291,19 @@ def test_the_queue_for_one_tag(qtbot: QtBot, queue: ReviewQueue, library: Librar
     assert queue.model.rowCount() == 12 and queue.tag is None
 
 
-def test_a_new_tag_with_examples_then_filters_searches(
-    qtbot: QtBot, runner: TaskRunner, library: Library, photos: Path
-) -> None:
+def test_a_new_tag_with_examples_then_filters_searches(qtbot: QtBot, library: Library, photos: Path) -> None:
     red = red_ids(library, photos)
-    dialog = NewTagDialog(runner, red[:2])
+    dialog = NewTagDialog(sync_runner(library), red[:2])
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: dialog.group.count() > 1, timeout=WAIT_MS)  # the groups in use
+    assert dialog.group.count() > 1  # the groups in use
     assert dialog.group.currentText() == "Custom" and "2 photos" in dialog.examples.text()
     dialog.name.setText("Crimson")
     dialog.prompts.setPlainText("red\n\na photo of red\n")
     dialog.group.setEditText("Colours")
-    with qtbot.waitSignal(dialog.tag_added, timeout=WAIT_MS) as added:
-        dialog.create_button.click()
-    assert added.args == ["crimson"] and dialog.result() == NewTagDialog.DialogCode.Accepted.value
+    added: list[str] = []
+    dialog.tag_added.connect(added.append)
+    dialog.create_button.click()
+    assert added == ["crimson"] and dialog.result() == NewTagDialog.DialogCode.Accepted.value
     tag = library.tags.tag("crimson")
     assert tag.prompts == ("red", "a photo of red") and tag.group == "Colours" and tag.examples == tuple(red[:2])
     assert {hit.photo_id for hit in library.search("tag:crimson").hits} == set(red)
@@ -340,21 +339,20 @@ def graded(home: Path, tmp_path: Path) -> Iterator[Library]:
 
 
 def test_sensitivity_steps_tag_fewer_or_more_photos(qtbot: QtBot, graded: Library) -> None:
-    runner = TaskRunner(graded)
-    dialog = SensitivityDialog(runner, "red")
+    dialog = SensitivityDialog(sync_runner(graded), "red")
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(dialog.slider.isEnabled, timeout=WAIT_MS)
+    assert dialog.slider.isEnabled()
     calibrated = len(graded.tagged_photo_ids("red"))
     assert dialog.slider.value() == 0 and dialog.count.text().startswith(f"{calibrated} photos")
     counts = {}
+    changed: list[tuple[str, int]] = []
+    dialog.sensitivity_changed.connect(lambda name, level: changed.append((name, level)))
     for level in (-2, 2):
-        with qtbot.waitSignal(dialog.sensitivity_changed, timeout=WAIT_MS) as changed:
-            dialog.slider.setValue(level)
-        assert changed.args == ["red", level] and graded.tags.tag("red").sensitivity == level
+        dialog.slider.setValue(level)
+        assert changed[-1] == ("red", level) and graded.tags.tag("red").sensitivity == level
         counts[level] = len(graded.tagged_photo_ids("red"))
         assert dialog.count.text().startswith(f"{counts[level]} photos")
     assert counts[-2] < calibrated < counts[2]
-    runner.shutdown()
 
 
 def test_the_chip_menu_offers_sensitivity(qtbot: QtBot, runner: TaskRunner, library: Library, photos: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import pytest
@@ -21,28 +22,45 @@ def test_results_come_in_order_whatever_order_they_finish_in() -> None:
 
 def test_at_most_lookahead_calls_run_ahead_of_the_consumer() -> None:
     started: list[int] = []
-    lock = threading.Lock()
+    ran = threading.Condition()
 
     def record(n: int) -> int:
-        with lock:
+        with ran:
             started.append(n)
+            ran.notify_all()
         return n
 
-    for consumed, _ in enumerate(map_ahead(record, range(500), workers=3, lookahead=8, name="t")):
-        time.sleep(0.0005)  # a slow consumer: the workers would race ahead if nothing held them back
-        with lock:
-            assert len(started) <= consumed + 8
+    for consumed, _ in enumerate(map_ahead(record, range(100), workers=3, lookahead=8, name="t")):
+        with ran:
+            # The workers run all they were given (every item, were nothing holding them back) before the check.
+            assert ran.wait_for(lambda consumed=consumed: len(started) >= min(consumed + 8, 100), timeout=10)
+            assert len(started) == min(consumed + 8, 100)
 
 
-def test_stopping_early_leaves_the_queued_items_unrun() -> None:
+def test_stopping_early_leaves_the_queued_items_unrun(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[int] = []
-    results = map_ahead(started.append, range(10_000), workers=2, lookahead=16, name="t")
+    gate = threading.Event()
+
+    def held(n: int) -> None:
+        started.append(n)
+        if n >= 3:  # the workers hold these while the queue behind them fills
+            assert gate.wait(10)
+
+    # The pool's shutdown (which waits for the running calls) opens the gate: by then the generator has
+    # cancelled what was queued, so nothing but the calls already running can start afterwards.
+    shutdown = ThreadPoolExecutor.shutdown
+
+    def open_then_shut(pool: ThreadPoolExecutor, wait: bool = True, **kwargs: bool) -> None:
+        gate.set()
+        shutdown(pool, wait, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "shutdown", open_then_shut)
+    results = map_ahead(held, range(10_000), workers=2, lookahead=16, name="t")
     with closing(results):
         for taken, _ in enumerate(results, start=1):
             if taken == 3:
                 break
-    time.sleep(0.05)  # anything still queued would run now
-    assert len(started) <= 3 + 16
+    assert {0, 1, 2} <= set(started) and len(started) <= 3 + 2  # the three taken, and at most one per worker
 
 
 def test_an_error_surfaces_at_its_own_item() -> None:

@@ -35,15 +35,20 @@ def test_changes_are_reported_once_per_burst(tmp_path: Path, polling: bool) -> N
     assert len(reported) == 1
 
 
-def test_non_photo_files_do_not_trigger(tmp_path: Path) -> None:
+@pytest.mark.parametrize("polling", [False, True], ids=["native", "polling"])
+def test_non_photo_files_do_not_trigger(tmp_path: Path, polling: bool) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     changed = threading.Event()
-    watcher = FolderWatcher([str(photos)], lambda _: changed.set(), debounce_s=0.1)
+    watcher = FolderWatcher(
+        [str(photos)], lambda _: changed.set(), polling=polling, debounce_s=0.1, poll_interval_s=0.1
+    )
     watcher.start()
     try:
         (photos / "notes.txt").write_text("not a photo")
         assert not changed.wait(1.0)
+        make_photo(photos / "a.jpg")  # the watcher was listening all along: a photo is reported
+        assert changed.wait(10), "the watcher reports nothing at all"
     finally:
         watcher.stop()
 

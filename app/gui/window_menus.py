@@ -25,6 +25,7 @@ from photosift.app.gui.dialogs.shortcuts import (
 )
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS
 from photosift.app.gui.finetune.wizard import open_finetune
+from photosift.app.gui.ops.duplicates import open_duplicates
 
 if TYPE_CHECKING:
     from photosift.app.gui.main_window import MainWindow
@@ -139,6 +140,7 @@ def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
 def _tools_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.state, window.thumbnails))
     _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.state))
+    _action(window, menu, "Find near-&duplicates…", lambda: open_duplicates(window))
 
 
 def _help_menu(window: MainWindow, menu: QMenu) -> None:

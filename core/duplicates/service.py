@@ -152,5 +152,6 @@ class Duplicates:
             return float(pixels), sharpness, -date.when.timestamp() if date else 0.0
 
         ordered = best_first(group, rank)
-        best = vectors[rows[ordered[0]]]
-        return store.FoundGroup(tuple(ordered), tuple(float(vectors[rows[p]] @ best) for p in ordered))
+        members = vectors[[rows[p] for p in ordered]]
+        members = members / np.linalg.norm(members, axis=1, keepdims=True)  # stored as float16: not quite unit
+        return store.FoundGroup(tuple(ordered), tuple(float(s) for s in members @ members[0]))

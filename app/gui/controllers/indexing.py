@@ -155,6 +155,11 @@ class IndexingController(QObject):
 
         self.runner.run_op(start, self._use_watcher, self.run_finished.emit)
 
+    @property
+    def watching(self) -> bool:
+        """Whether a watcher reports changes on disk now (it starts on a worker thread after `watch`)."""
+        return self._watcher is not None
+
     def stop_watching(self) -> None:
         self._offline_timer.stop()
         self._closing = True

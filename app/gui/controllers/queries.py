@@ -17,6 +17,7 @@ from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
 
 from photosift.core.catalog.photo_filters import dated_order
+from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.errors import UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.library import Library
@@ -72,7 +73,8 @@ def timeline_op(offset: int, limit: int) -> Callable[[Library], TimelinePage]:
     """An op for the task runner: one page of the home view's timeline."""
 
     def op(library: Library) -> TimelinePage:
-        ordered = dated_order(library.catalog.engine, None, newest_first=True)
+        hidden = duplicate_photo_ids(library.catalog.engine) if library.settings.hide_duplicates else set()
+        ordered = [d for d in dated_order(library.catalog.engine, None, newest_first=True) if d[0] not in hidden]
         page = library.page([(photo_id, None) for photo_id, _ in ordered], offset, limit)
         dates = {photo_id: date.when for photo_id, date in ordered[offset : offset + limit]}
         return TimelinePage(page, len(ordered), dates)
