@@ -88,6 +88,7 @@ class Settings:
         batch_size: photos per model forward pass; 0 means automatic (larger on GPU).
         excluded_folders: folder paths whose subtrees the scanner skips.
         watch_polling: use a polling observer (network shares) instead of native file events.
+        hide_duplicates: the window's searches leave out photos marked as near-duplicates (core.duplicates).
         ocr: which photos have their text read after indexing (core.ocr.gate): "likely" (those the gate
             picks from their embedding), "all", or "off".
     """
@@ -100,6 +101,7 @@ class Settings:
     batch_size: int = 0
     excluded_folders: tuple[str, ...] = field(default_factory=tuple)
     watch_polling: bool = False
+    hide_duplicates: bool = False
     ocr: str = "likely"
 
     def with_changes(self, **changes: object) -> Settings:
