@@ -13,22 +13,31 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from photosift.core.albums.store import AlbumInfo, AlbumStore
-from photosift.core.catalog.catalog import absolute_path
+from photosift.core.catalog.catalog import Catalog, absolute_path
 from photosift.core.catalog.photo_filters import capture_order
 from photosift.core.errors import AlbumError, QueryError
 from photosift.core.export_target import refuse_photo_folders, write_json
-from photosift.core.search.query import parse_query
+from photosift.core.search.query import Query, parse_query
 from photosift.core.search.ranking import Match
 from photosift.core.search.records import SearchFilters, SearchPage
 
-if TYPE_CHECKING:  # the library builds its Albums and hands itself in
-    from photosift.core.library import Library
-
 EXPORT_FORMAT = "photosift-albums"
 EXPORT_VERSION = 1
+
+
+class AlbumSearch(Protocol):
+    """What albums need of their library (`core.library.Library`, which builds them and hands itself in):
+    its catalog, and its search, since a smart album is a saved search."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def matches(self, query: Query, filters: SearchFilters, wanted: int | None = None) -> list[Match]: ...
+
+    def page(self, matches: Sequence[Match], offset: int, limit: int) -> SearchPage: ...
 
 
 class _Evaluating(threading.local):
@@ -42,7 +51,7 @@ class _Evaluating(threading.local):
 class Albums:
     """Create, fill, read and export the albums of one library."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: AlbumSearch) -> None:
         self._library = library
         self._store = AlbumStore(library.catalog.engine)
         self._evaluating = _Evaluating()
