@@ -16,7 +16,9 @@ from photosift.core.catalog import schema as s
 from photosift.core.catalog.marks import PhotoMarks
 from photosift.core.errors import QueryError, UserError
 from photosift.core.library import Library
-from photosift.core.search.explain import explain
+from photosift.core.ocr import store
+from photosift.core.ocr.blend import TEXT_BONUS
+from photosift.core.search.explain import describe, explain
 
 
 @pytest.fixture
@@ -122,11 +124,22 @@ def test_explain_a_photo_without_gps_or_terms(library: Library) -> None:
         explain(library, "red", 999_999)
 
 
-def test_explain_names_matching_tags_and_recognised_words(library: Library) -> None:
-    tokyo = ids(library)["tokyo"]
+def test_explain_names_matching_tags_and_recognised_text(library: Library) -> None:
+    photo = ids(library)
+    tokyo, porto = photo["tokyo"], photo["porto"]
     library.tags.add("red things", ["red"], "colours")
     library.tags.accept([(tokyo, "red things")])
-    why = explain(library, "red things at night", tokyo, recognised_text=lambda _: "RED THINGS sale")
+    store.save(
+        library.catalog.engine, [store.TextRow(tokyo, "text", "RED THINGS sale tonight"), store.TextRow(porto, "none")]
+    )
+    query = "red things at night"  # "at" is too short to count; "night" is inside "tonight"
+    why = explain(library, query, tokyo)
     assert why.tags == ("red things",)
-    assert why.recognised_words == ("red", "things")
-    assert explain(library, "red", tokyo).recognised_words is None  # no recognised text given
+    assert why.recognised_words == ("red", "things", "night") and why.text_bonus == TEXT_BONUS
+    hit = next(h for h in library.search(query, limit=20).hits if h.photo_id == tokyo)
+    assert why.score == pytest.approx(hit.score, abs=1e-4)  # the bonus is in the ranking's score too
+    assert sum(t.share for t in why.terms) + why.text_bonus == pytest.approx(why.score, abs=1e-5)
+    assert any(line.startswith("its text holds red, things, night: +0.100") for line in describe(why))
+    read_nothing = explain(library, query, porto)
+    assert read_nothing.recognised_words == () and read_nothing.text_bonus == 0.0
+    assert explain(library, query, photo["sydney"]).recognised_words is None  # its text was never read

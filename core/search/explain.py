@@ -3,7 +3,8 @@ the photo passes it and what of the photo decided it, the photo's tags that the 
 marks, and the query's words found in its recognised text.
 
 The score is the one ranking used: the cosine of the photo's embedding with the normalised weighted sum of
-the term vectors. It splits exactly into one share per term, weight x similarity / |sum|, so the shares add
+the term vectors, plus the recognised-text bonus where its text holds a term's words (core.ocr.blend). The
+cosine splits exactly into one share per term, weight x similarity / |sum|, so the shares and the bonus add
 up to the score and a subtracted term shows as the part it took away.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,9 @@ from photosift.core.catalog.marks import PhotoMarks
 from photosift.core.catalog.place_rows import PlaceName, distance_km
 from photosift.core.catalog.records import PhotoInfo
 from photosift.core.errors import QueryError
+from photosift.core.ocr.blend import TEXT_BONUS
+from photosift.core.ocr.service import BLEND_MIN_LETTERS
+from photosift.core.ocr.store import query_words
 from photosift.core.search.query import Query, Term, parse_query
 from photosift.core.search.ranking import allowed_photo_ids
 from photosift.core.search.records import NearPoint, RatingBound, SearchFilters
@@ -79,11 +83,13 @@ class Explanation:
     """Why `photo_id` matched (or did not match) `query`.
 
     Attributes:
-        score: the similarity ranking used; None for a query of filters only, or an unindexed photo.
+        score: the score ranking used (similarity plus `text_bonus`); None for a query of filters only,
+            or a photo not indexed with this model.
         passes: whether the photo passes every filter (a photo shown as a result always does).
         tags: the photo's tags (accepted or automatic) that a text term or a tag: filter names.
-        recognised_words: the words of the query's text terms found in the photo's recognised text
-            (they raise its rank, see core.ocr.blend); None when no recognised text was given.
+        recognised_words: the words of the query's text terms found in the photo's recognised text; None
+            when its text was not read.
+        text_bonus: what the recognised text added to the score (core.ocr.blend.TEXT_BONUS, or 0).
     """
 
     photo_id: int
@@ -96,24 +102,16 @@ class Explanation:
     place: PlaceName | None
     marks: PhotoMarks
     recognised_words: tuple[str, ...] | None = None
+    text_bonus: float = 0.0
 
     @property
     def passes(self) -> bool:
         return all(check.passed for check in self.filters)
 
 
-def explain(
-    library: Library,
-    text: str,
-    photo_id: int,
-    base: Path | None = None,
-    recognised_text: Callable[[int], str | None] | None = None,
-) -> Explanation:
-    """Explain how the photo `photo_id` scores against the query `text` and which of its filters it passes.
-
-    Args:
-        recognised_text: the photo's OCR text (None: not read); given, the query's words found in it are
-            listed.
+def explain(library: Library, text: str, photo_id: int, base: Path | None = None) -> Explanation:
+    """Explain how the photo `photo_id` scores against the query `text` and which of its filters it passes
+    (relative image and folder paths in the query resolve against `base`, as in a search).
 
     Raises:
         QueryError: the query does not parse, or there is no such photo.
@@ -124,18 +122,19 @@ def explain(
         raise QueryError(f"There is no photo #{photo_id} in the library.")
     place = library.places.of_photo(photo_id)
     score, terms = _term_scores(library, query, photo_id)
-    read = recognised_text(photo_id) if recognised_text is not None else None
+    words, bonus = _text_match(library, photo_id, query)
     return Explanation(
         photo_id=photo_id,
         path=info.paths[0],
         query=text,
-        score=score,
+        score=None if score is None else score + bonus,
         terms=terms,
         filters=tuple(_check(library, info, place, key, f) for key, f in single_filters(query.filters)),
         tags=_named_tags(library, photo_id, query),
         place=place,
         marks=library.marks.of([photo_id])[photo_id],
-        recognised_words=None if read is None else _words_in(read, query),
+        recognised_words=words,
+        text_bonus=bonus if score is not None else 0.0,
     )
 
 
@@ -251,8 +250,34 @@ def _named_tags(library: Library, photo_id: int, query: Query) -> tuple[str, ...
     return tuple(found)
 
 
-def _words_in(read: str, query: Query) -> tuple[str, ...]:
-    """The words of the query's text terms found in the recognised text (case ignored)."""
-    haystack = read.lower()
-    words = (w for t in query.terms if t.kind == "text" and t.weight > 0 for w in _WORD.findall(t.value.lower()))
-    return tuple(dict.fromkeys(w for w in words if w in haystack))
+def _text_match(library: Library, photo_id: int, query: Query) -> tuple[tuple[str, ...] | None, float]:
+    """The query's words found in the photo's recognised text (None: not read), and the bonus ranking gave
+    it: the one `Library.matches` gives, for a text term all of whose blending words the text holds."""
+    read = library.text.text_of(photo_id)
+    if read is None:
+        return None, 0.0
+    positive = [t.value for t in query.terms if t.kind == "text" and t.weight > 0]
+    words = (w.lower() for value in positive for w in query_words(value) if len(w) >= BLEND_MIN_LETTERS)
+    found = tuple(dict.fromkeys(w for w in words if w in read.lower()))
+    bonus = TEXT_BONUS if found and photo_id in library.text.blended_ids(positive) else 0.0
+    return found, bonus
+
+
+def describe(why: Explanation) -> list[str]:
+    """The explanation as short lines for a person: terms, filters, tags, place, marks, recognised text."""
+    lines = [
+        f"{t.weight:+g} x {t.kind} {t.value!r}: similarity {t.similarity:.3f}, share {t.share:+.3f}" for t in why.terms
+    ]
+    if why.text_bonus:
+        lines.append(f"its text holds {', '.join(why.recognised_words or ())}: {why.text_bonus:+.3f}")
+    for check in why.filters:
+        verdict = "passes" if check.passed else "fails"
+        lines.append(f"{check.key}:{check.value} {verdict}" + (f" ({check.detail})" if check.detail else ""))
+    if why.tags:
+        lines.append("tags named: " + ", ".join(why.tags))
+    if why.place is not None:
+        lines.append("taken in " + _place_words(why.place))
+    if why.marks.favourite or why.marks.rating:
+        stars = f"{why.marks.rating} stars" if why.marks.rating else "unrated"
+        lines.append(("favourite, " if why.marks.favourite else "") + stars)
+    return lines
