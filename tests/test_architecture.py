@@ -169,3 +169,36 @@ def test_the_readme_layout_names_every_package_folder() -> None:
         for path in (REPO / folder).rglob("__init__.py")
     )
     assert [folder for folder in folders if f"`{folder}/`" not in layout] == []
+
+
+def gui_modules() -> dict[str, ast.Module]:
+    return {
+        str(path.relative_to(REPO)): ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted((REPO / "app").rglob("*.py"))
+    }
+
+
+def test_only_the_window_and_its_menus_know_the_main_window() -> None:
+    """Operations take a parent widget and the app state, never the window as a service locator (issue 14):
+    besides the window itself, only the menu bar it builds and the entry that creates it import it."""
+    knowing = {
+        name
+        for name, tree in gui_modules().items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "photosift.app.gui.main_window"
+    }
+    assert knowing <= {"app/gui/window_menus.py", "app/gui/app.py"}
+
+
+def test_only_the_app_state_switches_the_library() -> None:
+    """`AppState` is the one place a model switch happens: nothing else replaces the runner's library."""
+    switching = {
+        name
+        for name, tree in gui_modules().items()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        for assigned in (target.elts if isinstance(target, ast.Tuple) else [target])
+        if isinstance(assigned, ast.Attribute) and assigned.attr == "library" and ast.unparse(assigned.value) != "self"
+    }
+    assert switching == {"app/gui/state.py"}

@@ -140,7 +140,11 @@ def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
 def _tools_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.state, window.thumbnails))
     _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.state))
-    _action(window, menu, "Find near-&duplicates…", lambda: open_duplicates(window))
+    _action(window, menu, "Find near-&duplicates…", lambda: _open_duplicates(window))
+
+
+def _open_duplicates(window: MainWindow) -> None:
+    open_duplicates(window, window.state, window.thumbnails.cache_dir, lambda: window.run_query(keep_scroll=True))
 
 
 def _help_menu(window: MainWindow, menu: QMenu) -> None:

@@ -1,38 +1,44 @@
-"""Opening the duplicate review from the window: its marks and the "hide duplicates" option refresh the
-results on show, and the option is saved with the settings."""
+"""Opening the duplicate review: its marks and the "hide duplicates" option refresh the results on show,
+and the option is saved with the settings."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from photosift.app.gui.dialogs.duplicates import DuplicatesDialog
+from photosift.app.gui.state import AppState
 from photosift.app.gui.widgets.placement import centre_over
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 
-if TYPE_CHECKING:
-    from photosift.app.gui.main_window import MainWindow
 
+def open_duplicates(
+    parent: QWidget, state: AppState, thumbnail_dir: Path, refresh: Callable[[], None]
+) -> DuplicatesDialog:
+    """Show the review of the groups found so far; with none stored yet, start a search at once.
 
-def open_duplicates(window: MainWindow) -> DuplicatesDialog:
-    """Show the review of the groups found so far; with none stored yet, start a search at once."""
-    state = window.state
+    Args:
+        thumbnail_dir: the window's thumbnail cache folder, so the review shows the pictures already made.
+        refresh: runs the search on show again (photos were marked, or hidden or shown).
+    """
     # Its own thumbnail cache: every new search drops the grid's queued thumbnails.
-    thumbnails = ThumbnailCache(window.thumbnails.cache_dir, parent=window)
-    dialog = DuplicatesDialog(window.runner, thumbnails, state.settings.hide_duplicates, parent=window)
+    thumbnails = ThumbnailCache(thumbnail_dir, parent=parent)
+    dialog = DuplicatesDialog(state.runner, thumbnails, state.settings.hide_duplicates, parent=parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.destroyed.connect(thumbnails.deleteLater)
 
     def hide(on: bool) -> None:
         state.save_settings(state.settings.with_changes(hide_duplicates=on))
-        window.search.run_query(keep_scroll=True)
+        refresh()
 
     dialog.hide_changed.connect(hide)
-    dialog.marks_changed.connect(lambda: window.search.run_query(keep_scroll=True))
+    dialog.marks_changed.connect(refresh)
     dialog.loaded.connect(lambda: _find_if_never_searched(dialog))
     dialog.show()
-    centre_over(dialog, window)
+    centre_over(dialog, parent)
     dialog.load()
     return dialog
 
