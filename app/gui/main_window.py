@@ -41,6 +41,7 @@ from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
 from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
+from photosift.app.gui.ops.marks import MarkActions, Marker
 from photosift.app.gui.ops.results import file_url, put_image_on_clipboard, show_folder
 from photosift.app.gui.ops.tags import TagActions
 from photosift.app.gui.photo_actions import PhotoActions
@@ -49,6 +50,7 @@ from photosift.app.gui.presenter import FailurePresenter
 from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
 from photosift.app.gui.widgets.placement import centre_over
+from photosift.app.gui.widgets.places_section import PlacesSection
 from photosift.app.gui.widgets.progress_status import ProgressStatus
 from photosift.app.gui.widgets.results_grid import ResultsView, cell_size, visible_rows
 from photosift.app.gui.widgets.results_model import ResultsModel
@@ -101,6 +103,9 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._build_layout()
         self.actions_ = PhotoActions(self, open_url)
+        self.marker = Marker(self.runner, self.state.notice.emit, self)
+        self.actions_.groups.append(MarkActions(self, self.marker, self).group)  # F, Ctrl+0-5
+        self.viewer.why.attach(self.marker, self.query_text)
         window_menus.build(self)
         self.set_thumbnail_size(self.prefs.thumbnail_size)
         self.resize(1200, 800)
@@ -184,6 +189,7 @@ class MainWindow(QMainWindow):
         panel.open_folder_requested.connect(lambda path: show_folder(self, self._open_url, Path(path)))
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
         self.sections = LibrarySections(panel, self.runner, self.search_for)
+        self.places = PlacesSection(panel, self.runner, self.search_for)
         self.albums_ = AlbumActions(self, self.state, self.search, self.model.hits, self.sections.albums)
         self.tags_ = TagActions(self, self.state, self.search_for, self.review_queue.review, self.current_hits)
         self.sections.album_menu_wanted.connect(lambda album, at: show_menu(self.albums_.album_menu(album), at))
@@ -366,6 +372,7 @@ class MainWindow(QMainWindow):
     def refresh_library_status(self) -> None:
         self.runner.run_op(lambda lib: lib.status(), self._show_library_status)
         self.sections.refresh(self.runner.present)
+        self.places.refresh(self.runner.present)
 
     def _show_library_status(self, status: LibraryStatus) -> None:
         self.side_panel.set_folders(status.folders)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.ops.marks import FAVOURITE_KEY, RATING_KEYS
 from photosift.app.gui.presenter import shown_in_place
 from photosift.app.gui.widgets.photo_details import PhotoDetails
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.viewer_images import Picture, ViewerImages
+from photosift.app.gui.widgets.why_matched import WhyMatched
 from photosift.app.gui.widgets.zoom_view import ZOOM_STEP, ZoomView
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
@@ -40,6 +42,8 @@ VIEWER_KEYS: tuple[tuple[str, str, str], ...] = (  # (group, description, keys),
     ("Viewer", "Zoom in or out", "+ / -, Ctrl+mouse wheel"),
     ("Viewer", "Fit to the window or actual pixels", "0 / 1"),
     ("Viewer", "Close the viewer", "Esc"),
+    ("Viewer", "Favourite or not", FAVOURITE_KEY),
+    ("Viewer", "Rate 1 to 5 stars, or no rating", "Ctrl+1 … Ctrl+5, Ctrl+0"),
 )
 DETAILS_WIDTH = 280  # room for a camera name and a date on one line; long paths wrap
 
@@ -77,6 +81,7 @@ class Viewer(QWidget):
             Qt.Key.Key_Minus: lambda: zoom.zoom_by(1 / ZOOM_STEP),
             Qt.Key.Key_0: zoom.fit,
             Qt.Key.Key_1: lambda: zoom.set_zoom(1.0),
+            Qt.Key.Key_F: self.why.toggle_favourite,
         }
         self.images.loaded.connect(self._picture_loaded)
         self.images.failed.connect(self._picture_failed)
@@ -109,9 +114,15 @@ class Viewer(QWidget):
         self.details = PhotoDetails(self.runner)
         self.details.tags.tag_clicked.connect(self.tag_clicked)
         self.details.tags.labels_changed.connect(self.labels_changed)
+        self.why = WhyMatched(self.runner)
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.details)
+        column.addWidget(self.why, 1, Qt.AlignmentFlag.AlignTop)
         splitter = QSplitter()
         splitter.addWidget(image_side)
-        splitter.addWidget(self.details)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([10_000, DETAILS_WIDTH])  # the image takes whatever the details leave
         QVBoxLayout(self).addWidget(splitter)
@@ -140,6 +151,7 @@ class Viewer(QWidget):
         self.setWindowTitle(f"{PurePath(hit.path).name} - Photosift")
         self._show_position()
         self.details.show_hit(hit)
+        self.why.show_photo(hit.photo_id)
         self._load_details(hit)
         picture = self.images.kept(hit.photo_id)
         if picture is not None:
@@ -252,6 +264,10 @@ class Viewer(QWidget):
     # Keys and closing -------------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        stars = _rating_key(event)
+        if stars is not None:
+            self.why.rate(stars)
+            return
         if event.key() == Qt.Key.Key_Space:
             shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
             action: Callable[[], object] | None = self.show_previous if shift else self.show_next
@@ -287,6 +303,12 @@ class Viewer(QWidget):
             return lib.photo(hit.photo_id), photo_dates(lib.catalog.engine, [hit.photo_id]).get(hit.photo_id)
 
         self.runner.run_op(read, show, shown_in_place(note, self.runner.present))
+
+
+def _rating_key(event: QKeyEvent) -> int | None:
+    """The stars Ctrl+0 to Ctrl+5 set (see RATING_KEYS), or None for any other key."""
+    typed = QKeySequence(event.keyCombination()).toString(QKeySequence.SequenceFormat.PortableText)
+    return RATING_KEYS.index(typed) if typed in RATING_KEYS else None
 
 
 def _label(name: str) -> QLabel:
