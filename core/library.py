@@ -356,6 +356,14 @@ class Library:
     def photo(self, photo_id: int) -> PhotoInfo | None:
         return self.catalog.photo(photo_id)
 
+    def photos(self, photo_ids: Sequence[int]) -> dict[int, PhotoInfo]:
+        """The photos of these ids that still exist, by id."""
+        return self.catalog.photos(photo_ids)
+
+    def photo_ids(self) -> set[int]:
+        """Every photo's id (to drop what belongs to photos that are gone, such as their thumbnails)."""
+        return self.catalog.photo_ids()
+
     # Tags ----------------------------------------------------------------------------------------
 
     def tagged_photo_ids(self, name: str) -> set[int]:

@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.refresh_library_status()
         self.indexing.watch()
         cache = self.thumbnails.cache_dir
-        self.runner.run_op(lambda lib: prune_thumbnails(cache, lib.catalog.photo_ids()), lambda _: None)
+        self.runner.run_op(lambda lib: prune_thumbnails(cache, lib.photo_ids()), lambda _: None)
 
     @property
     def library(self) -> Library:

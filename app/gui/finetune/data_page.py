@@ -226,7 +226,7 @@ class DataPage(QWizardPage):
             self._paths.update({i: info.paths[0] for i, info in infos.items() if info.paths})
             self._show_icons(ids)
 
-        self._runner.run_op(lambda lib: lib.catalog.photos(missing), found, self._failed)
+        self._runner.run_op(lambda lib: lib.photos(missing), found, self._failed)
 
     def _show_icons(self, ids: list[int]) -> None:
         for photo_id in ids:
