@@ -71,6 +71,7 @@ def exempt_startup_objects_from_gc() -> None:
 def shut_down(window: MainWindow) -> None:
     """Wait for the window's background work (tasks, thumbnails), then close the library it ends with
     (a model switch may have replaced the one it started with)."""
+    window.text_reading.stop(wait=True)  # its thread reads the library too
     window.runner.shutdown()
     window.thumbnails.wait()
     window.runner.library.close()

@@ -1,5 +1,5 @@
-"""The viewer's details panel: what the library knows of the photo on show, every value selectable, and
-the photo's tags as chips (app.gui.tag_chips)."""
+"""The viewer's details panel: what the library knows of the photo on show, every value selectable, the
+photo's tags as chips (app.gui.tag_chips), and the text read from it (app.gui.widgets.photo_text)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import PurePath
 from PySide6.QtCore import QDate, QLocale, Qt, QTime
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
+from photosift.app.gui.widgets.photo_text import PhotoText
 from photosift.app.gui.widgets.tag_chips import TagChips
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
@@ -33,6 +34,10 @@ class PhotoDetails(QWidget):
             self._form.setRowVisible(label, False)  # shown only for photos that have them
         self.tags = TagChips(runner)
         self._form.addRow("Tags:", self.tags)
+        self.text = PhotoText(runner)  # what OCR read (core.ocr); its row shows only when there is some
+        self._form.addRow("Text in photo:", self.text)
+        self._form.setRowVisible(self.text, False)
+        self.text.available.connect(lambda shown: self._form.setRowVisible(self.text, shown))
         self.note = _label("Note")
         self._form.addRow(self.note)
         self._form.setRowVisible(self.note, False)
@@ -45,6 +50,7 @@ class PhotoDetails(QWidget):
         for label in (self.location, self.copies, self.note):
             self._form.setRowVisible(label, False)
         self.tags.show_photo(hit.photo_id)
+        self.text.show_photo(hit.photo_id)
 
     def show_info(self, hit: SearchHit, info: PhotoInfo | None, date: PhotoDate | None = None) -> None:
         """Show the library's record of `hit`'s photo (None: the photo has left the library), and its

@@ -1,0 +1,45 @@
+"""Text in photos on the command line, with the tiny real model and the real OCR models: `photosift index`
+reads the text after embedding (or not, with --no-ocr), `search text:` finds it, `photosift text` prints it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import TEST_MODELS, make_photo
+from test_ocr import make_sign
+
+from photosift.app.cli import run
+from photosift.core.protocol import EXIT_OK
+from photosift.core.settings import Paths, Settings, save_settings
+
+TINY = str(TEST_MODELS / "tiny.json")
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert run([*argv, "--json", "--model", TINY]) == EXIT_OK
+    found = json.loads(capsys.readouterr().out)
+    assert isinstance(found, dict)
+    return found
+
+
+def test_index_reads_the_text_after_embedding_and_search_and_text_find_it(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos = tmp_path / "photos"
+    make_sign(photos / "sign.jpg", "BLUE HARBOUR")
+    make_photo(photos / "red.jpg", "red")
+    save_settings(Paths(home), Settings(ocr="all"))  # the tiny random model makes the gate meaningless
+
+    skipped = run_json(capsys, "index", str(photos), "--no-ocr")
+    assert skipped["ocr"] is None and skipped["index"]["embedded"] == 2  # type: ignore[index]
+
+    summary = run_json(capsys, "index")
+    assert summary["ocr"]["read"] == 2 and summary["ocr"]["with_text"] == 1  # type: ignore[index]
+    page = run_json(capsys, "search", "text:harbour")
+    hits = page["hits"]
+    assert isinstance(hits, list) and [Path(hit["path"]).name for hit in hits] == ["sign.jpg"]
+
+    assert run(["text", str(photos / "sign.jpg"), "--model", TINY]) == EXIT_OK
+    assert "HARBOUR" in capsys.readouterr().out.upper()

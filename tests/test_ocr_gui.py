@@ -1,0 +1,93 @@
+"""Text in photos in the window: the viewer's details show a photo's recognised text, selectable and
+copyable, and the background pass runs beside indexing, stopping when an indexing run starts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_photo
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from test_library import open_library
+from test_ocr import make_sign
+
+from photosift.app.gui.controllers.indexing import RUNNING, IndexingController
+from photosift.app.gui.controllers.text_reading import TextReading
+from photosift.app.gui.widgets.photo_details import PhotoDetails
+from photosift.app.tasks import TaskRunner
+from photosift.core.library import Library
+from photosift.core.ocr import store
+from photosift.core.ocr.reader import OcrReport
+from photosift.core.search.records import SearchHit
+from photosift.core.settings import Settings
+
+WAIT_MS = 20_000  # the first read loads the OCR models: seconds on a loaded 2-core machine
+
+
+@pytest.fixture
+def library(home: Path, tmp_path: Path) -> Iterator[Library]:
+    make_sign(tmp_path / "photos" / "sign.jpg", "BLUE HARBOUR")
+    make_photo(tmp_path / "photos" / "red.jpg", "red")
+    library = open_library(home, settings=Settings(ocr="all"))
+    library.add_folder(tmp_path / "photos")
+    library.scan()
+    library.index()
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def runner(library: Library) -> Iterator[TaskRunner]:
+    runner = TaskRunner(library)
+    yield runner
+    runner.shutdown()
+
+
+def hit(library: Library, name: str) -> SearchHit:
+    return next(h for h in library.search("red", limit=10).hits if Path(h.path).name == name)
+
+
+def test_the_details_show_the_photos_text_selectable_and_copyable(
+    qtbot: QtBot, library: Library, runner: TaskRunner
+) -> None:
+    sign, red = hit(library, "sign.jpg"), hit(library, "red.jpg")
+    store.save(library.catalog.engine, [store.TextRow(sign.photo_id, "text", "BLUE HARBOUR\nOpen 9-5")])
+    store.save(library.catalog.engine, [store.TextRow(red.photo_id, "none")])
+    details = PhotoDetails(runner)
+    qtbot.addWidget(details)
+    details.show()
+
+    details.show_hit(sign)
+    qtbot.waitUntil(lambda: details.text.isVisibleTo(details), timeout=WAIT_MS)
+    assert details.text.toPlainText() == "BLUE HARBOUR\nOpen 9-5" and details.text.isReadOnly()
+    details.text.selectAll()
+    details.text.copy()
+    assert QApplication.clipboard().text() == "BLUE HARBOUR\nOpen 9-5"
+
+    with qtbot.waitSignal(details.text.available, timeout=WAIT_MS, check_params_cb=lambda shown: not shown):
+        details.show_hit(red)  # read, nothing found: no empty box
+    qtbot.wait(50)
+    assert not details.text.isVisibleTo(details) and details.text.toPlainText() == ""
+
+
+def test_the_pass_reads_in_the_background_and_stops_when_indexing_starts(
+    qtbot: QtBot, library: Library, runner: TaskRunner
+) -> None:
+    indexing = IndexingController(runner)
+    reading = TextReading(runner, indexing)
+    reading.stop()  # not the pass that starts START_DELAY_MS after an idle indexing: this test starts its own
+    with qtbot.waitSignal(reading.finished, timeout=WAIT_MS) as done:
+        reading.start()
+    report = done.args[0]
+    assert isinstance(report, OcrReport) and (report.read, report.with_text) == (2, 1)
+    assert "HARBOUR" in (library.text.text_of(hit(library, "sign.jpg").photo_id) or "").upper()
+
+    with library.catalog.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM photo_text")  # everything is pending again
+    with qtbot.waitSignal(reading.finished, timeout=WAIT_MS) as stopped:
+        reading.start()
+        indexing.state_changed.emit(RUNNING)  # an indexing run starts: the pass stops at the next photo
+    assert stopped.args[0].cancelled and not reading.running
+    reading.stop(wait=True)
