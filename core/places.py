@@ -46,9 +46,9 @@ MAX_CITY_KM = 30.0
 BATCH = 2000
 
 
-def reach_km(population: int) -> float:
+def reach_km(population: np.ndarray) -> np.ndarray:
     """How far from its centre a place of `population` counts as that place (see CITY_KM_PER_SQRT_PEOPLE)."""
-    return min(MAX_CITY_KM, CITY_KM_PER_SQRT_PEOPLE * math.sqrt(max(population, 0)))
+    return np.asarray(np.minimum(MAX_CITY_KM, CITY_KM_PER_SQRT_PEOPLE * np.sqrt(np.maximum(population, 0))))
 
 
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -63,6 +63,11 @@ def chord(km: float) -> float:
     return 2.0 * math.sin(min(km / EARTH_RADIUS_KM, math.pi) / 2.0)
 
 
+def chords(km: np.ndarray) -> np.ndarray:
+    """`chord` of many distances."""
+    return np.asarray(2.0 * np.sin(np.minimum(km / EARTH_RADIUS_KM, math.pi) / 2.0))
+
+
 class Gazetteer:
     """The bundled places in a k-d tree over the unit sphere."""
 
@@ -72,6 +77,7 @@ class Gazetteer:
         self._places = places
         self._countries = countries
         self._population = np.array([p.get("population", 0) for p in places], dtype=np.int64)
+        self._reach = chords(reach_km(self._population))  # on the unit sphere
         lat = np.array([p["latitude"] for p in places], dtype=np.float64)
         lon = np.array([p["longitude"] for p in places], dtype=np.float64)
         self._tree = cKDTree(unit_vectors(lat, lon))
@@ -93,15 +99,10 @@ class Gazetteer:
 
     def _city(self, point: np.ndarray, nearest: int, candidates: list[int]) -> int:
         """The most populous candidate whose reach covers `point` (the nearest place if none does)."""
-        best, best_population = nearest, -1
-        for index in candidates:
-            population = int(self._population[index])
-            if population <= best_population:
-                continue
-            gap = float(np.linalg.norm(self._tree.data[index] - point))
-            if gap <= chord(reach_km(population)):
-                best, best_population = index, population
-        return best
+        around = np.asarray(candidates, dtype=np.int64)
+        gaps = np.linalg.norm(self._tree.data[around] - point, axis=1)
+        covering = around[gaps <= self._reach[around]]
+        return int(covering[np.argmax(self._population[covering])]) if len(covering) else nearest
 
     def _name(self, nearest: int, city: int) -> PlaceName:
         place, town = self._places[nearest], self._places[city]

@@ -8,6 +8,7 @@ with plain IN lists on the names that matched.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -44,8 +45,11 @@ class PlaceCount:
     photos: int
 
 
+@functools.lru_cache(maxsize=65_536)  # the same few thousand names at every search
 def fold(name: str) -> str:
     """A name for comparing: accents dropped and case folded, so `place:sao paulo` finds São Paulo."""
+    if name.isascii():
+        return name.casefold().strip()
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
@@ -99,14 +103,15 @@ def place_counts(engine: Engine) -> list[PlaceCount]:
     )
     with engine.connect() as conn:
         rows = [(str(country), str(city or ""), int(n)) for country, city, n in conn.execute(query)]
-    totals: dict[str, int] = {}
-    for country, _, n in rows:
-        totals[country] = totals.get(country, 0) + n
+    cities: dict[str, list[tuple[str, int]]] = {}
+    for country, city, n in rows:
+        cities.setdefault(country, []).append((city, n))
+    totals = {country: sum(n for _, n in found) for country, found in cities.items()}
     counts: list[PlaceCount] = []
     for country in sorted(totals, key=lambda c: (-totals[c], c)):
         counts.append(PlaceCount(country, None, totals[country]))
-        cities = sorted(((city, n) for c, city, n in rows if c == country and city), key=lambda r: (-r[1], r[0]))
-        counts.extend(PlaceCount(country, city, n) for city, n in cities)
+        named = sorted(((city, n) for city, n in cities[country] if city), key=lambda r: (-r[1], r[0]))
+        counts.extend(PlaceCount(country, city, n) for city, n in named)
     return counts
 
 
