@@ -35,6 +35,10 @@ from synthetic_library import synthetic_spec
 
 from photosift.core.catalog import Catalog
 from photosift.core.library import Library
+from photosift.core.search.filter_index import FilterIndex
+from photosift.core.search.query import parse_query
+from photosift.core.search.ranking import allowed_photo_ids
+from photosift.core.search.records import SearchFilters
 from photosift.core.settings import Paths, load_settings
 
 QUERIES = {
@@ -113,6 +117,7 @@ def first_pass(home: Path) -> dict[str, object]:
     tag = max(counts, key=lambda name: counts[name])
     out["tag"], out["tag_photos"] = tag, counts[tag]
     out["queries"] = measure_queries(library, tag, ROUNDS)
+    out["filter_stage"] = measure_filter_stage(library, tag, ROUNDS)
     out["rss_end_mb"] = rss_mb()
     out["close_ms"] = timed(library.close)  # saves the index built from SQLite
     return out
@@ -127,6 +132,22 @@ def measure_queries(library: Library, tag: str, rounds: int) -> dict[str, dict[s
         times = sorted(timed(lambda text=text: library.search(text)) for text in texts)  # type: ignore[misc]
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
         results[label] = {"first": first, "p50": statistics.median(times), "p95": p95}
+    return results
+
+
+def measure_filter_stage(library: Library, tag: str, rounds: int) -> dict[str, dict[str, float]]:
+    """The filters alone, paired: the SQL path's set of ids against the filter index's masks (medians, ms;
+    the tag's and album's ids cached by the filter index after its first round, as in a search)."""
+    index = FilterIndex(library.catalog.engine, library.catalog.path, library)
+    results = {}
+    for label, template in QUERIES.items():
+        filters = (parse_query(template.format(q=TEXTS[0], tag=tag)).filters, SearchFilters())
+        if index.allowed(filters) is None:  # no filter, or sort: only
+            continue
+        sql = [timed(lambda: allowed_photo_ids(library.catalog.engine, library, filters)) for _ in range(rounds)]  # noqa: B023
+        masks = [timed(lambda: index.allowed(filters)) for _ in range(rounds)]  # noqa: B023
+        results[label] = {"sql_ms": statistics.median(sql), "masks_ms": statistics.median(masks)}
+    index.close()
     return results
 
 

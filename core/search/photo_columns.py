@@ -14,9 +14,10 @@ reference and the fallback.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -33,6 +34,9 @@ _EPOCH = datetime(1970, 1, 1)  # naive: capture times are naive local times, com
 _MICROSECOND = timedelta(microseconds=1)
 # Rows fetched per round trip while reading the columns: bounded memory at a million files.
 _FETCH = 50_000
+# Ids are looked up through a table of positions by id when the largest id is below this many times the
+# number of photos (4 bytes an id: 16 MB at a million photos with three in four ids deleted).
+DENSE_SPAN = 4
 # SQLite's LIKE and lower() fold ASCII letters only; so must the comparisons here.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -73,6 +77,7 @@ class PhotoColumns:
     file_dir: npt.NDArray[np.int32]
     dirs: tuple[str, ...]
     watched: tuple[str, ...]
+    _dir_answers: dict[str, Mask] = field(default_factory=dict, repr=False)  # folder filter -> passing dirs
 
     @classmethod
     def read(cls, engine: Engine) -> PhotoColumns:
@@ -89,7 +94,11 @@ class PhotoColumns:
         return len(self.ids)
 
     def positions(self, photo_ids: IdArray) -> npt.NDArray[np.int64]:
-        """Positions in `ids` of those of `photo_ids` that have a file (others are dropped)."""
+        """Positions in `ids` of those of `photo_ids` that have a file (others are dropped), in their order."""
+        table = self._position_table
+        if table is not None:
+            found = table[photo_ids[(photo_ids >= 0) & (photo_ids < len(table))]]
+            return found[found >= 0].astype(np.int64)
         pos = np.searchsorted(self.ids, photo_ids)
         inside = pos < len(self.ids)
         pos, photo_ids = pos[inside], photo_ids[inside]
@@ -128,24 +137,49 @@ class PhotoColumns:
         return passing[self.camera_codes]  # code -1 reads the False appended for photos without a camera
 
     def _folder_mask(self, folders: Sequence[str]) -> Mask:
-        passing = np.array([any(self._dir_matches(d, f) for f in folders) for d in self.dirs], dtype=bool)
+        passing = np.zeros(len(self.dirs) + 1, dtype=bool)  # one spare: np.zeros(0)[codes] of no files
+        for folder in folders:
+            passing[:-1] |= self._passing_dirs(folder)
         mask = np.zeros(len(self.ids), dtype=bool)
-        if passing.size:
-            mask[self.file_photo[passing[self.file_dir]]] = True
+        mask[self.file_photo[passing[self.file_dir]]] = True
         return mask
 
-    def _dir_matches(self, directory: str, folder: str) -> bool:
-        """Whether files in `directory` pass `folder:` (photo_filters._in_folder, on the folder part of the
-        path: its pattern ends with a separator, so a match never reaches into the file name)."""
-        if os.path.isabs(folder):
-            return directory.startswith(folder.rstrip(os.sep) + os.sep)
-        needle = _fold(os.sep + folder + os.sep)
-        for root in self.watched:
-            if directory.startswith(root + os.sep):
-                below = os.sep + os.path.basename(root) + directory[len(root) :]
-                if needle in _fold(below):
-                    return True
-        return False
+    def _passing_dirs(self, folder: str) -> Mask:
+        """Which of `dirs` pass `folder:` (photo_filters._in_folder, on the folder part of the path: its
+        pattern ends with a separator, so a match never reaches into the file name); kept per folder."""
+        found = self._dir_answers.get(folder)
+        if found is None:
+            if os.path.isabs(folder):
+                prefix = folder.rstrip(os.sep) + os.sep
+                found = np.array([d.startswith(prefix) for d in self.dirs], dtype=bool)
+            else:
+                needle = _fold(os.sep + folder + os.sep)
+                found = np.array([any(needle in below for below in belows) for belows in self._below_roots])
+            self._dir_answers[folder] = found = found.astype(bool)
+        return found
+
+    @functools.cached_property
+    def _position_table(self) -> npt.NDArray[np.int32] | None:
+        """Each photo's position in `ids` by photo id (-1: none), when ids are dense as SQLite rowids are: a
+        gather instead of a binary search per id (8 ms for a tag on 20,000 photos of 100,000, loaded)."""
+        if not len(self.ids) or self.ids[-1] > DENSE_SPAN * len(self.ids):
+            return None
+        table = np.full(int(self.ids[-1]) + 1, -1, dtype=np.int32)
+        table[self.ids] = np.arange(len(self.ids), dtype=np.int32)
+        return table
+
+    @functools.cached_property
+    def _below_roots(self) -> list[tuple[str, ...]]:
+        """For each of `dirs`, what a folder name is matched in below each watched folder holding it: the
+        watched folder's own name and the path below it, ASCII case folded."""
+        return [
+            tuple(
+                _fold(os.sep + os.path.basename(root) + d[len(root) :])
+                for root in self.watched
+                if d.startswith(root + os.sep)
+            )
+            for d in self.dirs
+        ]
 
 
 class _Reader:
