@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import shlex
 import sys
 import time
@@ -60,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         " spins waiting for the first (measured: 2.8 CPU-minutes for under 50 pretraining steps with 2, 0.3 s a step"
         " with 1)",
     )
-    parser.add_argument("--finetune-images", type=int, default=200, help="labelled train photos per seen class")
+    parser.add_argument("--finetune-images", type=int, default=100, help="labelled train photos per seen class")
     return parser.parse_args(argv)
 
 
@@ -87,21 +88,25 @@ def main(argv: list[str] | None = None) -> None:
     base = ensure_base(cache, paths, layout.pretrain, layout.names, layout.groups, pre, log)
     pretrained = time.perf_counter()
     folders = {"seen": layout.eval_seen, "unseen": layout.eval_unseen}
-    results = {"base": [evaluate_model(base, paths, folders)]}
+    pretrained_cpu = _cpu_minutes()
+    evals = base.path.parent if base.path else cache  # results belong to this base's folder
+    results = {"base": [evaluate_model(base, paths, folders, evals)]}
     _check_base(results["base"][0])
     for method in args.methods.split(","):
         results[method] = []
         for seed in seeds:
             spec = fine_tune(base, layout.finetune, method, seed, fine, cache, paths, log)
-            results[method].append(evaluate_model(spec, paths, folders))
+            results[method].append(evaluate_model(spec, paths, folders, evals))
             log(f"{method} seed {seed}: {_brief(results[method][-1])}")
     rows = {name: metric_row(results[name]) for name in ROWS if name in results}
     minutes = (time.perf_counter() - pretrained) / 60
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])])
     print(f"\n{format_table(rows)}\n\ncommand: {command}\nseeds: {len(seeds)}")
     pretrain_min = (pretrained - start) / 60
+    cpu_minutes = _cpu_minutes() - pretrained_cpu
     print(
         f"pretraining (or loading the cached base): {pretrain_min:.1f} min; fine-tuning + evaluation: {minutes:.1f} min"
+        f" wall, {cpu_minutes:.1f} CPU-min (load average at the end {os.getloadavg()[0]:.1f})"
     )
     verdicts = targets(rows, minutes) if {"base", "gpr-ft", "mcip"} <= rows.keys() else []
     print("\n".join(verdicts))
@@ -109,13 +114,20 @@ def main(argv: list[str] | None = None) -> None:
         args.out,
         rows,
         command,
-        {"pretrain_min": pretrain_min, "finetune_eval_min": minutes},
+        {"pretrain_min": pretrain_min, "finetune_eval_min": minutes, "finetune_eval_cpu_min": cpu_minutes},
         seeds,
         verdicts,
         split,
         pre,
         fine,
     )
+
+
+def _cpu_minutes() -> float:
+    """CPU time of this process and its finished children: on a host shared with other jobs, wall time
+    says more about the neighbours than about the work."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime) / 60
 
 
 def _check_base(reports: dict) -> None:

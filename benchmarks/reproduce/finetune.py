@@ -42,7 +42,7 @@ class FineTuneSettings:
     realign_epochs: int = 3
     realign_lr: float = 3e-4  # the text tail was trained at 1e-3 minutes ago; 1e-5 would barely move it
     realign_batch_size: int = 256
-    workers: int = 2
+    workers: int = 0  # 64 px JPEGs decode in well under a millisecond: worker processes cost more than they save
 
 
 def fine_tune(

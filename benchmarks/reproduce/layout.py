@@ -9,12 +9,16 @@ Symlinks rather than copies, so the repository and the cache never hold a second
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
+import json
 import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 CLASSES_TSV = "classes.tsv"
+COMPLETE = ".complete"  # written last: a layout folder without it is rebuilt
 PHOTO_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 
@@ -67,7 +71,9 @@ def read_names(source: Path) -> dict[str, str]:
 
 
 def build_layout(train_source: Path, eval_source: Path, root: Path, split: Split) -> Layout:
-    """(Re)create the symlink folders under `root`; cheap, so it is rebuilt on every run."""
+    """The symlink folders of `split`, under a folder of `root` named after the split: built once and then
+    left alone, so several processes of one experiment (methods run in parallel) never see them rebuilt."""
+    root = root / hashlib.sha256(json.dumps(dataclasses.asdict(split), sort_keys=True).encode()).hexdigest()[:8]
     names = read_names(train_source)
     wnids = sorted(names)[: split.n_classes] if split.n_classes else sorted(names)
     shuffled = wnids.copy()
@@ -76,15 +82,17 @@ def build_layout(train_source: Path, eval_source: Path, root: Path, split: Split
     photos = {wnid: _photos(train_source / wnid) for wnid in wnids}
     evaluation = {wnid: _photos(eval_source / wnid) for wnid in wnids}
     folders = {name: root / name for name in ("finetune", "eval_seen", "eval_unseen")}
-    for folder in folders.values():
-        shutil.rmtree(folder, ignore_errors=True)
-    for wnid in wnids:
-        if wnid in seen:
-            _link(photos[wnid], split.finetune, folders["finetune"] / wnid)
-        _link(evaluation[wnid], split.held_out, folders["eval_seen" if wnid in seen else "eval_unseen"] / wnid)
-    for name, folder in folders.items():
-        subset = seen if name != "eval_unseen" else set(wnids) - seen
-        _write_names(folder / CLASSES_TSV, {w: names[w] for w in sorted(subset)})
+    if not (root / COMPLETE).is_file():
+        for folder in folders.values():
+            shutil.rmtree(folder, ignore_errors=True)  # left by a run stopped while linking
+        for wnid in wnids:
+            if wnid in seen:
+                _link(photos[wnid], split.finetune, folders["finetune"] / wnid)
+            _link(evaluation[wnid], split.held_out, folders["eval_seen" if wnid in seen else "eval_unseen"] / wnid)
+        for name, folder in folders.items():
+            subset = seen if name != "eval_unseen" else set(wnids) - seen
+            _write_names(folder / CLASSES_TSV, {w: names[w] for w in sorted(subset)})
+        (root / COMPLETE).write_text("", encoding="utf-8")
     pretrain = {wnid: photos[wnid][split.pretrain[0] : split.pretrain[1]] for wnid in wnids}
     used = {w: names[w] for w in wnids}
     groups = caption_groups(shuffled[: len(shuffled) // 2], split.caption_group)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from photosift.core.atomic import write_text
 from photosift.core.evaluation.datasets import load_folder_dataset
 from photosift.core.evaluation.runner import EvalReport, evaluate
 from photosift.core.models.encoder import Encoder
@@ -26,14 +29,22 @@ COLUMNS = (
 ROWS = ("base", "gpr-ft", "2sft", "mcip", "mcip+re-a")
 
 
-def evaluate_model(spec: ModelSpec, paths: Paths, folders: dict[str, Path]) -> dict[str, EvalReport]:
-    """Every metric of one model on each eval folder ("seen", "unseen")."""
+def evaluate_model(spec: ModelSpec, paths: Paths, folders: dict[str, Path], cache: Path) -> dict[str, EvalReport]:
+    """Every metric of one model on each eval folder ("seen", "unseen"), cached under `cache` by the model's
+    key (architecture, weights file, preprocessing): runs split over several processes, or a table printed
+    again, evaluate each model once."""
+    stored = cache / "evals" / f"{spec.key.replace('@', '-')}.json"
+    if stored.is_file():
+        return {name: EvalReport(**report) for name, report in json.loads(stored.read_text()).items()}
     encoder = Encoder(spec, paths, "cpu")
     reports = {
-        name: evaluate(encoder, load_folder_dataset(folder), workers=2, batch_size=64)
+        name: evaluate(encoder, load_folder_dataset(folder), workers=1, batch_size=128)
         for name, folder in folders.items()
     }
     encoder.release()
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    # Atomic: another process of the experiment may read it at any moment.
+    write_text(stored, json.dumps({name: dataclasses.asdict(r) for name, r in reports.items()}), "evaluation")
     return reports
 
 
