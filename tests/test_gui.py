@@ -240,9 +240,10 @@ def test_context_menu_finds_similar_and_opens(qtbot: QtBot, indexed: Library) ->
 
         with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
             actions["Find similar images"].trigger()
-        assert window.search_field.text() == f"#{hit.photo_id}"
-        similar = window.model.hits()
-        assert len(similar) == 8 and hit.photo_id not in {h.photo_id for h in similar}
+        assert window.query_text() == f"#{hit.photo_id}"
+        query, *similar = window.model.hits()  # the photo itself first, as the query
+        assert query.photo_id == hit.photo_id and len(similar) == 8
+        assert hit.photo_id not in {h.photo_id for h in similar}
         assert [colour_of(h.path) for h in similar[:2]] == ["blue", "blue"]
     finally:
         runner.shutdown()
@@ -268,7 +269,7 @@ def test_dropping_an_outside_image_searches_for_similar(qtbot: QtBot, window: Ma
     drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.NoModifier)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.dropEvent(drop)
-    assert window.search_field.text() == str(outside)
+    assert window.query_text() == str(outside)
     paths = [hit.path for hit in window.model.hits()]
     assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["green"] * 3
 

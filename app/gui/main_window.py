@@ -21,7 +21,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
-    QLineEdit,
     QListView,
     QMainWindow,
     QPushButton,
@@ -34,7 +33,7 @@ from photosift.app.errorlog import log_exception
 from photosift.app.gui import window_menus
 from photosift.app.gui.controllers.first_run import FirstRun
 from photosift.app.gui.controllers.indexing import IndexingController, RunOutcome
-from photosift.app.gui.controllers.queries import dropped_image, pasted_image_op
+from photosift.app.gui.controllers.queries import dropped_image, image_term, pasted_image_op
 from photosift.app.gui.controllers.search import SearchController
 from photosift.app.gui.controllers.settings import open_settings
 from photosift.app.gui.controllers.text_reading import TextReading
@@ -53,6 +52,7 @@ from photosift.app.gui.widgets.library_sections import LibrarySections, filter_t
 from photosift.app.gui.widgets.placement import centre_over
 from photosift.app.gui.widgets.places_section import PlacesSection
 from photosift.app.gui.widgets.progress_status import ProgressStatus
+from photosift.app.gui.widgets.query_chips import QueryField
 from photosift.app.gui.widgets.results_grid import ResultsView, cell_size, visible_rows
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.side_panel import SidePanel
@@ -125,12 +125,12 @@ class MainWindow(QMainWindow):
     # Building ---------------------------------------------------------------------------------------
 
     def _build_search(self) -> None:
-        self.search_field = QLineEdit(placeholderText="Describe a photo, e.g. kids on a red slide at dusk")
+        self.search_field = QueryField()
+        self.search_field.setPlaceholderText("Describe a photo, e.g. kids on a red slide at dusk")
         self.search_field.setAccessibleName("Search photos")
         self.search_field.setAccessibleDescription(
             "Text, #photo-id or an image path, combined with + and -; results update as you type"
         )
-        self.search_field.setClearButtonEnabled(True)
         self.search_field.setAcceptDrops(False)  # a dropped image means "find similar", handled by the window
         self.error_label = QLabel(wordWrap=True)
         self.error_label.setAccessibleName("Search error")
@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         return self.search.text()
 
     def find_similar_to_file(self, path: Path) -> None:
-        self.search_for(str(path))
+        self.search_for(image_term(path))
 
     def selected_hits(self, first: QModelIndex | None = None) -> list[SearchHit]:
         """The selected results in grid order, with `first` (the clicked one) leading."""

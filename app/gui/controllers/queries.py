@@ -1,7 +1,8 @@
 """What the search field's text means: a text query, or "photos like this one" for a `#id` or an image file.
 
-The text in the field is always the query, so a similar search started from a menu or a drop stays visible
-and editable. The ops built here run on a worker thread (they may touch the disk).
+The text of the query is always the whole query: a similar search started from a menu or a drop stays
+visible and editable, its photos and image files shown as chips (widgets.query_chips). The ops built here
+run on a worker thread (they may touch the disk).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QImage
 
+from photosift.app.gui.widgets.query_chips import ImageTerm
+from photosift.app.gui.widgets.viewer_images import decode_op
 from photosift.core.catalog.photo_filters import dated_order
 from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.errors import UserError
@@ -25,6 +28,7 @@ from photosift.core.search.records import SearchPage
 from photosift.core.search.references import parse_reference
 
 PHOTO_ID = re.compile(r"#(\d+)")
+SMOOTH = Qt.TransformationMode.SmoothTransformation
 KEEP_PASTED = 20  # pasted images kept in the cache, so the last few queries can be run again
 
 
@@ -37,24 +41,63 @@ def similar_target(text: str) -> int | Path | None:
     text = text.strip()
     if PHOTO_ID.fullmatch(text):
         return parse_reference(text)
+    if len(text) > 1 and text[0] == text[-1] == '"':
+        text = text[1:-1]  # a path with spaces is quoted in a query (`image_term`)
     path = Path(text).expanduser()
     if path.suffix.lower() in PHOTO_EXTENSIONS and path.is_file():
         return path
     return None
 
 
+def image_term(path: Path) -> str:
+    """`path` as one image term of a query: quoted when it holds white space, which would split it."""
+    return f'"{path}"' if any(c.isspace() for c in str(path)) else str(path)
+
+
 def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPage]:
     """An op for the task runner: one page of results for the field's `text`.
 
-    A lone photo (by id or path) goes through `Library.similar`, which leaves the photo itself out;
-    anything else is the query language of `Library.search`.
+    A lone photo (by id or path) goes through `Library.similar`, which leaves the photo itself out; a
+    photo by id is put back at the top of the first page, the query itself. Anything else is the query
+    language of `Library.search`.
     """
 
     def op(library: Library) -> SearchPage:
         target = similar_target(text)
-        if target is not None:
-            return library.similar(target, offset=offset, limit=limit)
-        return library.search(text, offset=offset, limit=limit)
+        if target is None:
+            return library.search(text, offset=offset, limit=limit)
+        page = library.similar(target, offset=offset, limit=limit)
+        if offset or not isinstance(target, int):
+            return page
+        # The photo the search started from leads its first page, so the grid shows what it is like.
+        source = library.page([(target, 1.0)], 0, 1).hits
+        return SearchPage((*source, *page.hits), page.offset, page.limit, page.has_more)
+
+    return op
+
+
+@dataclass(frozen=True)
+class ChipPicture:
+    """What a chip shows of its photo or image file: a small picture and the file's path."""
+
+    image: QImage
+    path: str
+
+
+def chip_picture_op(term: ImageTerm, side: int) -> Callable[[Library], ChipPicture]:
+    """An op for the task runner: the picture of a chip's photo or file, upright, cropped to a square of
+    `side` pixels (scaled here, off the GUI thread: a pasted screenshot can be large)."""
+
+    def op(library: Library) -> ChipPicture:
+        path = term.value
+        if term.photo_id is not None:
+            photo = library.photo(term.photo_id)
+            if photo is None or not photo.paths:
+                raise UserError(f"There is no photo #{term.photo_id} in the library.")
+            path = photo.paths[0]
+        image = decode_op(path, side)(library).image
+        square = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatioByExpanding, SMOOTH)
+        return ChipPicture(square.copy((square.width() - side) // 2, (square.height() - side) // 2, side, side), path)
 
     return op
 

@@ -1,19 +1,24 @@
-"""Live search: the field's text is the query, run in the background as the user pauses typing.
+"""Live search: the field's query, run in the background as the user pauses typing.
 
-The text in the field is always the whole query, so a search started from a menu, a drop or a paste stays
-visible and can be edited and run again. Answers to a query that a newer one overtook are dropped.
-An empty field shows the timeline: every photo, newest first, under month headings.
+The field always holds the whole query (its photos as chips, widgets.query_chips), so a search started
+from a menu, a drop or a paste stays visible and can be edited and run again. Answers to a query that a
+newer one overtook are dropped. An empty field shows the timeline: every photo, newest first, under month
+headings. The photos of the query are marked in the results: the photo a "find similar" started from
+leads them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePath
 
-from PySide6.QtCore import QModelIndex, QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QLineEdit, QListView
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QListView
 
-from photosift.app.gui.controllers.queries import TimelinePage, query_op, timeline_op
+from photosift.app.gui.controllers.queries import ChipPicture, TimelinePage, chip_picture_op, query_op, timeline_op
 from photosift.app.gui.presenter import failure_sentence
+from photosift.app.gui.widgets.query_badges import QueryBadges
+from photosift.app.gui.widgets.query_chips import ImageTerm, QueryField
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.tasks import TaskRunner
 from photosift.core.search.records import SearchPage
@@ -21,6 +26,7 @@ from photosift.core.search.records import SearchPage
 DEBOUNCE_MS = 250  # typing pauses longer than this start a search; shorter ones are mid-word
 FIRST_PAGE = 200  # enough to fill a large screen of thumbnails with one query
 NEXT_PAGE = 200
+QUERY_ROLE = Qt.ItemDataRole.UserRole + 40  # True on the row of a photo that is part of the query
 
 
 class SearchController(QObject):
@@ -30,19 +36,26 @@ class SearchController(QObject):
     summary_changed = Signal(str)  # how many photos are on show, or why there are none
     new_results = Signal(bool)  # True: new photos may match, the user scrolled away; False: shown again
 
-    def __init__(self, runner: TaskRunner, field: QLineEdit, error_label: QLabel, view: QListView, model: ResultsModel):
+    def __init__(
+        self, runner: TaskRunner, field: QueryField, error_label: QLabel, view: QListView, model: ResultsModel
+    ):
         super().__init__(field)
         self.runner, self.field, self.error_label, self.view, self.model = runner, field, error_label, view, model
         self._seq = 0  # bumped per query; answers to older queries are dropped
         self._timeline_total: int | None = None  # photos in the timeline while it is on show
+        self._query_photos: frozenset[int] = frozenset()  # the photo chips of the query on show
+        self.badges = QueryBadges(view, model.row_of)
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_query)
         field.textEdited.connect(lambda _: self._debounce.start())
-        field.returnPressed.connect(self.run_query)
+        field.returnPressed.connect(lambda: (field.tidy(), self.run_query()))
+        field.chips_changed.connect(self.run_query)
+        field.picture_wanted.connect(self._fetch_picture)
         model.more_wanted.connect(self._load_more)
 
     def text(self) -> str:
-        return self.field.text().strip()
+        """The whole query: its chips' terms and the typed text."""
+        return self.field.query().strip()
 
     def run_query(self, keep_scroll: bool = False) -> None:
         """Search for the field's text now (the debounce timer and Enter call this).
@@ -55,6 +68,7 @@ class SearchController(QObject):
         self._debounce.stop()
         self._seq += 1
         seq, text = self._seq, self.text()
+        self._query_photos = frozenset(t.photo_id for t in self.field.terms() if t.photo_id and not t.subtract)
         self.new_results.emit(False)
         if not text:
             self.show_error("")
@@ -83,8 +97,8 @@ class SearchController(QObject):
             self.new_results.emit(True)
 
     def search_for(self, text: str) -> None:
-        """Put `text` in the field and search for it at once."""
-        self.field.setText(text)
+        """Put `text` in the field (its photos and image files as chips) and search for it at once."""
+        self.field.set_query(text)
         self.run_query()
 
     def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool, timeline: TimelinePage | None = None) -> None:
@@ -93,6 +107,7 @@ class SearchController(QObject):
         scroll = self.view.verticalScrollBar().value()
         self.show_error("")
         self.model.reset(page, timeline.dates if timeline else None)
+        self._mark_query_photos()
         self._timeline_total = timeline.total if timeline else None
         self._summarise()
         if keep_scroll:
@@ -125,6 +140,7 @@ class SearchController(QObject):
         def done(page: SearchPage, dates: dict[int, datetime] | None = None) -> None:
             if seq == self._seq:
                 self.model.append(page, dates)
+                self._mark_query_photos()
                 self._summarise()
                 self.results_shown.emit()
 
@@ -150,3 +166,28 @@ class SearchController(QObject):
             self.error_label.setText(message)
             self.error_label.setVisible(bool(message))
             self.error_shown.emit(message)
+
+    def _mark_query_photos(self) -> None:
+        """Mark the query's own photos (a "Query" badge, and in the tooltip and the spoken name), so the
+        photo a "find similar" started from reads as the question, not as its best answer."""
+        self.badges.show_for(self._query_photos)
+        for photo_id in self._query_photos:
+            row = self.model.row_of(photo_id)
+            item = self.model.item(row) if row is not None else None
+            if item is None or item.data(QUERY_ROLE):
+                continue
+            item.setData(True, QUERY_ROLE)
+            item.setToolTip(f"The photo this search started from\n{item.toolTip()}")
+            item.setData(f"Query photo, {PurePath(self.model.hit(row).path).name}", Qt.ItemDataRole.AccessibleTextRole)
+
+    def _fetch_picture(self, term: ImageTerm) -> None:
+        """A chip's picture, decoded in the background; a photo that cannot be shown keeps its name only."""
+
+        def failed(exc: BaseException) -> None:
+            if failure_sentence(exc) is None:
+                self.runner.present(exc)
+
+        def show(picture: ChipPicture) -> None:
+            self.field.show_picture(term, picture.image, picture.path)
+
+        self.runner.run_op(chip_picture_op(term, self.field.chip_side()), show, failed)

@@ -1,0 +1,158 @@
+"""Readable queries: photos and image files of a query show as chips with a picture in the search field,
+the text form stays the language underneath, and the photo a "find similar" started from leads the results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_photo
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from test_gui import WAIT_MS, make_window, search
+from test_library import open_library
+
+from photosift.app.gui.controllers.queries import image_term
+from photosift.app.gui.controllers.search import QUERY_ROLE
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.widgets.query_chips import QueryField, join_query, split_query
+from photosift.core.library import Library
+
+
+@pytest.fixture
+def indexed(home: Path, tmp_path: Path) -> Iterator[Library]:
+    for colour in ("red", "green", "blue"):
+        for i in range(3):
+            make_photo(tmp_path / "photos" / colour / f"{colour}-{i}.jpg", colour)
+    library = open_library(home)
+    library.add_folder(tmp_path / "photos")
+    library.scan()
+    library.index()
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
+    win, runner, _ = make_window(qtbot, indexed)
+    win.resize(1000, 600)
+    win.show()
+    yield win
+    runner.shutdown()
+    win.thumbnails.wait()
+
+
+@pytest.mark.parametrize(
+    ("query", "sources", "rest"),
+    [
+        ("#379 + #188", ["#379", "#188"], ""),
+        ("red + #12 - #40", ["#12", "- #40"], "red"),
+        ("#12 after:2023 -tag:people", ["#12"], "after:2023 -tag:people"),
+        ("2:#12 - crowd", ["2:#12"], "- crowd"),
+        ("#12 beach", [], "#12 beach"),  # one text term in the query language: not a photo
+        ("- #40", [], "- #40"),  # does not parse (only subtracts): left as typed, for its error
+    ],
+)
+def test_a_query_splits_into_chips_and_text_and_joins_back(query: str, sources: list[str], rest: str) -> None:
+    terms, typed = split_query(query)
+    assert [("- " if t.subtract else "") + t.source for t in terms] == sources and typed == rest
+    assert split_query(join_query(terms, typed)) == (terms, typed)
+
+
+def test_an_image_file_with_spaces_is_one_chip(tmp_path: Path) -> None:
+    image = make_photo(tmp_path / "my photos" / "a b.jpg")
+    terms, rest = split_query(f"{image_term(image)} + sea")
+    assert [t.value for t in terms] == [str(image)] and rest == "sea"
+
+
+def test_find_similar_shows_a_chip_with_a_picture_and_the_photo_first(qtbot: QtBot, window: MainWindow) -> None:
+    search(qtbot, window, "blue")
+    window.results_view.setCurrentIndex(window.model.index(0, 0))
+    hit = window.model.hit(0)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.actions_.similar.trigger()
+    field = window.search_field
+    assert field.text() == "" and window.query_text() == f"#{hit.photo_id}"
+    (chip,) = field.chips()
+    qtbot.waitUntil(lambda: not chip.icon().isNull(), timeout=WAIT_MS)  # its thumbnail, decoded in the background
+    assert Path(hit.path).name in chip.text() and chip.isVisible()
+    assert field.textMargins().left() >= chip.geometry().right()  # typing starts after the chip
+    first = window.model.item(0)
+    assert window.model.hit(0).photo_id == hit.photo_id and first.data(QUERY_ROLE)
+    assert "started from" in first.toolTip() and first.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Query")
+    qtbot.waitUntil(lambda: len(window.search.badges.badges()) == 1, timeout=WAIT_MS)
+    (badge,) = window.search.badges.badges()
+    cell = window.results_view.visualRect(window.model.index(0, 0))
+    assert badge.text() == "Query" and cell.contains(badge.geometry().topLeft())
+    assert all(h.path.split("/")[-2] == "blue" for h in window.model.hits()[:3])
+
+
+def test_add_to_query_adds_a_chip_and_keeps_the_typed_words(qtbot: QtBot, window: MainWindow) -> None:
+    search(qtbot, window, "red")
+    window.results_view.setCurrentIndex(window.model.index(0, 0))
+    hit = window.model.hit(0)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.actions_.add.trigger()
+    assert window.search_field.text() == "red" and len(window.search_field.chips()) == 1
+    assert window.query_text() == f"#{hit.photo_id} + red"
+
+
+def test_clicking_a_chip_or_backspace_removes_it_and_searches_again(qtbot: QtBot, window: MainWindow) -> None:
+    ids = [h.photo_id for h in window.model.hits()[:2]]
+    search(qtbot, window, f"#{ids[0]} + #{ids[1]} + red")
+    field = window.search_field
+    assert len(field.chips()) == 2 and field.text() == "red"
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        qtbot.mouseClick(field.chips()[0], Qt.MouseButton.LeftButton)
+    assert window.query_text() == f"#{ids[1]} + red"
+    field.setFocus()
+    field.setCursorPosition(0)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    assert field.chips() == [] and window.query_text() == "red"
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)  # mid-text, Backspace edits the text as ever
+    assert field.text() == "red"
+
+
+def test_a_typed_photo_query_still_works_and_becomes_chips_on_enter(qtbot: QtBot, window: MainWindow) -> None:
+    ids = [h.photo_id for h in window.model.hits()[:2]]
+    field = window.search_field
+    field.setFocus()
+    qtbot.keyClicks(field, f"#{ids[0]} + #{ids[1]}")
+    assert field.chips() == []  # typing never moves the text under the cursor
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert [c.term.photo_id for c in field.chips()] == ids and field.text() == ""
+    marked = [window.model.item(window.model.row_of(i)).data(QUERY_ROLE) for i in ids]
+    assert marked == [True, True]  # both query photos are marked where they rank
+
+
+def test_a_dropped_file_shows_as_a_chip(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    outside = make_photo(tmp_path / "elsewhere" / "a green one.jpg", "green")
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.find_similar_to_file(outside)
+    (chip,) = window.search_field.chips()
+    assert chip.term.value == str(outside) and "a green one.jpg" in chip.text()
+    assert window.model.hits()[0].path.split("/")[-2] == "green"
+
+
+def test_the_clear_button_clears_chips_and_text(qtbot: QtBot, window: MainWindow) -> None:
+    hit = window.model.hits()[0]
+    search(qtbot, window, f"#{hit.photo_id} + red")
+    field = window.search_field
+    assert field.clear_action.isVisible()
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        field.clear_action.trigger()
+    assert field.chips() == [] and window.query_text() == "" and window.model.hit_at(0) is None  # the timeline
+    qtbot.waitUntil(lambda: window.search.badges.badges() == [], timeout=WAIT_MS)  # no query photo to mark
+
+
+def test_many_chips_drop_their_names_to_leave_room_for_typing(qtbot: QtBot) -> None:
+    field = QueryField()
+    qtbot.addWidget(field)
+    field.resize(300, 40)
+    field.set_query(" + ".join(f"#{i}" for i in range(1, 6)))
+    assert all(chip.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly for chip in field.chips())
+    field.set_query("#1")
+    assert field.chips()[0].toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
