@@ -7,11 +7,12 @@ and they act on the selected photos.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from photosift.app.gui.dialogs.models import open_models_dialog
 from photosift.app.gui.dialogs.shortcuts import (
@@ -40,6 +41,7 @@ def build(window: MainWindow) -> None:
     _photo_menu(window, bar.addMenu("&Photo"))
     _view_menu(window, bar.addMenu("&View"))
     _tags_menu(window, bar.addMenu("&Tags"))
+    _albums_menu(window, bar.addMenu("&Albums"))
     _indexing_menu(window, bar.addMenu("&Indexing"))
     _tools_menu(window, bar.addMenu("&Tools"))
     _help_menu(window, bar.addMenu("&Help"))
@@ -126,9 +128,56 @@ def _view_menu(window: MainWindow, menu: QMenu) -> None:
 def _tags_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&Review suggested tags…", window.review_queue.review, "Ctrl+R")
     _action(window, menu, "&New tag from the selection…", window.tags_.new_tag, "Ctrl+T")
+
+
+def _albums_menu(window: MainWindow, menu: QMenu) -> None:
+    """Albums are made here or from the side panel (its "+" and context menu), not from the Tags menu."""
+    albums = window.albums_
+    _action(window, menu, "&New album…", lambda: new_album(window), "Ctrl+Shift+N")
+    smart = _action(window, menu, "New &smart album from this search…", albums.save_search)
     menu.addSeparator()
-    _action(window, menu, "New &album…", lambda: window.albums_.ask_name("New album", "", window.albums_.creator([])))
-    _action(window, menu, "New &smart album from this search…", window.albums_.save_search)
+    export = _action(window, menu, "&Export…", lambda: export_albums(window))
+    delete = _action(window, menu, "&Delete…", lambda: choose_album(window, "Delete album", albums.confirm_delete))
+    window.sections.new_album_wanted.connect(lambda: new_album(window))
+
+    def update() -> None:
+        """What can be done now: a search to save, albums to export or delete."""
+        smart.setEnabled(bool(window.query_text()))
+        export.setEnabled(bool(albums.albums()))
+        delete.setEnabled(bool(albums.albums()))
+
+    menu.aboutToShow.connect(update)
+
+
+def new_album(window: MainWindow) -> None:
+    window.albums_.ask_name("New album", "", window.albums_.creator([]))
+
+
+def choose_album(window: MainWindow, title: str, then: Callable[[str], object]) -> QInputDialog:
+    """Ask which album (the one on show first), then call `then` with its name."""
+    names = [album.name for album in window.albums_.albums()]
+    shown = window.albums_.shown_album()
+    dialog = QInputDialog(window)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText("Album:")
+    dialog.setComboBoxItems(names)
+    dialog.setComboBoxEditable(False)
+    if shown in names:
+        dialog.setTextValue(shown)
+    dialog.textValueSelected.connect(lambda name: then(name) if name in names else None)
+    dialog.open()
+    return dialog
+
+
+def export_albums(window: MainWindow) -> None:
+    """Write every album, with its photos' paths, to a JSON file the person chooses (as `photosift albums
+    export` does; core refuses a file inside a photo folder)."""
+    path, _ = QFileDialog.getSaveFileName(window, "Export albums", "albums.json", "JSON files (*.json)")
+    if path:
+        window.runner.run_op(
+            lambda lib: lib.albums.export(Path(path)),
+            lambda count: window.statusBar().showMessage(f"Exported {count} albums to {path}.", 10_000),
+        )
 
 
 def _indexing_menu(window: MainWindow, menu: QMenu) -> None:

@@ -2,6 +2,8 @@
 
 Clicking a tag or an album searches for it (`tag:beach`, `album:"Summer 2023"`), so the filter is visible
 and editable in the search field like every other query. Counts come from one background read per refresh.
+Albums have icons of their own (a stack of photos; a smart album's with a magnifier), so they never read as
+folders on disk, and a "+" beside the Albums heading creates one.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
-from PySide6.QtWidgets import QMenu, QStyle, QTreeWidgetItem
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QMenu, QToolButton, QTreeWidgetItem
 
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
+from photosift.resources import resource_path
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # "tag" or "album" on a row of these sections
 NAME_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -47,12 +51,15 @@ class LibrarySections(QObject):
     refreshed = Signal(object)  # the Collections shown
     album_menu_wanted = Signal(object, QPoint)  # an AlbumInfo (or None for the heading), and where
     tag_menu_wanted = Signal(str, QPoint)
+    new_album_wanted = Signal()  # the "+" beside the Albums heading
 
     def __init__(self, panel: SidePanel, runner: TaskRunner, search_for: Callable[[str], None]):
         super().__init__(panel)
         self.panel, self.runner, self._search_for = panel, runner, search_for
         self.albums_section = panel.add_section("Albums")  # the user's own first; tags can be many
         self.tags_section = panel.add_section("Tags")
+        self.icons = {kind: QIcon(str(resource_path("icons", f"{kind}.svg"))) for kind in ("album", "smart-album")}
+        self.new_album_button = self._plus_button(panel)
         self._albums: dict[str, AlbumInfo] = {}
         panel.item_activated.connect(self._activated)
         panel.item_menu_requested.connect(self._menu)
@@ -66,7 +73,6 @@ class LibrarySections(QObject):
 
     def show(self, collections: Collections) -> None:
         self._albums = {a.name: a for a in collections.albums}
-        style = self.panel.style()
         self._fill(
             self.tags_section,
             [(name, f"{n:,}", "tag", f"{n:,} photos carry {name}", None) for name, n in collections.tags],
@@ -75,17 +81,13 @@ class LibrarySections(QObject):
         for album in collections.albums:
             count = "?" if album.photo_count is None else f"{album.photo_count:,}"
             tip = album.problem or (f"Smart album: {album.query}" if album.kind == "smart" else "Album")
-            icon = style.standardIcon(
-                QStyle.StandardPixmap.SP_FileDialogContentsView
-                if album.kind == "smart"
-                else QStyle.StandardPixmap.SP_DirOpenIcon
-            )
+            icon = self.icons["smart-album" if album.kind == "smart" else "album"]
             rows.append((album.name, count, "album", tip, icon))
         self._fill(self.albums_section, rows)
         self.refreshed.emit(collections)
 
     @staticmethod
-    def _fill(section: QTreeWidgetItem, rows: list[tuple[str, str, str, str, object]]) -> None:
+    def _fill(section: QTreeWidgetItem, rows: list[tuple[str, str, str, str, QIcon | None]]) -> None:
         section.takeChildren()
         for name, count, kind, tip, icon in rows:
             item = QTreeWidgetItem(section, [name, count])
@@ -95,7 +97,17 @@ class LibrarySections(QObject):
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{kind} {name}, {count} photos")
             if icon is not None:
-                item.setIcon(0, icon)  # type: ignore[arg-type]
+                item.setIcon(0, icon)
+
+    def _plus_button(self, panel: SidePanel) -> QToolButton:
+        """A "+" in the Albums heading's second column (the heading spans one column, so it has room)."""
+        button = QToolButton(text="+", autoRaise=True)
+        button.setToolTip("New album…")
+        button.setAccessibleName("New album")
+        button.clicked.connect(self.new_album_wanted)
+        self.albums_section.setFirstColumnSpanned(False)
+        panel.tree.setItemWidget(self.albums_section, 1, button)
+        return button
 
     def _activated(self, item: QTreeWidgetItem) -> None:
         kind, name = item.data(0, KIND_ROLE), item.data(0, NAME_ROLE)
