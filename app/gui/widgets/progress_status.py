@@ -1,7 +1,14 @@
-"""The status bar's progress display for long ops: what is happening, done/total, speed, time left, Cancel."""
+"""The status bar's progress display for long ops: what is happening, done/total, speed, time left, Cancel.
+
+The line never pushes Pause and Cancel out of a narrow window: it ends in "…" where there is no room (a
+900-pixel window cut the buttons off behind a long "Waiting for another Photosift process…"), and its
+tooltip holds the whole sentence.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from photosift.app.progress import STAGE_LABELS, UNITS
@@ -26,6 +33,8 @@ def progress_text(p: Progress) -> str:
     """
     if p.stage == WAIT_STAGE:
         return p.message  # "Waiting for another Photosift process (pid N) that is indexing this library..."
+    if p.stage == "index" and p.total == 0:
+        return "No new photos to index"  # a run that found nothing new said "Indexing 0 photos"
     label = STAGE_LABELS.get(p.stage, p.stage.capitalize())
     unit = "bytes" if p.stage == "download" else UNITS.get(p.stage, " files").strip()
     if unit == "bytes":
@@ -44,12 +53,34 @@ def progress_text(p: Progress) -> str:
     return ", ".join(parts)
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that may be narrower than its text: it then draws the text cut with "…"
+    (`text()` stays whole), so the widgets beside it keep their room."""
+
+    MINIMUM_WIDTH = 80  # pixels: still says what is happening ("Indexing 1…")
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.MINIMUM_WIDTH, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.is_elided():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+
+
 class ProgressStatus(QWidget):
     """Label, bar, Pause/Resume and Cancel; hidden while nothing long is running or paused."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.label = QLabel()
+        self.label = ElidedLabel()
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(160)
         self.bar.setAccessibleName("Indexing progress")
