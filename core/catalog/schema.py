@@ -214,6 +214,13 @@ places = Table(
     Column("country", Text),
     Column("country_code", String(2)),
 )
+# The side panel's counts group by country and city; place filters read each column's distinct names.
+Index("ix_places_country_city", places.c.country, places.c.city)
+Index("ix_places_city", places.c.city)
+Index("ix_places_locality", places.c.locality)
+Index("ix_places_region", places.c.region)
+Index("ix_places_country_code", places.c.country_code)
+Index("ix_photos_gps_lat", photos.c.gps_lat)  # near: reads a band of latitudes
 
 # The person's favourites and star ratings (core.marks): only in the catalog, never written into photos.
 photo_marks = Table(
