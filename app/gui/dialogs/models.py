@@ -58,8 +58,8 @@ def model_rows(library: Library, specs: list[ModelSpec]) -> list[ModelRow]:
     """Every model the library keeps data of; `specs` are those that can still produce it (the registry's,
     plus models from spec files such as the one searching now)."""
     by_key = {spec.key: spec for spec in specs}
-    counts = library.catalog.counts()
-    photos = counts.get("ok", 0) + counts.get("pending", 0)
+    status = library.status()
+    photos = status.photos - status.failed  # those a model can embed
     rows = []
     for stored in library.stored_models():
         path = index_file(library.paths, stored.name, stored.id)
