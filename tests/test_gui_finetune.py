@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from finetune_helpers import COLOURS, PER_CLASS, TRAIN_MS, main_window, tiny_library
+import pytest
+from finetune_helpers import COLOURS, PER_CLASS, TRAIN_MS, main_window, prepared_run, tiny_library
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
@@ -20,6 +21,7 @@ from photosift.core.models.registry import ModelRegistry
 from photosift.core.settings import load_settings
 
 
+@pytest.mark.slow  # two trainer processes (the plan, the run): ~30 s; the sibling below covers training to activation
 def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
     library, models = tiny_library(home, tmp_path / "photos")
     with main_window(qtbot, library, models) as window:
@@ -113,6 +115,30 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
         assert ModelRegistry(library.paths).resolve("tiny-colours").checkpoint is not None
         assert json.loads((record.run_dir / "wizard.json").read_text())["status"] == "activated"
         assert not wizard.isVisible() and wizard.result() == QWizard.DialogCode.Accepted.value
+    library.close()
+
+
+def test_a_prepared_run_trains_shows_what_ran_and_takes_over(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+    """The journey's second half with one trainer process and no plan: training with live charts of the
+    loss parts, the result with the recipe that ran, and activation switching the window's library."""
+    library, models = tiny_library(home, tmp_path / "photos")
+    record = prepared_run(library, "tiny-colours")
+    with main_window(qtbot, library, models) as window:
+        wizard = FineTuneWizard(window, window.state, window.thumbnails)
+        wizard.show()
+        with qtbot.waitSignal(wizard.training_page.finished_run, timeout=TRAIN_MS) as trained:
+            wizard.resume(record)
+            assert wizard.currentId() == TRAINING
+        assert trained.args == [True] and wizard.currentId() == RESULT
+        charts = wizard.training_page.charts.curve_lengths()
+        assert charts["loss_am"] >= 1 and charts["loss_mc"] >= 1 and charts["map"] == 3  # before and 2 epochs
+        what_ran = wizard.result_page.recipe.text()
+        assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33" in what_ran
+        with qtbot.waitSignal(window.state.model_switched, timeout=TRAIN_MS) as switched:
+            wizard.result_page.activate_button.click()
+        assert switched.args[0].spec.name == "tiny-colours" and window.library.spec.name == "tiny-colours"
+        assert window.library.status().embedded == len(COLOURS) * PER_CLASS
+        assert load_settings(library.paths).model == "tiny-colours"
     library.close()
 
 
