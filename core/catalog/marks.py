@@ -7,11 +7,12 @@ deleted, so the table holds only photos someone marked.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.catalog import IN_CHUNK
@@ -98,9 +99,14 @@ def favourite_photo_ids(engine: Engine) -> set[int]:
 
 def rated_photo_ids(engine: Engine, bounds: Sequence[tuple[str, int]]) -> set[int]:
     """The photos whose stars (0 when unrated) satisfy every (comparison, stars) bound: `rating:>=4
-    rating:<5` is [(">=", 4), ("<", 5)]; comparisons are =, <, <=, >, >=."""
-    stars = func.coalesce(s.photo_marks.c.rating, 0)
-    compare = {"=": stars.__eq__, "<": stars.__lt__, "<=": stars.__le__, ">": stars.__gt__, ">=": stars.__ge__}
-    query = select(s.photos.c.id).outerjoin(s.photo_marks, s.photo_marks.c.photo_id == s.photos.c.id)
+    rating:<5` is [(">=", 4), ("<", 5)]; comparisons are =, <, <=, >, >=. Bounds that leave out 0 stars
+    read only the marked photos; the others read every photo, since unrated ones count."""
+    compare = {"=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    if not all(compare[op](0, n) for op, n in bounds):
+        stars: ColumnElement[int] = s.photo_marks.c.rating
+        query = select(s.photo_marks.c.photo_id)
+    else:
+        stars = func.coalesce(s.photo_marks.c.rating, 0)
+        query = select(s.photos.c.id).outerjoin(s.photo_marks, s.photo_marks.c.photo_id == s.photos.c.id)
     with engine.connect() as conn:
-        return set(conn.execute(query.where(*(compare[op](n) for op, n in bounds))).scalars())
+        return set(conn.execute(query.where(*(compare[op](stars, n) for op, n in bounds))).scalars())
