@@ -101,7 +101,7 @@ def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 
     with open_library(args, paths, settings) as library:
         status = library.status()
-        failures = library.catalog.failures() if args.failures else []
+        failures = library.failures() if args.failures else []
         skipped = skipped_files(library.catalog.engine) if args.failures and args.all else []
         hint = unindexed_model_hint(library)
         data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
