@@ -20,12 +20,13 @@ from test_library import open_library
 from photosift.app.gui.dialogs.shortcuts import gather_shortcuts
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS, Viewer
 from photosift.app.gui.ops.marks import MarkActions, Marker
-from photosift.app.gui.widgets.places_section import PlacesSection
+from photosift.app.gui.widgets.places_section import SHOWN_CITIES, PlacesSection
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog.marks import PhotoMarks
+from photosift.core.catalog.place_rows import PlaceCount
 from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
 
@@ -168,3 +169,13 @@ def test_the_window_has_places_and_no_key_does_two_things(qtbot: QtBot, library:
         window.close()
         runner.shutdown()
         window.thumbnails.wait()
+
+
+def test_a_country_lists_its_most_photographed_cities(qtbot: QtBot, runner: TaskRunner) -> None:
+    panel = SidePanel()
+    qtbot.addWidget(panel)
+    places = PlacesSection(panel, runner, lambda _: None)
+    cities = [PlaceCount("Japan", f"Town {n:03}", 1000 - n) for n in range(SHOWN_CITIES + 5)]
+    places.show([PlaceCount("Japan", None, sum(c.photos for c in cities)), *cities])
+    japan = places.section.child(0)
+    assert japan.childCount() == SHOWN_CITIES and japan.child(0).text(0) == "Town 000"

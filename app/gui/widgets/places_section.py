@@ -19,6 +19,9 @@ from photosift.app.tasks import TaskRunner
 from photosift.core.catalog.place_rows import PlaceCount
 
 COUNTRY_ROLE = Qt.ItemDataRole.UserRole + 4  # a city row's country
+# Cities listed under a country, most photos first: a tree of thousands of rows helps nobody, and every
+# place is a search away (a library of a trip a week for years has a few hundred cities in all).
+SHOWN_CITIES = 50
 NO_PLACES = "Photos with GPS are listed by country and city once they are indexed."
 
 
@@ -50,11 +53,11 @@ class PlacesSection(QObject):
         self.section.takeChildren()
         country_item: QTreeWidgetItem | None = None
         for place in counts:
-            parent = self.section if place.city is None or country_item is None else country_item
-            item = self._row(parent, place)
             if place.city is None:
-                country_item = item
-                item.setExpanded(place.country in expanded)
+                country_item = self._row(self.section, place)
+                country_item.setExpanded(place.country in expanded)
+            elif country_item is not None and country_item.childCount() < SHOWN_CITIES:
+                self._row(country_item, place)
         self.refreshed.emit(counts)
 
     @staticmethod
