@@ -86,6 +86,7 @@ def test_find_similar_shows_a_chip_with_a_picture_and_the_photo_first(qtbot: QtB
     cell = window.results_view.visualRect(window.model.index(0, 0))
     assert badge.text() == "Query" and cell.contains(badge.geometry().topLeft())
     assert all(h.path.split("/")[-2] == "blue" for h in window.model.hits()[:3])
+    assert window.count_label.text() == "8 matching photos"  # the query photo is not one of its matches
 
 
 def test_add_to_query_adds_a_chip_and_keeps_the_typed_words(qtbot: QtBot, window: MainWindow) -> None:

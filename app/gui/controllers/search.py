@@ -121,7 +121,9 @@ class SearchController(QObject):
 
     def _summarise(self) -> None:
         """Say how many photos there are (the grid alone cannot: its pages load as it scrolls)."""
-        shown, more = self.model.hit_count(), self.model.canFetchMore(QModelIndex())
+        # The query's own photos (a find similar's photo leads its results) are not among its matches.
+        asked = sum(1 for photo_id in self._query_photos if self.model.row_of(photo_id) is not None)
+        shown, more = self.model.hit_count() - asked, self.model.canFetchMore(QModelIndex())
         if self._timeline_total is not None:
             summary = f"{self._timeline_total:,} photos, newest first" if self._timeline_total else ""
         elif not shown:
