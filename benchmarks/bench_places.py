@@ -66,7 +66,7 @@ def timed(fn: Callable[[], object], rounds: int) -> dict[str, float]:
         found = fn()
         times.append(time.perf_counter() - start)
     size = len(found) if isinstance(found, (set, list)) else None
-    return {"median_ms": round(statistics.median(times) * 1000, 1), "photos": size or 0}
+    return {"median_ms": round(statistics.median(times) * 1000, 1), "found": size or 0}  # photos, or rows
 
 
 def main(argv: list[str] | None = None) -> None:
