@@ -58,6 +58,15 @@ def test_the_inverted_file_beyond_the_exact_limit_finds_the_same_pairs(monkeypat
     assert pair_set(similar_pairs(ids, vectors, 0.9)) == exact and len(exact) == 20
 
 
+def test_long_vectors_are_searched_projected_and_kept_at_their_true_cosine() -> None:
+    sims = [0.99, 0.95, 0.91, 0.905, 0.89, 0.86]  # the last two must not come back
+    vectors = planted(400, 1152, [(i, s) for i, s in enumerate(sims)], seed=2)
+    found = similar_pairs(np.arange(406, dtype=np.int64), vectors, 0.9)
+    assert pair_set(found) == {(i, 400 + i) for i in range(4)}
+    exact = np.einsum("ij,ij->i", vectors[found.first], vectors[found.second])
+    assert np.allclose(found.similarity, exact, atol=1e-5)
+
+
 def test_a_cancelled_range_search_raises_cancelled() -> None:
     token = CancelToken()
     token.cancel()
