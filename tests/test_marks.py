@@ -112,6 +112,8 @@ def test_explain_lists_filters_place_and_marks(library: Library) -> None:
     assert not why.passes
     assert why.place is not None and why.place.country_code == "PT"
     assert why.marks == PhotoMarks(False, 2)
+    (kept,) = explain(library, "red -is:duplicate", lisbon).filters  # no copy is marked: it passes
+    assert (kept.key, kept.value, kept.passed) == ("-is", "duplicate", True)
 
 
 def test_explain_a_photo_without_gps_or_terms(library: Library) -> None:

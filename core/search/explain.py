@@ -49,6 +49,8 @@ _KEY_OF_FIELD = {
     "countries": "country",
     "near": "near",
     "favourites": "is",
+    "duplicates": "is",
+    "hide_duplicates": "-is",
     "ratings": "rating",
     "texts": "text",
 }
@@ -204,8 +206,8 @@ def _written(field: str, item: Any) -> str:
         return f"{item.comparison}{item.stars}"
     if isinstance(item, datetime):
         return item.date().isoformat()
-    if field == "favourites":
-        return "favourite"
+    if isinstance(item, bool):  # is: flags name their value, not True
+        return {"favourites": "favourite", "duplicates": "duplicate", "hide_duplicates": "duplicate"}.get(field, field)
     return str(item)
 
 
