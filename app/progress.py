@@ -20,6 +20,7 @@ STAGE_LABELS = {
     "ocr": "Reading text in photos",
     "duplicates": "Comparing photos",
     "duplicate-hashes": "Reading photos to confirm duplicates",
+    "places": "Naming places",
 }
 UNITS = {
     "index": " photos",
@@ -28,6 +29,7 @@ UNITS = {
     "tag-vectors": " tags",
     "duplicates": " photos",
     "duplicate-hashes": " photos",
+    "places": " photos",
 }  # anything else counts files (or bytes)
 # Scoring photos against prepared tags is one matrix product: its "rate" (millions of photos a second)
 # says nothing about the run, so that bar shows counts and time only.
