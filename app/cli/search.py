@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 FILTERS_HELP = (
     "Filters may be mixed with the terms: tag:NAME -tag:NAME album:NAME folder:NAME-or-PATH camera:TEXT "
     "after:YYYY[-MM[-DD]] before:YYYY[-MM[-DD]] sort:date|oldest|relevance place:NAME country:NAME near:LAT,LON,5km "
-    "is:favourite rating:>=4. Quote values with spaces "
+    "is:favourite is:duplicate -is:duplicate rating:>=4. Quote values with spaces "
     '(album:"Summer 2023") and the whole query in a shell. Filters alone list photos, newest first.'
 )
 
