@@ -43,3 +43,5 @@ def test_index_reads_the_text_after_embedding_and_search_and_text_find_it(
 
     assert run(["text", str(photos / "sign.jpg"), "--model", TINY]) == EXIT_OK
     assert "HARBOUR" in capsys.readouterr().out.upper()
+    status = run_json(capsys, "status")["ocr"]
+    assert status == {"mode": "all", "pending": 0, "text": 1, "none": 1, "unlikely": 0, "failed": 0}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import emit, model_setting, open_library, plural, unindexed_model_hint
-from photosift.app.cli.text import read_text, text_lines, text_summary
+from photosift.app.cli.text import read_text, text_lines, text_status, text_status_line, text_summary
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings, save_settings
@@ -106,7 +106,12 @@ def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
         hint = unindexed_model_hint(library)
         data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
         data["skipped"] = [asdict(f) for f in skipped]
-        lines = [*status_lines(status, failures, paths, skipped), *([hint] if hint else [])]
+        data["ocr"] = text_status(library)
+        lines = [
+            *status_lines(status, failures, paths, skipped),
+            text_status_line(data["ocr"]),
+            *([hint] if hint else []),
+        ]
         emit(args, data | {"hint": hint}, lambda: print("\n".join(lines)))
         return EXIT_OK
 

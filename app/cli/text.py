@@ -46,6 +46,24 @@ def text_summary(report: OcrReport | None) -> dict[str, Any] | None:
     return None if report is None else asdict(report)
 
 
+def text_status(library: Library) -> dict[str, Any]:
+    """How far reading the text in photos is: photos per outcome, and how many the next pass looks at."""
+    counts = library.text.counts()
+    return {"mode": library.text.mode, "pending": library.text.pending()} | {
+        status: counts.get(status, 0) for status in ("text", "none", "unlikely", "failed")
+    }
+
+
+def text_status_line(status: dict[str, Any]) -> str:
+    read = status["text"] + status["none"]
+    line = (
+        f"Text in photos (ocr: {status['mode']}): {read} read, {status['text']} with text, {status['pending']} pending"
+    )
+    if status["unlikely"]:
+        line += f", {status['unlikely']} left unread by the gate"
+    return line + (f", {status['failed']} failed" if status["failed"] else "")
+
+
 def cmd_text(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     """Print the text read from a photo (`#12`, `12` or its path)."""
     with open_library(args, paths, settings) as library:
