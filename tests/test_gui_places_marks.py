@@ -137,6 +137,7 @@ def test_viewer_keys_mark_the_photo_and_it_says_why_it_matched(qtbot: QtBot, vie
     viewer.show_row(0)
     photo_id = viewer.model.hit(0).photo_id
     assert viewer.why.marks.text() == "Not a favourite · unrated"
+    assert viewer.why.place.text().endswith("Lisbon, Portugal")
     why = viewer.why.why.text()
     assert why.startswith("score ") and "+1 x text 'red': similarity" in why
     assert "place:Lisbon passes (" in why and "taken in " in why

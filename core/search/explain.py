@@ -214,7 +214,7 @@ def _written(field: str, item: Any) -> str:
 def _detail(library: Library, info: PhotoInfo, place: PlaceName | None, field: str, item: Any) -> str:
     """What of the photo a filter looked at, in a few words."""
     if field in ("places", "cities", "countries"):
-        return _place_words(place)
+        return place_words(place)
     if field == "near":
         if info.gps_lat is None or info.gps_lon is None:
             return "no GPS"
@@ -233,7 +233,8 @@ def _detail(library: Library, info: PhotoInfo, place: PlaceName | None, field: s
     return ""
 
 
-def _place_words(place: PlaceName | None) -> str:
+def place_words(place: PlaceName | None) -> str:
+    """'Intendente, Lisbon, Portugal' (each name once), or why there is no place."""
     if place is None:
         return "no place (no GPS, or nowhere named near)"
     names = dict.fromkeys(n for n in (place.locality, place.city, place.region, place.country) if n)
@@ -278,7 +279,7 @@ def describe(why: Explanation) -> list[str]:
     if why.tags:
         lines.append("tags named: " + ", ".join(why.tags))
     if why.place is not None:
-        lines.append("taken in " + _place_words(why.place))
+        lines.append("taken in " + place_words(why.place))
     if why.marks.favourite or why.marks.rating:
         stars = f"{why.marks.rating} stars" if why.marks.rating else "unrated"
         lines.append(("favourite, " if why.marks.favourite else "") + stars)

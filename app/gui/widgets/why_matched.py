@@ -1,6 +1,6 @@
-"""The viewer's marks and "why this matched": the photo's favourite flag and stars (F and Ctrl+0-5 change
-them), and for the search on show, each term's score and the filters, tags, place and recognised text that
-matched (core.search.explain, the same lines as `photosift search --explain`)."""
+"""The viewer's place, marks and "why this matched": where the photo was taken, its favourite flag and
+stars (F and Ctrl+0-5 change them), and for the search on show, each term's score and the filters, tags,
+place and recognised text that matched (core.search.explain, the lines of `photosift search --explain`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 from photosift.app.gui.ops.marks import Marker, stars_text
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog.marks import PhotoMarks
+from photosift.core.catalog.place_rows import PlaceName
 from photosift.core.errors import PhotosiftError
 from photosift.core.library import Library
-from photosift.core.search.explain import Explanation, describe, explain
+from photosift.core.search.explain import Explanation, describe, explain, place_words
 
 MARKS_TIP = "F: favourite or not · Ctrl+1 to Ctrl+5: stars · Ctrl+0: no rating"
 
@@ -36,8 +37,9 @@ class WhyMatched(QWidget):
         self._photo_id: int | None = None
         self._seq = 0  # bumped per photo shown; answers for an earlier one are dropped
         form = QFormLayout(self)
-        self.marks, self.why = _label("Marks"), _label("Why this matched")
+        self.place, self.marks, self.why = _label("Place"), _label("Marks"), _label("Why this matched")
         self.marks.setToolTip(MARKS_TIP)
+        form.addRow("Place:", self.place)
         form.addRow("Marks:", self.marks)
         form.addRow("Matched:", self.why)
 
@@ -49,18 +51,22 @@ class WhyMatched(QWidget):
     def show_photo(self, photo_id: int) -> None:
         self._photo_id, self._seq = photo_id, self._seq + 1
         self.marks.setText("…")
+        self.place.setText("…")
         query = self._query_text().strip()
         self.why.setText("…" if query else "No search: the photo is listed, not ranked.")
         seq = self._seq
 
-        def read(lib: Library) -> tuple[PhotoMarks, Explanation | None]:
-            return lib.marks.of([photo_id])[photo_id], explain(lib, query, photo_id) if query else None
+        def read(lib: Library) -> tuple[PlaceName | None, PhotoMarks, Explanation | None]:
+            place, marks = lib.places.of_photo(photo_id), lib.marks.of([photo_id])[photo_id]
+            return place, marks, explain(lib, query, photo_id) if query else None
 
-        def show(found: tuple[PhotoMarks, Explanation | None]) -> None:
+        def show(found: tuple[PlaceName | None, PhotoMarks, Explanation | None]) -> None:
+            place, marks, why = found
             if seq == self._seq:
-                self.marks.setText(marks_text(found[0]))
-                if found[1] is not None:
-                    self.why.setText(_why_text(found[1]))
+                self.place.setText(place_words(place))
+                self.marks.setText(marks_text(marks))
+                if why is not None:
+                    self.why.setText(_why_text(why))
 
         self.runner.run_op(read, show, lambda exc: self._failed(seq, exc))
 
