@@ -29,6 +29,7 @@ from photosift.core.search.query import parse_query
 CHIP_GAP = 4  # pixels between chips, and between the last chip and the text
 LABEL_WIDTH = 120  # pixels: a chip's name is elided beyond this (the tooltip has the whole path)
 CHIPS_SHARE = 0.6  # chips use at most this share of the field's width before they drop their names
+ICON_MARGIN = 6  # pixels above and below a chip's picture inside the field
 KEPT_PICTURES = 64  # chip pictures kept, so a query edited and run again does not decode them again
 # A term's text as the query language reads it from its start: an optional weight, then a quoted
 # string or a run without spaces (an image term without quotes is one token: core.search.query).
@@ -137,7 +138,7 @@ class QueryField(QLineEdit):
         super().__init__(parent)
         self._chips: list[QueryChip] = []
         self._pictures: OrderedDict[str, tuple[QPixmap, str]] = OrderedDict()  # by term value
-        self.setMinimumHeight(self.fontMetrics().height() + 18)  # room for a chip's picture inside
+        self.setMinimumHeight(self.fontMetrics().height() + 3 * ICON_MARGIN)  # room for a chip's picture
         # The field's own clear button clears the typed text only, and hides while only chips are left.
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_LineEditClearButton)
         self.clear_action = QAction(icon, "Clear the search", self)
@@ -188,7 +189,10 @@ class QueryField(QLineEdit):
 
     def chip_side(self) -> int:
         """A chip picture's side in device pixels."""
-        return round((self.minimumHeight() - 12) * self.devicePixelRatioF())
+        return round(self._icon_side() * self.devicePixelRatioF())
+
+    def _icon_side(self) -> int:
+        return self.minimumHeight() - 2 * ICON_MARGIN
 
     def show_picture(self, term: ImageTerm, image: QImage, path: str) -> None:
         """The picture of `term`'s photo or file is ready (kept for the next chips of the same photo)."""
@@ -216,7 +220,7 @@ class QueryField(QLineEdit):
         for term in terms:
             chip = QueryChip(term, self)
             chip.clicked.connect(lambda _=False, c=chip: self.remove_chip(c))
-            chip.setIconSize(QSize(self.minimumHeight() - 12, self.minimumHeight() - 12))
+            chip.setIconSize(QSize(self._icon_side(), self._icon_side()))
             self._chips.append(chip)
             if term.value in self._pictures:
                 self._pictures.move_to_end(term.value)
@@ -231,6 +235,8 @@ class QueryField(QLineEdit):
         """Place the chips at the left, names dropped when they would crowd out the text; the text
         starts after the last one."""
         height = self.height() - 6
+        for chip in self._chips:
+            chip.set_compact(False)  # measured with their names, or the choice would flip at every call
         compact = sum(c.sizeHint().width() + CHIP_GAP for c in self._chips) > self.width() * CHIPS_SHARE
         x = 4
         for chip in self._chips:
