@@ -18,7 +18,7 @@ from photosift.core.errors import QueryError, UserError
 from photosift.core.library import Library
 from photosift.core.ocr import store
 from photosift.core.ocr.blend import TEXT_BONUS
-from photosift.core.search.explain import describe, explain
+from photosift.core.search.explain import describe, explain, explain_hits
 
 
 @pytest.fixture
@@ -145,3 +145,15 @@ def test_explain_names_matching_tags_and_recognised_text(library: Library) -> No
     read_nothing = explain(library, query, porto)
     assert read_nothing.recognised_words == () and read_nothing.text_bonus == 0.0
     assert explain(library, query, photo["sydney"]).recognised_words is None  # its text was never read
+
+
+def test_a_page_is_explained_with_one_encoding_of_the_query(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    query = "red + blue place:Lisbon"
+    hits = library.search(query).hits
+    encoded: list[list[str]] = []
+    encode = library.encoder.encode_texts
+    monkeypatch.setattr(library.encoder, "encode_texts", lambda texts: encoded.append(texts) or encode(texts))
+    page = explain_hits(library, query, [h.photo_id for h in hits])
+    assert encoded == [["red", "blue"]]
+    assert [why.score for why in page] == pytest.approx([h.score for h in hits], abs=1e-4)
+    assert all(why.passes for why in page) and len(page) == 3

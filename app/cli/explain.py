@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 def emit_explained(args: argparse.Namespace, library: Library, text: str, page: SearchPage) -> None:
     """The page, each hit followed by its explanation (one list of explanations with --json)."""
-    from photosift.core.search.explain import explain
+    from photosift.core.search.explain import explain_hits
 
-    found = [explain(library, text, hit.photo_id, Path.cwd()) for hit in page.hits]
+    found = explain_hits(library, text, [hit.photo_id for hit in page.hits], Path.cwd())
     data = {"offset": page.offset, "has_more": page.has_more, "hits": [_as_json(e) for e in found]}
     emit(args, data, lambda: _print(page, found))
 

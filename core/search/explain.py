@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -111,6 +111,17 @@ class Explanation:
         return all(check.passed for check in self.filters)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What explaining any photo against one query needs, computed once for a page of results."""
+
+    query: Query
+    vectors: tuple[np.ndarray, ...]  # one per term, as the ranking summed them
+    norm: float  # |weighted sum of the term vectors|
+    checks: tuple[tuple[str, SearchFilters, set[int] | None], ...]  # each filter alone, and who passes it
+    text_ids: frozenset[int]  # photos whose recognised text earns the bonus
+
+
 def explain(library: Library, text: str, photo_id: int, base: Path | None = None) -> Explanation:
     """Explain how the photo `photo_id` scores against the query `text` and which of its filters it passes
     (relative image and folder paths in the query resolve against `base`, as in a search).
@@ -118,21 +129,58 @@ def explain(library: Library, text: str, photo_id: int, base: Path | None = None
     Raises:
         QueryError: the query does not parse, or there is no such photo.
     """
-    query = parse_query(text, base)
+    return explain_hits(library, text, [photo_id], base)[0]
+
+
+def explain_hits(library: Library, text: str, photo_ids: Sequence[int], base: Path | None = None) -> list[Explanation]:
+    """`explain` for several photos of one query (a page of results): the query's term vectors and each
+    filter's photos are computed once."""
+    prepared = _prepare(library, parse_query(text, base))
+    return [_explain(library, prepared, photo_id) for photo_id in photo_ids]
+
+
+def _prepare(library: Library, query: Query) -> _Prepared:
+    encoders = library.term_encoders()
+    texts = [t.value for t in query.terms if t.kind == "text"]
+    encoded = dict(zip(texts, encoders.text(texts), strict=True)) if texts else {}
+    cached = dataclasses.replace(encoders, text=lambda values: np.stack([encoded[v] for v in values]))
+    vectors = tuple(_vector(term, cached) for term in query.terms)
+    total = sum((term.weight * v for term, v in zip(query.terms, vectors, strict=True)), np.zeros(1, np.float32))
+    norm = float(np.linalg.norm(total)) if vectors else 0.0
+    if vectors and norm < 1e-6:
+        query_vector(query, cached)  # raises the search's own error for terms that cancel out
+    engine = library.catalog.engine
+    checks = tuple(
+        (f, alone, allowed_photo_ids(engine, library, (alone,))) for f, alone in single_filters(query.filters)
+    )
+    positive = [t.value for t in query.terms if t.kind == "text" and t.weight > 0]
+    return _Prepared(query, vectors, norm, checks, frozenset(library.text.blended_ids(positive)))
+
+
+def _explain(library: Library, prepared: _Prepared, photo_id: int) -> Explanation:
     info = library.photo(photo_id)
     if info is None or not info.paths:
         raise QueryError(f"There is no photo #{photo_id} in the library.")
     place = library.places.of_photo(photo_id)
-    score, terms = _term_scores(library, query, photo_id)
-    words, bonus = _text_match(library, photo_id, query)
+    score, terms = _term_scores(library, prepared, photo_id)
+    words, bonus = _text_match(library, prepared, photo_id)
+    checks = (
+        FilterCheck(
+            _KEY_OF_FIELD.get(field, field),
+            _written(field, _item(alone, field)),
+            allowed is None or photo_id in allowed,
+            _detail(library, info, place, field, _item(alone, field)),
+        )
+        for field, alone, allowed in prepared.checks
+    )
     return Explanation(
         photo_id=photo_id,
         path=info.paths[0],
-        query=text,
+        query=prepared.query.text,
         score=None if score is None else score + bonus,
         terms=terms,
-        filters=tuple(_check(library, info, place, key, f) for key, f in single_filters(query.filters)),
-        tags=_named_tags(library, photo_id, query),
+        filters=tuple(checks),
+        tags=_named_tags(library, photo_id, prepared.query),
         place=place,
         marks=library.marks.of([photo_id])[photo_id],
         recognised_words=words,
@@ -140,23 +188,18 @@ def explain(library: Library, text: str, photo_id: int, base: Path | None = None
     )
 
 
-def _term_scores(library: Library, query: Query, photo_id: int) -> tuple[float | None, tuple[TermScore, ...]]:
+def _term_scores(library: Library, prepared: _Prepared, photo_id: int) -> tuple[float | None, tuple[TermScore, ...]]:
+    """The photo's similarity to the query and each term's part of it (see the module's docstring)."""
     ids, stored = library.catalog.embeddings(library.model_id, [photo_id])
-    if not query.terms or not len(ids):
+    if not prepared.vectors or not len(ids):
         return None, ()
     photo = np.asarray(stored[0], dtype=np.float32)
-    encoders = library.term_encoders()
-    texts = [t.value for t in query.terms if t.kind == "text"]
-    encoded = dict(zip(texts, encoders.text(texts), strict=True)) if texts else {}
-    cached = dataclasses.replace(encoders, text=lambda values: np.stack([encoded[v] for v in values]))
-    score = float(photo @ query_vector(query, cached))  # raises for terms that cancel out
-    vectors = [_vector(term, cached) for term in query.terms]
-    norm = float(np.linalg.norm(sum(term.weight * v for term, v in zip(query.terms, vectors, strict=True))))
+    pairs = list(zip(prepared.query.terms, prepared.vectors, strict=True))
     terms = tuple(
-        TermScore(term.kind, term.value, term.weight, float(photo @ _unit(v)), term.weight * float(photo @ v) / norm)
-        for term, v in zip(query.terms, vectors, strict=True)
+        TermScore(t.kind, t.value, t.weight, float(photo @ _unit(v)), t.weight * float(photo @ v) / prepared.norm)
+        for t, v in pairs
     )
-    return score, terms
+    return sum(t.share for t in terms), terms
 
 
 def _vector(term: Term, encoders: TermEncoders) -> np.ndarray:
@@ -188,14 +231,10 @@ def _as_field(value: Any, item: Any) -> Any:
     return (item,) if isinstance(value, tuple) else item
 
 
-def _check(library: Library, info: PhotoInfo, place: PlaceName | None, field: str, alone: SearchFilters) -> FilterCheck:
+def _item(alone: SearchFilters, field: str) -> Any:
+    """The one value a single filter holds (a tuple field holds it alone)."""
     value = getattr(alone, field)
-    item = value[0] if isinstance(value, tuple) else value
-    allowed = allowed_photo_ids(library.catalog.engine, library, (alone,))
-    passed = allowed is None or info.id in allowed
-    return FilterCheck(
-        _KEY_OF_FIELD.get(field, field), _written(field, item), passed, _detail(library, info, place, field, item)
-    )
+    return value[0] if isinstance(value, tuple) else value
 
 
 def _written(field: str, item: Any) -> str:
@@ -253,17 +292,16 @@ def _named_tags(library: Library, photo_id: int, query: Query) -> tuple[str, ...
     return tuple(found)
 
 
-def _text_match(library: Library, photo_id: int, query: Query) -> tuple[tuple[str, ...] | None, float]:
+def _text_match(library: Library, prepared: _Prepared, photo_id: int) -> tuple[tuple[str, ...] | None, float]:
     """The query's words found in the photo's recognised text (None: not read), and the bonus ranking gave
     it: the one `Library.matches` gives, for a text term all of whose blending words the text holds."""
     read = library.text.text_of(photo_id)
     if read is None:
         return None, 0.0
-    positive = [t.value for t in query.terms if t.kind == "text" and t.weight > 0]
+    positive = [t.value for t in prepared.query.terms if t.kind == "text" and t.weight > 0]
     words = (w.lower() for value in positive for w in query_words(value) if len(w) >= BLEND_MIN_LETTERS)
     found = tuple(dict.fromkeys(w for w in words if w in read.lower()))
-    bonus = TEXT_BONUS if found and photo_id in library.text.blended_ids(positive) else 0.0
-    return found, bonus
+    return found, TEXT_BONUS if photo_id in prepared.text_ids else 0.0
 
 
 def describe(why: Explanation) -> list[str]:
