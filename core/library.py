@@ -338,7 +338,9 @@ class Library:
         """One page of `matches` as hits with a path to show (photos deleted meanwhile are left out)."""
         shown = matches[offset : offset + limit]
         infos = self.catalog.photos([i for i, _ in shown])
-        hits = tuple(SearchHit(i, infos[i].paths[0], s) for i, s in shown if i in infos and infos[i].paths)
+        hits = tuple(
+            SearchHit(i, infos[i].paths[0], s, infos[i].aspect) for i, s in shown if i in infos and infos[i].paths
+        )
         return SearchPage(hits, offset, limit, has_more=len(matches) > offset + limit)
 
     def term_encoders(self) -> TermEncoders:

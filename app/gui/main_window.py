@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -53,7 +53,7 @@ from photosift.app.gui.widgets.placement import centre_over
 from photosift.app.gui.widgets.places_section import PlacesSection
 from photosift.app.gui.widgets.progress_status import ProgressStatus
 from photosift.app.gui.widgets.query_chips import QueryField
-from photosift.app.gui.widgets.results_grid import ResultsView, cell_size, visible_rows
+from photosift.app.gui.widgets.results_grid import ResultsView
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache, prune_thumbnails
@@ -139,20 +139,17 @@ class MainWindow(QMainWindow):
 
     def _build_results(self) -> None:
         self.model = ResultsModel(self.thumbnails, self)
-        view = self.results_view = ResultsView()
+        view = self.results_view = ResultsView(self.model)
         view.setAccessibleName("Search results")
-        view.width_changed.connect(self.model.set_heading_width)
-        self.model.set_heading_width(view.line_width())
         view.setWordWrap(False)
         view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         view.setDragEnabled(False)
         view.setAcceptDrops(False)
         view.viewport().setAcceptDrops(False)
         view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
-        view.setModel(self.model)
         # Thumbnails are asked for by the rows on screen, once per scroll, resize or new page.
         self._thumbnails_wanted = QTimer(self, singleShot=True, interval=0)
-        self._thumbnails_wanted.timeout.connect(lambda: self.model.want_thumbnails(visible_rows(view)))
+        self._thumbnails_wanted.timeout.connect(lambda: self.model.want_thumbnails(view.rows_on_screen()))
         for changed in (view.verticalScrollBar().valueChanged, view.verticalScrollBar().rangeChanged):
             changed.connect(lambda *_: self._thumbnails_wanted.start())
         for added in (self.model.rowsInserted, self.model.modelReset):
@@ -231,8 +228,7 @@ class MainWindow(QMainWindow):
         size = max(THUMBNAIL_MIN, min(THUMBNAIL_MAX, size))
         if self.thumbnails.fit_to(size):
             self.model.icons_changed()
-        self.results_view.setIconSize(QSize(size, size))
-        self.model.set_cell_size(cell_size(size, self.results_view.fontMetrics().height()))
+        self.results_view.set_line_height(size)
         self._thumbnails_wanted.start()
 
     # Searching --------------------------------------------------------------------------------------

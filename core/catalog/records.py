@@ -49,6 +49,11 @@ class PhotoInfo:
     status: str
     error: str | None
 
+    @property
+    def aspect(self) -> float | None:
+        """Width/height of the upright photo; None until indexing has read its size."""
+        return self.width / self.height if self.width and self.height else None
+
 
 @dataclass(frozen=True)
 class PhotoResult:

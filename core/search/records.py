@@ -85,11 +85,14 @@ class SearchFilters:
 @dataclass(frozen=True)
 class SearchHit:
     """One result: the photo, the path to show and open, and the cosine similarity to the query
-    (None when the query has filters only, so the photos are listed rather than ranked)."""
+    (None when the query has filters only, so the photos are listed rather than ranked). `aspect` is
+    the upright photo's width/height, None until indexing has read its size (the GUI's justified grid
+    lays out pages before their thumbnails exist)."""
 
     photo_id: int
     path: str
     score: float | None
+    aspect: float | None = None
 
 
 @dataclass(frozen=True)

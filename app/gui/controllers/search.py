@@ -106,7 +106,7 @@ class SearchController(QObject):
             return
         scroll = self.view.verticalScrollBar().value()
         self.show_error("")
-        self.model.reset(page, timeline.dates if timeline else None)
+        self.model.reset(page, timeline.dates if timeline else None, timeline.total if timeline else None)
         self._mark_query_photos()
         self._timeline_total = timeline.total if timeline else None
         self._summarise()
@@ -136,7 +136,7 @@ class SearchController(QObject):
             summary = f"{shown:,} matching photo{'s' if shown != 1 else ''}"
         self.summary_changed.emit(summary)
 
-    def _load_more(self, offset: int) -> None:
+    def _load_more(self, offset: int, limit: int = NEXT_PAGE) -> None:
         seq, text = self._seq, self.text()
 
         def done(page: SearchPage, dates: dict[int, datetime] | None = None) -> None:
@@ -152,9 +152,9 @@ class SearchController(QObject):
             self._failed(seq, exc)
 
         if not text:
-            self.runner.run_op(timeline_op(offset, NEXT_PAGE), lambda t: done(t.page, t.dates), failed)
+            self.runner.run_op(timeline_op(offset, limit), lambda t: done(t.page, t.dates), failed)
         else:
-            self.runner.run_op(query_op(text, offset, NEXT_PAGE), done, failed)
+            self.runner.run_op(query_op(text, offset, limit), done, failed)
 
     def _failed(self, seq: int, exc: BaseException) -> None:
         sentence = failure_sentence(exc)

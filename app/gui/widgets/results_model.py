@@ -2,20 +2,25 @@
 
 The rows are QStandardItems, so Qt paints the grid without calling into Python: a Python `data()` and
 delegate meant one GIL acquisition per cell per paint, and while indexing threads run Python each can
-wait a switch interval or more (benchmarks/bench_grid_paint.py, beside three busy Python threads: a
-median paint of 29-35 ms that way, 5.5-6.6 ms now). Thumbnails are therefore asked for by rows
-(`want_thumbnails`, for the rows on screen) rather than when a cell is painted.
+wait a switch interval or more (benchmarks/bench_grid_paint.py). Thumbnails are therefore asked for by
+rows (`want_thumbnails`, for the rows on screen) rather than when a cell is painted.
 
-The timeline (the home view: every photo, newest first) adds a heading row before each month's photos.
-A heading's size hint is the view's width, so the icon-mode view puts it on a line of its own; its
-`hit_at` is None, and `hits()`, `hit_count()` and `position()` count photos only.
+The grid is justified (`justified`): each row's size hint is its cell, at the photo's aspect ratio and
+its line's height, and a row on screen holds its thumbnail scaled to exactly that cell, so Qt's icon-mode
+painting fills the cell edge to edge. A photo without its picture yet shows the placeholder background.
+
+The timeline (the home view: every photo, newest first) adds a heading row before each month's photos,
+a line of its own; its `hit_at` is None, and `hits()`, `hit_count()` and `position()` count photos only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import PurePath
 
 from PySide6.QtCore import (
     QDate,
@@ -23,59 +28,98 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QRect,
+    QRectF,
     QSignalBlocker,
     QSize,
     Qt,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QFont, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QStandardItem, QStandardItemModel
 
+from photosift.app.gui.widgets.justified import justify
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.core.search.records import SearchHit, SearchPage
-
-HitRole = Qt.ItemDataRole.UserRole + 1  # the SearchHit of a row
 
 Index = QModelIndex | QPersistentModelIndex
 Dates = Mapping[int, datetime]  # photo id -> its date, for the timeline's month headings
 HEADING_HEIGHT = 36  # pixels: a month's heading line, room for a larger bold font
+PAGE = 200  # photos asked for at a time when the view scrolls past the loaded ones
+LOAD_ALL = 1_000_000  # End on a query of unknown size asks for this many at once (and again if there are more)
+# Rows holding a scaled picture: a few screens of the largest cells. Farther rows go back to the
+# placeholder, so memory stays bounded however far one scrolls.
+SHOWN_MAX = 400
+PLACEHOLDER = QColor(128, 128, 128, 60)
+SELECTED_FRAME = 4  # pixels: the frame of a selected photo, plain at a glance over any picture
+ACCESSIBLE, SIZE_HINT = Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.SizeHintRole
+
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """What the view's size and the thumbnail size make of the justified layout.
+
+    Attributes:
+        line: the width the view wraps its lines at, in pixels.
+        height: the target height of a line of photos (the thumbnail size chosen in the View menu).
+        spacing: pixels around every cell.
+        caption: pixels below each photo for its name (0: names show on hover only).
+        ratio: the screen's device pixel ratio, so scaled pictures stay sharp.
+        highlight: the colour a selected photo is framed in (the palette's).
+    """
+
+    line: int = 0
+    height: int = 160
+    spacing: int = 8
+    caption: int = 0
+    ratio: float = 1.0
+    highlight: QColor = field(default_factory=lambda: QColor(42, 130, 218))
 
 
 class ResultsModel(QStandardItemModel):
     """Holds the hits of the current query. When the view wants more rows and the last page said
-    `has_more`, it emits `more_wanted(offset)`; the window runs the query from there and calls `append`."""
+    `has_more`, it emits `more_wanted(offset, limit)`; the window runs the query and calls `append`."""
 
-    more_wanted = Signal(int)  # offset of the next page
+    more_wanted = Signal(int, int)  # offset of the next page, how many photos are wanted from there
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None):
         super().__init__(parent)
         self._thumbnails = thumbnails
-        self._hits: list[SearchHit | None] = []  # by row; None for a month heading
-        self._month: tuple[int, int] | None = None  # (year, month) of the last row added to the timeline
-        self._cell = QSize()  # a photo cell's size (icon and name), set by the view
-        self._heading_width = 0
-        self._rows: dict[int, int] = {}  # photo id -> row, to show a thumbnail when it is ready
-        self._shown: set[int] = set()  # photo ids whose row shows its thumbnail (not the placeholder)
-        self._has_more = False
-        self._loading = False
-        self._next_offset = 0  # pages may hold fewer hits than their limit (photos gone since indexing)
+        self._geometry = GridGeometry()
+        self._prototype = QStandardItem()  # what every photo's row starts as (cloned in one call)
+        self._prototype.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
+        self._prototype.setBackground(QBrush(PLACEHOLDER))
+        self._clear()
         thumbnails.ready.connect(self._thumbnail_ready)
         thumbnails.dropped.connect(self._thumbnail_dropped)
 
+    def _clear(self) -> None:
+        self._hits: list[SearchHit | None] = []  # by row; None for a month heading
+        self._aspects: list[float | None] = []  # by row: width/height (0.0 unknown); None for a heading
+        self._sizes: list[tuple[int, int]] = []  # by row: the picture's (or heading's) size in the layout
+        self._lines: list[int] = []  # the first row of every line of the layout
+        self._height = 0  # of all the lines, with the spacing around them
+        self._month: tuple[int, int] | None = None  # (year, month) of the last row added to the timeline
+        self._rows: dict[int, int] = {}  # photo id -> row, to show a thumbnail when it is ready
+        self._shown: OrderedDict[int, tuple[int, int]] = OrderedDict()  # photo id -> size of its picture
+        self._selected: set[int] = set()  # photo ids drawn framed as selected
+        self._total: int | None = None  # photos the whole query has, where known (the timeline)
+        self._has_more = self._loading = False
+        self._next_offset = 0  # pages may hold fewer hits than their limit (photos gone since indexing)
+
     # Filling --------------------------------------------------------------------------------------
 
-    def reset(self, page: SearchPage | None, dates: Dates | None = None) -> None:
+    def reset(self, page: SearchPage | None, dates: Dates | None = None, total: int | None = None) -> None:
         """Show `page` as the first page of a new query (None: no query, no rows); with `dates`, under
-        month headings (the timeline)."""
+        month headings (the timeline). `total` is how many photos the query has in all, where known."""
         self._thumbnails.drop_queued()
         # One modelReset once the new rows are in (views and the viewer then find them), not a removal
         # and an insertion: the signals of the rows' own changes are held back meanwhile.
         self.beginResetModel()
         with QSignalBlocker(self):
             self.setRowCount(0)
-            self._hits, self._rows, self._shown, self._month = [], {}, set(), None
-            self._has_more = self._loading = False
-            self._next_offset = 0
+            self._clear()
+            self._total = total
             if page is not None:
                 self._add(page, dates)
         self.endResetModel()
@@ -93,37 +137,48 @@ class ResultsModel(QStandardItemModel):
         self._loading = False
 
     def _add(self, page: SearchPage, dates: Dates | None) -> None:
-        items = []
+        first = len(self._hits)
+        headings: list[int] = []
         for hit in page.hits:
             when = dates.get(hit.photo_id) if dates is not None else None
             if when is not None and (when.year, when.month) != self._month:
                 self._month = (when.year, when.month)
+                headings.append(len(self._hits))
                 self._hits.append(None)
-                items.append(self._heading(when))
+                self._aspects.append(None)
             self._rows[hit.photo_id] = len(self._hits)
             self._hits.append(hit)
-            items.append(self._item(hit))
+            self._aspects.append(hit.aspect or 0.0)
         self._has_more = page.has_more
         self._next_offset = page.offset + page.limit
+        tail = self._lines[-1] if self._lines else 0  # the last line may take more photos now
+        self._lay_out(tail, first)
+        items = []
+        for row in range(first, len(self._hits)):
+            hit = self._hits[row]
+            items.append(self._item(hit, row) if hit is not None else self._heading(row, dates or {}))
         self.invisibleRootItem().appendRows(items)
+        for row in range(first, min(len(self._hits), first + SHOWN_MAX)):  # a refreshed page: no flicker
+            hit = self._hits[row]
+            picture = self._thumbnails.preview(hit.photo_id) if hit is not None else None
+            if hit is not None and picture is not None:
+                self._show(row, hit.photo_id, picture)
 
-    def _item(self, hit: SearchHit) -> QStandardItem:
-        name = PurePath(hit.path).name
-        icon = self._thumbnails.cached(hit.photo_id)  # a refreshed page keeps its pictures: no flicker
-        if icon is not None:
-            self._shown.add(hit.photo_id)
-        item = QStandardItem(icon if icon is not None else self._thumbnails.placeholder, name)
-        item.setEditable(False)
-        item.setDragEnabled(False)
-        item.setToolTip(f"{hit.path}\n#{hit.photo_id}" + ("" if hit.score is None else f", similarity {hit.score:.3f}"))
-        accessible = name + ("" if hit.score is None else f", similarity {hit.score:.2f}")
-        item.setData(accessible, Qt.ItemDataRole.AccessibleTextRole)
-        item.setData(hit, HitRole)
-        if self._cell.isValid():
-            item.setData(self._cell, Qt.ItemDataRole.SizeHintRole)
+    def _item(self, hit: SearchHit, row: int) -> QStandardItem:
+        """A photo's row: three calls into Qt, as 100,000 rows of End's load are made in one go (the
+        tooltip is the view's, made on hover: `tooltip`)."""
+        name = os.path.basename(hit.path)
+        item = self._prototype.clone()
+        item.setData(name + ("" if hit.score is None else f", similarity {hit.score:.2f}"), ACCESSIBLE)
+        if self._geometry.caption:
+            item.setText(name)
+        item.setData(self._cell(row), SIZE_HINT)
         return item
 
-    def _heading(self, when: datetime) -> QStandardItem:
+    def _heading(self, row: int, dates: Dates) -> QStandardItem:
+        hit = self._hits[row + 1]
+        assert hit is not None  # a heading is always followed by the photo that opened its month
+        when = dates[hit.photo_id]
         item = QStandardItem(QLocale().toString(QDate(when.year, when.month, 1), "MMMM yyyy"))
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: Ctrl+A, the viewer and menus skip it
         font = QFont()
@@ -131,23 +186,56 @@ class ResultsModel(QStandardItemModel):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         item.setFont(font)
         item.setData(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, Qt.ItemDataRole.TextAlignmentRole)
-        item.setData(QSize(self._heading_width, HEADING_HEIGHT), Qt.ItemDataRole.SizeHintRole)
+        item.setData(self._cell(row), SIZE_HINT)
         return item
 
-    def set_cell_size(self, cell: QSize) -> None:
-        """Every photo's cell (the thumbnail size changed)."""
-        self._cell = cell
-        for row, hit in enumerate(self._hits):
-            if hit is not None:
-                self.item(row).setData(cell, Qt.ItemDataRole.SizeHintRole)
+    # Layout -----------------------------------------------------------------------------------------
 
-    def set_heading_width(self, width: int) -> None:
-        """Month headings span the view's width (it was resized), which puts each on a line of its own."""
-        if width != self._heading_width:
-            self._heading_width = width
+    def set_geometry(self, geometry: GridGeometry) -> None:
+        """Lay every row out again (the view was resized or the thumbnail size changed)."""
+        if geometry == self._geometry:
+            return
+        captions = geometry.caption != self._geometry.caption
+        self._geometry = geometry
+        self.layoutAboutToBeChanged.emit()
+        with QSignalBlocker(self):  # one layoutChanged for the view, not a dataChanged per row
+            self._lay_out(0, len(self._hits), every=captions)
             for row, hit in enumerate(self._hits):
-                if hit is None:
-                    self.item(row).setData(QSize(width, HEADING_HEIGHT), Qt.ItemDataRole.SizeHintRole)
+                if hit is not None and captions:
+                    self.item(row).setText(os.path.basename(hit.path) if geometry.caption else "")
+        self.layoutChanged.emit()
+
+    def _lay_out(self, start: int, existing: int, every: bool = False) -> None:
+        """Justify the rows from `start` (the first row of a line) on; rows below `existing` are items
+        already, and those whose cell changed (`every`: all of them) get their new size hint."""
+        g = self._geometry
+        laid = justify(self._aspects[start:], max(g.line, 1), g.height, g.spacing, HEADING_HEIGHT)
+        del self._lines[bisect_right(self._lines, start - 1) :]
+        self._lines.extend(start + line for line in laid.lines)
+        old, self._sizes[start:] = self._sizes[start:existing], laid.sizes
+        for row in range(start, existing):
+            if every or self._sizes[row] != old[row - start]:
+                self.item(row).setData(self._cell(row), SIZE_HINT)
+        self._height = g.spacing + sum(self._cell(first).height() + g.spacing for first in self._lines)
+
+    def laid_out_height(self) -> int:
+        """The height of the loaded rows in the view, known before the view has laid them out."""
+        return self._height
+
+    def _cell(self, row: int) -> QSize:
+        width, height = self._sizes[row]
+        return QSize(width, height + (self._geometry.caption if self._hits[row] is not None else 0))
+
+    def picture_rect(self, row: int) -> QRect:
+        """Where the row's picture lies in its cell (the view lays the hover caption over it)."""
+        width, height = self._sizes[row]
+        return QRect(0, 0, width, height)
+
+    def lines(self) -> list[int]:
+        """The first row of every line of the layout, in order."""
+        return self._lines
+
+    # Reading ----------------------------------------------------------------------------------------
 
     def hit(self, row: int) -> SearchHit:
         """The photo at `row`, which must not be a heading (see `hit_at`)."""
@@ -173,9 +261,42 @@ class ResultsModel(QStandardItemModel):
         """How many photos come before `row` (headings are not counted)."""
         return sum(1 for hit in self._hits[: max(row, 0)] if hit is not None)
 
+    def remaining(self) -> int:
+        """Photos of the query not loaded yet: exact where the total is known, else a page while there are more."""
+        if not self._has_more:
+            return 0
+        return max(0, self._total - self.hit_count()) if self._total is not None else PAGE
+
+    def tooltip(self, row: int) -> str:
+        """What hovering a photo's row says: its path, id and similarity."""
+        hit = self.hit(row)
+        return f"{hit.path}\n#{hit.photo_id}" + ("" if hit.score is None else f", similarity {hit.score:.3f}")
+
     def thumbnail(self, row: int) -> QPixmap | None:
         """The row's thumbnail picture if it is in memory (the viewer shows it while the photo loads)."""
         return self._thumbnails.preview(self.hit(row).photo_id)
+
+    # Loading further --------------------------------------------------------------------------------
+
+    def load_through(self, count: int) -> bool:
+        """Ask for pages until `count` photos are loaded (a scrollbar drag or End went past the loaded
+        ones); True if a request went out."""
+        if not self._has_more or self._loading or count <= self._next_offset:
+            return False
+        self._loading = True
+        self.more_wanted.emit(self._next_offset, max(PAGE, count - self._next_offset))
+        return True
+
+    def load_all(self) -> bool:
+        """Ask for every photo not loaded yet (End); True if a request went out."""
+        return self.load_through(self._total if self._total is not None else LOAD_ALL)
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and self._has_more and not self._loading
+
+    def fetchMore(self, parent: Index) -> None:
+        if self.canFetchMore(parent):
+            self.load_through(self._next_offset + PAGE)
 
     # Thumbnails -----------------------------------------------------------------------------------
 
@@ -183,17 +304,56 @@ class ResultsModel(QStandardItemModel):
         """Show the thumbnails of `rows` (those on screen): ready ones now, the rest once they are made."""
         for row in rows:
             hit = self.hit_at(row)
-            if hit is not None:
-                icon = self._thumbnails.icon(hit.photo_id, hit.path)  # queues it if not ready
-                if icon is not None and hit.photo_id not in self._shown:
-                    self._shown.add(hit.photo_id)
-                    self.item(row).setIcon(icon)
+            if hit is not None and self._shown.get(hit.photo_id) != self._sizes[row]:
+                picture = self._thumbnails.picture(hit.photo_id, hit.path)  # queues it if not ready
+                if picture is not None:
+                    self._show(row, hit.photo_id, picture)
+            elif hit is not None:
+                self._shown.move_to_end(hit.photo_id)
+        while len(self._shown) > SHOWN_MAX:
+            self._hide(next(iter(self._shown)))
+
+    def _show(self, row: int, photo_id: int, picture: QPixmap) -> None:
+        if not self._aspects[row] and picture.height():  # no size in the catalog: the thumbnail's
+            self._learn_aspect(row, picture.width() / picture.height())
+        size = self._sizes[row]
+        self._shown[photo_id] = size
+        self._shown.move_to_end(photo_id)
+        shown = _fill(picture, QSize(*size), self._geometry.ratio)
+        if photo_id in self._selected:
+            _frame(shown, self._geometry.highlight)
+        self.item(row).setData(shown, Qt.ItemDataRole.DecorationRole)
+
+    def set_selected(self, rows: Iterable[int], selected: bool) -> None:
+        """Frame these rows' pictures as selected (or not): Qt's own selected look, a faint tint of the
+        picture, is hard to see over a photo. Rows without their picture yet get the frame when it comes."""
+        for row in rows:
+            hit = self.hit_at(row)
+            if hit is None or (hit.photo_id in self._selected) == selected:
+                continue
+            if selected:
+                self._selected.add(hit.photo_id)
+            else:
+                self._selected.discard(hit.photo_id)
+            picture = self._thumbnails.preview(hit.photo_id) if hit.photo_id in self._shown else None
+            if picture is not None:
+                self._show(row, hit.photo_id, picture)
+
+    def _hide(self, photo_id: int) -> None:
+        del self._shown[photo_id]
+        self.item(self._rows[photo_id]).setData(None, Qt.ItemDataRole.DecorationRole)
+
+    def _learn_aspect(self, row: int, aspect: float) -> None:
+        self._aspects[row] = aspect
+        self.layoutAboutToBeChanged.emit()
+        with QSignalBlocker(self):
+            self._lay_out(self._lines[bisect_right(self._lines, row) - 1], len(self._hits))
+        self.layoutChanged.emit()
 
     def icons_changed(self) -> None:
-        """Every icon must be fetched again (the thumbnail size changed): placeholders until then."""
-        for photo_id in self._shown:
-            self.item(self._rows[photo_id]).setIcon(self._thumbnails.placeholder)
-        self._shown.clear()
+        """Every picture must be fetched again (the thumbnail size changed): placeholders until then."""
+        for photo_id in list(self._shown):
+            self._hide(photo_id)
 
     @Slot(int)
     def _thumbnail_ready(self, photo_id: int) -> None:
@@ -205,15 +365,29 @@ class ResultsModel(QStandardItemModel):
     def _thumbnail_dropped(self, photo_id: int) -> None:
         """The cache let go of this thumbnail (least recently shown): rows hold no more than the cache."""
         if photo_id in self._shown:
-            self._shown.discard(photo_id)
-            self.item(self._rows[photo_id]).setIcon(self._thumbnails.placeholder)
+            self._hide(photo_id)
 
-    # Qt's model interface ---------------------------------------------------------------------------
 
-    def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and self._has_more and not self._loading
+def _frame(picture: QPixmap, colour: QColor) -> None:
+    """Draw the selection's frame along the inside of `picture`."""
+    painter = QPainter(picture)
+    pen = QPen(colour, SELECTED_FRAME)
+    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    painter.setPen(pen)
+    inset = SELECTED_FRAME / 2
+    size = picture.deviceIndependentSize()
+    painter.drawRect(QRectF(inset, inset, size.width() - SELECTED_FRAME, size.height() - SELECTED_FRAME))
+    painter.end()
 
-    def fetchMore(self, parent: Index) -> None:
-        if self.canFetchMore(parent):
-            self._loading = True
-            self.more_wanted.emit(self._next_offset)
+
+def _fill(picture: QPixmap, size: QSize, ratio: float) -> QPixmap:
+    """`picture` scaled to cover `size` exactly, the overflow (from rounding, or a cropped extreme
+    aspect) cut evenly from both sides."""
+    target = size * ratio
+    scaled = picture.scaled(
+        target, Qt.AspectRatioMode.KeepAspectRatioByExpanding, Qt.TransformationMode.SmoothTransformation
+    )
+    x, y = (scaled.width() - target.width()) // 2, (scaled.height() - target.height()) // 2
+    filled = scaled.copy(x, y, target.width(), target.height())
+    filled.setDevicePixelRatio(ratio)
+    return filled

@@ -2,8 +2,9 @@
 
 A thumbnail is written under the cache folder (`Paths.cache / "thumbnails"`), named by photo id and size,
 never next to the photo: Photosift does not write into photo folders. Until one is ready the view shows
-a placeholder; `ready` says when it can be drawn. Icons are square, the picture centred on a transparent
-canvas, so Qt's own icon-mode painting keeps every name on the same line whatever the photo's shape.
+a placeholder; `ready` says when it can be drawn. The results grid takes the bare `picture` (its cells have
+the photo's shape); the square `icon`, the picture centred on a transparent canvas, keeps names aligned in
+the plain icon lists of the review queue and the fine-tuning wizard.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from photosift.core.errors import ImageError
 from photosift.core.imageio import load_image
 
 THUMB_SIZE = 192  # pixels on the long side: sharp in a ~160 px grid cell on 1.25x displays, ~10 KB a file
-LARGE_THUMB_SIZE = 384  # for grid cells above THUMB_SIZE (up to 320 px), so big icons are not upscaled
+LARGE_THUMB_SIZE = 384  # for grid lines taller than SMALL_LINE, so large cells are not upscaled
+# The tallest grid line THUMB_SIZE serves: a 3:2 landscape photo's cell is 1.5 times as wide as it is tall.
+SMALL_LINE = THUMB_SIZE * 2 // 3
 # Decoded thumbnails kept in memory: a few screens of results; the files on disk stay either way.
 MEMORY_ITEMS = 1000
 # Decode threads: thumbnail work should not starve searches and indexing on a 2-core machine.
@@ -65,7 +68,7 @@ class _Make(QRunnable):
             if not self._target.exists():
                 make_thumbnail(self._source, self._target, self._size)
             image = QImage(str(self._target))  # QImage (not QPixmap) is safe to build off the GUI thread
-            self._cache._finished.emit(self._id, None if image.isNull() else _squared(image, self._size))
+            self._cache._finished.emit(self._id, None if image.isNull() else image)
         except (ImageError, OSError):  # an unreadable photo keeps its placeholder; indexing records why
             self._cache._finished.emit(self._id, None)
 
@@ -75,51 +78,53 @@ class ThumbnailCache(QObject):
 
     ready = Signal(int)  # photo id whose thumbnail can now be drawn
     dropped = Signal(int)  # photo id whose thumbnail left memory (least recently asked for)
-    _finished = Signal(int, object)  # from a worker: photo id, (square QImage, picture's rect) or None
+    _finished = Signal(int, object)  # from a worker: photo id, its QImage or None
 
     def __init__(self, cache_dir: Path, size: int = THUMB_SIZE, parent: QObject | None = None):
         super().__init__(parent)
         self.cache_dir = cache_dir
         self.size = size
         self.placeholder = _placeholder(size)
-        self._icons: OrderedDict[int, QIcon] = OrderedDict()
-        self._pictures: dict[int, QRect] = {}  # where in its square icon each picture lies
+        self._pictures: OrderedDict[int, QPixmap] = OrderedDict()  # least recently asked for first
+        self._icons: dict[int, QIcon] = {}  # square icons of some of those pictures, made when asked for
         self._pending: set[int] = set()
         self._broken: set[int] = set()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(THREADS)
         self._finished.connect(self._on_finished)
 
-    def icon(self, photo_id: int, path: str) -> QIcon | None:
+    def picture(self, photo_id: int, path: str) -> QPixmap | None:
         """The thumbnail if it is ready; otherwise None, and it is being made (the view draws the placeholder)."""
-        if photo_id in self._icons:
-            self._icons.move_to_end(photo_id)
-            return self._icons[photo_id]
+        if photo_id in self._pictures:
+            self._pictures.move_to_end(photo_id)
+            return self._pictures[photo_id]
         if photo_id not in self._pending and photo_id not in self._broken:
             self._pending.add(photo_id)
             target = thumbnail_file(self.cache_dir, photo_id, self.size)
             self._pool.start(_Make(self, photo_id, Path(path), target, self.size))
         return None
 
-    def cached(self, photo_id: int) -> QIcon | None:
-        """The thumbnail if it is in memory; unlike `icon`, never starts making one."""
-        return self._icons.get(photo_id)
+    def icon(self, photo_id: int, path: str) -> QIcon | None:
+        """The thumbnail centred on a square canvas, for plain icon lists; None while it is being made."""
+        picture = self.picture(photo_id, path)
+        if picture is None:
+            return None
+        if photo_id not in self._icons:
+            self._icons[photo_id] = QIcon(QPixmap.fromImage(_squared(picture.toImage(), self.size)))
+        return self._icons[photo_id]
 
     def preview(self, photo_id: int) -> QPixmap | None:
-        """The thumbnail as a pixmap of the picture alone (no square canvas), if it is in memory."""
-        icon = self.cached(photo_id)
-        if icon is None:
-            return None
-        return icon.pixmap(icon.availableSizes()[0]).copy(self._pictures[photo_id])
+        """The thumbnail picture if it is in memory; unlike `picture`, never starts making one."""
+        return self._pictures.get(photo_id)
 
     def is_ready(self, photo_id: int) -> bool:
         """Whether the photo's thumbnail is done: drawn from memory, or known to be unreadable."""
-        return photo_id in self._icons or photo_id in self._broken
+        return photo_id in self._pictures or photo_id in self._broken
 
-    def fit_to(self, cell: int) -> bool:
-        """Use the thumbnail size that suits grid cells of `cell` pixels; True if it changed (icons drop
-        and are made again at the new size, from files already cached at that size where they exist)."""
-        size = THUMB_SIZE if cell <= THUMB_SIZE else LARGE_THUMB_SIZE
+    def fit_to(self, line: int) -> bool:
+        """Use the thumbnail size that suits grid lines `line` pixels tall; True if it changed (pictures
+        drop and are made again at the new size, from files already cached at that size where they exist)."""
+        size = THUMB_SIZE if line <= SMALL_LINE else LARGE_THUMB_SIZE
         if size == self.size:
             return False
         self.drop_queued()
@@ -139,16 +144,15 @@ class ThumbnailCache(QObject):
         self._pool.waitForDone()
 
     @Slot(int, object)
-    def _on_finished(self, photo_id: int, made: tuple[QImage, QRect] | None) -> None:
+    def _on_finished(self, photo_id: int, image: QImage | None) -> None:
         self._pending.discard(photo_id)
-        if made is None:
+        if image is None:
             self._broken.add(photo_id)
             return
-        self._icons[photo_id] = QIcon(QPixmap.fromImage(made[0]))
-        self._pictures[photo_id] = made[1]
-        while len(self._icons) > MEMORY_ITEMS:
-            old, _ = self._icons.popitem(last=False)
-            del self._pictures[old]
+        self._pictures[photo_id] = QPixmap.fromImage(image)
+        while len(self._pictures) > MEMORY_ITEMS:
+            old, _ = self._pictures.popitem(last=False)
+            self._icons.pop(old, None)
             self.dropped.emit(old)
         self.ready.emit(photo_id)
 
@@ -159,9 +163,9 @@ def _placeholder(size: int) -> QIcon:
     return QIcon(pixmap)
 
 
-def _squared(image: QImage, size: int) -> tuple[QImage, QRect]:
+def _squared(image: QImage, size: int) -> QImage:
     """`image` fitted and centred on a transparent size x size canvas (small photos are scaled up, as the
-    grid cell would show them), and the rect it occupies there."""
+    list's cell would show them)."""
     canvas = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     canvas.fill(Qt.GlobalColor.transparent)
     picture = QRect(QPoint(0, 0), image.size().scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
@@ -170,4 +174,4 @@ def _squared(image: QImage, size: int) -> tuple[QImage, QRect]:
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     painter.drawImage(picture, image)
     painter.end()
-    return canvas, picture
+    return canvas
