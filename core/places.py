@@ -143,6 +143,10 @@ class Places:
         """Look up every photo with GPS and no place yet (see `name_places`)."""
         return name_places(self._engine, self._gazetteer, progress, cancel)
 
+    def unnamed(self) -> int:
+        """Photos with GPS whose place is not looked up yet (named by the next indexing run)."""
+        return len(unplaced_photos(self._engine))
+
     def counts(self) -> list[PlaceCount]:
         """Countries by photos taken there, most first, each followed by its cities (the side panel)."""
         return place_counts(self._engine)

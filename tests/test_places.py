@@ -120,11 +120,12 @@ def test_place_filters_rank_within_the_place(library: Library) -> None:
 def test_photos_indexed_before_places_are_filled_in(library: Library) -> None:
     with library.catalog.engine.begin() as conn:
         conn.execute(delete(s.places))
-    assert names(library, "place:Lisbon") == set()
+    assert names(library, "place:Lisbon") == set() and library.places.unnamed() == len(CITIES) + 2
     library.index()  # nothing to embed; the catch-up still names the places
     assert names(library, "place:Lisbon") == {"lisbon", "lisbon-2", "belem"}
     with library.catalog.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(s.places)).scalar_one() == len(CITIES) + 2
+    assert library.places.unnamed() == 0
 
 
 def test_counts_by_country_then_city(library: Library) -> None:

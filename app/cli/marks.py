@@ -54,8 +54,10 @@ def cmd_rate(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 def cmd_places(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     """Countries, most photos first, each with its cities indented below."""
     with open_library(args, paths, settings) as library:
-        counts = library.places.counts()
+        counts, unnamed = library.places.counts(), library.places.unnamed()
         lines = [f"{'  ' if c.city else ''}{c.city or c.country}  ({c.photos})" for c in counts]
+        if unnamed:
+            lines.append(f"{plural(unnamed, 'photo')} with GPS not named yet: `photosift index` names them.")
         empty = "No places yet: photos with GPS get theirs when they are indexed (`photosift index`)."
         emit(args, [asdict(c) for c in counts], lambda: print("\n".join(lines) or empty))
         return EXIT_OK
