@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -17,11 +18,15 @@ from PySide6.QtCore import QEvent, QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QToolTip
 from pytestqt.qtbot import QtBot
+from test_library import open_library
 
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.prefs import load_prefs
 from photosift.app.gui.widgets.justified import MAX_ASPECT, justify
 from photosift.app.gui.widgets.results_grid import SPACING, ResultsView
 from photosift.app.gui.widgets.results_model import HEADING_HEIGHT, ResultsModel
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.tasks import TaskRunner
 from photosift.core.search.records import SearchHit, SearchPage
 
 WAIT_MS = 5000
@@ -309,3 +314,23 @@ def test_a_selected_photo_is_framed_in_the_highlight_colour(
     )
     grid.view.setCurrentIndex(grid.model.index(1, 0))
     assert abs(corner().red() - 128) < 10  # unframed again
+
+
+def test_the_view_menu_shows_names_below_photos_and_remembers_it(qtbot: QtBot, home: Path) -> None:
+    library = open_library(home)
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner)
+    qtbot.addWidget(window)
+    try:
+        view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+        action = next(a for a in view_menu.actions() if a.text() == "Show &names below photos")
+        assert action is window.results_view.names_action and not action.isChecked()
+        action.trigger()
+        window.close()  # saves the preferences
+        assert load_prefs(library.paths).show_names
+        window.apply_prefs(replace(window.prefs, show_names=False))
+        assert not action.isChecked()
+    finally:
+        runner.shutdown()
+        window.thumbnails.wait()
+        library.close()

@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self.viewer.why.attach(self.marker, self.query_text)
         window_menus.build(self)
         self.set_thumbnail_size(self.prefs.thumbnail_size)
+        self.results_view.names_action.setChecked(self.prefs.show_names)
+        self.results_view.names_action.toggled.connect(self._names_toggled)
         self.resize(1200, 800)
         self.run_query()  # the empty field's timeline
         self.refresh_library_status()
@@ -325,6 +327,11 @@ class MainWindow(QMainWindow):
     def apply_prefs(self, prefs: GuiPrefs) -> None:
         self.prefs = prefs
         self.set_thumbnail_size(prefs.thumbnail_size)
+        self.results_view.names_action.setChecked(prefs.show_names)
+
+    def _names_toggled(self, shown: bool) -> None:
+        """Names below every photo or on hover only (View menu): kept with the preferences."""
+        self.prefs = replace(self.prefs, show_names=shown)
 
     def toggle_pause(self) -> None:
         if self.indexing.state == "paused":

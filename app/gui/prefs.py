@@ -44,6 +44,7 @@ class GuiPrefs:
         window_state: `QMainWindow.saveState()` bytes (toolbars, docks), or None.
         splitter_state: `QSplitter.saveState()` bytes, or None.
         theme: "system" follows the OS; "light" and "dark" force a colour scheme.
+        show_names: every photo's name (and score) below it in the grid; otherwise they show on hover.
     """
 
     thumbnail_size: int = THUMBNAIL_DEFAULT
@@ -51,6 +52,7 @@ class GuiPrefs:
     window_state: bytes | None = None
     splitter_state: bytes | None = None
     theme: str = "system"
+    show_names: bool = False
 
     def __post_init__(self) -> None:
         if not THUMBNAIL_MIN <= self.thumbnail_size <= THUMBNAIL_MAX:
@@ -96,6 +98,7 @@ def save_prefs(paths: Paths, prefs: GuiPrefs) -> None:
         "schema_version": PREFS_SCHEMA_VERSION,
         "thumbnail_size": prefs.thumbnail_size,
         "theme": prefs.theme,
+        "show_names": prefs.show_names,
     }
     for name in _BYTES_FIELDS:
         value = getattr(prefs, name)
@@ -117,6 +120,12 @@ def _theme(value: object) -> str:
     return str(value)
 
 
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, not {value!r}")
+    return value
+
+
 def _optional_bytes(value: object) -> bytes | None:
     if value is None:
         return None
@@ -128,6 +137,7 @@ def _optional_bytes(value: object) -> bytes | None:
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "thumbnail_size": _thumbnail_size,
     "theme": _theme,
+    "show_names": _flag,
     **dict.fromkeys(_BYTES_FIELDS, _optional_bytes),
 }
 

@@ -123,6 +123,7 @@ def _view_menu(window: MainWindow, menu: QMenu) -> None:
 
     _action(window, menu, "&Larger thumbnails", resize(GRID_STEP), QKeySequence.StandardKey.ZoomIn)
     _action(window, menu, "&Smaller thumbnails", resize(-GRID_STEP), QKeySequence.StandardKey.ZoomOut)
+    menu.addAction(window.results_view.names_action)
 
 
 def _tags_menu(window: MainWindow, menu: QMenu) -> None:

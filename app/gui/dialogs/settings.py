@@ -8,6 +8,7 @@ re-embedding in the background) are the caller's job, by comparing old and new v
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 from PySide6.QtCore import Qt
@@ -202,12 +203,8 @@ class SettingsDialog(QDialog):
         """The edited preferences once accepted (window layout passed through); the original ones otherwise."""
         if self.result() != QDialog.DialogCode.Accepted:
             return self._original_prefs
-        return GuiPrefs(
-            thumbnail_size=self.thumbnail_spin.value(),
-            window_geometry=self._original_prefs.window_geometry,
-            window_state=self._original_prefs.window_state,
-            splitter_state=self._original_prefs.splitter_state,
-            theme=self.theme_combo.currentData(),
+        return replace(
+            self._original_prefs, thumbnail_size=self.thumbnail_spin.value(), theme=self.theme_combo.currentData()
         )
 
     def restore_defaults(self) -> None:
