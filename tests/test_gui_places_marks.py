@@ -14,7 +14,7 @@ from place_helpers import make_city_photos
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListView, QWidget
 from pytestqt.qtbot import QtBot
-from test_gui import WAIT_MS, make_window
+from test_gui import WAIT_MS, make_window, search
 from test_library import open_library
 
 from photosift.app.gui.dialogs.shortcuts import gather_shortcuts
@@ -152,9 +152,9 @@ def test_viewer_keys_mark_the_photo_and_it_says_why_it_matched(qtbot: QtBot, vie
 
 
 def test_the_window_has_places_and_no_key_does_two_things(qtbot: QtBot, library: Library) -> None:
-    """The real window: its Places section fills, the Photo menu holds the marks, and no key is bound to
-    two actions of one scope (the grid's F and Ctrl+digits against everything else, the viewer's keys
-    against each other)."""
+    """The real window: its Places section fills, the grid's menus hold the marks and its F and Ctrl+5 set
+    them, and no key is bound to two actions of one scope (the grid's F and Ctrl+digits against everything
+    else, the viewer's keys against each other)."""
     window, runner, _ = make_window(qtbot, library)
     try:
         qtbot.waitUntil(lambda: window.places.section.childCount() == 4, timeout=WAIT_MS)
@@ -166,6 +166,16 @@ def test_the_window_has_places_and_no_key_does_two_things(qtbot: QtBot, library:
         assert len(viewer_keys) == len(set(viewer_keys))
         context = window.actions_.menu([SearchHit(by_name(library)["tokyo"], "tokyo.jpg", None)])
         assert {"&Favourite", "&Rating"} <= {a.text() for a in context.actions()}
+        search(qtbot, window, "place:Tokyo")
+        window.show()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+        window.results_view.setFocus()
+        window.results_view.setCurrentIndex(window.model.index(0, 0))
+        tokyo = window.model.hit(0).photo_id
+        qtbot.keyClick(window.results_view, Qt.Key.Key_F)
+        qtbot.keyClick(window.results_view, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: library.marks.of([tokyo])[tokyo] == PhotoMarks(True, 5), timeout=WAIT_MS)
     finally:
         window.close()
         runner.shutdown()
