@@ -128,6 +128,10 @@ def test_the_tools_menu_opens_the_review_and_the_option_hides_duplicates(qtbot: 
         shown = {Path(h.path).name for h in window.model.hits()}  # the timeline of the empty query
         assert shown == {"red-big.jpg", "blue-big.jpg", "green.jpg"}
         dlg.close()
+        with qtbot.waitSignal(dlg.loaded):
+            action.trigger()  # the same dialog again, not a second one
+        assert window.findChildren(DuplicatesDialog) == [dlg] and dlg.isVisible()
+        dlg.close()
     finally:
         runner.shutdown()
         window.thumbnails.wait()

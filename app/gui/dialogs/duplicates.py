@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -128,6 +128,12 @@ class DuplicatesDialog(QDialog):
         self._finding = self.runner.run_long_op(
             lambda lib, progress, cancel: Duplicates(lib).find(progress, cancel), self._found, self._find_failed
         )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing stops a search in progress (the groups found before stay)."""
+        if self._finding is not None:
+            self._finding.cancel()
+        super().closeEvent(event)
 
     def _found(self, report: DuplicateReport) -> None:
         self._search_over()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from photosift.app.gui.dialogs.duplicates import DuplicatesDialog
@@ -24,20 +23,22 @@ def open_duplicates(
         thumbnail_dir: the window's thumbnail cache folder, so the review shows the pictures already made.
         refresh: runs the search on show again (photos were marked, or hidden or shown).
     """
-    # Its own thumbnail cache: every new search drops the grid's queued thumbnails.
-    thumbnails = ThumbnailCache(thumbnail_dir, parent=parent)
-    dialog = DuplicatesDialog(state.runner, thumbnails, state.settings.hide_duplicates, parent=parent)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.destroyed.connect(thumbnails.deleteLater)
+    # One per window, kept when closed: a search still running then reports to a dialog that exists.
+    dialog = parent.findChild(DuplicatesDialog)
+    if dialog is None:
+        # Its own thumbnail cache: every new search drops the grid's queued thumbnails.
+        thumbnails = ThumbnailCache(thumbnail_dir, parent=parent)
+        dialog = DuplicatesDialog(state.runner, thumbnails, state.settings.hide_duplicates, parent=parent)
 
-    def hide(on: bool) -> None:
-        state.save_settings(state.settings.with_changes(hide_duplicates=on))
-        refresh()
+        def hide(on: bool) -> None:
+            state.save_settings(state.settings.with_changes(hide_duplicates=on))
+            refresh()
 
-    dialog.hide_changed.connect(hide)
-    dialog.marks_changed.connect(refresh)
-    dialog.loaded.connect(lambda: _find_if_never_searched(dialog))
+        dialog.hide_changed.connect(hide)
+        dialog.marks_changed.connect(refresh)
+        dialog.loaded.connect(lambda: _find_if_never_searched(dialog))
     dialog.show()
+    dialog.raise_()
     centre_over(dialog, parent)
     dialog.load()
     return dialog
