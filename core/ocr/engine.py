@@ -16,9 +16,10 @@ from PIL import Image
 
 from photosift.core.errors import UserError
 
-# Longest side the detector sees. rapidocr's own default upscales every image to a 736-pixel shortest side;
-# photos are larger than that, and the detector's cost grows with the pixels (about 1.7 s at 960 and 5 s at
-# 1,600 on one busy core). 1,600 keeps 12-pixel screenshot text (1,920 wide) legible after the downscale.
+# Longest side the detector sees: its cost grows with the pixels (about 1.7 s at 960 and 5 s at 1,600 on one
+# busy core), and rapidocr would otherwise run a photo at up to 2,000. 1,600 keeps 12-pixel screenshot text
+# (1,920 wide) legible after the downscale. Smaller images are still upscaled to rapidocr's 736-pixel
+# shortest side: on bench_ocr's 640x480 images that found 16-pixel words the unscaled detector missed.
 MAX_SIDE = 1600
 # onnxruntime threads per session. On two cores a second thread gained nothing while a decode thread and
 # the window shared the machine (measured: 1.7 s a photo with one thread, 2.3 s with two), and the pass
@@ -62,7 +63,6 @@ class TextEngine:
                 self._ocr = RapidOCR(
                     intra_op_num_threads=self._threads,
                     inter_op_num_threads=1,
-                    det_limit_type="max",  # never upscale: see MAX_SIDE
                     text_score=MIN_CONFIDENCE,
                 )
             return self._ocr
