@@ -312,6 +312,10 @@ def test_a_selected_photo_is_framed_in_the_highlight_colour(
     assert corner() == highlight and grid.model.data(index, Qt.ItemDataRole.DecorationRole).size() == QSize(
         *grid.rect(0)[2:]
     )
+    palette = grid.view.palette()
+    palette.setColor(QPalette.ColorRole.Highlight, QColor(200, 30, 30))
+    grid.view.setPalette(palette)  # as a theme switch does
+    assert corner() == QColor(200, 30, 30)
     grid.view.setCurrentIndex(grid.model.index(1, 0))
     assert abs(corner().red() - 128) < 10  # unframed again
 

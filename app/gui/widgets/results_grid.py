@@ -16,9 +16,10 @@ from bisect import bisect_right
 from pathlib import PurePath
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QHelpEvent, QKeyEvent, QMouseEvent, QPalette, QResizeEvent
+from PySide6.QtGui import QAction, QHelpEvent, QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStyle, QToolTip, QWidget
 
+from photosift.app.gui.prefs import THUMBNAIL_DEFAULT
 from photosift.app.gui.widgets.results_model import GridGeometry, ResultsModel
 
 SPACING = 4  # pixels between neighbouring cells (and around the grid)
@@ -28,7 +29,7 @@ CAPTION_GAP = 4  # pixels between a photo and its name, when names are shown bel
 RELAYOUT_AT_ONCE = 5000
 RELAYOUT_MS = 150
 Action = QAbstractItemView.CursorAction
-BACKWARDS = (Action.MoveLeft, Action.MovePrevious, Action.MoveUp, Action.MovePageUp, Action.MoveHome)
+BACKWARDS = (Action.MoveLeft, Action.MovePrevious, Action.MovePageUp)
 
 
 class ResultsView(QListView):
@@ -45,7 +46,7 @@ class ResultsView(QListView):
         self.setModel(model)
         self._model = model
         self.selectionModel().selectionChanged.connect(self._selection_changed)
-        self._line_height = 160
+        self._line_height = THUMBNAIL_DEFAULT
         self._names = False
         self._end_wanted = False  # End was pressed before the last photo was loaded
         self._bottom_wanted = False  # the scrollbar was dragged to the end before the last photo was loaded
@@ -89,6 +90,11 @@ class ResultsView(QListView):
     def _selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         self._model.set_selected((i.row() for i in deselected.indexes()), False)
         self._model.set_selected((i.row() for i in selected.indexes()), True)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: the selection's frame follows it
+            self._lay_out()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -211,13 +217,6 @@ class ResultsView(QListView):
         candidates = range(lines[line], end)
         best = min(candidates, key=lambda r: abs(self.visualRect(self._model.index(r, 0)).center().x() - centre))
         return self._model.index(best, 0)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Down and self._model.remaining():
-            last_line = self._model.lines()[-1] if self._model.lines() else 0
-            if self.currentIndex().row() >= last_line:
-                self._model.load_through(self._model.hit_count() + 1)  # the line below is not loaded yet
-        super().keyPressEvent(event)
 
     # Mouse: headings are not photos -----------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import os
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from PySide6.QtCore import (
@@ -28,7 +28,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRect,
     QRectF,
     QSignalBlocker,
     QSize,
@@ -192,18 +191,21 @@ class ResultsModel(QStandardItemModel):
     # Layout -----------------------------------------------------------------------------------------
 
     def set_geometry(self, geometry: GridGeometry) -> None:
-        """Lay every row out again (the view was resized or the thumbnail size changed)."""
-        if geometry == self._geometry:
-            return
-        captions = geometry.caption != self._geometry.caption
-        self._geometry = geometry
-        self.layoutAboutToBeChanged.emit()
-        with QSignalBlocker(self):  # one layoutChanged for the view, not a dataChanged per row
-            self._lay_out(0, len(self._hits), every=captions)
-            for row, hit in enumerate(self._hits):
-                if hit is not None and captions:
-                    self.item(row).setText(os.path.basename(hit.path) if geometry.caption else "")
-        self.layoutChanged.emit()
+        """Lay every row out again (the view was resized or the thumbnail size changed), and frame the
+        selected photos in a new highlight colour (the theme changed)."""
+        old, self._geometry = self._geometry, geometry
+        if replace(old, highlight=geometry.highlight) != geometry:
+            captions = old.caption != geometry.caption
+            self.layoutAboutToBeChanged.emit()
+            with QSignalBlocker(self):  # one layoutChanged for the view, not a dataChanged per row
+                self._lay_out(0, len(self._hits), every=captions)
+                for row, hit in enumerate(self._hits):
+                    if hit is not None and captions:
+                        self.item(row).setText(os.path.basename(hit.path) if geometry.caption else "")
+            self.layoutChanged.emit()
+        if old.highlight != geometry.highlight:
+            for photo_id in self._selected & self._shown.keys():
+                self._reshow(photo_id)
 
     def _lay_out(self, start: int, existing: int, every: bool = False) -> None:
         """Justify the rows from `start` (the first row of a line) on; rows below `existing` are items
@@ -225,11 +227,6 @@ class ResultsModel(QStandardItemModel):
     def _cell(self, row: int) -> QSize:
         width, height = self._sizes[row]
         return QSize(width, height + (self._geometry.caption if self._hits[row] is not None else 0))
-
-    def picture_rect(self, row: int) -> QRect:
-        """Where the row's picture lies in its cell (the view lays the hover caption over it)."""
-        width, height = self._sizes[row]
-        return QRect(0, 0, width, height)
 
     def lines(self) -> list[int]:
         """The first row of every line of the layout, in order."""
@@ -335,9 +332,14 @@ class ResultsModel(QStandardItemModel):
                 self._selected.add(hit.photo_id)
             else:
                 self._selected.discard(hit.photo_id)
-            picture = self._thumbnails.preview(hit.photo_id) if hit.photo_id in self._shown else None
-            if picture is not None:
-                self._show(row, hit.photo_id, picture)
+            if hit.photo_id in self._shown:
+                self._reshow(hit.photo_id)
+
+    def _reshow(self, photo_id: int) -> None:
+        """Draw a shown photo's picture again (its frame changed)."""
+        picture = self._thumbnails.preview(photo_id)
+        if picture is not None:
+            self._show(self._rows[photo_id], photo_id, picture)
 
     def _hide(self, photo_id: int) -> None:
         del self._shown[photo_id]
