@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from photosift.app.cli import albums, duplicates, eval, library, marks, models, search, tags, train
+from photosift.app.cli import albums, duplicates, eval, library, marks, models, search, tags, text, train
 from photosift.app.cli.common import Handler, add_search_options
 from photosift.app.errorlog import configure_logging, log_details, log_exception
 from photosift.core.errors import Cancelled, EnvironmentFault, PhotosiftError, UserError
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     index = add("index", library.cmd_index, "add folders (if given) and index new and changed photos")
     index.add_argument("paths", nargs="*", help="photo folders to add; with none, rescan all")
     index.add_argument("--retry-failed", action="store_true", help="try again the photos that could not be read")
+    index.add_argument("--no-ocr", action="store_true", help="skip reading the text in photos after indexing")
+    add("text", text.cmd_text, "print the text read from a photo (#id or path)").add_argument("photo")
     query = add("search", search.cmd_search, 'search by text and images, e.g. "2:beach" + ./me.jpg - crowd')
     query.add_argument("query", nargs="+")
     query.epilog = search.FILTERS_HELP
