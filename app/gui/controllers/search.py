@@ -68,7 +68,9 @@ class SearchController(QObject):
         self._debounce.stop()
         self._seq += 1
         seq, text = self._seq, self.text()
-        self._query_photos = frozenset(t.photo_id for t in self.field.terms() if t.photo_id and not t.subtract)
+        self._query_photos = frozenset(
+            t.photo_id for t in self.field.terms() if t.photo_id is not None and not t.subtract
+        )
         self.new_results.emit(False)
         if not text:
             self.show_error("")
