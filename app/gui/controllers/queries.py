@@ -24,7 +24,7 @@ from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.errors import UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.library import Library
-from photosift.core.search.records import SearchPage
+from photosift.core.search.records import SearchFilters, SearchPage
 from photosift.core.search.references import parse_reference
 
 PHOTO_ID = re.compile(r"#(\d+)")
@@ -54,6 +54,11 @@ def image_term(path: Path) -> str:
     return f'"{path}"' if any(c.isspace() for c in str(path)) else str(path)
 
 
+def result_filters(library: Library) -> SearchFilters:
+    """What the window's searches add to the query: marked near-duplicates left out, if the person chose so."""
+    return SearchFilters(hide_duplicates=library.settings.hide_duplicates)
+
+
 def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPage]:
     """An op for the task runner: one page of results for the field's `text`.
 
@@ -65,8 +70,8 @@ def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPa
     def op(library: Library) -> SearchPage:
         target = similar_target(text)
         if target is None:
-            return library.search(text, offset=offset, limit=limit)
-        page = library.similar(target, offset=offset, limit=limit)
+            return library.search(text, result_filters(library), offset=offset, limit=limit)
+        page = library.similar(target, result_filters(library), offset=offset, limit=limit)
         if offset or not isinstance(target, int):
             return page
         # The photo the search started from leads its first page, so the grid shows what it is like.
