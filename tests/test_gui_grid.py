@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QPoint, QSize, Qt
-from PySide6.QtGui import QColor, QHelpEvent, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QToolTip
+from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
@@ -265,10 +265,13 @@ def test_names_shown_below_every_photo_as_an_option(qtbot: QtBot, cache: Thumbna
 def test_a_tooltip_says_the_path_id_and_similarity(qtbot: QtBot, cache: ThumbnailCache) -> None:
     grid = Grid(qtbot, cache, photos(PAGE, score=0.3125), None)
     grid.show(None)
-    centre = grid.view.visualRect(grid.model.index(4, 0)).center()
-    event = QHelpEvent(QEvent.Type.ToolTip, centre, grid.view.viewport().mapToGlobal(centre))
-    QApplication.sendEvent(grid.view.viewport(), event)
-    assert QToolTip.text() == "/photos/IMG_00004.jpg\n#4, similarity 0.312"
+    index = grid.model.index(4, 0)
+    assert not grid.model.data(index, Qt.ItemDataRole.ToolTipRole)  # not made for every row up front
+    cell = grid.view.visualRect(index)
+    qtbot.mouseMove(grid.view.viewport(), cell.topLeft())
+    qtbot.mouseMove(grid.view.viewport(), cell.center())
+    qtbot.waitUntil(lambda: bool(grid.model.data(index, Qt.ItemDataRole.ToolTipRole)), timeout=WAIT_MS)
+    assert grid.model.data(index, Qt.ItemDataRole.ToolTipRole) == "/photos/IMG_00004.jpg\n#4, similarity 0.312"
 
 
 # Pictures ------------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from bisect import bisect_right
 from pathlib import PurePath
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QHelpEvent, QMouseEvent, QPalette, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStyle, QToolTip, QWidget
+from PySide6.QtGui import QAction, QMouseEvent, QPalette, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStyle, QWidget
 
 from photosift.app.gui.prefs import THUMBNAIL_DEFAULT
 from photosift.app.gui.widgets.results_model import GridGeometry, ResultsModel
@@ -232,24 +232,14 @@ class ResultsView(QListView):
         index = self.indexAt(event.position().toPoint())
         return index.isValid() and self._model.hit_at(index.row()) is None
 
-    def viewportEvent(self, event: QEvent) -> bool:
-        """A photo's tooltip (path, id, similarity) is made when asked for, not stored in every row; a
-        row's own tooltip (the query's photo says so) comes first."""
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            row = self.indexAt(event.pos()).row()
-            if self._model.hit_at(row) is not None:
-                own = self._model.item(row).toolTip().strip()
-                text = "\n".join(filter(None, (own, self._model.tooltip(row))))
-                QToolTip.showText(event.globalPos(), text, self.viewport())
-                return True
-        return super().viewportEvent(event)
-
     def leaveEvent(self, event: QEvent) -> None:
         self.caption.hide()
         super().leaveEvent(event)
 
     def _hovered(self, index: QModelIndex | QPersistentModelIndex) -> None:
         hit = self._model.hit_at(index.row())
+        if hit is not None:
+            self._model.give_tooltip(index.row())
         if hit is None or self._names:
             self.caption.hide()
             return

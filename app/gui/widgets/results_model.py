@@ -165,7 +165,7 @@ class ResultsModel(QStandardItemModel):
 
     def _item(self, hit: SearchHit, row: int) -> QStandardItem:
         """A photo's row: three calls into Qt, as 100,000 rows of End's load are made in one go (the
-        tooltip is the view's, made on hover: `tooltip`)."""
+        tooltip comes on hover: `give_tooltip`)."""
         name = os.path.basename(hit.path)
         item = self._prototype.clone()
         item.setData(name + ("" if hit.score is None else f", similarity {hit.score:.2f}"), ACCESSIBLE)
@@ -264,10 +264,15 @@ class ResultsModel(QStandardItemModel):
             return 0
         return max(0, self._total - self.hit_count()) if self._total is not None else PAGE
 
-    def tooltip(self, row: int) -> str:
-        """What hovering a photo's row says: its path, id and similarity."""
-        hit = self.hit(row)
-        return f"{hit.path}\n#{hit.photo_id}" + ("" if hit.score is None else f", similarity {hit.score:.3f}")
+    def give_tooltip(self, row: int) -> None:
+        """Give a photo's row its tooltip (path, id, similarity) when the pointer first rests on it, after
+        any the row has already (the query's photo says so), rather than to every row as it is made."""
+        hit, item = self.hit(row), self.item(row)
+        if hit.path not in item.toolTip():
+            similarity = "" if hit.score is None else f", similarity {hit.score:.3f}"
+            item.setToolTip(
+                "\n".join(filter(None, (item.toolTip().strip(), f"{hit.path}\n#{hit.photo_id}{similarity}")))
+            )
 
     def thumbnail(self, row: int) -> QPixmap | None:
         """The row's thumbnail picture if it is in memory (the viewer shows it while the photo loads)."""
