@@ -88,6 +88,18 @@ def test_pairs_below_sure_need_perceptual_hashes_that_agree() -> None:
     assert pair_set(confirmed(pairs, signatures)) == {(1, 2), (3, 4)}  # (1, 2) on the embedding alone
 
 
+def test_an_embedding_that_embeds_every_photo_alike_needs_the_hashes_for_every_pair() -> None:
+    alike = planted(1, 64, [(0, 0.995)] * 99)  # a random-weight model: every photo close to every other
+    found = similar_pairs(np.arange(100, dtype=np.int64), alike, 0.9)
+    assert found.typical_similarity > 0.98
+    assert len(found) <= 100 * dp.MAX_NEIGHBOURS  # each photo's nearest only: bounded, not 100 * 99 / 2
+    unreadable = {i: Signature(None, None) for i in range(100)}
+    assert len(confirmed(found, unreadable)) == 0  # 0.99 alone no longer settles a pair
+    assert len(confirmed(found, {i: Signature(0, 1.0) for i in range(100)})) == len(found)  # hashes agree
+    distinct = planted(100, 64, [(0, 0.995)])
+    assert similar_pairs(np.arange(101, dtype=np.int64), distinct, 0.9).typical_similarity < 0.5
+
+
 def test_hash_distance_counts_bits_of_signed_hashes() -> None:
     assert hash_distance(-1, 0) == 64
     assert hash_distance(-(1 << 63), 0) == 1

@@ -52,6 +52,11 @@ EXACT_LIMIT = 10_000
 LISTS_PER_SQRT_N = 2
 PROBES = 12
 KMEANS_ITERATIONS = 10
+# Neighbours looked at per photo: a burst rarely holds more shots, and union-find still joins larger
+# groups through their members; the cap bounds the pairs (and memory) whatever the embedding.
+MAX_NEIGHBOURS = 32
+# Random pairs whose median similarity says whether the embedding tells photos apart at all.
+TYPICAL_PAIRS = 4096
 # Queries per range-search call: the unit of progress and of cancelling.
 QUERY_BATCH = 2048
 # k-means points per list, FAISS's floor for a warning-free training.
@@ -61,17 +66,23 @@ _SEED = 0
 
 @dataclass(frozen=True, eq=False)
 class Pairs:
-    """Pairs of photos (`first[i]` < `second[i]`, by id) with the cosine similarity of their embeddings."""
+    """Pairs of photos (`first[i]` < `second[i]`, by id) with the cosine similarity of their embeddings.
+
+    `typical_similarity` is the median similarity of random pairs of the library's photos: at or above
+    CANDIDATE_SIMILARITY the embedding does not tell photos apart (a random-weight model embeds every photo
+    alike), and then only the perceptual hash can confirm a pair.
+    """
 
     first: IdArray
     second: IdArray
     similarity: FloatArray
+    typical_similarity: float = 0.0
 
     def __len__(self) -> int:
         return len(self.first)
 
     def subset(self, keep: npt.NDArray[np.bool_]) -> Pairs:
-        return Pairs(self.first[keep], self.second[keep], self.similarity[keep])
+        return Pairs(self.first[keep], self.second[keep], self.similarity[keep], self.typical_similarity)
 
 
 def similar_pairs(
@@ -81,7 +92,9 @@ def similar_pairs(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Pairs:
-    """Every pair of photos whose (L2-normalised) vectors have at least `min_similarity`, each pair once.
+    """The pairs of photos whose (L2-normalised) vectors have at least `min_similarity`, each pair once,
+    among each photo's MAX_NEIGHBOURS nearest (a range search with a cap, so memory stays bounded whatever
+    the embedding).
 
     Raises:
         Cancelled: `cancel` was set; nothing is kept.
@@ -91,23 +104,38 @@ def similar_pairs(
     if searched is not vectors:
         threshold -= PROJECTION_MARGIN
     index = _range_index(searched)
+    k = min(MAX_NEIGHBOURS + 1, len(ids))  # + 1: a photo finds itself
     parts: list[tuple[IdArray, IdArray]] = []
     for start in range(0, len(ids), QUERY_BATCH):
         if cancel is not None:
             cancel.raise_if_cancelled()
         progress(Progress("duplicates", start, len(ids), message="Comparing photos"))
-        limits, _, found = index.range_search(searched[start : start + QUERY_BATCH], threshold)
-        counts = np.diff(limits.astype(np.int64))  # FAISS gives size_t offsets
-        queries = np.repeat(np.arange(start, start + len(counts), dtype=np.int64), counts)
-        later = found > queries  # each pair once, and never a photo with itself
-        parts.append((queries[later], found[later].astype(np.int64)))
+        scores, found = index.search(searched[start : start + QUERY_BATCH], k)
+        queries = np.arange(start, start + len(found), dtype=np.int64)[:, None]
+        other = (found >= 0) & (found != queries)
+        close = other & (scores >= threshold)
+        rows, cols = np.broadcast_to(queries, found.shape)[close], found[close].astype(np.int64)
+        parts.append((np.minimum(rows, cols), np.maximum(rows, cols)))
     progress(Progress("duplicates", len(ids), len(ids), message="Comparing photos"))
     rows = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
     cols = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
+    if rows.size:  # a pair found from both of its photos is one pair
+        rows, cols = np.unique(np.stack([rows, cols], axis=1), axis=0).T
     sims = _cosines(vectors, rows, cols)
     keep = sims >= min_similarity  # the true cosine decides, not the projected one
     a, b = ids[rows[keep]], ids[cols[keep]]
-    return Pairs(np.minimum(a, b), np.maximum(a, b), sims[keep])
+    return Pairs(np.minimum(a, b), np.maximum(a, b), sims[keep], _typical_similarity(vectors))
+
+
+def _typical_similarity(vectors: FloatArray) -> float:
+    """The median cosine of TYPICAL_PAIRS random pairs of distinct photos (seeded)."""
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    rng = np.random.default_rng(_SEED)
+    a = rng.integers(0, n, TYPICAL_PAIRS)
+    b = (a + rng.integers(1, n, TYPICAL_PAIRS)) % n  # never a photo with itself
+    return float(np.median(_cosines(vectors, a, b)))
 
 
 def _projected(vectors: FloatArray) -> FloatArray:
@@ -153,9 +181,11 @@ def _range_index(vectors: FloatArray) -> Any:
 def confirmed(pairs: Pairs, signatures: dict[int, Signature]) -> Pairs:
     """The pairs the embedding settles (SURE_SIMILARITY) or whose perceptual hashes agree (HASH_DISTANCE).
 
-    A pair below SURE_SIMILARITY with a photo that could not be read stays unconfirmed.
+    A pair below SURE_SIMILARITY with a photo that could not be read stays unconfirmed. Where the embedding
+    does not tell the library's photos apart (`Pairs.typical_similarity`), every pair needs the hashes.
     """
-    keep = pairs.similarity >= SURE_SIMILARITY
+    sure = SURE_SIMILARITY if pairs.typical_similarity < CANDIDATE_SIMILARITY else math.inf
+    keep = pairs.similarity >= sure
     for i in np.flatnonzero(~keep):
         a, b = signatures.get(int(pairs.first[i])), signatures.get(int(pairs.second[i]))
         if a is not None and b is not None and a.phash is not None and b.phash is not None:
