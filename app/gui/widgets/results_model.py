@@ -28,17 +28,16 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRectF,
     QSignalBlocker,
     QSize,
     Qt,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QFont, QPixmap, QStandardItem, QStandardItemModel
 
 from photosift.app.gui.widgets.justified import justify
-from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache, covering, draw_frame
 from photosift.core.search.records import SearchHit, SearchPage
 
 Index = QModelIndex | QPersistentModelIndex
@@ -137,12 +136,10 @@ class ResultsModel(QStandardItemModel):
 
     def _add(self, page: SearchPage, dates: Dates | None) -> None:
         first = len(self._hits)
-        headings: list[int] = []
         for hit in page.hits:
             when = dates.get(hit.photo_id) if dates is not None else None
             if when is not None and (when.year, when.month) != self._month:
                 self._month = (when.year, when.month)
-                headings.append(len(self._hits))
                 self._hits.append(None)
                 self._aspects.append(None)
             self._rows[hit.photo_id] = len(self._hits)
@@ -321,9 +318,9 @@ class ResultsModel(QStandardItemModel):
         size = self._sizes[row]
         self._shown[photo_id] = size
         self._shown.move_to_end(photo_id)
-        shown = _fill(picture, QSize(*size), self._geometry.ratio)
+        shown = covering(picture, QSize(*size), self._geometry.ratio)
         if photo_id in self._selected:
-            _frame(shown, self._geometry.highlight)
+            draw_frame(shown, self._geometry.highlight, SELECTED_FRAME)
         self.item(row).setData(shown, Qt.ItemDataRole.DecorationRole)
 
     def set_selected(self, rows: Iterable[int], selected: bool) -> None:
@@ -373,28 +370,3 @@ class ResultsModel(QStandardItemModel):
         """The cache let go of this thumbnail (least recently shown): rows hold no more than the cache."""
         if photo_id in self._shown:
             self._hide(photo_id)
-
-
-def _frame(picture: QPixmap, colour: QColor) -> None:
-    """Draw the selection's frame along the inside of `picture`."""
-    painter = QPainter(picture)
-    pen = QPen(colour, SELECTED_FRAME)
-    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-    painter.setPen(pen)
-    inset = SELECTED_FRAME / 2
-    size = picture.deviceIndependentSize()
-    painter.drawRect(QRectF(inset, inset, size.width() - SELECTED_FRAME, size.height() - SELECTED_FRAME))
-    painter.end()
-
-
-def _fill(picture: QPixmap, size: QSize, ratio: float) -> QPixmap:
-    """`picture` scaled to cover `size` exactly, the overflow (from rounding, or a cropped extreme
-    aspect) cut evenly from both sides."""
-    target = size * ratio
-    scaled = picture.scaled(
-        target, Qt.AspectRatioMode.KeepAspectRatioByExpanding, Qt.TransformationMode.SmoothTransformation
-    )
-    x, y = (scaled.width() - target.width()) // 2, (scaled.height() - target.height()) // 2
-    filled = scaled.copy(x, y, target.width(), target.height())
-    filled.setDevicePixelRatio(ratio)
-    return filled

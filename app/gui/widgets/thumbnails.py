@@ -14,8 +14,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPoint, QRect, QRunnable, Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtCore import QObject, QPoint, QRect, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 
 from photosift.app.priority import lower_this_thread
 from photosift.core.errors import ImageError
@@ -139,9 +139,9 @@ class ThumbnailCache(QObject):
         self._pool.clear()
         self._pending.clear()
 
-    def wait(self) -> None:
-        """Block until running work is done (shutdown and tests)."""
-        self._pool.waitForDone()
+    def wait(self, wait_ms: int = -1) -> bool:
+        """Block until running work is done, at most `wait_ms` (-1: as long as it takes); returns whether it is."""
+        return self._pool.waitForDone(wait_ms)
 
     @Slot(int, object)
     def _on_finished(self, photo_id: int, image: QImage | None) -> None:
@@ -175,3 +175,27 @@ def _squared(image: QImage, size: int) -> QImage:
     painter.drawImage(picture, image)
     painter.end()
     return canvas
+
+
+def covering(picture: QPixmap, size: QSize, ratio: float) -> QPixmap:
+    """`picture` scaled to cover a grid cell of `size` exactly (on a screen of device pixel `ratio`), the
+    overflow (from rounding, or a cropped extreme aspect) cut evenly from both sides."""
+    target = size * ratio
+    scaled = picture.scaled(
+        target, Qt.AspectRatioMode.KeepAspectRatioByExpanding, Qt.TransformationMode.SmoothTransformation
+    )
+    x, y = (scaled.width() - target.width()) // 2, (scaled.height() - target.height()) // 2
+    covered = scaled.copy(x, y, target.width(), target.height())
+    covered.setDevicePixelRatio(ratio)
+    return covered
+
+
+def draw_frame(picture: QPixmap, colour: QColor, width: int) -> None:
+    """Draw a frame `width` pixels wide along the inside of `picture` (a selected photo's)."""
+    painter = QPainter(picture)
+    pen = QPen(colour, width)
+    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    painter.setPen(pen)
+    size = picture.deviceIndependentSize()
+    painter.drawRect(QRectF(width / 2, width / 2, size.width() - width, size.height() - width))
+    painter.end()
