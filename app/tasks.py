@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
 
 from photosift.app.priority import lower_this_thread
 from photosift.core.library import Library
@@ -135,13 +135,16 @@ class TaskRunner(QObject):
         for token in tokens:
             token.cancel()
 
-    def shutdown(self) -> None:
-        """Cancel long ops and wait for all ops; outcomes not yet delivered are then dropped, since
+    def shutdown(self, wait_ms: int = -1) -> bool:
+        """Cancel long ops, drop reads not started yet, and wait for the rest, at most `wait_ms` (-1: as long
+        as they take); returns whether every op finished. Outcomes not yet delivered are then dropped, since
         their receivers (the window) are going away."""
         self.cancel_all()
-        self._reads.waitForDone()
-        self._writes.waitForDone()
+        self._reads.clear()
+        deadline = QDeadlineTimer(wait_ms)
+        finished = self._writes.waitForDone(deadline) and self._reads.waitForDone(deadline)
         self._closed = True
+        return finished
 
     @property
     def busy(self) -> bool:

@@ -90,4 +90,4 @@ def test_the_pass_reads_in_the_background_and_stops_when_indexing_starts(
         reading.start()
         indexing.state_changed.emit(RUNNING)  # an indexing run starts: the pass stops at the next photo
     assert stopped.args[0].cancelled and not reading.running
-    reading.stop(wait=True)
+    reading.stop(wait_ms=-1)

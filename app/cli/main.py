@@ -133,9 +133,9 @@ def _open_window(paths: Paths) -> int:
             file=sys.stderr,
         )
         return EXIT_ENVIRONMENT
-    from photosift.app.gui.app import run_gui
+    from photosift.app.gui.app import end_process, run_gui
 
-    return run_gui(paths, load_settings(paths))
+    end_process(run_gui(paths, load_settings(paths)))  # background work whose result is thrown away ends here
 
 
 def display_problem(environ: Mapping[str, str], platform: str) -> str | None:

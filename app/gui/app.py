@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import NoReturn
 
+from PySide6.QtCore import QDeadlineTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from photosift.app.errorlog import log_exception
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.prefs import apply_theme, load_prefs
+from photosift.app.gui.state import AppState
+from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.main import build_library, model_provider
 from photosift.app.tasks import TaskRunner
 from photosift.core.settings import Paths, Settings
@@ -23,6 +29,10 @@ APP_ICON = resource_path("icons", "photosift.svg")
 # The name of the desktop entry (packaging/linux/photosift.desktop): Wayland shells match windows to it.
 DESKTOP_FILE_NAME = "photosift"
 GIL_SWITCH_S = 0.0005  # measured by benchmarks/bench_gui.py; the cost is more thread switches elsewhere
+# How long quitting waits for background work to stop (ms): a cancelled indexing run usually stops within
+# it (it only has to reach its next checkpoint) and saves its index; longer, and a person who quit sees
+# the process linger. Whatever is still running then ends with the process (see `shut_down`).
+QUIT_WAIT_MS = 500
 
 
 class ExceptionHook:
@@ -68,13 +78,31 @@ def exempt_startup_objects_from_gc() -> None:
     gc.freeze()
 
 
-def shut_down(window: MainWindow) -> None:
-    """Wait for the window's background work (tasks, thumbnails), then close the library it ends with
-    (a model switch may have replaced the one it started with)."""
-    window.text_reading.stop(wait=True)  # its thread reads the library too
-    window.runner.shutdown()
-    window.thumbnails.wait()
-    window.runner.library.close()
+def shut_down(state: AppState, thumbnails: ThumbnailCache, wait_ms: int = QUIT_WAIT_MS) -> bool:
+    """End the app's background work and close the library, waiting at most `wait_ms` for work in progress;
+    returns whether everything stopped and the library closed.
+
+    Work whose result nobody will see (a search, the torch import of a tokenizer warm-up, a thumbnail)
+    is not waited for past that: `end_process` lets it die with the process, which leaves the catalog
+    and the index files consistent (see `AppState.close`).
+    """
+    deadline = QDeadlineTimer(wait_ms)
+    thumbnails.drop_queued()
+    closed = state.close(deadline.remainingTime())
+    return thumbnails.wait(deadline.remainingTime()) and closed
+
+
+def end_process(code: int) -> NoReturn:
+    """Leave at once with `code`, after `shut_down`: flush the log and the output, then `os._exit`.
+
+    A normal interpreter exit waits for every thread pool (Qt's destructors join them) and for a torch
+    import in progress, which took 7-9 s after a quick close; nothing of the library's is cut short here.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(code)
 
 
 def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
@@ -88,7 +116,9 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     apply_theme(app, prefs.theme)
     library = build_library(paths, settings, model)
     runner = TaskRunner(library)
-    window = MainWindow(library, runner, prefs=prefs, models=model_provider(paths, settings.cpu_runtime))
+    thumbnails = ThumbnailCache(library.paths.cache / "thumbnails")
+    window = MainWindow(library, runner, thumbnails, prefs=prefs, models=model_provider(paths, settings.cpu_runtime))
+    state = window.state
     previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
     try:
         window.restore_layout()
@@ -103,4 +133,4 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
         return app.exec()
     finally:
         sys.excepthook = previous_hook
-        shut_down(window)
+        shut_down(state, thumbnails)

@@ -36,7 +36,6 @@ from photosift.app.gui.controllers.indexing import IndexingController, RunOutcom
 from photosift.app.gui.controllers.queries import dropped_image, image_term, pasted_image_op
 from photosift.app.gui.controllers.search import SearchController
 from photosift.app.gui.controllers.settings import open_settings
-from photosift.app.gui.controllers.text_reading import TextReading
 from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
@@ -91,7 +90,6 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or GuiPrefs()
         self.thumbnails = thumbnails or ThumbnailCache(library.paths.cache / "thumbnails", parent=self)
         self.indexing = controller or IndexingController(runner, self)
-        self.text_reading = TextReading(runner, self.indexing, self)  # OCR after indexing (core.ocr)
         self._open_url = open_url
         self.models = models or model_provider(library.paths)
         self.state = AppState(runner, self.indexing, self.models, self)

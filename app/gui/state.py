@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QDeadlineTimer, QObject, Signal
 
 from photosift.app.gui.controllers.indexing import IndexingController
+from photosift.app.gui.controllers.text_reading import TextReading
 from photosift.app.main import ModelProvider
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library, LibraryEncoder
@@ -38,7 +39,8 @@ class AppState(QObject):
     """The current library, settings and model of the running app.
 
     The runner holds the library that answers searches (its writer thread needs it); this object is how
-    everything on the GUI thread reads it and the only way it is replaced.
+    everything on the GUI thread reads it and the only way it is replaced. It owns the library's
+    background work (indexing, the OCR pass) and ends it with `close`.
     """
 
     model_switched = Signal(object)  # the Library now answering searches
@@ -50,6 +52,7 @@ class AppState(QObject):
     ):
         super().__init__(parent)
         self.runner, self.indexing, self.models = runner, indexing, models
+        self.text_reading = TextReading(runner, indexing, self)  # OCR after indexing (core.ocr)
         indexing.model_embedded.connect(self._swap)
         indexing.folders_changed.connect(lambda: self.changed.emit(Changes(folders=True, photos=True)))
 
@@ -140,3 +143,21 @@ class AppState(QObject):
         old.encoder.release()
         self.model_switched.emit(new)
         self.indexing.watch()  # the new settings may watch otherwise (polling)
+
+    def close(self, wait_ms: int = -1) -> bool:
+        """Stop the library's background work and close the library (quitting); returns whether it closed.
+
+        Long ops (indexing, a model switch, the OCR pass) are cancelled and reads not started yet dropped;
+        what runs gets `wait_ms` in all to finish (-1: as long as it takes). The library is closed (its
+        index saved if it changed) only once nothing runs on it any more; otherwise it is left as it is:
+        every catalog write is a transaction and every file is written whole, so work cut short by the
+        process ending leaves both consistent, and an index not saved is rebuilt from the catalog.
+        """
+        deadline = QDeadlineTimer(wait_ms)
+        self.indexing.stop_watching()
+        self.text_reading.stop()  # asked to stop at once; waited for below, beside the runner's ops
+        finished = self.runner.shutdown(deadline.remainingTime())
+        if not (self.text_reading.stop(deadline.remainingTime()) and finished):
+            return False
+        self.library.close()  # a model switch may have replaced the library the app started with
+        return True

@@ -63,14 +63,14 @@ class TextReading(QObject):
 
         self._pool.start(work)
 
-    def stop(self, wait: bool = False) -> None:
-        """Ask the pass to stop after the photo in progress; with `wait`, return once it has (closing)."""
+    def stop(self, wait_ms: int = 0) -> bool:
+        """Ask the pass to stop after the photo in progress and wait for that at most `wait_ms` (-1: as long
+        as it takes); returns whether no pass runs any more."""
         self._timer.stop()
         self._wanted = False
         if self._token is not None:
             self._token.cancel()
-        if wait:
-            self._pool.waitForDone()
+        return self._pool.waitForDone(wait_ms)
 
     def _indexing_state(self, state: str) -> None:
         if state == IDLE:
