@@ -162,3 +162,18 @@ def test_a_library_search_with_filters_only_lists_by_date(tmp_path: Path) -> Non
     assert when == sorted(when, reverse=True)
     index.close()
     catalog.close()
+
+
+def test_a_path_that_is_not_utf8_passes_folder_filters(tmp_path: Path) -> None:
+    """The one difference from the SQL path, which compares the stored BLOB with text and never matches."""
+    catalog = build_catalog(tmp_path / "catalog.sqlite3", np.random.default_rng(5), 5)
+    latin1 = os.fsdecode(ROOTS[0].encode() + b"/caf\xe9/2014/IMG_9.jpg")  # as os.scandir names it
+    with write_transaction(catalog.engine) as conn:
+        conn.execute(s.photos.insert(), [{"id": 99, "fingerprint": "99", "size": 1, "status": "ok"}])
+        conn.execute(s.files.insert(), [{"photo_id": 99, "folder_id": 1, "path": latin1, "size": 1, "mtime_ns": 0}])
+    index = FilterIndex(catalog.engine, catalog.path, Sources(np.random.default_rng(5), [1]))
+    for folder in ("2014", os.fsdecode(ROOTS[0].encode() + b"/caf\xe9")):
+        found = index.allowed((SearchFilters(folders=(folder,)),))
+        assert found is not None and 99 in found.tolist()
+    index.close()
+    catalog.close()
