@@ -25,7 +25,6 @@ from photosift.app.gui.dialogs.shortcuts import (
     key_bindings,
 )
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS
-from photosift.app.gui.finetune.wizard import open_finetune
 from photosift.app.gui.ops.duplicates import open_duplicates
 
 if TYPE_CHECKING:
@@ -188,9 +187,16 @@ def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
 
 
 def _tools_menu(window: MainWindow, menu: QMenu) -> None:
-    _action(window, menu, "&Personalise the model…", lambda: open_finetune(window, window.state, window.thumbnails))
+    _action(window, menu, "&Personalise the model…", lambda: _open_finetune(window))
     _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.state))
     _action(window, menu, "Find near-&duplicates…", lambda: _open_duplicates(window))
+
+
+def _open_finetune(window: MainWindow) -> None:
+    """The wizard and its charts (pyqtgraph: about a fifth of the window's imports) load when first opened."""
+    from photosift.app.gui.finetune.wizard import open_finetune
+
+    open_finetune(window, window.state, window.thumbnails)
 
 
 def _open_duplicates(window: MainWindow) -> None:
