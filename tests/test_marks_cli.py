@@ -40,8 +40,8 @@ def stems(page: object) -> set[str]:
 
 def test_favourite_rate_places(indexed: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tokyo, sydney = str(indexed / "tokyo.jpg"), str(indexed / "sydney.jpg")
-    assert run_text(capsys, "favourite", tokyo, sydney) == "2 photos favourites.\n"
-    assert run_text(capsys, "favorite", sydney, "--remove") == "1 photo no longer favourites.\n"
+    assert run_text(capsys, "favourite", tokyo, sydney) == "Marked as favourite: 2 photos.\n"
+    assert run_text(capsys, "favorite", sydney, "--remove") == "Removed from favourites: 1 photo.\n"
     assert run_text(capsys, "rate", "4", tokyo) == "1 photo rated 4 stars.\n"
     assert stems(run_json(capsys, "search", "is:favourite")) == {"tokyo"}
     assert stems(run_json(capsys, "search", "photo rating:>=4")) == {"tokyo"}

@@ -37,8 +37,8 @@ def cmd_favourite(args: argparse.Namespace, paths: Paths, settings: Settings) ->
     with open_library(args, paths, settings) as library:
         ids = [photo_id(library, text) for text in args.photos]
         changed = library.marks.set_favourite(ids, not args.remove)
-        verb = "no longer favourites" if args.remove else "favourites"
-        emit(args, {"photos": ids, "favourite": not args.remove}, lambda: print(f"{plural(changed, 'photo')} {verb}."))
+        done = "Removed from favourites" if args.remove else "Marked as favourite"
+        emit(args, {"photos": ids, "favourite": not args.remove}, lambda: print(f"{done}: {plural(changed, 'photo')}."))
         return EXIT_OK
 
 
