@@ -16,6 +16,7 @@ from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import write_transaction
 from photosift.core.catalog.photo_filters import capture_order
 from photosift.core.search.filter_index import FilterIndex
+from photosift.core.search.photo_columns import PhotoColumns
 from photosift.core.search.ranking import allowed_photo_ids
 from photosift.core.search.records import SearchFilters
 
@@ -100,6 +101,7 @@ def test_masks_equal_the_sql_path_on_random_libraries(tmp_path: Path, seed: int,
     catalog = build_catalog(tmp_path / "catalog.sqlite3", rng, 300, step)
     sources = Sources(rng, list(range(step // 2, step * 300 + 1, step // 2 or 1)))  # some ids no photo has
     index = FilterIndex(catalog.engine, catalog.path, sources)
+    index.columns()  # read now: by itself the first filtered search goes through SQL
     for _ in range(60):
         filters = tuple(random_filters(rng) for _ in range(int(rng.integers(1, 3))))
         expected = allowed_photo_ids(catalog.engine, sources, filters)
@@ -172,8 +174,33 @@ def test_a_path_that_is_not_utf8_passes_folder_filters(tmp_path: Path) -> None:
         conn.execute(s.photos.insert(), [{"id": 99, "fingerprint": "99", "size": 1, "status": "ok"}])
         conn.execute(s.files.insert(), [{"photo_id": 99, "folder_id": 1, "path": latin1, "size": 1, "mtime_ns": 0}])
     index = FilterIndex(catalog.engine, catalog.path, Sources(np.random.default_rng(5), [1]))
+    index.columns()
     for folder in ("2014", os.fsdecode(ROOTS[0].encode() + b"/caf\xe9")):
         found = index.allowed((SearchFilters(folders=(folder,)),))
         assert found is not None and 99 in found.tolist()
+    index.close()
+    catalog.close()
+
+
+def test_columns_are_read_once_the_catalog_stands_still(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While commits come between searches (an indexing run, tagging) each search goes through SQL, as it
+    did before the columns; the second filtered search in a row on an unchanged catalog reads them."""
+    catalog = build_catalog(tmp_path / "catalog.sqlite3", np.random.default_rng(9), 30)
+    sources = Sources(np.random.default_rng(9), [1])
+    index = FilterIndex(catalog.engine, catalog.path, sources)
+    reads: list[int] = []
+    read = PhotoColumns.read
+    monkeypatch.setattr(PhotoColumns, "read", lambda engine: reads.append(1) or read(engine))
+    filters = (SearchFilters(folders=("2014",)),)
+    expected = sorted(allowed_photo_ids(catalog.engine, sources, filters) or ())
+    for photo_id in (1, 2):
+        assert index.allowed(filters).tolist() == expected  # type: ignore[union-attr]
+        assert index.capture_order(None, True) == capture_order(catalog.engine, None, True)
+        with write_transaction(catalog.engine) as conn:
+            conn.execute(s.photos.update().where(s.photos.c.id == photo_id).values(camera="Leica"))
+    assert reads == []
+    for _ in range(3):
+        assert index.allowed(filters).tolist() == expected  # type: ignore[union-attr]
+    assert reads == [1]
     index.close()
     catalog.close()
