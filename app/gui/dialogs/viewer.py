@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.ops.marks import FAVOURITE_KEY, RATING_KEYS
 from photosift.app.gui.presenter import shown_in_place
+from photosift.app.gui.readable import readable_path
 from photosift.app.gui.widgets.photo_details import PhotoDetails
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.viewer_images import Picture, ViewerImages
@@ -53,7 +54,7 @@ class Viewer(QWidget):
 
     row_changed = Signal(int)  # the row now shown (the grid's selection can follow)
     image_shown = Signal(int)  # photo id: its decoded image (not the stand-in thumbnail) is on screen
-    open_requested = Signal(str)  # path the user asked to open in the system's viewer
+    open_requested = Signal(object)  # the path to open: a str (Signal(str) drops a non-UTF-8 name's surrogates)
     tag_clicked = Signal(str)  # a tag chip's name: the window searches for tag:NAME
     labels_changed = Signal()  # the user labelled the photo or tuned a tag: tag counts may have moved
     closed = Signal()
@@ -148,7 +149,7 @@ class Viewer(QWidget):
             return
         self._row, self._hit, self._picture = row, hit, None
         self._seq += 1
-        self.setWindowTitle(f"{PurePath(hit.path).name} - Photosift")
+        self.setWindowTitle(f"{readable_path(PurePath(hit.path).name)} - Photosift")
         self._show_position()
         self.details.show_hit(hit)
         self.why.show_photo(hit.photo_id)

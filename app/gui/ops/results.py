@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QWidget
 
 from photosift.app.gui.presenter import message_box
+from photosift.app.gui.readable import readable_path
 from photosift.core.search.records import SearchHit
 
 
@@ -51,7 +52,10 @@ def show_folder(parent: QWidget, open_url: Callable[[QUrl], object], folder: Pat
 
 
 def copy_paths(hits: Sequence[SearchHit]) -> None:
-    QGuiApplication.clipboard().setText("\n".join(hit.path for hit in hits))
+    """The paths as text to read and paste. A name that is not valid UTF-8 has no exact text: it is copied
+    readably (see `readable_path`) rather than with its odd bytes dropped. (File URLs beside the text would
+    keep the bytes, but PySide6 crashes at exit while the clipboard holds a QMimeData set from Python.)"""
+    QGuiApplication.clipboard().setText("\n".join(readable_path(hit.path) for hit in hits))
 
 
 def put_image_on_clipboard(image: QImage | None) -> None:

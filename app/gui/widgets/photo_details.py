@@ -9,6 +9,7 @@ from pathlib import PurePath
 from PySide6.QtCore import QDate, QLocale, Qt, QTime
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
+from photosift.app.gui.readable import readable_path
 from photosift.app.gui.widgets.photo_text import PhotoText
 from photosift.app.gui.widgets.tag_chips import TagChips
 from photosift.app.tasks import TaskRunner
@@ -43,8 +44,8 @@ class PhotoDetails(QWidget):
         self._form.setRowVisible(self.note, False)
 
     def show_hit(self, hit: SearchHit) -> None:
-        self.name.setText(PurePath(hit.path).name)
-        self.path.setText(hit.path)
+        self.name.setText(readable_path(PurePath(hit.path).name))
+        self.path.setText(readable_path(hit.path))
         for label in (self.taken, self.camera, self.pixels, self.file_size):
             label.setText("…")
         for label in (self.location, self.copies, self.note):
@@ -74,7 +75,7 @@ class PhotoDetails(QWidget):
             self._form.setRowVisible(self.location, True)
         others = [path for path in info.paths if path != hit.path]
         if others:
-            self.copies.setText("\n".join(others))
+            self.copies.setText("\n".join(map(readable_path, others)))
             self._form.setRowVisible(self.copies, True)
 
     def show_note(self, message: str) -> None:
