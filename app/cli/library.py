@@ -154,17 +154,21 @@ def cmd_remove(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 
 
 def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    from photosift.app.cli.text_pass import TextPass
     from photosift.core.watcher import FolderWatcher
 
     library = open_library(args, paths, settings)
     lock = threading.Lock()
+    text_pass = TextPass(library, enabled=not args.no_ocr)
 
     def refresh(folders: set[str]) -> None:
+        text_pass.stop()  # new photos are embedded first; the pass resumes after
         with lock:
             scans = library.scan([Path(f) for f in folders])
             report = library.index()
             counts = {f.path: f.photo_count for f in library.folders()}
             print("\n".join(index_lines(scans, report, counts)), flush=True)
+            text_pass.start()
 
     folders = [f.path for f in library.folders()]
     # Watch first, then catch up: a change made while the first scan runs is then seen, not lost.
@@ -176,5 +180,6 @@ def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         threading.Event().wait()
     finally:
         watcher.stop()
+        text_pass.close()
         library.close()
     return EXIT_OK

@@ -62,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="with --failures: also files left out on purpose (pipes, ...)"
     )
     add("remove", library.cmd_remove, "stop indexing a folder (its files are not touched)").add_argument("path")
-    add("watch", library.cmd_watch, "keep the library up to date as folders change").add_argument(
-        "--polling", action="store_true", help="poll instead of file events (network shares)"
-    )
+    watch = add("watch", library.cmd_watch, "keep the library up to date as folders change")
+    watch.add_argument("--polling", action="store_true", help="poll instead of file events (network shares)")
+    watch.add_argument("--no-ocr", action="store_true", help="do not read the text in new photos")
     eval.add_eval_arguments(add("eval", eval.cmd_eval, eval.HELP))
     models.add_models_parser(sub, common)
     albums.add_albums_parser(sub, common)
