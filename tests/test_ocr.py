@@ -15,7 +15,7 @@ from test_library import open_library
 from photosift.core.errors import Cancelled, QueryError, UserError
 from photosift.core.library import Library
 from photosift.core.ocr.blend import TEXT_BONUS
-from photosift.core.ocr.engine import TextEngine
+from photosift.core.ocr.engine import THREADS, TextEngine
 from photosift.core.ocr.gate import OTHER_PROMPTS, TEXT_PROMPTS, GatePrompts
 from photosift.core.ocr.reader import OcrReport
 from photosift.core.progress import CancelToken
@@ -146,3 +146,12 @@ def test_gate_prompts_compare_the_best_text_prompt_with_the_best_other_one() -> 
 def test_an_unknown_ocr_setting_is_refused_in_a_sentence(home: Path) -> None:
     with pytest.raises(UserError, match="ocr setting"):
         open_library(home, settings=Settings(ocr="sometimes"))
+
+
+def test_the_engine_keeps_opencvs_own_threads_to_its_thread_count(engine: TextEngine) -> None:
+    """OpenCV (rapidocr's resizes) would start one thread a core beside onnxruntime's and the decode pool."""
+    import cv2
+
+    engine.read(Image.new("RGB", (64, 48), "white"))
+
+    assert cv2.getNumThreads() == THREADS

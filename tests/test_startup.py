@@ -15,7 +15,7 @@ from photosift.core.catalog.database import alembic_config, head_revision
 PROBE = """
 import json, sys
 from photosift.app.cli import run
-heavy = ("torch", "open_clip", "faiss", "PySide6")
+heavy = ("torch", "open_clip", "faiss", "PySide6", "rapidocr_onnxruntime", "cv2")
 found = {}
 for argv in json.loads(sys.argv[1]):
     try:
@@ -51,9 +51,10 @@ def test_listings_status_and_usage_errors_import_no_model_stack(tmp_path: Path) 
     found = heavy_imports(tmp_path / "home", [*commands, ["albums", "list"]])
     assert found["models list"] == [0, []]
     assert found["serch x"] == [2, []] and found["search x --limit 0"] == [2, []]
-    # status and the listings open the library (SQLite) but never its model, nor Qt.
+    # status and the listings open the library (SQLite) but never its model, nor Qt, nor the OCR engine.
     assert found["albums list"][0] == 0
-    assert not {"torch", "open_clip", "PySide6"} & set(found["albums list"][1])  # type: ignore[arg-type]
+    not_loaded = {"torch", "open_clip", "PySide6", "rapidocr_onnxruntime", "cv2"}
+    assert not not_loaded & set(found["albums list"][1])  # type: ignore[arg-type]
 
 
 def test_the_window_opens_before_the_model_stack_is_imported(tmp_path: Path) -> None:

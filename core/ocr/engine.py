@@ -21,9 +21,10 @@ from photosift.core.errors import UserError
 # (1,920 wide) legible after the downscale. Smaller images are still upscaled to rapidocr's 736-pixel
 # shortest side: on bench_ocr's 640x480 images that found 16-pixel words the unscaled detector missed.
 MAX_SIDE = 1600
-# onnxruntime threads per session. On two cores a second thread gained nothing while a decode thread and
-# the window shared the machine (measured: 1.7 s a photo with one thread, 2.3 s with two), and the pass
-# runs in the background, so one thread leaves the other core to everything else.
+# onnxruntime threads per session, and OpenCV's (process-wide; rapidocr is its only user here). On two
+# cores a second thread gained nothing while a decode thread and the window shared the machine (measured:
+# 1.7 s a photo with one thread, 2.3 s with two), and the pass runs in the background, so one thread
+# leaves the other core to everything else.
 THREADS = 1
 # Lines the recogniser is less sure of than this are dropped (rapidocr's own default is 0.5): a stray
 # line of noise in a photo of leaves would otherwise match searches.
@@ -55,11 +56,15 @@ class TextEngine:
         with self._lock:
             if self._ocr is None:
                 try:
+                    import cv2
                     from rapidocr_onnxruntime import RapidOCR
                 except ImportError as exc:
                     raise UserError(
                         "Reading text in photos needs the ocr extra: pip install 'photosift[ocr]'.", details=str(exc)
                     ) from exc
+                # rapidocr's resizes and contour work run on OpenCV's own pool, one thread a core by
+                # default, beside onnxruntime's threads and the pass's decode thread: kept to ours.
+                cv2.setNumThreads(self._threads)
                 self._ocr = RapidOCR(
                     intra_op_num_threads=self._threads,
                     inter_op_num_threads=1,
