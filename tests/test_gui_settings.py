@@ -185,7 +185,7 @@ def test_every_input_is_named_and_labelled_for_the_keyboard(qtbot: QtBot, specs:
     dialog = open_dialog(qtbot, specs)
     inputs = [w for kind in (QComboBox, QSpinBox, QSlider, QListWidget) for w in dialog.findChildren(kind)]
     buttons = [b for b in dialog.findChildren(QAbstractButton) if b.parent() is not dialog.button_box]
-    assert len(inputs) == 8 and len(buttons) == 4
+    assert len(inputs) == 9 and len(buttons) == 4
     assert all(widget.accessibleName() for widget in [*inputs, *buttons])
     buddies = {label.buddy() for label in dialog.findChildren(QLabel) if label.buddy() is not None}
     unlabelled = [w.accessibleName() for w in inputs if w not in buddies and w is not dialog.thumbnail_spin]

@@ -1,5 +1,6 @@
 """Text in photos in the window: the viewer's details show a photo's recognised text, selectable and
-copyable, and the background pass runs beside indexing, stopping when an indexing run starts."""
+copyable; the background pass runs beside indexing, stopping when an indexing run starts, and shows its
+progress in the status bar; the Settings dialog sets which photos it reads."""
 
 from __future__ import annotations
 
@@ -10,18 +11,24 @@ import pytest
 from conftest import make_photo
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from test_gui import make_window
 from test_library import open_library
 from test_ocr import make_sign
 
-from photosift.app.gui.controllers.indexing import RUNNING, IndexingController
+from photosift.app.gui.controllers.indexing import IDLE, RUNNING, IndexingController
+from photosift.app.gui.controllers.settings import apply_changes
 from photosift.app.gui.controllers.text_reading import TextReading
+from photosift.app.gui.dialogs.settings import SettingsDialog
+from photosift.app.gui.prefs import GuiPrefs
 from photosift.app.gui.widgets.photo_details import PhotoDetails
+from photosift.app.gui.widgets.progress_status import ProgressStatus
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
 from photosift.core.ocr import store
-from photosift.core.ocr.reader import OcrReport
+from photosift.core.ocr.reader import MODES, OcrReport
+from photosift.core.progress import Progress
 from photosift.core.search.records import SearchHit
-from photosift.core.settings import Settings
+from photosift.core.settings import Paths, Settings, load_settings
 
 WAIT_MS = 20_000  # the first read loads the OCR models: seconds on a loaded 2-core machine
 
@@ -91,3 +98,57 @@ def test_the_pass_reads_in_the_background_and_stops_when_indexing_starts(
         indexing.state_changed.emit(RUNNING)  # an indexing run starts: the pass stops at the next photo
     assert stopped.args[0].cancelled and not reading.running
     reading.stop(wait_ms=-1)
+
+
+def test_the_status_bar_shows_the_pass_while_indexing_is_idle(qtbot: QtBot) -> None:
+    status = ProgressStatus()
+    qtbot.addWidget(status)
+    status.set_state(IDLE)
+
+    status.show_background(Progress("ocr", 1, 4, 0.5, 6.0))
+    assert not status.isHidden() and status.pause_button.isHidden() and not status.cancel_button.isHidden()
+    assert status.label.text() == "Reading text in photos 1/4 photos, 0.5 photos/s, about 6 s left"
+    status.show_background(None)
+    assert status.isHidden()
+
+    status.set_state(RUNNING)  # indexing has the line: the pass's progress (stopping) does not take it
+    status.show_background(Progress("ocr", 2, 4))
+    status.show_background(None)
+    assert not status.isHidden() and not status.pause_button.isHidden() and "Reading" not in status.label.text()
+
+
+def test_the_window_shows_the_pass_and_the_settings_switch_its_mode(qtbot: QtBot, library: Library, home: Path) -> None:
+    window, runner, _ = make_window(qtbot, library)
+    reading = window.state.text_reading
+    seen: list[tuple[bool, str]] = []  # after the window's own slot: (status shown, its line)
+    reading.progress.connect(
+        lambda _p: seen.append((not window.progress_status.isHidden(), window.progress_status.label.text()))
+    )
+    try:
+        with qtbot.waitSignal(reading.finished, timeout=WAIT_MS):
+            apply_changes(
+                window.state, window.state.settings.with_changes(ocr="likely"), window.prefs, window.apply_prefs
+            )
+        assert library.text.mode == "likely" and load_settings(Paths(home)).ocr == "likely"
+        assert seen[0][0] and seen[0][1].startswith("Reading text in photos")
+        assert seen[-1] == (False, "")  # the pass ended: the line is gone
+
+        window.progress_status.cancel_button.click()  # no pass: nothing to stop, nothing breaks
+        apply_changes(window.state, window.state.settings.with_changes(ocr="off"), window.prefs, window.apply_prefs)
+        assert library.text.mode == "off" and library.text.pending() == 0
+    finally:
+        reading.stop(wait_ms=-1)
+        window.close()
+        runner.shutdown()
+
+
+def test_the_settings_dialog_offers_the_ocr_setting(qtbot: QtBot) -> None:
+    dialog = SettingsDialog(Settings(ocr="all"), GuiPrefs(), [], ["cpu"])
+    qtbot.addWidget(dialog)
+    assert [dialog.ocr_combo.itemData(i) for i in range(dialog.ocr_combo.count())] == list(MODES)
+    assert dialog.ocr_combo.currentData() == "all"
+
+    dialog.ocr_combo.setCurrentIndex(dialog.ocr_combo.findData("off"))
+    dialog.accept()
+
+    assert dialog.settings().ocr == "off"

@@ -207,6 +207,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress_status)
         self.runner.progress.connect(self._on_progress)
         self.indexing.state_changed.connect(self.progress_status.set_state)
+        reading = self.state.text_reading  # the OCR pass shows on the same line while indexing is idle
+        reading.progress.connect(self.progress_status.show_background)
+        self.progress_status.cancel_button.clicked.connect(reading.cancel)
         self.indexing.run_finished.connect(self._indexing_done)
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._show_indexing_so_far)

@@ -2,7 +2,7 @@
 
 A new model (or device) goes to `AppState.switch_model`, which embeds in the background while the
 current model keeps answering searches; excluded folders trigger a rescan; a new watch mode restarts
-the watcher; preferences go back to the window through `apply_prefs`.
+the watcher; a new `ocr` setting restarts the OCR pass; preferences go back to the window through `apply_prefs`.
 """
 
 from __future__ import annotations
@@ -52,5 +52,10 @@ def apply_changes(
         state.indexing.request_scan(None)
     if settings.watch_polling != old.watch_polling:
         state.indexing.watch()
+    if settings.ocr != old.ocr:
+        for library in (state.library, state.indexing.switching_to):
+            if library is not None:
+                library.text.mode = settings.ocr  # the dialog offers only core.ocr.reader.MODES
+        state.text_reading.restart()
     if (settings.model, settings.device) != (old.model, old.device):
         state.switch_model(state.models.resolve(settings.model, settings.device))

@@ -26,11 +26,13 @@ class TextReading(QObject):
     """Starts, stops and restarts the OCR pass around indexing runs."""
 
     finished = Signal(object)  # the pass's OcrReport (also when it stopped early: its part)
+    progress = Signal(object)  # the pass's core.progress.Progress for the status bar; None once it ended
     _ended = Signal(object)  # from the pass's thread: an OcrReport, or the exception that ended it
 
     def __init__(self, runner: TaskRunner, indexing: IndexingController, parent: QObject | None = None):
         super().__init__(parent)
         self.runner = runner
+        self._indexing = indexing
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._token: CancelToken | None = None
@@ -57,7 +59,7 @@ class TextReading(QObject):
 
         def work() -> None:
             try:
-                self._ended.emit(library.text.read_pending(cancel=token))
+                self._ended.emit(library.text.read_pending(self.progress.emit, token))
             except BaseException as exc:  # delivered to the GUI thread, which presents it
                 self._ended.emit(exc)
 
@@ -72,6 +74,18 @@ class TextReading(QObject):
             self._token.cancel()
         return self._pool.waitForDone(wait_ms)
 
+    def cancel(self) -> None:
+        """Stop the pass in flight (the status bar's Cancel); the next indexing run's end starts another."""
+        if self._token is not None:
+            self._token.cancel()
+
+    def restart(self) -> None:
+        """Stop the pass in flight and start one with the library's current `ocr` setting, now if indexing
+        is idle (else when it is)."""
+        self.stop()
+        if self._indexing.state == IDLE:
+            self.start()
+
     def _indexing_state(self, state: str) -> None:
         if state == IDLE:
             self._timer.start()
@@ -80,6 +94,7 @@ class TextReading(QObject):
 
     def _on_ended(self, outcome: object) -> None:
         self._token = None
+        self.progress.emit(None)
         if isinstance(outcome, Cancelled) and isinstance(outcome.partial, OcrReport):
             outcome = outcome.partial
         if isinstance(outcome, OcrReport):

@@ -45,6 +45,11 @@ MAX_BATCH_SIZE = 1024  # beyond this even large GPUs gain nothing and memory run
 THUMBNAIL_STEP = 16  # smaller steps change the grid too little to see
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU"}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+OCR_LABELS = {  # the `ocr` setting's values (core.ocr.reader.MODES)
+    "likely": "Photos that look like they hold text",
+    "all": "Every photo (slower)",
+    "off": "Off",
+}
 SWITCH_NOTE = (
     "Switching models goes through your photos again in the background; searches keep using the current "
     "model until the new one has caught up."
@@ -144,10 +149,15 @@ class SettingsDialog(QDialog):
             self._watch_group.addButton(radio)
             watch.addWidget(radio)
         watch.addStretch()
+        self.ocr_combo = _named(QComboBox(), "Read text in photos")
+        for mode, label in OCR_LABELS.items():
+            self.ocr_combo.addItem(label, mode)
+        self.ocr_combo.setToolTip("After indexing, in the background: finds photos by the words in them (text:)")
         group = QGroupBox("Photo folders")
         form = QFormLayout(group)
         form.addRow(_label("E&xcluded subfolders:", self.excluded_list), excluded)
         form.addRow("Watch for changes with:", watch)
+        form.addRow("Read text &in:", self.ocr_combo)
         return group
 
     def _appearance_group(self) -> QGroupBox:
@@ -197,6 +207,7 @@ class SettingsDialog(QDialog):
             batch_size=self.batch_spin.value(),
             excluded_folders=tuple(self.excluded_list.item(i).text() for i in range(self.excluded_list.count())),
             watch_polling=self.polling_radio.isChecked(),
+            ocr=self.ocr_combo.currentData(),
         )
 
     def prefs(self) -> GuiPrefs:
@@ -221,6 +232,7 @@ class SettingsDialog(QDialog):
             self.excluded_list.addItem(folder)
         self._update_remove_button()
         (self.polling_radio if settings.watch_polling else self.native_radio).setChecked(True)
+        _select(self.ocr_combo, settings.ocr, settings.ocr)
         self.thumbnail_spin.setValue(prefs.thumbnail_size)
         _select(self.theme_combo, prefs.theme, prefs.theme)
         self._describe_model()

@@ -93,6 +93,7 @@ class ProgressStatus(QWidget):
         for widget in (self.label, self.bar, self.pause_button, self.cancel_button):
             layout.addWidget(widget)
         self.setVisible(False)
+        self._state = "idle"
 
     def show_progress(self, p: Progress) -> None:
         self.label.setText(progress_text(p))
@@ -103,12 +104,27 @@ class ProgressStatus(QWidget):
         else:
             self.bar.setRange(0, 0)  # busy indicator while the total is unknown
 
+    def show_background(self, p: Progress | None) -> None:
+        """A background pass's progress while indexing is idle (the OCR pass: core.ocr), with Cancel and no
+        Pause; None when it has ended. An indexing run takes the line back (`set_state`)."""
+        if self._state != "idle":
+            return
+        self.setVisible(p is not None)
+        self.pause_button.setVisible(False)
+        self.bar.setVisible(True)
+        if p is None:
+            self.label.clear()
+        else:
+            self.show_progress(p)
+
     def set_state(self, state: str) -> None:
         """Follow the indexing controller: "running", "paused" or "idle" (hidden)."""
+        was_idle, self._state = self._state == "idle", state
         self.setVisible(state != "idle")
+        self.pause_button.setVisible(True)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.bar.setVisible(state == "running")
-        if state == "running" and not self.label.text():
+        if state == "running" and (was_idle or not self.label.text()):  # not a background pass's line
             self.label.setText("Starting…")
             self.bar.setRange(0, 0)
         elif state == "paused":
