@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from photosift.app.errorlog import log_exception
 from photosift.app.gui import window_menus
 from photosift.app.gui.controllers.first_run import FirstRun
+from photosift.app.gui.controllers.grid_marks import GridMarks
 from photosift.app.gui.controllers.indexing import IndexingController, RunOutcome
 from photosift.app.gui.controllers.queries import dropped_image, image_term, pasted_image_op
 from photosift.app.gui.controllers.search import SearchController
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         self.marker = Marker(self.runner, self.state.notice.emit, self)
         self.actions_.groups.append(MarkActions(self, self.marker, self).group)  # F, Ctrl+0-5
         self.viewer.why.attach(self.marker, self.query_text)
+        self.grid_marks = GridMarks(self.runner, self.model, self)  # heart and star badges on the grid
+        self.results_shown.connect(self.grid_marks.results_shown)
+        self.marker.changed.connect(self.grid_marks.marks_changed)
         window_menus.build(self)
         self.set_thumbnail_size(self.prefs.thumbnail_size)
         self.results_view.names_action.setChecked(self.prefs.show_names)

@@ -37,6 +37,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap, QStandardItem, QStandardItemModel
 
 from photosift.app.gui.widgets.justified import justify
+from photosift.app.gui.widgets.mark_badges import draw_badge
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache, covering, draw_frame
 from photosift.core.search.records import SearchHit, SearchPage
 
@@ -101,6 +102,7 @@ class ResultsModel(QStandardItemModel):
         self._rows: dict[int, int] = {}  # photo id -> row, to show a thumbnail when it is ready
         self._shown: OrderedDict[int, tuple[int, int]] = OrderedDict()  # photo id -> size of its picture
         self._selected: set[int] = set()  # photo ids drawn framed as selected
+        self._badges: dict[int, str] = {}  # photo id -> its marks' badge ("" none), once read (GridMarks)
         self._total: int | None = None  # photos the whole query has, where known (the timeline)
         self._has_more = self._loading = False
         self._next_offset = 0  # pages may hold fewer hits than their limit (photos gone since indexing)
@@ -319,6 +321,7 @@ class ResultsModel(QStandardItemModel):
         self._shown[photo_id] = size
         self._shown.move_to_end(photo_id)
         shown = covering(picture, QSize(*size), self._geometry.ratio)
+        draw_badge(shown, self._badges.get(photo_id, ""))
         if photo_id in self._selected:
             draw_frame(shown, self._geometry.highlight, SELECTED_FRAME)
         self.item(row).setData(shown, Qt.ItemDataRole.DecorationRole)
@@ -336,6 +339,22 @@ class ResultsModel(QStandardItemModel):
                 self._selected.discard(hit.photo_id)
             if hit.photo_id in self._shown:
                 self._reshow(hit.photo_id)
+
+    def photos_without_badges(self) -> list[int]:
+        """The photos whose marks have not been read for their badge yet."""
+        return [hit.photo_id for hit in self._hits if hit is not None and hit.photo_id not in self._badges]
+
+    def badge(self, photo_id: int) -> str:
+        """The photo's badge as drawn ("" for none, or its marks not read yet)."""
+        return self._badges.get(photo_id, "")
+
+    def set_badges(self, badges: Mapping[int, str]) -> None:
+        """Badge these photos (mark_badges.badge_text of their marks), drawing shown pictures again."""
+        for photo_id, badge in badges.items():
+            drawn = self._badges.get(photo_id, "")
+            self._badges[photo_id] = badge
+            if badge != drawn and photo_id in self._shown:
+                self._reshow(photo_id)
 
     def _reshow(self, photo_id: int) -> None:
         """Draw a shown photo's picture again (its frame changed)."""
