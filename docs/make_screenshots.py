@@ -3,8 +3,9 @@
     python docs/make_screenshots.py [--model tests/models/tiny.json] [--photos ../shared/data/hymenoptera]
 
 A real main window over a temporary library of the shared photos: the timeline of the empty search field,
-the results grid after a search, the context menu, the viewer, the folders panel with an unreadable file,
-the first-run wizard, the settings and shortcuts dialogs, and the main window in the dark theme.
+the results grid after a search, the context menu, the viewer, a query with photos as chips, the folders
+panel with an unreadable file, the first-run wizard, the settings and shortcuts dialogs, and the main
+window in the dark theme.
 Rendering is offscreen, so it runs on a machine without a display. The model is the tiny test model by
 default (random weights, so the ranking means nothing, but the photos, layout and widgets are the real
 ones); pass a trained spec for meaningful rankings.
@@ -95,6 +96,8 @@ def photograph(window: MainWindow) -> None:
     save(window.viewer, "viewer")
     window.viewer.close()
 
+    photograph_query_chips(window)
+
     dialog = SettingsDialog(window.library.settings, window.prefs, window.models.registry.specs(), ["cpu"], window)
     dialog.show()
     settle()
@@ -122,6 +125,17 @@ def photograph(window: MainWindow) -> None:
     settle(800)
     save(window, "main-window-dark")
     apply_theme(app, "system")
+
+
+def photograph_query_chips(window: MainWindow) -> None:
+    """Two photos of the results added to the words: chips in the field, Query badges over the photos."""
+    first, second = window.model.hits()[0], window.model.hits()[5]
+    window.search_for(f"#{first.photo_id} + #{second.photo_id} + {QUERY}")
+    chips = window.search_field.chips
+    wait_until(lambda: len(chips()) == 2 and not any(c.icon().isNull() for c in chips()))
+    wait_until(lambda: window.model.hit_at(0) is not None and bool(window.search.badges.badges()))
+    show_first_screen(window)
+    save(window, "query-chips")
 
 
 def main() -> int:
