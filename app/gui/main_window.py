@@ -40,6 +40,7 @@ from photosift.app.gui.controllers.settings import open_settings
 from photosift.app.gui.dialogs.review_queue import ReviewQueue
 from photosift.app.gui.dialogs.viewer import Viewer
 from photosift.app.gui.ops.albums import AlbumActions
+from photosift.app.gui.ops.duplicates import open_duplicates
 from photosift.app.gui.ops.folders import confirm_remove_folder, show_failures
 from photosift.app.gui.ops.marks import MarkActions, Marker
 from photosift.app.gui.ops.results import file_url, put_image_on_clipboard, show_folder
@@ -48,6 +49,7 @@ from photosift.app.gui.photo_actions import PhotoActions
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
 from photosift.app.gui.presenter import FailurePresenter
 from photosift.app.gui.state import AppState, Changes
+from photosift.app.gui.widgets.duplicates_entry import DuplicatesEntry
 from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
 from photosift.app.gui.widgets.placement import centre_over
 from photosift.app.gui.widgets.places_section import PlacesSection
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
         panel.folder_activated.connect(lambda path: self.search_for(f'folder:"{path}"'))
         self.sections = LibrarySections(panel, self.runner, self.search_for)
         self.places = PlacesSection(panel, self.runner, self.search_for)
+        self.duplicates_entry = DuplicatesEntry(panel, self.runner, self._open_duplicates)  # Tools ▸ Near-duplicates
         self.albums_ = AlbumActions(self, self.state, self.search, self.model.hits, self.sections.albums)
         self.tags_ = TagActions(self, self.state, self.search_for, self.review_queue.review, self.current_hits)
         self.sections.album_menu_wanted.connect(lambda album, at: show_menu(self.albums_.album_menu(album), at))
@@ -383,6 +386,14 @@ class MainWindow(QMainWindow):
         self.runner.run_op(lambda lib: lib.status(), self._show_library_status)
         self.sections.refresh(self.runner.present)
         self.places.refresh(self.runner.present)
+        self.duplicates_entry.refresh(self.runner.present)
+
+    def _open_duplicates(self) -> None:
+        def refresh() -> None:  # photos were marked, or hidden or shown: the results and the count change
+            self.run_query(keep_scroll=True)
+            self.duplicates_entry.refresh(self.runner.present)
+
+        open_duplicates(self, self.state, self.thumbnails.cache_dir, refresh)
 
     def _show_library_status(self, status: LibraryStatus) -> None:
         self.side_panel.set_folders(status.folders)

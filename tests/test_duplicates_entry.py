@@ -1,0 +1,64 @@
+"""The side panel's Tools ▸ Near-duplicates row: how many photos are marked as duplicates, read in the
+background with the other sections' counts, and a click opens the review."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_photo
+from pytestqt.qtbot import QtBot
+from test_gui import WAIT_MS, make_window
+from test_library import open_library
+
+from photosift.app.gui.widgets.duplicates_entry import DuplicatesEntry
+from photosift.app.gui.widgets.side_panel import SidePanel
+from photosift.app.tasks import TaskRunner
+from photosift.core.duplicates.store import FoundGroup, replace_groups
+from photosift.core.library import Library
+
+
+@pytest.fixture
+def library(home: Path, tmp_path: Path) -> Iterator[Library]:
+    for name in ("a", "b", "c"):
+        make_photo(tmp_path / "photos" / f"{name}.jpg", "red")
+    library = open_library(home)
+    library.add_folder(tmp_path / "photos")
+    library.scan()
+    library.index()
+    yield library
+    library.close()
+
+
+def test_the_row_counts_the_marked_duplicates_and_a_click_opens_the_review(qtbot: QtBot, library: Library) -> None:
+    ids = sorted(hit.photo_id for hit in library.search("red", limit=3).hits)
+    replace_groups(library.catalog.engine, [FoundGroup(tuple(ids), (1.0, 0.99, 0.98))])  # two duplicates of one
+    runner = TaskRunner(library)
+    panel = SidePanel()
+    qtbot.addWidget(panel)
+    opened: list[bool] = []
+    entry = DuplicatesEntry(panel, runner, lambda: opened.append(True))
+    try:
+        assert entry.item.text(0) == "Near-duplicates" and entry.item.text(1) == ""
+        entry.refresh(runner.present)
+        qtbot.waitUntil(lambda: entry.item.text(1) == "2", timeout=WAIT_MS)
+
+        panel.item_activated.emit(entry.section)  # the heading: nothing
+        panel.item_activated.emit(entry.item)
+        assert opened == [True]
+    finally:
+        runner.shutdown()
+
+
+def test_the_window_lists_the_row_under_tools_with_its_count(qtbot: QtBot, library: Library) -> None:
+    ids = sorted(hit.photo_id for hit in library.search("red", limit=2).hits)
+    replace_groups(library.catalog.engine, [FoundGroup(tuple(ids), (1.0, 0.99))])
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        entry = window.duplicates_entry
+        assert entry.section.text(0) == "Tools" and entry.section.parent() is None
+        qtbot.waitUntil(lambda: entry.item.text(1) == "1", timeout=WAIT_MS)  # read with the library's counts
+    finally:
+        window.close()
+        runner.shutdown()
