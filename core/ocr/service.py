@@ -53,7 +53,7 @@ class TextService:
         """Photos the next pass would look at (gated or read)."""
         if self.mode == "off":
             return 0
-        return len(store.pending(self._catalog.engine, self._model_id, with_unlikely=self.mode == "all"))
+        return store.count_pending(self._catalog.engine, self._model_id, with_unlikely=self.mode == "all")
 
     def photo_ids_with_words(self, value: str) -> set[int]:
         """Photos whose recognised text holds every word of `value` (the `text:` filter)."""
