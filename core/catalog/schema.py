@@ -277,6 +277,7 @@ photo_text = Table(
     Column("status", String(16), nullable=False, index=True),
     Column("text", Text, nullable=False),  # lines as read, one per line; "" unless status is "text"
     Column("read_at", DateTime, nullable=False),
+    Column("model_id", Integer),  # "unlikely": the model whose gate left it out (another model gates anew)
 )
 FULL_TEXT_INDEX = "photo_text_fts"
 
