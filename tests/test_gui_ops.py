@@ -106,8 +106,12 @@ def test_each_photo_action_is_one_action_in_the_menu_bar_and_the_context_menu(
         window.search_for("red")
     photo_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Photo")
     context = [a for a in window.actions_.menu([window.model.hit(1)]).actions() if not a.isSeparator()]
-    assert len(context) == 9 and set(context) <= set(photo_menu.actions())
-    assert all(a.shortcuts() for a in context if a is not window.actions_.show_in_folder)
+    # Each action of every group once, in order, and the same QAction objects in the menu bar.
+    assert context == [action for group in window.actions_.groups for action in group]
+    assert len(context) == 11 and set(context) <= set(photo_menu.actions())  # 9 + favourite + rating
+    keyed = [a for a in context if a is not window.actions_.show_in_folder]
+    # A submenu (the star rating) has its keys on its entries: Ctrl+0 to Ctrl+5.
+    assert all(a.shortcuts() or (a.menu() and all(b.shortcuts() for b in a.menu().actions())) for a in keyed)
     assert window.current_hits() == [window.model.hit(1)]  # the right-clicked photo is the one acted on
 
 
