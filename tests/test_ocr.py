@@ -4,22 +4,25 @@ Images are a handful of small renders, so the real models cost a few seconds in 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import FakeEncoder, make_photo
 from PIL import Image, ImageDraw, ImageFont
-from test_library import open_library
+from test_library import fake_spec, open_library
 
+from photosift.core.catalog import Catalog
 from photosift.core.errors import Cancelled, QueryError, UserError
 from photosift.core.library import Library
+from photosift.core.ocr import store
 from photosift.core.ocr.blend import TEXT_BONUS
 from photosift.core.ocr.engine import THREADS, TextEngine
 from photosift.core.ocr.gate import OTHER_PROMPTS, TEXT_PROMPTS, GatePrompts
 from photosift.core.ocr.reader import OcrReport
 from photosift.core.progress import CancelToken
-from photosift.core.settings import Settings
+from photosift.core.settings import Paths, Settings
 
 pytest.importorskip("rapidocr_onnxruntime")
 
@@ -155,3 +158,44 @@ def test_the_engine_keeps_opencvs_own_threads_to_its_thread_count(engine: TextEn
     engine.read(Image.new("RGB", (64, 48), "white"))
 
     assert cv2.getNumThreads() == THREADS
+
+
+def test_a_photo_that_could_not_be_read_is_tried_again_once_its_file_changes(
+    signs: tuple[Library, dict[str, int]], tmp_path: Path
+) -> None:
+    library, ids = signs
+    library.text.read_pending()
+    store.save(library.catalog.engine, [store.TextRow(ids["sign"], "failed")])  # say the file was unreadable
+    assert library.text.pending() == 0  # not retried while nothing changed
+
+    sign = tmp_path / "photos" / "sign.jpg"
+    later = sign.stat().st_mtime + 60
+    os.utime(sign, (later, later))  # modified since (same content: the scan keeps the photo)
+    library.scan()
+
+    assert library.text.pending() == 1 and library.text.read_pending().with_text == 1
+    store.save(library.catalog.engine, [store.TextRow(ids["red"], "failed")])
+    assert library.text.retry_failed() == 1 and library.text.pending() == 1  # --retry-failed: a new decoder
+
+
+def test_photos_the_gate_left_out_are_gated_again_by_another_model(
+    home: Path, tmp_path: Path, engine: TextEngine
+) -> None:
+    make_photo(tmp_path / "photos" / "red.jpg", "red")
+    make_photo(tmp_path / "photos" / "blue.jpg", "blue")
+    library = open_library(home, PromptEncoder(), Settings(ocr="likely"))
+    library.text.engine = engine
+    library.add_folder(tmp_path / "photos")
+    library.scan()
+    library.index()
+    assert library.text.read_pending().unlikely == 1 and library.text.pending() == 0
+
+    other = Library(
+        Paths(home), Settings(ocr="likely"), Catalog(Paths(home).database), fake_spec("other"), PromptEncoder()
+    )
+    other.text.engine = engine
+    other.index()  # the switch embeds every photo with the new model
+
+    assert other.text.pending() == 1  # the blue photo, left out by the first model's gate only
+    assert other.text.read_pending().unlikely == 1 and other.text.pending() == 0
+    assert library.text.pending() == 1  # switching back gates it once more: no pixels, one matrix product

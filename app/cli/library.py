@@ -36,6 +36,7 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             scans = library.scan([Path(p) for p in args.paths] or None, progress)
             if args.retry_failed:
                 library.catalog.retry_failed()
+                library.text.retry_failed()
             report = library.index(progress)
             text = read_text(library, args, progress)
         counts = {f.path: f.photo_count for f in library.folders()}

@@ -106,7 +106,7 @@ def _gated(
         picked = dict(zip((int(i) for i in ids), gate.likely_text(vectors).tolist(), strict=True))
         left_out = [photo_id for photo_id, keep in picked.items() if not keep]
         kept += [(photo_id, chunk[photo_id]) for photo_id, keep in picked.items() if keep]
-        store.save(catalog.engine, [store.TextRow(photo_id, "unlikely") for photo_id in left_out])
+        store.save(catalog.engine, [store.TextRow(photo_id, "unlikely", model_id=model_id) for photo_id in left_out])
         unlikely += len(left_out)
     return kept, unlikely
 

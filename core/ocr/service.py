@@ -55,6 +55,10 @@ class TextService:
             return 0
         return store.count_pending(self._catalog.engine, self._model_id, with_unlikely=self.mode == "all")
 
+    def retry_failed(self) -> int:
+        """Let the next pass try again the photos that could not be read (a decoder was installed)."""
+        return store.retry_failed(self._catalog.engine)
+
     def photo_ids_with_words(self, value: str) -> set[int]:
         """Photos whose recognised text holds every word of `value` (the `text:` filter)."""
         return store.photos_with_words(self._catalog.engine, store.query_words(value))

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, not_, or_, select, text
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import write_transaction
 
 TextStatus = Literal["text", "none", "unlikely", "failed"]
 _ESCAPE = "!"
+UNIX_EPOCH_JULIAN_DAY = 2440587.5  # 1970-01-01 00:00 UTC as a Julian day number (SQLite's julianday)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class TextRow:
     photo_id: int
     status: TextStatus
     text: str = ""
+    model_id: int | None = None  # "unlikely": the model whose gate left the photo out
 
 
 def query_words(value: str) -> list[str]:
@@ -62,12 +64,28 @@ def count_pending(engine: Engine, model_id: int, with_unlikely: bool) -> int:
 
 
 def _pending_where(model_id: int, with_unlikely: bool) -> tuple[ColumnElement[bool], ...]:
-    looked = select(s.photo_text.c.photo_id)
-    if with_unlikely:
-        looked = looked.where(s.photo_text.c.status != "unlikely")
+    """Embedded photos OCR has not looked at, or whose outcome may differ now: those another model's gate
+    left out (this model's embedding may see their text), with `with_unlikely` every photo the gate left
+    out (the setting to read every photo was turned on), and those that could not be read whose file was
+    modified since (a copy completed, a file repaired in place; `retry_failed` covers a new decoder)."""
+    t, f = s.photo_text, s.files
+    unlikely = t.c.status == "unlikely"
+    if not with_unlikely:
+        unlikely = and_(unlikely, or_(t.c.model_id.is_(None), t.c.model_id != model_id))
+    # read_at is local time (datetime.now()); SQLite's 'utc' modifier turns it into the files' epoch time.
+    failed_at_ns = (func.julianday(t.c.read_at, "utc") - UNIX_EPOCH_JULIAN_DAY) * 86_400e9
+    changed = select(f.c.id).where(f.c.photo_id == t.c.photo_id, f.c.mtime_ns > failed_at_ns).exists()
+    looked = select(t.c.photo_id).where(not_(or_(unlikely, and_(t.c.status == "failed", changed))))
     # `+ 0` keeps SQLite off the model_id index, whose every hit costs a read of the embedding's row
     # (a page each, 4 GB at a million photos): the primary key's index holds both columns.
     return s.embeddings.c.model_id + 0 == model_id, s.embeddings.c.photo_id.not_in(looked)
+
+
+def retry_failed(engine: Engine) -> int:
+    """Forget which photos could not be read for text, so the next pass tries them again (a decoder was
+    installed); returns how many."""
+    with write_transaction(engine) as conn:
+        return int(conn.execute(delete(s.photo_text).where(s.photo_text.c.status == "failed")).rowcount)
 
 
 def save(engine: Engine, rows: Sequence[TextRow]) -> None:
@@ -81,7 +99,7 @@ def save(engine: Engine, rows: Sequence[TextRow]) -> None:
         conn.execute(delete(s.photo_text).where(s.photo_text.c.photo_id.in_(ids)))
         present = set(conn.execute(select(s.photos.c.id).where(s.photos.c.id.in_(ids))).scalars())
         values = [
-            {"photo_id": r.photo_id, "status": r.status, "text": r.text, "read_at": now}
+            {"photo_id": r.photo_id, "status": r.status, "text": r.text, "read_at": now, "model_id": r.model_id}
             for r in rows
             if r.photo_id in present  # a photo deleted while it was read leaves no row behind
         ]
