@@ -55,15 +55,19 @@ APPROXIMATE_THRESHOLD = 150_000
 # Retrain the coarse quantiser once the index has grown this much since training: the lists grow long
 # and their centroids stale, but retraining costs minutes, so it must stay rare (at 150k, 600k, 2.4M...).
 RETRAIN_GROWTH = 4
-# The usual rule for inverted files: about 4 * sqrt(n) lists keeps both the centroid scan and the list
-# scans short.
-LISTS_PER_SQRT_N = 4
-# k-means points per list: FAISS warns below 39, and training time grows with the sample (a whole build
-# took 13 s at 150k vectors and 98 s at 1M on 2 cores), so stay just above that floor.
-TRAIN_POINTS_PER_LIST = 50
-# Lists probed per query. On clustered 1152-d data recall@10 against exact search was 0.986 at 150k
-# vectors (1549 lists) and 0.988 at 1M (4000 lists), p95 9.5 ms at 1M; 32 probes gave only 0.953 at 200k.
-PROBES = 128
+# Lists per sqrt(n). The usual rule is 4, but training k-means costs lists x sample x dimensions, so at
+# a million 1152-d vectors 4000 lists on 200,000 points had not finished in 15 minutes on 2 loaded cores;
+# sqrt(n) lists train on 16 times less work, and the lists hold no more vectors than a probe can scan.
+LISTS_PER_SQRT_N = 1
+# k-means points per list: FAISS warns below 39; training time grows with the sample.
+TRAIN_POINTS_PER_LIST = 40
+# Share of the lists probed per query (never fewer than MIN_PROBES), so a search scans the same share
+# of the vectors whatever the list count. On synthetic_library's embeddings at 300k (two topics and heavy
+# noise, so the ten nearest are near-ties) recall@10 against exact was 0.80, 0.82 and 0.85 at 1/32, 1/16
+# and 1/8 of sqrt(n) = 547 lists, and 0.90 / 0.91 at 1/64 and 1/32 of 2 * sqrt(n) lists (8-bit codes of
+# residuals: smaller lists code more finely), whose build took 250 s against 45 s (README, Scale).
+PROBE_SHARE = 1 / 32
+MIN_PROBES = 32
 # Filters pass their ids to FAISS as a bitmap when the largest id is below this many times their number
 # (dense SQLite rowids): it builds in ~0.6 ms for 200k ids, IDSelectorBatch's hash set in ~20 ms. Sparser
 # ids use the hash set, whose size follows the number of ids rather than the largest one.
@@ -298,13 +302,14 @@ class VectorIndex:
         return _hits(*self._index.search(q, k, params=params))
 
     def _probes(self, candidates: int) -> int:
-        """Lists to probe so a search meets about as many candidates as a fresh index probing `PROBES`.
+        """Lists to probe so a search meets about as many candidates as a fresh index probing `PROBE_SHARE`.
 
         When fewer vectors can match than at training (after removals, or through a filter) the lists
         hold fewer candidates each, and the true neighbours are spread over more of them.
         """
         nlist = int(faiss.extract_index_ivf(self._index).nlist)
-        return min(nlist, max(PROBES, math.ceil(PROBES * self._trained_size / max(candidates, 1))))
+        probes = _base_probes(nlist)
+        return min(nlist, max(probes, math.ceil(probes * self._trained_size / max(candidates, 1))))
 
     def _needs_training(self, total: int) -> bool:
         if not self._approximate():
@@ -433,8 +438,12 @@ def _trained(dim: int, nlist: int, training: FloatArray) -> Any:
     ivf.cp.spherical = True  # unit-length centroids, since vectors are compared by inner product
     index.train(training)
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by arbitrary photo id
-    ivf.nprobe = min(nlist, PROBES)  # what a GPU copy probes
+    ivf.nprobe = min(nlist, _base_probes(nlist))  # what a GPU copy probes
     return index
+
+
+def _base_probes(nlist: int) -> int:
+    return max(MIN_PROBES, math.ceil(nlist * PROBE_SHARE))
 
 
 def _is_known_shape(index: Any) -> bool:

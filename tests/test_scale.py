@@ -90,3 +90,31 @@ def test_an_index_built_a_range_at_a_time_is_the_index_built_whole(
     queries = vectors[:20] + 0.1 * rng.standard_normal((20, 16)).astype(np.float32)
     for a, b in zip(whole.search(queries, 10), ranged.search(queries, 10), strict=True):
         assert np.array_equal(a.ids, b.ids) and np.allclose(a.scores, b.scores)
+
+
+def test_status_counts_ocr_pending_as_the_pass_lists_them(home: Path, photos: Path) -> None:
+    """`photosift status` counts in SQL what the OCR pass lists (it listed a million rows to count them)."""
+    from sqlalchemy import delete, func, select
+
+    from photosift.core.catalog import schema as s
+    from photosift.core.catalog.database import write_transaction
+    from photosift.core.ocr import store
+
+    lib = open_library(home)
+    lib.add_folder(photos)
+    lib.scan()
+    lib.index()
+    engine = lib.catalog.engine
+    with engine.connect() as conn:
+        one_file = select(s.files.c.photo_id).group_by(s.files.c.photo_id).having(func.count() == 1)
+        first, second, third, fileless = conn.execute(one_file.order_by(s.files.c.photo_id).limit(4)).scalars()
+    store.save(
+        engine, [store.TextRow(first, "text", "hi"), store.TextRow(second, "unlikely"), store.TextRow(third, "none")]
+    )
+    with write_transaction(engine) as conn:
+        conn.execute(delete(s.files).where(s.files.c.photo_id == fileless))
+    for with_unlikely in (False, True):
+        listed = [photo_id for photo_id, _ in store.pending(engine, lib.model_id, with_unlikely)]
+        assert store.count_pending(engine, lib.model_id, with_unlikely) == len(listed)
+        assert first not in listed and third not in listed and fileless not in listed and len(listed) >= 5
+    lib.close()

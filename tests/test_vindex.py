@@ -172,7 +172,8 @@ def test_grows_into_an_approximate_index_with_high_recall() -> None:
     np.testing.assert_allclose(index.vectors(ids[:5]), vectors[:5], atol=0.02)  # 8-bit reconstruction
 
 
-def test_approximate_index_replaces_and_removes() -> None:
+def test_approximate_index_replaces_and_removes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vindex, "MIN_PROBES", 10_000)  # every list, so the last search can return every vector
     vectors = clustered_vectors(3000)
     ids = np.arange(3000, dtype=np.int64)
     index = VectorIndex.build(DIM, ids, vectors, approximate_threshold=1000)
@@ -187,7 +188,8 @@ def test_approximate_index_replaces_and_removes() -> None:
 @pytest.mark.usefixtures("selector_kind")
 def test_approximate_search_probes_more_lists_when_fewer_vectors_can_match(monkeypatch: pytest.MonkeyPatch) -> None:
     """With few probes, a 1% filter or a 90% removal would miss most true neighbours without scaling."""
-    monkeypatch.setattr(vindex, "PROBES", 2)
+    monkeypatch.setattr(vindex, "MIN_PROBES", 2)
+    monkeypatch.setattr(vindex, "PROBE_SHARE", 0.0)
     vectors, queries = clustered_vectors(3000), clustered_vectors(30, seed=1)
     ids = np.arange(3000, dtype=np.int64)
     index = VectorIndex.build(DIM, ids, vectors, approximate_threshold=1000)
