@@ -3,10 +3,14 @@ catalogs of one data folder stand for two processes where that is enough; one te
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,7 @@ from photosift.core.errors import Cancelled
 from photosift.core.library import Library
 from photosift.core.library_lock import WAIT_STAGE
 from photosift.core.progress import CancelToken, Progress
+from photosift.core.protocol import EXIT_INTERRUPTED
 from photosift.core.vindex import VectorIndex
 
 
@@ -118,41 +123,121 @@ def test_a_second_run_waits_for_the_first_and_says_so(home: Path, tmp_path: Path
     second.close()
 
 
-@pytest.mark.slow  # two tiny real models on two cores; the waiting contract itself is tested above
-def test_the_cli_and_a_library_index_one_data_folder_at_once(home: Path, tmp_path: Path) -> None:
-    """A library in this process and `photosift index` in another, started together on one data folder:
-    afterwards catalog, index file and search agree."""
-    tiny = str(TEST_MODELS / "tiny.json")
-    cli_photos = make_colour_classes(tmp_path / "cli", per_class=4)
-    here_photos = make_colour_classes(tmp_path / "here", per_class=4)
-    env = {**os.environ, "PHOTOSIFT_HOME": str(home)}
-    command = [sys.executable, "-m", "photosift.app", "index", str(cli_photos), "--model", tiny]
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    from photosift.core.catalog import Catalog
+TINY = str(TEST_MODELS / "tiny.json")
+
+
+def photosift(home: Path, *args: str) -> subprocess.Popen[str]:
+    """Start a `photosift` command in a process of its own on the data folder `home`."""
+    env = {**os.environ, "PHOTOSIFT_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "photosift.app", *args, "--model", TINY]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished(process: subprocess.Popen[str]) -> str:
+    """Wait for `process`; its output, once it has exited 0."""
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    return out
+
+
+@pytest.fixture
+def ctrl_c_handled() -> Iterator[None]:
+    """Ctrl-C handled in this process while a test runs, so that the processes it starts begin with the
+    default: a test run in the background inherits Ctrl-C ignored, and `photosift watch` would then ignore
+    the SIGINT that stops it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def watching(watch: subprocess.Popen[str]) -> None:
+    """Return once `photosift watch` has caught up and watches (it says so)."""
+    assert watch.stdout is not None
+    for line in iter(watch.stdout.readline, ""):
+        if line.startswith("Watching"):
+            return
+    raise AssertionError(f"photosift watch ended: {watch.communicate()}")
+
+
+def agree(library: Library, photos: int) -> None:
+    """Catalog, vector index (in memory and saved) and search agree on the library's `photos` photos."""
+    status = library.status()
+    assert (status.photos, status.embedded, status.pending) == (photos, photos, 0)
+    ids, _ = library.catalog.embeddings(library.model_id)
+    assert np.array_equal(np.sort(ids), library.vector_index().ids())
+    assert {h.photo_id for h in library.search("a photo", limit=photos + 5).hits} == set(ids.tolist())
+
+
+def test_the_app_and_cli_processes_edit_one_library_at_once(home: Path, tmp_path: Path) -> None:
+    """The fast sibling of the session below: the app's library indexes, tags, files albums and switches
+    model while `photosift albums` processes edit the same catalog; neither loses the other's work."""
+    app = open_library(home)
+    app.add_folder(make_colour_classes(tmp_path / "photos", per_class=3))
+    app.scan()
+    red = sorted(p for p in (tmp_path / "photos" / "red").iterdir())
+    finished(photosift(home, "albums", "create", "trip"))
+    cli = photosift(home, "albums", "add", "trip", *map(str, red))
+    app.index()  # while the CLI adds photos to its album
+    app.tags.add("warm", ["red"])
+    app.albums.create("mine")
+    app.albums.add("mine", sorted(app.photo_ids())[:2])
+    switched = app.with_model(fake_spec("another-model"), FakeEncoder())
+    switched.index()
+    finished(cli)
+    listed = json.loads(finished(photosift(home, "albums", "list", "--json")))
+    assert {album["name"]: album["photo_count"] for album in listed} == {"trip": 3, "mine": 2}
+    assert len(app.album_photo_ids("trip")) == 3 and app.tags.tag("warm").name == "warm"
+    agree(app, 9)
+    agree(switched, 9)
+    app.close()
+
+
+@pytest.mark.slow  # several CLI processes with the tiny real model, minutes on 2 cores; the contracts are above
+@pytest.mark.timeout(1200)
+def test_the_app_and_the_cli_share_one_data_folder_through_a_whole_session(
+    home: Path, tmp_path: Path, ctrl_c_handled: None
+) -> None:
+    """The app's library (built as the window builds it) and `photosift` processes on one data folder at
+    once: two indexing runs, `photosift watch` picking up new photos while the app tags, files albums and
+    switches model, and the CLI's own album and search. Afterwards catalog, index and search agree."""
+    from photosift.app.main import build_library
     from photosift.core.models.encoder import Encoder
     from photosift.core.models.registry import ModelRegistry
     from photosift.core.settings import Paths, Settings
 
     paths = Paths(home)
-    paths.ensure()
-    spec = ModelRegistry(paths).resolve(tiny)
-    library = Library(paths, Settings(), Catalog(paths.database), spec, Encoder(spec, paths, "cpu"))
-    library.add_folder(here_photos)
-    library.scan()
-    library.index()
-    _, err = child.communicate(timeout=300)
-    assert child.returncode == 0, err.decode()
-    library.scan()
-    library.index()
-    status = library.status()
-    assert (status.photos, status.embedded, status.pending, len(library.vector_index())) == (24, 24, 0, 24)
-    ids, _ = library.catalog.embeddings(library.model_id)
-    assert np.array_equal(np.sort(ids), library.vector_index().ids())
-    library.close()
-    reopened = Library(paths, Settings(), Catalog(paths.database), spec, Encoder(spec, paths, "cpu"))
-    assert reopened.status().index.saved_and_current and saved_vectors(reopened) == 24
-    hits = reopened.search("a photo", limit=30).hits
-    assert {Path(h.path).parent.parent.name for h in hits} == {"cli", "here"} and len(hits) == 24
+    cli_index = photosift(home, "index", str(make_colour_classes(tmp_path / "cli", per_class=4)), "--no-ocr")
+    app = build_library(paths, Settings(), TINY)
+    app.add_folder(make_colour_classes(tmp_path / "here", per_class=4))
+    app.scan()
+    app.index()  # at once with the CLI's run: one waits for the other
+    finished(cli_index)
+    watch = photosift(home, "watch", "--no-ocr")
+    watching(watch)
+    make_colour_classes(tmp_path / "here" / "new", per_class=2)  # the watcher indexes these
+    app.tags.add("warm", ["a red photo"])
+    app.albums.create("picks")
+    app.albums.add("picks", sorted(app.photo_ids())[:5])
+    finished(photosift(home, "albums", "create", "cli picks"))
+    wide_spec = ModelRegistry(paths).resolve(str(TEST_MODELS / "tiny-wide.json"))
+    wide = app.with_model(wide_spec, Encoder(wide_spec, paths, "cpu"))
+    wide.index()  # the model switch, while the watcher embeds with the other model
+    deadline = time.monotonic() + 300
+    while app.status().embedded < 30 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    found = json.loads(finished(photosift(home, "search", "a photo", "--json", "--limit", "50")))
+    watch.send_signal(signal.SIGINT)
+    watch.communicate(timeout=120)
+    assert watch.returncode == EXIT_INTERRUPTED  # Ctrl-C: it stopped and saved its index
+    wide.scan()
+    wide.index()  # the switch catches up with the photos the watcher found meanwhile
+    agree(app, 30)
+    agree(wide, 30)
+    assert len(found["hits"]) == 30 and len(app.album_photo_ids("picks")) == 5
+    assert {a.name for a in app.albums.list_all()} == {"picks", "cli picks"}
+    app.close()
+    reopened = build_library(paths, Settings(), TINY)
+    assert reopened.status().index.saved_and_current and saved_vectors(reopened) == 30
     reopened.close()
 
 
