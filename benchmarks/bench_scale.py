@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO
-from synthetic_library import synthetic_spec
+from synthetic_library import _embeddings, synthetic_spec, unit_rows
 
 from photosift.core.catalog import Catalog
 from photosift.core.library import Library
@@ -40,6 +40,7 @@ from photosift.core.search.query import parse_query
 from photosift.core.search.ranking import allowed_photo_ids
 from photosift.core.search.records import SearchFilters
 from photosift.core.settings import Paths, load_settings
+from photosift.core.vindex import VectorIndex
 
 QUERIES = {
     "no filter": "{q}",
@@ -191,6 +192,38 @@ def disk_mb(home: Path) -> dict[str, float]:
     return {"catalog_mb": catalog / 1e6, "index_mb": index / 1e6}
 
 
+def ivf_recall(n: int, queries: int = 200) -> dict[str, float]:
+    """The approximate index's build time, recall@10 against an exact pass, and per-query times, on `n`
+    synthetic_library-like embeddings held in memory (no catalog): what its list count trades."""
+    rng = np.random.default_rng(1)
+    topics = unit_rows(rng, 462, 1152)
+    popularity = 1.0 / np.arange(1, len(topics) + 1) ** 0.9
+    popularity = rng.permutation(popularity / popularity.sum())
+    vectors = np.concatenate([_embeddings(rng, min(50_000, n - a), topics, popularity) for a in range(0, n, 50_000)])
+    q = _embeddings(rng, queries, topics, popularity)
+    exact = np.concatenate([q @ vectors[a : a + 100_000].T for a in range(0, n, 100_000)], axis=1)
+    truth = np.argpartition(-exact, 10, axis=1)[:, :10]
+    del exact
+    started = time.perf_counter()
+    index = VectorIndex.build(vectors.shape[1], np.arange(n), vectors)
+    build_s = time.perf_counter() - started
+    times, found = [], 0
+    for row, expected in zip(q, truth, strict=True):
+        started = time.perf_counter()
+        [hits] = index.search(row, 10)
+        times.append((time.perf_counter() - started) * 1000)
+        found += len(set(hits.ids.tolist()) & set(expected.tolist()))
+    times.sort()
+    p95 = times[int(0.95 * len(times))]
+    return {
+        "n": n,
+        "build_s": build_s,
+        "recall_at_10": found / (10 * queries),
+        "p50_ms": times[len(times) // 2],
+        "p95_ms": p95,
+    }
+
+
 ROUNDS = 20
 
 
@@ -198,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
     global ROUNDS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("home", type=Path)
+    parser.add_argument(
+        "--ivf-recall", type=int, metavar="N", help="only measure ivf_recall on N vectors (no HOME read)"
+    )
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--reopen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -206,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--status-runs", type=int, default=3, help="whole `photosift status` commands timed")
     args = parser.parse_args(argv)
     ROUNDS = args.rounds
+    if args.ivf_recall:
+        print(json.dumps(ivf_recall(args.ivf_recall)))
+        return
     if args.reopen:
         print(json.dumps(reopen(args.home)))
         return
