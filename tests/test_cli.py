@@ -166,10 +166,11 @@ def test_watch_keeps_the_catalog_live(home: Path, tmp_path: Path, capsys: pytest
         status = run_json(capsys, "status")
         assert status["embedded"] == 2 and status["pending"] == 0  # type: ignore[index]
     finally:
-        child.send_signal(signal.SIGINT)
+        child.send_signal(signal.SIGTERM)  # as `kill` or a service manager stops it: like Ctrl-C
         code = child.wait(timeout=30)
-        child.stdout.close()  # type: ignore[union-attr]
     assert code == 130
+    assert wait_for("Stopped.") == "Stopped.\n"
+    child.stdout.close()  # type: ignore[union-attr]
 
 
 def test_a_bug_is_logged_and_reported_as_a_sentence(

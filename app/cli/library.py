@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -177,10 +178,26 @@ def cmd_watch(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
     watcher.start()
     refresh(set(folders))
     print(f"Watching {plural(len(folders), 'folder')}; press Ctrl-C to stop.", flush=True)
+    previous = _stop_on_terminate()
     try:
         threading.Event().wait()
     finally:
         watcher.stop()
         text_pass.close()
         library.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
+
+
+def _stop_on_terminate() -> signal._HANDLER | None:
+    """Make SIGTERM stop `watch` as Ctrl-C does (the index saved, the library closed), and return the old
+    handler. `kill`, a service manager or a logout send SIGTERM; a watch started in the background (`&`)
+    ignores Ctrl-C by Unix convention, so SIGTERM is how it is stopped. Only the main thread may set one."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
