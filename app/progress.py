@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from photosift.core.library_lock import WAIT_STAGE
 from photosift.core.progress import Progress
@@ -36,6 +35,9 @@ UNITS = {
 NO_RATE = {"tag"}
 COUNTS_ONLY = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]"
 
+if TYPE_CHECKING:  # the GUI imports the labels above at start-up, and tqdm only on the command line
+    from tqdm import tqdm
+
 
 class TqdmProgress:
     """A progress callback that draws one bar per stage; quiet when stderr is not a terminal and `quiet`."""
@@ -46,6 +48,8 @@ class TqdmProgress:
         self._quiet = quiet
 
     def __call__(self, p: Progress) -> None:
+        from tqdm import tqdm
+
         if self._quiet:
             return
         if p.stage == WAIT_STAGE:  # a sentence ("Waiting for another Photosift process..."), not a bar

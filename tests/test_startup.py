@@ -61,13 +61,15 @@ def test_the_window_opens_before_the_model_stack_is_imported(tmp_path: Path) -> 
     """The desktop app's modules import no torch, open_clip, onnxruntime or FAISS: the window shows first,
     and the model stack comes in the background (it took 30 s of a 31 s start on a loaded machine). Nor
     pyqtgraph (the fine-tuning wizard's charts) or Alembic, which opening a catalog already at the newest
-    revision does not need: each was a tenth or more of the window's start."""
+    revision does not need: each was a tenth or more of the window's start. Nor tqdm, the command line's
+    progress bars (the status bar only shares their labels)."""
     database = tmp_path / "catalog.sqlite3"
     Catalog(database).close()  # created and migrated: what a later start opens
     probe = (
         "import sys; import photosift.app.gui.app; from photosift.core.catalog import Catalog; "
         f"Catalog(__import__('pathlib').Path({str(database)!r})).close(); "
-        "print([m for m in ('torch', 'open_clip', 'onnxruntime', 'faiss', 'pyqtgraph', 'alembic') if m in sys.modules])"
+        "print([m for m in ('torch', 'open_clip', 'onnxruntime', 'faiss', 'pyqtgraph', 'alembic', 'tqdm') "
+        "if m in sys.modules])"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
