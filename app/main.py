@@ -6,12 +6,13 @@ listing or `status` must not pay for torch, open_clip or FAISS (see benchmarks/b
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from photosift.core.settings import Paths, Settings, save_settings
 
@@ -144,3 +145,20 @@ def _keep_indexed_model(paths: Paths, settings: Settings, models: ModelProvider,
     settings = settings.with_changes(model=kept.name)
     save_settings(paths, settings)
     return settings
+
+
+def end_process(code: int) -> NoReturn:
+    """Leave at once with `code`: flush the log and the output, then `os._exit`.
+
+    The window calls it after `shut_down`: a normal interpreter exit waits for every thread pool (Qt's
+    destructors join them), a torch import in progress included: 7-9 s after a quick close. The command
+    line calls it once a command that loaded the model stack has closed its library: tearing torch down
+    at exit cost 1.5 s of CPU after every `photosift search` (benchmarks/bench_startup.py). Whatever still
+    runs then ends here, which leaves the catalog and the index files consistent: writes are transactions,
+    files are written aside and renamed.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(code)

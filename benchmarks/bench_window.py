@@ -45,7 +45,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from photosift.app.gui.app import end_process, run_gui
+from photosift.app.gui.app import run_gui
+from photosift.app.main import end_process
 from photosift.app.gui.main_window import MainWindow
 from photosift.core.settings import Paths, load_settings
 

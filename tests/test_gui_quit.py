@@ -75,6 +75,7 @@ from conftest import FakeEncoder
 from test_library import open_library
 import photosift.app.gui.app as gui_app
 from photosift.app.gui.main_window import MainWindow
+from photosift.app.main import end_process
 from photosift.core.settings import Paths, load_settings
 
 class CpuPacedEncoder(FakeEncoder):
@@ -102,7 +103,7 @@ gui_app.build_library = lambda paths, settings, model: open_library(paths.root, 
 gui_app.shut_down = shut_down_at_once
 QTimer.singleShot(0, lambda: window().runner.progress.connect(close_when_indexing))
 paths = Paths.default()
-gui_app.end_process(gui_app.run_gui(paths, load_settings(paths)))
+end_process(gui_app.run_gui(paths, load_settings(paths)))
 """
 
 PHOTOS = 300  # about a second's indexing at the fake's pace: still running when the window closes

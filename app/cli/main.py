@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from photosift.app.cli import albums, duplicates, eval, library, marks, models, search, tags, text, train
 from photosift.app.cli.common import Handler, add_search_options
 from photosift.app.errorlog import configure_logging, log_details, log_exception
+from photosift.app.main import end_process
 from photosift.core.errors import Cancelled, EnvironmentFault, PhotosiftError, UserError
 from photosift.core.protocol import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USER
 from photosift.core.settings import Paths, load_settings
@@ -81,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as the bytes they are, as ls does
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="surrogateescape")
-    return run(list(sys.argv[1:] if argv is None else argv))
+    code = run(list(sys.argv[1:] if argv is None else argv))
+    if "torch" in sys.modules:  # the command has closed its library; skip the ML stack's slow teardown
+        end_process(code)
+    return code
 
 
 def run(argv: list[str]) -> int:
@@ -133,7 +137,7 @@ def _open_window(paths: Paths) -> int:
             file=sys.stderr,
         )
         return EXIT_ENVIRONMENT
-    from photosift.app.gui.app import end_process, run_gui
+    from photosift.app.gui.app import run_gui
 
     end_process(run_gui(paths, load_settings(paths)))  # background work whose result is thrown away ends here
 

@@ -4,13 +4,10 @@ and when the window closes ends their work and the process without waiting for r
 from __future__ import annotations
 
 import gc
-import logging
-import os
 import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import NoReturn
 
 from PySide6.QtCore import QDeadlineTimer
 from PySide6.QtGui import QIcon
@@ -91,20 +88,6 @@ def shut_down(state: AppState, thumbnails: ThumbnailCache, wait_ms: int = QUIT_W
     thumbnails.drop_queued()
     closed = state.close(deadline.remainingTime())
     return thumbnails.wait(deadline.remainingTime()) and closed
-
-
-def end_process(code: int) -> NoReturn:
-    """Leave at once with `code`, after `shut_down`: flush the log and the output, then `os._exit`.
-
-    A normal interpreter exit waits for every thread pool (Qt's destructors join them), a torch import in
-    progress included: 7-9 s after a quick close. What `shut_down` did not see finish ends here, which
-    leaves the catalog and the index files consistent (see `AppState.close`).
-    """
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
-    os._exit(code)
 
 
 def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
