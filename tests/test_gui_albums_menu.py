@@ -63,9 +63,7 @@ def test_albums_have_their_own_menu_not_the_tags_menu(qtbot: QtBot, window: Main
     assert menu_actions(window, "&Albums")["New smart album from this search…"].isEnabled()
 
 
-def test_new_album_from_the_menu_shows_with_an_album_icon(
-    qtbot: QtBot, window: MainWindow, library: Library
-) -> None:
+def test_new_album_from_the_menu_shows_with_an_album_icon(qtbot: QtBot, window: MainWindow, library: Library) -> None:
     menu_actions(window, "&Albums")["New album…"].trigger()
     with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
         open_input_dialog(window).textValueSelected.emit("Holiday")
