@@ -2,8 +2,8 @@
 fine-tune, tiny-imagenet-val to evaluate.
 
 A tiny CLIP is pretrained on template captions of class names (cached), where the captions of each pair of
-classes are pooled: a photo's caption names its own class or its pair's other class at random, as a web
-caption says "a dog" where a retrieval label says which dog (as CC12M captions do not name the landmark
+classes are pooled: a photo's caption names both classes of its pair ("a photo of a goldfish or a tractor"),
+as a web caption says "a dog" where a retrieval label says which dog (as CC12M captions do not name the landmark
 or product GPR1200 asks for). The base so learns the pairs but not the distinction inside a pair: a blind
 spot that labels fill. It is then fine-tuned with gpr-ft, 2sft, mcip and mcip + re-alignment on the labels
 of half of the classes (hundreds of photos a class), and evaluated on the val photos of the fine-tuned
