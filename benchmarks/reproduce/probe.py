@@ -37,12 +37,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=PretrainSettings.warmup_fraction)
     parser.add_argument("--weight-decay", type=float, default=PretrainSettings.weight_decay)
     parser.add_argument("--caption-group", type=int, default=2, help="1: every class its own captions")
+    parser.add_argument("--photos", type=int, default=50, help="pretraining photos per class")
     parser.add_argument("--name-group", action="store_true", help="captions name the whole caption group")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cache = Path("~/.cache/photosift-repro/probe").expanduser()
     split = Split(
-        n_classes=args.classes, pretrain=(0, 50), finetune=(50, 60), held_out=(0, 50), caption_group=args.caption_group
+        n_classes=args.classes,
+        pretrain=(0, args.photos),
+        finetune=(args.photos, args.photos + 10),
+        held_out=(0, 50),
+        caption_group=args.caption_group,
     )
     layout = build_layout(SHARED_DATA / "tiny-imagenet-train", SHARED_DATA / "tiny-imagenet-val", cache / "data", split)
     settings = PretrainSettings(
