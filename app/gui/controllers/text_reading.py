@@ -9,7 +9,7 @@ of its own, so folder and tag edits go on meanwhile. Whatever was read stays whe
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, SignalInstance
 
 from photosift.app.gui.controllers.indexing import IDLE, IndexingController
 from photosift.app.tasks import TaskRunner
@@ -57,11 +57,17 @@ class TextReading(QObject):
         token = self._token = CancelToken()
         library = self.runner.library  # a model switch replaces it; the next pass reads with the new one
 
+        def deliver(signal: SignalInstance, value: object) -> None:
+            try:
+                signal.emit(value)
+            except RuntimeError:  # "Signal source has been deleted": the window closed under the pass
+                token.cancel()  # nobody waits for it any more; it stops at the next photo
+
         def work() -> None:
             try:
-                self._ended.emit(library.text.read_pending(self.progress.emit, token))
+                deliver(self._ended, library.text.read_pending(lambda p: deliver(self.progress, p), token))
             except BaseException as exc:  # delivered to the GUI thread, which presents it
-                self._ended.emit(exc)
+                deliver(self._ended, exc)
 
         self._pool.start(work)
 
