@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 from conftest import make_photo
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
@@ -70,6 +70,10 @@ def test_the_viewer_shows_a_latin1_name_readably_and_opens_it(
 ) -> None:
     win, opened = window
     assert search(qtbot, win, "red")[0] == str(odd)
+    win.model.give_tooltip(0)  # the grid's name and tooltip too (they said "caf.jpg")
+    item = win.model.item(0)
+    assert item.text() in ("", "café.jpg") and item.toolTip().startswith(str(odd.parent / "café.jpg"))
+    assert item.data(Qt.ItemDataRole.AccessibleTextRole).startswith("café.jpg")
     photo_id = win.model.hit(0).photo_id
     with qtbot.waitSignal(win.viewer.image_shown, timeout=WAIT_MS, check_params_cb=lambda shown: shown == photo_id):
         win.open_viewer(0)  # image_shown: decoded from the odd path, not the "cannot be read" note

@@ -14,4 +14,6 @@ def readable_path(path: str) -> str:
     """`path` with each escaped byte read as Windows-1252 (a superset of Latin-1 for the letters), the
     encoding such names nearly always come from; a byte that has no character there shows as U+FFFD.
     For display only: the path itself stays as stored, to open the file by."""
+    if path.isascii():  # nearly every name: the grid asks for each of 100,000 rows at once
+        return path
     return _ESCAPED_BYTE.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", errors="replace"), path)

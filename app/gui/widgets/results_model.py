@@ -36,6 +36,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap, QStandardItem, QStandardItemModel
 
+from photosift.app.gui.readable import readable_path
 from photosift.app.gui.widgets.justified import justify
 from photosift.app.gui.widgets.mark_badges import draw_badge
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache, covering, draw_frame
@@ -165,7 +166,7 @@ class ResultsModel(QStandardItemModel):
     def _item(self, hit: SearchHit, row: int) -> QStandardItem:
         """A photo's row: three calls into Qt, as 100,000 rows of End's load are made in one go (the
         tooltip comes on hover: `give_tooltip`)."""
-        name = os.path.basename(hit.path)
+        name = os.path.basename(readable_path(hit.path))
         item = self._prototype.clone()
         item.setData(name + ("" if hit.score is None else f", similarity {hit.score:.2f}"), ACCESSIBLE)
         if self._geometry.caption:
@@ -200,7 +201,7 @@ class ResultsModel(QStandardItemModel):
                 self._lay_out(0, len(self._hits), every=captions)
                 for row, hit in enumerate(self._hits):
                     if hit is not None and captions:
-                        self.item(row).setText(os.path.basename(hit.path) if geometry.caption else "")
+                        self.item(row).setText(os.path.basename(readable_path(hit.path)) if geometry.caption else "")
             self.layoutChanged.emit()
         if old.highlight != geometry.highlight:
             for photo_id in self._selected & self._shown.keys():
@@ -267,11 +268,10 @@ class ResultsModel(QStandardItemModel):
         """Give a photo's row its tooltip (path, id, similarity) when the pointer first rests on it, after
         any the row has already (the query's photo says so), rather than to every row as it is made."""
         hit, item = self.hit(row), self.item(row)
-        if hit.path not in item.toolTip():
+        path = readable_path(hit.path)
+        if path not in item.toolTip():
             similarity = "" if hit.score is None else f", similarity {hit.score:.3f}"
-            item.setToolTip(
-                "\n".join(filter(None, (item.toolTip().strip(), f"{hit.path}\n#{hit.photo_id}{similarity}")))
-            )
+            item.setToolTip("\n".join(filter(None, (item.toolTip().strip(), f"{path}\n#{hit.photo_id}{similarity}"))))
 
     def thumbnail(self, row: int) -> QPixmap | None:
         """The row's thumbnail picture if it is in memory (the viewer shows it while the photo loads)."""
