@@ -7,12 +7,11 @@ and they act on the selected photos.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from photosift.app.gui.dialogs.models import open_models_dialog
 from photosift.app.gui.dialogs.shortcuts import (
@@ -136,8 +135,8 @@ def _albums_menu(window: MainWindow, menu: QMenu) -> None:
     _action(window, menu, "&New album…", lambda: new_album(window), "Ctrl+Shift+N")
     smart = _action(window, menu, "New &smart album from this search…", albums.save_search)
     menu.addSeparator()
-    export = _action(window, menu, "&Export…", lambda: export_albums(window))
-    delete = _action(window, menu, "&Delete…", lambda: choose_album(window, "Delete album", albums.confirm_delete))
+    export = _action(window, menu, "&Export…", albums.export)
+    delete = _action(window, menu, "&Delete…", lambda: albums.choose("Delete album", albums.confirm_delete))
     window.sections.new_album_wanted.connect(lambda: new_album(window))
 
     def update() -> None:
@@ -151,33 +150,6 @@ def _albums_menu(window: MainWindow, menu: QMenu) -> None:
 
 def new_album(window: MainWindow) -> None:
     window.albums_.ask_name("New album", "", window.albums_.creator([]))
-
-
-def choose_album(window: MainWindow, title: str, then: Callable[[str], object]) -> QInputDialog:
-    """Ask which album (the one on show first), then call `then` with its name."""
-    names = [album.name for album in window.albums_.albums()]
-    shown = window.albums_.shown_album()
-    dialog = QInputDialog(window)
-    dialog.setWindowTitle(title)
-    dialog.setLabelText("Album:")
-    dialog.setComboBoxItems(names)
-    dialog.setComboBoxEditable(False)
-    if shown in names:
-        dialog.setTextValue(shown)
-    dialog.textValueSelected.connect(lambda name: then(name) if name in names else None)
-    dialog.open()
-    return dialog
-
-
-def export_albums(window: MainWindow) -> None:
-    """Write every album, with its photos' paths, to a JSON file the person chooses (as `photosift albums
-    export` does; core refuses a file inside a photo folder)."""
-    path, _ = QFileDialog.getSaveFileName(window, "Export albums", "albums.json", "JSON files (*.json)")
-    if path:
-        window.runner.run_op(
-            lambda lib: lib.albums.export(Path(path)),
-            lambda count: window.statusBar().showMessage(f"Exported {count} albums to {path}.", 10_000),
-        )
 
 
 def _indexing_menu(window: MainWindow, menu: QMenu) -> None:

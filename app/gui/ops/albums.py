@@ -10,12 +10,14 @@ window itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -185,6 +187,30 @@ class AlbumActions(QObject):
             self._write(work, f"Album {name} created.")
 
         return create
+
+    def choose(self, title: str, then: Callable[[str], object]) -> QInputDialog:
+        """Ask which album (the one on show first), then call `then` with its name."""
+        names = [album.name for album in self.albums()]
+        dialog = QInputDialog(self._parent)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText("Album:")
+        dialog.setComboBoxItems(names)
+        dialog.setComboBoxEditable(False)
+        if (shown := self.shown_album()) in names:
+            dialog.setTextValue(shown)
+        dialog.textValueSelected.connect(lambda name: then(name) if name in names else None)
+        dialog.open()
+        return dialog
+
+    def export(self) -> None:
+        """Write every album, with its photos' paths, to a JSON file the person chooses (as `photosift albums
+        export` does; core refuses a file inside a photo folder)."""
+        path, _ = QFileDialog.getSaveFileName(self._parent, "Export albums", "albums.json", "JSON files (*.json)")
+        if path:
+            self._state.runner.run_op(
+                lambda lib: lib.albums.export(Path(path)),
+                lambda count: self._state.notice.emit(f"Exported {count} albums to {path}."),
+            )
 
     def _renamer(self, old: str) -> Callable[[str], None]:
         return lambda new: self._write(lambda lib: lib.albums.rename(old, new), f"Album renamed to {new}.")
