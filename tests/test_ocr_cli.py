@@ -92,3 +92,23 @@ def test_watch_reads_the_text_of_photos_after_embedding_them(home: Path, tmp_pat
         if child.stdout is not None:
             child.stdout.close()
     assert code == EXIT_INTERRUPTED
+
+
+@pytest.mark.parametrize("mode", ["likely", "all"])
+def test_without_the_ocr_extra_index_says_so_and_succeeds_unless_all_was_asked_for(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The README's plain install leaves the extra out: the default mode must not fail every index run."""
+    import numpy as np
+
+    from photosift.core.ocr.gate import GatePrompts
+    from photosift.core.protocol import EXIT_USER
+
+    make_sign(tmp_path / "photos" / "sign.jpg", "BLUE HARBOUR")
+    save_settings(Paths(home), Settings(ocr=mode))  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # an install without the extra
+    monkeypatch.setattr(GatePrompts, "likely_text", lambda self, vectors: np.ones(len(vectors), bool))
+    code = run(["index", str(tmp_path / "photos"), "--model", TINY])
+    err = capsys.readouterr().err
+    assert "needs the ocr extra: pip install 'photosift[ocr]'" in err
+    assert code == (EXIT_OK if mode == "likely" else EXIT_USER)

@@ -100,6 +100,29 @@ def test_the_pass_reads_in_the_background_and_stops_when_indexing_starts(
     reading.stop(wait_ms=-1)
 
 
+def test_without_the_ocr_extra_the_pass_stops_for_the_session_without_a_dialog(
+    qtbot: QtBot, library: Library, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's plain install leaves the extra out: no error dialog after every indexing run."""
+    import sys
+
+    import numpy as np
+
+    from photosift.core.ocr.gate import GatePrompts
+
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    library.text.mode = "likely"
+    monkeypatch.setattr(GatePrompts, "likely_text", lambda self, vectors: np.ones(len(vectors), bool))
+    presented: list[BaseException] = []
+    monkeypatch.setattr(runner, "present", presented.append)
+    reading = TextReading(runner, IndexingController(runner))
+    reading.stop()
+    with qtbot.waitSignal(reading.progress, timeout=WAIT_MS, check_params_cb=lambda p: p is None):
+        reading.start()  # the pass ends at once: the engine cannot load
+    reading.start()  # and does not start again in this session
+    assert presented == [] and not reading.running
+
+
 def test_the_status_bar_shows_the_pass_while_indexing_is_idle(qtbot: QtBot) -> None:
     status = ProgressStatus()
     qtbot.addWidget(status)

@@ -4,6 +4,7 @@ and `photosift text PHOTO`, which prints what was read from one photo."""
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,15 @@ def read_text(library: Library, args: argparse.Namespace, progress: ProgressCall
     keeps what was read: each photo is stored as it is read, and the next run continues."""
     if args.no_ocr or library.text.mode == "off":
         return None
-    return library.text.read_pending(progress)
+    from photosift.core.ocr.engine import OcrUnavailable
+
+    try:
+        return library.text.read_pending(progress)
+    except OcrUnavailable as exc:
+        if library.text.mode == "all":  # asked for by name: an error
+            raise
+        print(f"Text in photos was not read. {exc}", file=sys.stderr)
+        return None
 
 
 def text_lines(report: OcrReport | None) -> list[str]:

@@ -43,6 +43,12 @@ class ReadText:
         return "\n".join(self.lines)
 
 
+class OcrUnavailable(UserError):
+    """The `ocr` extra (rapidocr, OpenCV) is not installed. With the default `ocr` setting ("likely") the
+    front ends say so once and go on: the README's plain install leaves the extra out, and indexing must
+    not fail, nor a dialog appear after every run, for a feature the person never asked for."""
+
+
 class TextEngine:
     """rapidocr, built on first use and kept for the process (models load in about half a second)."""
 
@@ -59,7 +65,7 @@ class TextEngine:
                     import cv2
                     from rapidocr_onnxruntime import RapidOCR
                 except ImportError as exc:
-                    raise UserError(
+                    raise OcrUnavailable(
                         "Reading text in photos needs the ocr extra: pip install 'photosift[ocr]'.", details=str(exc)
                     ) from exc
                 # rapidocr's resizes and contour work run on OpenCV's own pool, one thread a core by

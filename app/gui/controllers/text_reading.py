@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, SignalInstance
 from photosift.app.gui.controllers.indexing import IDLE, IndexingController
 from photosift.app.tasks import TaskRunner
 from photosift.core.errors import Cancelled
+from photosift.core.ocr.engine import OcrUnavailable
 from photosift.core.ocr.reader import OcrReport
 from photosift.core.progress import CancelToken
 
@@ -37,6 +38,7 @@ class TextReading(QObject):
         self._pool.setMaxThreadCount(1)
         self._token: CancelToken | None = None
         self._wanted = False  # start again when the pass in flight has stopped
+        self._unavailable = False  # the ocr extra is missing: no pass until the app restarts
         self._timer = QTimer(self, singleShot=True, interval=START_DELAY_MS)
         self._timer.timeout.connect(self.start)
         self._ended.connect(self._on_ended)
@@ -51,7 +53,7 @@ class TextReading(QObject):
     def start(self) -> None:
         """Start a pass over the photos not read yet (nothing happens when one is running)."""
         self._wanted = True
-        if self._token is not None:
+        if self._token is not None or self._unavailable:
             return
         self._wanted = False
         token = self._token = CancelToken()
@@ -105,6 +107,9 @@ class TextReading(QObject):
             outcome = outcome.partial
         if isinstance(outcome, OcrReport):
             self.finished.emit(outcome)
+        elif isinstance(outcome, OcrUnavailable) and self.runner.library.text.mode != "all":
+            self._unavailable = True  # said in Settings' OCR choice; no dialog after every indexing run
+            return
         elif isinstance(outcome, BaseException):
             self.runner.present(outcome)
         if self._wanted:
