@@ -167,7 +167,11 @@ def test_watch_keeps_the_catalog_live(home: Path, tmp_path: Path, capsys: pytest
         assert status["embedded"] == 2 and status["pending"] == 0  # type: ignore[index]
     finally:
         child.send_signal(signal.SIGTERM)  # as `kill` or a service manager stops it: like Ctrl-C
-        code = child.wait(timeout=120)  # it finishes the photo in progress; a loaded CI host took over 30 s
+        try:
+            code = child.wait(timeout=120)  # it finishes the photo in progress; a loaded CI host took over 30 s
+        except subprocess.TimeoutExpired:
+            child.kill()  # not left running after the test
+            raise
     assert code == 130
     assert wait_for("Stopped.") == "Stopped.\n"
     child.stdout.close()  # type: ignore[union-attr]

@@ -87,8 +87,13 @@ def test_watch_reads_the_text_of_photos_after_embedding_them(home: Path, tmp_pat
         wait_for("1 new")
         assert "(1 with text)" in wait_for("Read the text of 1 photo")
     finally:
-        child.send_signal(signal.SIGINT)
-        code = child.wait(timeout=120)  # the photo being read is finished first; over 60 s on a loaded CI host
+        # SIGTERM stops it as Ctrl-C does; SIGINT would be ignored when the suite itself runs in the background.
+        child.send_signal(signal.SIGTERM)
+        try:
+            code = child.wait(timeout=120)  # the photo being read is finished first; over 60 s on a loaded CI host
+        except subprocess.TimeoutExpired:
+            child.kill()  # not left running after the test
+            raise
         if child.stdout is not None:
             child.stdout.close()
     assert code == EXIT_INTERRUPTED
