@@ -23,10 +23,8 @@ import numpy.typing as npt
 
 from photosift.core.duplicates.records import Signature
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
+from photosift.core.vindex import FloatArray, IdArray
 from photosift.core.vindex_file import faiss
-
-IdArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float32]
 
 # Pairs at or above this cosine similarity are looked at. Resized and recompressed copies score above 0.95
 # with CLIP-family models, edits and bursts from about 0.9; distinct photos of one scene reach 0.85-0.9.
