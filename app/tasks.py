@@ -103,8 +103,12 @@ class TaskRunner(QObject):
         fn: Callable[[Library, ProgressCallback, CancelToken], T],
         on_done: Callable[[T], None],
         on_error: Presenter | None = None,
+        *,
+        writes: bool = True,
     ) -> CancelToken:
-        """Run a long write op (scan, index) with a progress callback and a cancel token; returns the token."""
+        """Run a long op with a progress callback and a cancel token; returns the token. A long op writes
+        (scan, index) unless `writes` is false: then it runs on a read thread (a duplicate search's reading
+        part, which must not hold the writer)."""
         token = CancelToken()
         with self._lock:
             self._tokens.add(token)
@@ -116,7 +120,7 @@ class TaskRunner(QObject):
                 with self._lock:
                     self._tokens.discard(token)
 
-        self.run_op(work, on_done, on_error, writes=True)
+        self.run_op(work, on_done, on_error, writes=writes)
         return token
 
     def set_presenter(self, present: Presenter) -> None:

@@ -14,12 +14,12 @@ from test_library import open_library
 
 from photosift.core.duplicates import pairs as dp
 from photosift.core.duplicates.pairs import Pairs, confirmed, connected_groups, hash_distance, similar_pairs
-from photosift.core.duplicates.records import Signature
+from photosift.core.duplicates.records import Findings, Signature
 from photosift.core.duplicates.service import Duplicates
 from photosift.core.duplicates.signatures import laplacian_variance, read_signature
 from photosift.core.errors import Cancelled, UserError
 from photosift.core.library import Library
-from photosift.core.progress import CancelToken
+from photosift.core.progress import CancelToken, Progress
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -231,3 +231,39 @@ def test_only_is_duplicate_can_be_excluded_besides_tags(library: Library) -> Non
         library.search("-is:favourite")
     with pytest.raises(QueryError, match="favourite or duplicate"):
         library.search("is:copy")
+
+
+def test_search_writes_nothing_and_save_stores_its_groups_and_signatures(library: Library) -> None:
+    import sqlite3
+
+    dups = Duplicates(library)
+    watcher = sqlite3.connect(library.paths.database)  # data_version counts commits by other connections
+    version = lambda: watcher.execute("PRAGMA data_version").fetchone()[0]  # noqa: E731
+    before = version()
+    findings = dups.search()
+    assert version() == before  # the reading part committed nothing: it can run beside the writer
+    assert findings.groups is not None and len(findings.groups) == 2 and len(findings.new_signatures) == 5
+    assert dups.groups() == []
+    report = dups.save(findings)
+    assert version() != before
+    assert (report.groups, report.duplicates, report.hashed) == (2, 3, 5)
+    assert dups.search().new_signatures == {}  # the signatures were stored
+    watcher.close()
+
+
+def test_a_search_stopped_while_reading_photos_keeps_their_signatures_and_the_earlier_groups(
+    library: Library,
+) -> None:
+    dups = Duplicates(library)
+    token = CancelToken()
+
+    def cancel_while_reading(progress: Progress) -> None:
+        if progress.stage == "duplicate-hashes":
+            token.cancel()
+
+    with pytest.raises(Cancelled) as stopped:
+        dups.find(cancel_while_reading, token)
+    partial = stopped.value.partial
+    assert isinstance(partial, Findings) and partial.groups is None and len(partial.new_signatures) == 5
+    assert dups.groups() == []  # no groups stored from a stopped search
+    assert dups.find().hashed == 0  # the signatures read before the cancel were stored

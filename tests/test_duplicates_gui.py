@@ -80,6 +80,33 @@ def test_find_then_review_group_by_group(qtbot: QtBot, dialog: tuple[DuplicatesD
     assert opened and opened[-1].toLocalFile().endswith("/photos")
 
 
+def test_writes_go_on_while_the_search_reads(
+    qtbot: QtBot, dialog: tuple[DuplicatesDialog, list[QUrl]], runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from photosift.core.duplicates import service
+
+    dlg, _ = dialog
+    comparing, release = threading.Event(), threading.Event()
+    real_pairs = service.similar_pairs
+
+    def slow_pairs(*args: object, **kwargs: object) -> object:
+        comparing.set()
+        assert release.wait(20), "the test never let the comparison finish"
+        return real_pairs(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "similar_pairs", slow_pairs)
+    dlg.find_button.click()
+    qtbot.waitUntil(comparing.is_set, timeout=10_000)
+    written: list[int] = []
+    runner.run_op(lambda lib: Duplicates(lib).mark([1], False), written.append, writes=True)
+    qtbot.waitUntil(lambda: bool(written), timeout=10_000)  # the writer was free during the comparison
+    with qtbot.waitSignal(dlg.loaded, timeout=20_000):
+        release.set()
+    assert "Found 2 groups among 5 photos" in dlg.status.text()
+
+
 def test_ticking_keeping_and_not_duplicates_are_stored(
     qtbot: QtBot, dialog: tuple[DuplicatesDialog, list[QUrl]], library: Library
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,36 @@ class Signature:
 
     phash: int | None
     sharpness: float | None
+
+
+@dataclass(frozen=True)
+class FoundGroup:
+    """A group as a search found it: photos with the suggested best copy first, and each one's similarity
+    to that copy."""
+
+    photo_ids: tuple[int, ...]
+    similarities: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the reading part of a duplicate search found, for a writer to store (`Duplicates.save`).
+
+    Attributes:
+        photos: embedded photos compared.
+        candidate_pairs, confirmed_pairs: as in `DuplicateReport`.
+        groups: the groups found; None when the search stopped before grouping (a cancel while reading
+            photos), so that storing these findings keeps the earlier groups and only adds the signatures.
+        new_signatures: signatures read from the photos' files in this search, not stored yet.
+        elapsed_s: wall time of the reading part.
+    """
+
+    photos: int
+    candidate_pairs: int
+    confirmed_pairs: int
+    groups: tuple[FoundGroup, ...] | None
+    new_signatures: dict[int, Signature] = field(default_factory=dict)
+    elapsed_s: float = 0.0
 
 
 @dataclass(frozen=True)

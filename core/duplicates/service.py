@@ -1,12 +1,15 @@
 """The duplicate search of a library, and the person's review of what it found.
 
-A search reads the vectors of the library's index (the stored embeddings of its model), finds the pairs
-above CANDIDATE_SIMILARITY with a range search, decodes only the photos of those pairs for a perceptual
-hash and sharpness (kept in the catalog, so the next search decodes only photos it has not seen), keeps
-the pairs the embedding settles or the hash confirms, joins them into groups, picks the best copy of each
-(largest, then sharpest, then earliest) and stores the groups. It runs on a worker (the GUI's writer, or
-the CLI's one thread), reports progress and stops at a cancel: signatures read so far stay stored, and
-the groups of the last finished search stay as they were.
+A search has a reading part and a writing part, so that the long part never holds the one writer (other
+writes would wait for it: about a minute at 100,000 photos). `search` reads: it takes a snapshot of the
+vectors of the library's index (the stored embeddings of its model), finds the pairs above
+CANDIDATE_SIMILARITY with a range search, decodes only the photos of those pairs not seen before for a
+perceptual hash and sharpness, keeps the pairs the embedding settles or the hash confirms, joins them into
+groups and picks the best copy of each (largest, then sharpest, then earliest). `save` writes what it
+found in one transaction: the new signatures (so the next search decodes only photos it has not seen) and
+the groups. `find` does both on one thread (the CLI). A cancel while photos are read raises `Cancelled`
+whose `partial` holds `Findings` without groups: saving them keeps the signatures read so far, and the
+groups of the last finished search stay as they were.
 """
 
 from __future__ import annotations
@@ -21,21 +24,25 @@ import numpy as np
 from photosift.core.catalog.photo_filters import photo_dates
 from photosift.core.duplicates import store
 from photosift.core.duplicates.pairs import best_first, confirmed, connected_groups, similar_pairs
-from photosift.core.duplicates.records import DuplicateGroup, DuplicateReport, Signature
+from photosift.core.duplicates.records import DuplicateGroup, DuplicateReport, Findings, FoundGroup, Signature
 from photosift.core.duplicates.signatures import read_signature
+from photosift.core.errors import Cancelled
 from photosift.core.export_target import refuse_photo_folders, write_json
 from photosift.core.parallel import map_ahead
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from photosift.core.library import Library
+    from photosift.core.vindex import FloatArray, IdArray, VectorIndex
 
 EXPORT_FORMAT = "photosift-duplicates"
 EXPORT_VERSION = 1
 # Decoding threads for signatures: Pillow releases the GIL while decoding, and two cores are the floor.
 DECODE_WORKERS = 2
-# Signatures stored per transaction: what a cancel keeps, and how often progress moves.
-SIGNATURE_BATCH = 64
+# Photos read between progress reports and cancel checks.
+PROGRESS_EVERY = 64
+# A snapshot retries when an indexing run removes a photo between reading the ids and their vectors.
+SNAPSHOT_TRIES = 3
 
 
 class Duplicates:
@@ -47,26 +54,59 @@ class Duplicates:
         self._engine = library.catalog.engine
 
     def find(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> DuplicateReport:
-        """Search the whole library for near-duplicates and store the groups (see the module docstring).
+        """Search the whole library for near-duplicates and store the groups, on one thread.
 
         Raises:
-            Cancelled: `cancel` was set; the earlier groups stay.
+            Cancelled: `cancel` was set; the signatures read so far are stored, the earlier groups stay.
+        """
+        try:
+            findings = self.search(progress, cancel)
+        except Cancelled as stopped:
+            if isinstance(stopped.partial, Findings):
+                self.save(stopped.partial)
+            raise
+        return self.save(findings)
+
+    def search(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> Findings:
+        """The reading part of a search (see the module docstring): writes nothing, so it runs beside
+        searches and writes.
+
+        Raises:
+            Cancelled: `cancel` was set; `partial` is `Findings` with the signatures read so far, or None
+                before any photo was read.
         """
         started = time.perf_counter()
-        index = self._library.vector_index()
-        ids = index.ids()
-        vectors = index.vectors(ids)
+        ids, vectors = _snapshot(self._library.vector_index())
         pairs = similar_pairs(ids, vectors, progress=progress, cancel=cancel)
-        involved = np.union1d(pairs.first, pairs.second)
-        signatures, hashed = self._signatures(involved.tolist(), progress, cancel)
+        involved = np.union1d(pairs.first, pairs.second).tolist()
+        known = store.read_signatures(self._engine, involved)
+        try:
+            new = self._read_signatures([i for i in involved if i not in known], progress, cancel)
+        except Cancelled as stopped:
+            read = stopped.partial if isinstance(stopped.partial, dict) else {}
+            partial = Findings(len(ids), len(pairs), 0, None, read, time.perf_counter() - started)
+            raise Cancelled(partial=partial) from None
+        signatures = known | new
         kept = confirmed(pairs, signatures)
         rows = {int(i): r for r, i in enumerate(ids.tolist())}
-        found = [self._ordered(group, signatures, vectors, rows) for group in connected_groups(kept)]
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        duplicates = store.replace_groups(self._engine, found)
-        elapsed = time.perf_counter() - started
-        return DuplicateReport(len(ids), len(pairs), len(kept), len(found), duplicates, hashed, elapsed)
+        found = tuple(self._ordered(group, signatures, vectors, rows) for group in connected_groups(kept))
+        return Findings(len(ids), len(pairs), len(kept), found, new, time.perf_counter() - started)
+
+    def save(self, findings: Findings) -> DuplicateReport:
+        """Store what `search` found: its new signatures, and its groups (unless it stopped before grouping,
+        when the earlier groups stay). The writing part: short, for the writer."""
+        started = time.perf_counter()
+        store.save_signatures(self._engine, findings.new_signatures)
+        duplicates = 0 if findings.groups is None else store.replace_groups(self._engine, findings.groups)
+        return DuplicateReport(
+            findings.photos,
+            findings.candidate_pairs,
+            findings.confirmed_pairs,
+            len(findings.groups or ()),
+            duplicates,
+            len(findings.new_signatures),
+            findings.elapsed_s + time.perf_counter() - started,
+        )
 
     def groups(self) -> list[DuplicateGroup]:
         """Every group, in the order found (largest first), best copy first in each."""
@@ -113,34 +153,33 @@ class Duplicates:
         write_json(path, data, "the duplicate list")
         return len(groups)
 
-    def _signatures(
+    def _read_signatures(
         self, photo_ids: list[int], progress: ProgressCallback, cancel: CancelToken | None
-    ) -> tuple[dict[int, Signature], int]:
-        """Stored signatures of `photo_ids`, reading (and storing) those not known yet; and how many were read."""
-        known = store.read_signatures(self._engine, photo_ids)
-        missing = [i for i in photo_ids if i not in known]
-        infos = self._library.catalog.photos(missing)
-        todo = [(i, infos[i].paths) for i in missing if i in infos]
-        batch: dict[int, Signature] = {}
+    ) -> dict[int, Signature]:
+        """The signatures of `photo_ids` read from their files (none stored here).
+
+        Raises:
+            Cancelled: `cancel` was set; `partial` is the dict of signatures read so far.
+        """
+        infos = self._library.catalog.photos(photo_ids)
+        todo = [(i, infos[i].paths) for i in photo_ids if i in infos]
+        read: dict[int, Signature] = {}
         for done, (photo_id, signature) in enumerate(
             map_ahead(
                 lambda item: (item[0], read_signature(item[1])), todo, DECODE_WORKERS, 4 * DECODE_WORKERS, "dup-hash"
             ),
             start=1,
         ):
-            batch[photo_id] = signature
-            if len(batch) >= SIGNATURE_BATCH or done == len(todo):
-                store.save_signatures(self._engine, batch)
-                known.update(batch)
-                batch = {}
+            read[photo_id] = signature
+            if done % PROGRESS_EVERY == 0 or done == len(todo):
                 progress(Progress("duplicate-hashes", done, len(todo), message="Reading photos to confirm"))
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-        return known, len(todo)
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled(partial=read)
+        return read
 
     def _ordered(
         self, group: list[int], signatures: dict[int, Signature], vectors: np.ndarray, rows: dict[int, int]
-    ) -> store.FoundGroup:
+    ) -> FoundGroup:
         """The group with its best copy first (largest, then sharpest, then earliest) and similarities to it."""
         infos = self._library.catalog.photos(group)
         dates = photo_dates(self._engine, group)
@@ -154,4 +193,20 @@ class Duplicates:
         ordered = best_first(group, rank)
         members = vectors[[rows[p] for p in ordered]]
         members = members / np.linalg.norm(members, axis=1, keepdims=True)  # stored as float16: not quite unit
-        return store.FoundGroup(tuple(ordered), tuple(float(s) for s in members @ members[0]))
+        return FoundGroup(tuple(ordered), tuple(float(s) for s in members @ members[0]))
+
+
+def _snapshot(index: VectorIndex) -> tuple[IdArray, FloatArray]:
+    """The index's ids and their vectors as one consistent copy, while indexing may run beside the search.
+
+    Raises:
+        KeyError: photos kept being removed between the two reads (SNAPSHOT_TRIES times).
+    """
+    for _ in range(SNAPSHOT_TRIES - 1):
+        ids = index.ids()
+        try:
+            return ids, index.vectors(ids)
+        except KeyError:
+            continue
+    ids = index.ids()
+    return ids, index.vectors(ids)

@@ -9,7 +9,6 @@ when the groups are next read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -17,17 +16,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.catalog import IN_CHUNK
 from photosift.core.catalog.database import write_transaction
-from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, Signature
+from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, FoundGroup, Signature
 from photosift.core.errors import UserError
-
-
-@dataclass(frozen=True)
-class FoundGroup:
-    """A group as a search found it: photos with the suggested best copy first, and each one's similarity
-    to that copy."""
-
-    photo_ids: tuple[int, ...]
-    similarities: tuple[float, ...]
 
 
 def read_signatures(engine: Engine, photo_ids: Sequence[int]) -> dict[int, Signature]:

@@ -10,6 +10,7 @@ exported list are how the person acts on what they marked.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 from photosift.app.gui.ops.results import show_folder
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
-from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, DuplicateReport
+from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, DuplicateReport, Findings
 from photosift.core.duplicates.service import Duplicates
 from photosift.core.errors import Cancelled
 from photosift.core.library import Library
@@ -120,13 +121,20 @@ class DuplicatesDialog(QDialog):
         self.runner.run_op(lambda lib: Duplicates(lib).groups(), self._loaded)
 
     def find(self) -> None:
-        """Search the library again in the background (Cancel stops it; the earlier groups then stay)."""
+        """Search the library again in the background (Cancel stops it; the earlier groups then stay).
+
+        The search reads on a read thread, so writes (marks, tags, indexing) go on meanwhile; only storing
+        what it found takes the writer, briefly.
+        """
         if self._finding is not None:
             self._finding.cancel()
             return
         self.find_button.setText("&Cancel")
         self._finding = self.runner.run_long_op(
-            lambda lib, progress, cancel: Duplicates(lib).find(progress, cancel), self._found, self._find_failed
+            lambda lib, progress, cancel: Duplicates(lib).search(progress, cancel),
+            self._searched,
+            self._find_failed,
+            writes=False,
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -134,6 +142,12 @@ class DuplicatesDialog(QDialog):
         if self._finding is not None:
             self._finding.cancel()
         super().closeEvent(event)
+
+    def _searched(self, findings: Findings) -> None:
+        if self._finding is not None and self._finding.cancelled:  # stopped after the reading part
+            self._find_failed(Cancelled(partial=replace(findings, groups=None)))
+            return
+        self.runner.run_op(lambda lib: Duplicates(lib).save(findings), self._found, self._find_failed, writes=True)
 
     def _found(self, report: DuplicateReport) -> None:
         self._search_over()
@@ -147,10 +161,13 @@ class DuplicatesDialog(QDialog):
 
     def _find_failed(self, error: BaseException) -> None:
         self._search_over()
-        if isinstance(error, Cancelled):
-            self.status.setText("Stopped: the groups found before are still here.")
-        else:
+        if not isinstance(error, Cancelled):
             self.runner.present(error)
+            return
+        self.status.setText("Stopped: the groups found before are still here.")
+        if isinstance(error.partial, Findings):  # keep the signatures read so far, for the next search
+            partial = error.partial
+            self.runner.run_op(lambda lib: Duplicates(lib).save(partial), lambda _: None, writes=True)
 
     def _search_over(self) -> None:
         self._finding = None
