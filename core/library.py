@@ -19,7 +19,10 @@ from photosift.core.catalog import Catalog, FolderInfo, PhotoInfo
 from photosift.core.catalog.catalog import absolute_path, as_stored
 from photosift.core.catalog.marks import MarkStore
 from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
+from photosift.core.catalog.photo_filters import PhotoDate, dated_order, photo_dates
 from photosift.core.catalog.records import PhotoResult
+from photosift.core.catalog.skipped import SkippedFile, skipped_files
+from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.errors import AlbumError, Cancelled, QueryError, UserError
 from photosift.core.imageio import load_image, retryable_failures
 from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
@@ -302,7 +305,7 @@ class Library:
     ) -> SearchPage:
         """Photos that look like a library photo (by id or path) or any image file outside the library."""
         filters = filters or SearchFilters()
-        photo_id = photo if isinstance(photo, int) else self.catalog.photo_id_for_path(absolute_path(photo))
+        photo_id = photo if isinstance(photo, int) else self.photo_id_for_path(photo)
         exclude: tuple[int, ...] = ()
         if photo_id is None:
             if not isinstance(photo, Path):
@@ -366,6 +369,22 @@ class Library:
         """Every photo's id (to drop what belongs to photos that are gone, such as their thumbnails)."""
         return self.catalog.photo_ids()
 
+    def photo_id_for_path(self, path: Path | str) -> int | None:
+        """The photo that has a file at `path` (made absolute as the scanner stores it), or None: a dropped or
+        pasted file may be one of the library's own photos."""
+        return self.catalog.photo_id_for_path(absolute_path(path))
+
+    def photo_dates(self, photo_ids: Collection[int]) -> dict[int, PhotoDate]:
+        """When each photo was taken, or its oldest file's time when it has no capture date (the viewer says
+        which); photos gone meanwhile are left out."""
+        return photo_dates(self.catalog.engine, photo_ids)
+
+    def timeline(self, hide_duplicates: bool = False) -> list[tuple[int, PhotoDate]]:
+        """Every photo newest first with its date (the window's home view groups them by month), less the
+        photos marked as near-duplicates when `hide_duplicates`."""
+        hidden = duplicate_photo_ids(self.catalog.engine) if hide_duplicates else set()
+        return [dated for dated in dated_order(self.catalog.engine, None, newest_first=True) if dated[0] not in hidden]
+
     # Tags ----------------------------------------------------------------------------------------
 
     def tagged_photo_ids(self, name: str) -> set[int]:
@@ -403,6 +422,15 @@ class Library:
             replace(p, paths=tuple(sorted(p.paths, key=lambda path: not path.startswith(inside))))
             for p in self.catalog.failures(limit, found.id)
         ]
+
+    def retry_failed(self) -> int:
+        """Mark every photo that could not be read pending again, so the next indexing run tries it (after the
+        person fixed what failed); returns how many. Failures whose cause may be gone are retried anyway."""
+        return self.catalog.retry_failed()
+
+    def skipped_files(self, limit: int | None = None) -> list[SkippedFile]:
+        """Files that scans left out on purpose (too small, a loop, unreadable), with the reason, by path."""
+        return skipped_files(self.catalog.engine, limit)
 
     def status(self) -> LibraryStatus:
         """Counts and the vector index's health, without loading the index (LibraryIndex.health)."""

@@ -202,3 +202,16 @@ def test_only_the_app_state_switches_the_library() -> None:
         if isinstance(assigned, ast.Attribute) and assigned.attr == "library" and ast.unparse(assigned.value) != "self"
     }
     assert switching == {"app/gui/state.py"}
+
+
+def test_nothing_outside_core_reaches_into_the_catalog() -> None:
+    """The front ends and the trainer ask the library (or one of its services), never `library.catalog`
+    (issue 14): a catalog query used from outside gets a name on `Library` first."""
+    reaching = sorted(
+        f"{path.relative_to(REPO)}:{node.lineno}"
+        for folder in ("app", "training")
+        for path in (REPO / folder).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "catalog"
+    )
+    assert reaching == []

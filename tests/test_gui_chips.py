@@ -139,6 +139,21 @@ def test_a_dropped_file_shows_as_a_chip(qtbot: QtBot, window: MainWindow, tmp_pa
     assert window.model.hits()[0].path.split("/")[-2] == "green"
 
 
+def test_a_dropped_library_photo_leads_its_results_as_the_query(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """Issue 16: a dropped (or pasted) file of a library photo asks as that photo, so it comes first, marked
+    as the query, like a find similar from the grid (a path query left it out of its own results)."""
+    dropped = tmp_path / "photos" / "green" / "green-1.jpg"
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.find_similar_to_file(dropped)
+    (chip,) = window.search_field.chips()
+    hits = window.model.hits()
+    assert chip.term.photo_id == hits[0].photo_id and hits[0].path == str(dropped)
+    assert window.model.item(0).data(QUERY_ROLE) and len(hits) == 9  # itself, then the 8 others
+    assert [h.path.split("/")[-2] for h in hits[1:3]] == ["green", "green"]
+
+
 def test_the_clear_button_clears_chips_and_text(qtbot: QtBot, window: MainWindow) -> None:
     hit = window.model.hits()[0]
     search(qtbot, window, f"#{hit.photo_id} + red")

@@ -99,7 +99,7 @@ def photo_id(library: Library, text: str) -> int:
     """The id of the library photo that `#12`, `12` or a file's path names."""
     from photosift.core.search.references import resolve_photo
 
-    return resolve_photo(library.catalog, text)
+    return resolve_photo(library, text)
 
 
 # Search options ----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         with TqdmProgress(quiet=args.json) as progress:
             scans = library.scan([Path(p) for p in args.paths] or None, progress)
             if args.retry_failed:
-                library.catalog.retry_failed()
+                library.retry_failed()
                 library.text.retry_failed()
             report = library.index(progress)
             text = read_text(library, args, progress)
@@ -99,12 +99,10 @@ def _scan_line(scan: ScanReport, photo_count: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    from photosift.core.catalog.skipped import skipped_files
-
     with open_library(args, paths, settings) as library:
         status = library.status()
         failures = library.failures() if args.failures else []
-        skipped = skipped_files(library.catalog.engine) if args.failures and args.all else []
+        skipped = library.skipped_files() if args.failures and args.all else []
         hint = unindexed_model_hint(library)
         data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
         data["skipped"] = [asdict(f) for f in skipped]

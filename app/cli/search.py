@@ -65,6 +65,4 @@ def _check_indexed(library: Library) -> None:
 
 
 def _in_library(library: Library, path: Path) -> bool:
-    from photosift.core.catalog.catalog import absolute_path
-
-    return library.catalog.photo_id_for_path(absolute_path(path)) is not None
+    return library.photo_id_for_path(path) is not None

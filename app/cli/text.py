@@ -76,7 +76,7 @@ def text_status_line(status: dict[str, Any]) -> str:
 def cmd_text(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     """Print the text read from a photo (`#12`, `12` or its path)."""
     with open_library(args, paths, settings) as library:
-        photo_id = resolve_photo(library.catalog, args.photo)
+        photo_id = resolve_photo(library, args.photo)
         found = library.text.text_of(photo_id)
         if found is None:
             message = f"Photo #{photo_id} has not been read for text (see `ocr` in the README's Text in photos)."

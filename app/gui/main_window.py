@@ -34,7 +34,7 @@ from photosift.app.gui import window_menus
 from photosift.app.gui.controllers.first_run import FirstRun
 from photosift.app.gui.controllers.grid_marks import GridMarks
 from photosift.app.gui.controllers.indexing import IndexingController, RunOutcome
-from photosift.app.gui.controllers.queries import dropped_image, image_term, pasted_image_op
+from photosift.app.gui.controllers.queries import dropped_image, file_query_op, pasted_image_op
 from photosift.app.gui.controllers.search import SearchController
 from photosift.app.gui.controllers.settings import open_settings
 from photosift.app.gui.dialogs.review_queue import ReviewQueue
@@ -254,7 +254,7 @@ class MainWindow(QMainWindow):
         return self.search.text()
 
     def find_similar_to_file(self, path: Path) -> None:
-        self.search_for(image_term(path))
+        self.runner.run_op(file_query_op(path), self.search_for)
 
     def selected_hits(self, first: QModelIndex | None = None) -> list[SearchHit]:
         """The selected results in grid order, with `first` (the clicked one) leading."""

@@ -19,8 +19,6 @@ from PySide6.QtGui import QImage
 
 from photosift.app.gui.widgets.query_chips import ImageTerm
 from photosift.app.gui.widgets.viewer_images import decode_op
-from photosift.core.catalog.photo_filters import dated_order
-from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.errors import UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.library import Library
@@ -52,6 +50,18 @@ def similar_target(text: str) -> int | Path | None:
 def image_term(path: Path) -> str:
     """`path` as one image term of a query: quoted when it holds white space, which would split it."""
     return f'"{path}"' if any(c.isspace() for c in str(path)) else str(path)
+
+
+def file_query_op(path: Path) -> Callable[[Library], str]:
+    """An op for the task runner: the query for photos like an image file (dropped or pasted). A file of one
+    of the library's photos asks as that photo (`#id`), so the photo leads its results marked as the query,
+    as a find similar from the grid does; any other file asks by its path."""
+
+    def op(library: Library) -> str:
+        photo_id = library.photo_id_for_path(path)
+        return image_term(path) if photo_id is None else f"#{photo_id}"
+
+    return op
 
 
 def result_filters(library: Library) -> SearchFilters:
@@ -121,8 +131,7 @@ def timeline_op(offset: int, limit: int) -> Callable[[Library], TimelinePage]:
     """An op for the task runner: one page of the home view's timeline."""
 
     def op(library: Library) -> TimelinePage:
-        hidden = duplicate_photo_ids(library.catalog.engine) if library.settings.hide_duplicates else set()
-        ordered = [d for d in dated_order(library.catalog.engine, None, newest_first=True) if d[0] not in hidden]
+        ordered = library.timeline(library.settings.hide_duplicates)
         page = library.page([(photo_id, None) for photo_id, _ in ordered], offset, limit)
         dates = {photo_id: date.when for photo_id, date in ordered[offset : offset + limit]}
         return TimelinePage(page, len(ordered), dates)

@@ -31,7 +31,7 @@ from photosift.app.gui.widgets.why_matched import WhyMatched
 from photosift.app.gui.widgets.zoom_view import ZOOM_STEP, ZoomView
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
-from photosift.core.catalog.photo_filters import PhotoDate, photo_dates
+from photosift.core.catalog.photo_filters import PhotoDate
 from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
 
@@ -301,7 +301,7 @@ class Viewer(QWidget):
                 self.details.show_note(sentence)
 
         def read(lib: Library) -> tuple[PhotoInfo | None, PhotoDate | None]:
-            return lib.photo(hit.photo_id), photo_dates(lib.catalog.engine, [hit.photo_id]).get(hit.photo_id)
+            return lib.photo(hit.photo_id), lib.photo_dates([hit.photo_id]).get(hit.photo_id)
 
         self.runner.run_op(read, show, shown_in_place(note, self.runner.present))
 

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QTreeWidgetItem
 from photosift.app.gui.widgets.library_sections import KIND_ROLE
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
-from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.library import Library
 
 NOT_SEARCHED = "Find bursts, resized copies and edits of the same photo, and choose which copy to keep"
@@ -19,7 +18,9 @@ NOT_SEARCHED = "Find bursts, resized copies and edits of the same photo, and cho
 
 def count_duplicates(library: Library) -> int:
     """Photos marked as duplicates of another (each group's best copy is not counted)."""
-    return len(duplicate_photo_ids(library.catalog.engine))
+    from photosift.core.duplicates.service import Duplicates  # numpy and the pair search: not at window start
+
+    return len(Duplicates(library).duplicate_photo_ids())
 
 
 class DuplicatesEntry(QObject):
