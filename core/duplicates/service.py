@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from photosift.core.parallel import map_ahead
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
-    from photosift.core.library import Library
+    from photosift.core.catalog import Catalog
     from photosift.core.vindex import FloatArray, IdArray, VectorIndex
 
 EXPORT_FORMAT = "photosift-duplicates"
@@ -45,11 +45,21 @@ PROGRESS_EVERY = 64
 SNAPSHOT_TRIES = 3
 
 
+class DuplicateSource(Protocol):
+    """What the duplicate search needs of its library (`core.library.Library`): the catalog (photos, their
+    dates, the groups and signatures) and its model's vector index (the embeddings compared)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def vector_index(self) -> VectorIndex: ...
+
+
 class Duplicates:
     """Find, list, review and export the near-duplicate groups of one library (stateless: the catalog
     holds everything, so a front end makes one whenever it needs it)."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: DuplicateSource) -> None:
         self._library = library
         self._engine = library.catalog.engine
 
