@@ -219,13 +219,14 @@ class Library:
         self.catalog.retry_failed(retryable_failures())
         pending = self.catalog.pending_photos(self.model_id)
         self._index.current()
+        self.places.prepare()  # photos waiting for a name: their place data loads while the model does
         if pending:
             self.encoder.load(progress, cancel)
             self.tags.tagger.prepare_if_cached(progress)  # then batches are tagged as they are written
         report = embed_photos(
             pending,
             self.encoder,
-            self._write_batch,
+            self._store_batch,
             batch_size=self.settings.batch_size or (CPU_BATCH if self.encoder.device == "cpu" else GPU_BATCH),
             workers=self.settings.decode_workers or default_decode_workers(self.encoder.device),
             progress=progress,
@@ -235,6 +236,11 @@ class Library:
         self.places.name_missing(progress, cancel)  # new photos and those indexed before places existed
         self.tags.tagger.catch_up(progress, cancel)
         return report
+
+    def _store_batch(self, results: list[PhotoResult]) -> None:
+        """Store a batch of results, then name its photos' places, so a cancelled run keeps them named."""
+        self._write_batch(results)
+        self.places.name_indexed(results)
 
     def _write_batch(self, results: list[PhotoResult]) -> None:
         with self._index.writing():

@@ -6,8 +6,11 @@ Lisbon, "Yoyogi" in Tokyo), not what a person calls where they were. So a photo 
 `locality` (the nearest place) and its `city`, the most populous place whose reach covers it, a reach that
 grows with the place's population (`reach_km`). `place:` matches either, and the region and the country.
 
-Names are looked up once per photo and stored in the catalog (`places`): at the end of every indexing run,
-for every photo with GPS and no row yet, which also fills in libraries indexed before places existed.
+Names are looked up once per photo and stored in the catalog (`places`): batch by batch as an indexing run
+stores photos, so a cancelled run keeps the names of what it indexed, and at the end of every run for every
+photo with GPS and no row yet, which also fills in libraries indexed before places existed. The place data
+takes seconds to load (4-7 s on this 2-core machine), so it loads on a thread of its own from the moment a
+run needs it; the batches stored meanwhile are named at the end of the run.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import functools
 import gzip
 import json
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from importlib import resources
 from typing import Any
 
@@ -33,6 +38,7 @@ from photosift.core.catalog.place_rows import (
     store_places,
     unplaced_photos,
 )
+from photosift.core.catalog.records import PhotoResult
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 # No named place farther than this: a photo at sea or on an ice sheet gets no name rather than a town
@@ -138,10 +144,74 @@ class Places:
     def __init__(self, engine: Engine, gazetteer: Callable[[], Gazetteer] = load_gazetteer) -> None:
         self._engine = engine
         self._gazetteer = gazetteer
+        self._lock = threading.Lock()
+        self._load: Future[Gazetteer] | None = None
+        self._waiting: list[tuple[int, float, float]] = []  # stored by this run before the data loaded
+
+    def prepare(self) -> None:
+        """Start loading the place data in the background when photos already wait for a name, so that
+        the end of an indexing run finds it loaded."""
+        if unplaced_photos(self._engine):
+            self._loading()
+
+    def name_indexed(self, results: Sequence[PhotoResult]) -> int:
+        """Name the photos of a batch an indexing run just stored; returns how many were named.
+
+        Photos without GPS are skipped. Until the place data has loaded (its loading starts here) nothing
+        is named and nothing waits: `name_missing` names those photos at the end of the run.
+        """
+        located = [
+            (r.photo_id, r.metadata.gps_lat, r.metadata.gps_lon)
+            for r in results
+            if r.metadata is not None and r.metadata.gps_lat is not None and r.metadata.gps_lon is not None
+        ]
+        if not located:
+            return 0
+        gazetteer = self._loaded()
+        if gazetteer is None:
+            with self._lock:
+                self._waiting.extend(located)
+            return 0
+        _store_names(self._engine, gazetteer, located)
+        return len(located)
 
     def name_missing(self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> int:
-        """Look up every photo with GPS and no place yet (see `name_places`)."""
-        return name_places(self._engine, self._gazetteer, progress, cancel)
+        """The end of an indexing run: look up every photo with GPS and no place yet (see `name_places`),
+        waiting for the place data where it is still loading. A cancelled run does not wait: it names the
+        photos it stored before the data loaded if the data is there by now, and leaves the rest."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        if cancel is None or not cancel.cancelled:
+            return name_places(self._engine, self.load, progress, cancel)
+        gazetteer = self._loaded()
+        if gazetteer is None or not waiting:
+            return 0
+        _store_names(self._engine, gazetteer, waiting)
+        return len(waiting)
+
+    def load(self) -> Gazetteer:
+        """The place data, waiting for its loading (started on a thread of its own if it has not).
+
+        Raises:
+            Exception: what loading raised (the next call tries again).
+        """
+        return self._loading().result()
+
+    def _loading(self) -> Future[Gazetteer]:
+        """The loading of the place data, started on a thread of its own the first time (and again after
+        a failure, which `result()` raises to whoever waits)."""
+        with self._lock:
+            if self._load is None or (self._load.done() and self._load.exception() is not None):
+                self._load = Future()
+                load = threading.Thread(target=_fill, args=(self._load, self._gazetteer), name="places-load")
+                load.daemon = True  # a process that ends meanwhile does not wait for data it no longer needs
+                load.start()
+            return self._load
+
+    def _loaded(self) -> Gazetteer | None:
+        """The place data if it has loaded, else None (its loading started)."""
+        load = self._loading()
+        return load.result() if load.done() and load.exception() is None else None
 
     def unnamed(self) -> int:
         """Photos with GPS whose place is not looked up yet (named by the next indexing run)."""
@@ -173,11 +243,22 @@ def name_places(
     for batch in _batches(pending):
         if cancel is not None and cancel.cancelled:
             break
-        names = places.lookup([lat for _, lat, _ in batch], [lon for _, _, lon in batch])
-        store_places(engine, [(photo_id, name) for (photo_id, _, _), name in zip(batch, names, strict=True)])
+        _store_names(engine, places, batch)
         done += len(batch)
         progress(Progress("places", done, len(pending)))
     return done
+
+
+def _store_names(engine: Engine, places: Gazetteer, photos: Sequence[tuple[int, float, float]]) -> None:
+    names = places.lookup([lat for _, lat, _ in photos], [lon for _, _, lon in photos])
+    store_places(engine, [(photo_id, name) for (photo_id, _, _), name in zip(photos, names, strict=True)])
+
+
+def _fill(future: Future[Gazetteer], load: Callable[[], Gazetteer]) -> None:
+    try:
+        future.set_result(load())
+    except BaseException as exc:  # handed to whoever waits for the data
+        future.set_exception(exc)
 
 
 def _batches(items: Sequence[tuple[int, float, float]]) -> Iterator[Sequence[tuple[int, float, float]]]:

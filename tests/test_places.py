@@ -4,7 +4,8 @@ filters; counts by country and city."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ from test_library import open_library
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.place_rows import PlaceCount, distance_km, fold
-from photosift.core.errors import QueryError
+from photosift.core.errors import Cancelled, QueryError
 from photosift.core.library import Library
-from photosift.core.places import Gazetteer, load_gazetteer
+from photosift.core.places import Gazetteer, Places, load_gazetteer
+from photosift.core.progress import CancelToken, Progress
+from photosift.core.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +166,60 @@ def test_city_is_the_panel_city_while_place_also_matches_regions(library: Librar
     assert "sintra" in names(library, "place:Lisbon")
     assert names(library, "city:Lisbon") == {"lisbon", "lisbon-2", "belem"}
     assert names(library, "city:lisbon country:PT") == {"lisbon", "lisbon-2", "belem"}
+
+
+def indexed_library(home: Path, tmp_path: Path, gazetteer: Callable[[], Gazetteer]) -> Library:
+    """A library of the city photos, scanned, indexed two photos a batch, with its own place data."""
+    lib = open_library(home, settings=Settings(batch_size=2, decode_workers=1))
+    lib.places = Places(lib.catalog.engine, gazetteer)
+    lib.add_folder(make_city_photos(tmp_path / "travel"))
+    lib.scan()
+    return lib
+
+
+def stop_after_a_batch(cancel: CancelToken) -> Callable[[Progress], None]:
+    def progress(report: Progress) -> None:
+        if report.stage == "index" and report.done >= 2:
+            cancel.cancel()
+
+    return progress
+
+
+def test_a_cancelled_run_keeps_the_places_of_the_photos_it_stored(
+    home: Path, tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    lib = indexed_library(home, tmp_path, lambda: gazetteer)
+    try:
+        lib.places.load()  # loaded: each batch is named as it is stored
+        cancel = CancelToken()
+        with pytest.raises(Cancelled) as stopped:
+            lib.index(stop_after_a_batch(cancel), cancel)
+        assert stopped.value.partial.embedded < len(CITIES) + 3
+        assert "belem" in names(lib, "place:Lisbon")  # the first batch: belem.jpg, lisbon.jpg
+        assert lib.places.unnamed() == 0  # every photo stored with GPS is named
+    finally:
+        lib.close()
+
+
+def test_the_place_data_loads_on_its_own_thread_and_a_cancel_does_not_wait_for_it(
+    home: Path, tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    release, threads = threading.Event(), []
+
+    def slow() -> Gazetteer:
+        threads.append(threading.current_thread().name)
+        assert release.wait(30), "the test never let the place data load"
+        return gazetteer
+
+    lib = indexed_library(home, tmp_path, slow)
+    try:
+        cancel = CancelToken()
+        with pytest.raises(Cancelled):
+            lib.index(stop_after_a_batch(cancel), cancel)  # returns while the data is still loading
+        assert threads == ["places-load"] and lib.places.unnamed() >= 2
+        release.set()
+        lib.index()  # the next run names them
+        assert lib.places.unnamed() == 0 and "lisbon" in names(lib, "place:Lisbon")
+    finally:
+        release.set()
+        lib.close()
