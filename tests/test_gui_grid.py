@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.qtbot import QtBot
@@ -22,6 +22,8 @@ from test_library import open_library
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.prefs import load_prefs
+from photosift.app.gui.state import Changes
+from photosift.app.gui.widgets import results_model
 from photosift.app.gui.widgets.justified import MAX_ASPECT, justify
 from photosift.app.gui.widgets.results_grid import SPACING, ResultsView
 from photosift.app.gui.widgets.results_model import HEADING_HEIGHT, ResultsModel
@@ -162,6 +164,31 @@ def test_end_goes_to_the_last_result_and_loads_what_lies_before_it(qtbot: QtBot,
     bar = grid.view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum() > 0, timeout=WAIT_MS)
     assert grid.view.visualRect(grid.view.currentIndex()).intersects(grid.view.viewport().rect())
+
+
+def test_end_on_many_results_makes_their_rows_turn_by_turn(
+    qtbot: QtBot, cache: ThumbnailCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: End on 100,000 results made every row in one go, freezing the window ~5 s."""
+    monkeypatch.setattr(results_model, "ROWS_PER_TURN", 100)
+    hits = photos(20 * PAGE)
+    grid = Grid(qtbot, cache, hits, monthly(hits, 30))
+    grid.show(total=len(hits))
+    seen: list[int] = []  # photos in the grid at each turn of the event loop
+    ticker = QTimer(interval=0)
+    ticker.timeout.connect(lambda: seen.append(grid.model.hit_count()))
+    ticker.start()
+    grid.view.setFocus()
+    with qtbot.waitSignal(grid.model.filled, timeout=WAIT_MS):
+        qtbot.keyClick(grid.view, Qt.Key.Key_End)
+    ticker.stop()
+    assert len({count for count in seen if PAGE < count < len(hits)}) > 3  # the window ran between them
+    assert grid.model.hit_at(grid.view.currentIndex().row()) == hits[-1] and len(grid.requests) == 1
+    monkeypatch.setattr(results_model, "ROWS_PER_TURN", len(hits))
+    whole = Grid(qtbot, cache, hits, grid.dates)
+    whole.model.reset(SearchPage(tuple(hits), 0, len(hits), False), grid.dates, len(hits))
+    assert grid.model.lines() == whole.model.lines()  # laid out as if made in one go
+    assert grid.model.laid_out_height() == whole.model.laid_out_height()
 
 
 def test_dragging_the_scrollbar_to_the_end_shows_the_last_results(qtbot: QtBot, cache: ThumbnailCache) -> None:
@@ -337,6 +364,30 @@ def test_the_view_menu_shows_names_below_photos_and_remembers_it(qtbot: QtBot, h
         assert load_prefs(library.paths).show_names
         window.apply_prefs(replace(window.prefs, show_names=False))
         assert not action.isChecked()
+    finally:
+        runner.shutdown()
+        window.thumbnails.wait()
+        library.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "reruns"), [("beach", False), ("beach tag:family", True), ('-tag:people album:"Summer"', True)]
+)
+def test_a_tag_or_album_change_runs_again_only_a_query_that_filters_by_them(
+    qtbot: QtBot, home: Path, monkeypatch: pytest.MonkeyPatch, query: str, reruns: bool
+) -> None:
+    """Regression: every tag or album change ran the query again for every loaded row (after End, all of
+    them), even when its results could not change."""
+    library = open_library(home)
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner)
+    qtbot.addWidget(window)
+    try:
+        window.search.field.set_query(query)
+        runs: list[bool] = []
+        monkeypatch.setattr(window.search, "run_query", lambda keep_scroll=False: runs.append(keep_scroll))
+        window.state.changed.emit(Changes(tags=True, albums=True))
+        assert runs == ([True] if reruns else [])
     finally:
         runner.shutdown()
         window.thumbnails.wait()

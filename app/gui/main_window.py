@@ -379,7 +379,7 @@ class MainWindow(QMainWindow):
     def _changed(self, changes: Changes) -> None:
         """A write changed the library: the counts may differ, and the results when tags or albums did."""
         self.refresh_library_status()
-        if (changes.tags or changes.albums) and self.search.text():
+        if (changes.tags or changes.albums) and self.search.follows_tags_or_albums():
             self.run_query(keep_scroll=True)
 
     def refresh_library_status(self) -> None:

@@ -19,9 +19,10 @@ from PySide6.QtGui import QImage
 
 from photosift.app.gui.widgets.query_chips import ImageTerm
 from photosift.app.gui.widgets.viewer_images import decode_op
-from photosift.core.errors import UserError
+from photosift.core.errors import PhotosiftError, UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.library import Library
+from photosift.core.search.query import parse_query
 from photosift.core.search.records import SearchFilters, SearchPage
 from photosift.core.search.references import parse_reference
 
@@ -67,6 +68,18 @@ def file_query_op(path: Path) -> Callable[[Library], str]:
 def result_filters(library: Library) -> SearchFilters:
     """What the window's searches add to the query: marked near-duplicates left out, if the person chose so."""
     return SearchFilters(hide_duplicates=library.settings.hide_duplicates)
+
+
+def follows_tags_or_albums(text: str) -> bool:
+    """Whether a change of tags or albums can change the results of the query `text`: it filters by tag or
+    by album (a smart album's own search may name tags). Other results stay as they are, so they are not
+    fetched again: after End that meant every loaded row, 100,000 of them. A query that does not parse
+    counts as following them, so that running it again shows its error."""
+    try:
+        filters = parse_query(text).filters
+    except PhotosiftError:
+        return True
+    return bool(filters.include_tags or filters.exclude_tags or filters.albums)
 
 
 def query_op(text: str, offset: int, limit: int) -> Callable[[Library], SearchPage]:

@@ -15,7 +15,14 @@ from pathlib import PurePath
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QListView
 
-from photosift.app.gui.controllers.queries import ChipPicture, TimelinePage, chip_picture_op, query_op, timeline_op
+from photosift.app.gui.controllers.queries import (
+    ChipPicture,
+    TimelinePage,
+    chip_picture_op,
+    follows_tags_or_albums,
+    query_op,
+    timeline_op,
+)
 from photosift.app.gui.presenter import failure_sentence
 from photosift.app.gui.widgets.query_badges import QueryBadges
 from photosift.app.gui.widgets.query_chips import ImageTerm, QueryField
@@ -52,6 +59,7 @@ class SearchController(QObject):
         field.chips_changed.connect(self.run_query)
         field.picture_wanted.connect(self._fetch_picture)
         model.more_wanted.connect(self._load_more)
+        model.filled.connect(self._shown_more)  # the rest of a large page, made turn by turn
 
     def text(self) -> str:
         """The whole query: its chips' terms and the typed text."""
@@ -85,6 +93,11 @@ class SearchController(QObject):
             lambda page: self._first_page(seq, page, keep_scroll),
             lambda exc: self._failed(seq, exc),
         )
+
+    def follows_tags_or_albums(self) -> bool:
+        """Whether a change of tags or albums can change the results on show (the timeline's cannot)."""
+        text = self.text()
+        return bool(text) and follows_tags_or_albums(text)
 
     def refresh(self) -> None:
         """Show photos indexed since the query ran, without moving the grid under the user.
@@ -125,7 +138,7 @@ class SearchController(QObject):
         """Say how many photos there are (the grid alone cannot: its pages load as it scrolls)."""
         # The query's own photos (a find similar's photo leads its results) are not among its matches.
         asked = sum(1 for photo_id in self._query_photos if self.model.row_of(photo_id) is not None)
-        shown, more = self.model.hit_count() - asked, self.model.canFetchMore(QModelIndex())
+        shown, more = self.model.hit_count() - asked, self.model.canFetchMore(QModelIndex()) or self.model.filling()
         if self._timeline_total is not None:
             summary = f"{self._timeline_total:,} photos, newest first" if self._timeline_total else ""
         elif not shown:
@@ -144,9 +157,7 @@ class SearchController(QObject):
         def done(page: SearchPage, dates: dict[int, datetime] | None = None) -> None:
             if seq == self._seq:
                 self.model.append(page, dates)
-                self._mark_query_photos()
-                self._summarise()
-                self.results_shown.emit()
+                self._shown_more()
 
         def failed(exc: BaseException) -> None:
             if seq == self._seq:
@@ -157,6 +168,11 @@ class SearchController(QObject):
             self.runner.run_op(timeline_op(offset, limit), lambda t: done(t.page, t.dates), failed)
         else:
             self.runner.run_op(query_op(text, offset, limit), done, failed)
+
+    def _shown_more(self) -> None:
+        self._mark_query_photos()
+        self._summarise()
+        self.results_shown.emit()
 
     def _failed(self, seq: int, exc: BaseException) -> None:
         sentence = failure_sentence(exc)

@@ -20,7 +20,8 @@ from PySide6.QtGui import QAction, QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStyle, QWidget
 
 from photosift.app.gui.prefs import THUMBNAIL_DEFAULT
-from photosift.app.gui.widgets.results_model import GridGeometry, ResultsModel
+from photosift.app.gui.widgets.grid_geometry import GridGeometry
+from photosift.app.gui.widgets.results_model import ResultsModel
 
 SPACING = 4  # pixels between neighbouring cells (and around the grid)
 CAPTION_GAP = 4  # pixels between a photo and its name, when names are shown below photos

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import (
@@ -31,12 +31,14 @@ from PySide6.QtCore import (
     QSignalBlocker,
     QSize,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap, QStandardItem, QStandardItemModel
 
 from photosift.app.gui.readable import readable_path
+from photosift.app.gui.widgets.grid_geometry import GridGeometry
 from photosift.app.gui.widgets.justified import justify
 from photosift.app.gui.widgets.mark_badges import draw_badge
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache, covering, draw_frame
@@ -47,6 +49,9 @@ Dates = Mapping[int, datetime]  # photo id -> its date, for the timeline's month
 HEADING_HEIGHT = 36  # pixels: a month's heading line, room for a larger bold font
 PAGE = 200  # photos asked for at a time when the view scrolls past the loaded ones
 LOAD_ALL = 1_000_000  # End on a query of unknown size asks for this many at once (and again if there are more)
+# Rows made per turn of the event loop (~30-60 ms on a busy 2-core machine): End on 100,000 results made
+# them all in one go and froze the window for ~5 s; the rest of a large page follows turn by turn.
+ROWS_PER_TURN = 1000
 # Rows holding a scaled picture: a few screens of the largest cells. Farther rows go back to the
 # placeholder, so memory stays bounded however far one scrolls.
 SHOWN_MAX = 400
@@ -55,32 +60,12 @@ SELECTED_FRAME = 4  # pixels: the frame of a selected photo, plain at a glance o
 ACCESSIBLE, SIZE_HINT = Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.SizeHintRole
 
 
-@dataclass(frozen=True)
-class GridGeometry:
-    """What the view's size and the thumbnail size make of the justified layout.
-
-    Attributes:
-        line: the width the view wraps its lines at, in pixels.
-        height: the target height of a line of photos (the thumbnail size chosen in the View menu).
-        spacing: pixels around every cell.
-        caption: pixels below each photo for its name (0: names show on hover only).
-        ratio: the screen's device pixel ratio, so scaled pictures stay sharp.
-        highlight: the colour a selected photo is framed in (the palette's).
-    """
-
-    line: int = 0
-    height: int = 160
-    spacing: int = 8
-    caption: int = 0
-    ratio: float = 1.0
-    highlight: QColor = field(default_factory=lambda: QColor(42, 130, 218))
-
-
 class ResultsModel(QStandardItemModel):
     """Holds the hits of the current query. When the view wants more rows and the last page said
     `has_more`, it emits `more_wanted(offset, limit)`; the window runs the query and calls `append`."""
 
     more_wanted = Signal(int, int)  # offset of the next page, how many photos are wanted from there
+    filled = Signal()  # the last rows of a page too large for one turn of the event loop are in
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None):
         super().__init__(parent)
@@ -89,6 +74,8 @@ class ResultsModel(QStandardItemModel):
         self._prototype = QStandardItem()  # what every photo's row starts as (cloned in one call)
         self._prototype.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
         self._prototype.setBackground(QBrush(PLACEHOLDER))
+        self._feed = QTimer(self, singleShot=True, interval=0)  # the next rows of a large page
+        self._feed.timeout.connect(self._feed_more)
         self._clear()
         thumbnails.ready.connect(self._thumbnail_ready)
         thumbnails.dropped.connect(self._thumbnail_dropped)
@@ -98,6 +85,7 @@ class ResultsModel(QStandardItemModel):
         self._aspects: list[float | None] = []  # by row: width/height (0.0 unknown); None for a heading
         self._sizes: list[tuple[int, int]] = []  # by row: the picture's (or heading's) size in the layout
         self._lines: list[int] = []  # the first row of every line of the layout
+        self._line_heights: list[int] = []  # the height of every line, with the spacing below it
         self._height = 0  # of all the lines, with the spacing around them
         self._month: tuple[int, int] | None = None  # (year, month) of the last row added to the timeline
         self._rows: dict[int, int] = {}  # photo id -> row, to show a thumbnail when it is ready
@@ -107,6 +95,8 @@ class ResultsModel(QStandardItemModel):
         self._total: int | None = None  # photos the whole query has, where known (the timeline)
         self._has_more = self._loading = False
         self._next_offset = 0  # pages may hold fewer hits than their limit (photos gone since indexing)
+        self._pending: deque[SearchHit] = deque()  # hits received, their rows not made yet (ROWS_PER_TURN)
+        self._pending_dates: Dates | None = None
 
     # Filling --------------------------------------------------------------------------------------
 
@@ -114,6 +104,7 @@ class ResultsModel(QStandardItemModel):
         """Show `page` as the first page of a new query (None: no query, no rows); with `dates`, under
         month headings (the timeline). `total` is how many photos the query has in all, where known."""
         self._thumbnails.drop_queued()
+        self._feed.stop()
         # One modelReset once the new rows are in (views and the viewer then find them), not a removal
         # and an insertion: the signals of the rows' own changes are held back meanwhile.
         self.beginResetModel()
@@ -122,24 +113,45 @@ class ResultsModel(QStandardItemModel):
             self._clear()
             self._total = total
             if page is not None:
-                self._add(page, dates)
+                self._receive(page.hits, page, dates)
         self.endResetModel()
 
     def append(self, page: SearchPage, dates: Dates | None = None) -> None:
-        """Add the next page (the one `more_wanted` asked for)."""
+        """Add the next page (the one `more_wanted` asked for): its first ROWS_PER_TURN rows now, the
+        rest over the next turns of the event loop (`filled` says when they are all in)."""
         self._loading = False
-        new = [h for h in page.hits if h.photo_id not in self._rows]
-        if new:
-            self._add(SearchPage(tuple(new), page.offset, page.limit, page.has_more), dates)
-        self._has_more, self._next_offset = page.has_more, page.offset + page.limit
+        self._receive([h for h in page.hits if h.photo_id not in self._rows], page, dates)
 
     def loading_failed(self) -> None:
         """The page `more_wanted` asked for did not come; allow asking again."""
         self._loading = False
 
-    def _add(self, page: SearchPage, dates: Dates | None) -> None:
+    def filling(self) -> bool:
+        """Whether rows of a page received are still being made (`filled` follows)."""
+        return bool(self._pending)
+
+    def _receive(self, hits: Iterable[SearchHit], page: SearchPage, dates: Dates | None) -> None:
+        self._has_more, self._next_offset = page.has_more, page.offset + page.limit
+        self._pending.extend(hits)
+        self._pending_dates = dates
+        self._add_pending(preview=True)
+
+    def _feed_more(self) -> None:
+        self._add_pending(preview=False)
+        if not self._pending:
+            self.filled.emit()
+
+    def _add_pending(self, preview: bool) -> None:
+        """Make the rows of the next ROWS_PER_TURN hits received, and ask for a turn for the rest."""
+        chunk = [self._pending.popleft() for _ in range(min(ROWS_PER_TURN, len(self._pending)))]
+        if chunk:
+            self._add(chunk, self._pending_dates, preview)
+        if self._pending:
+            self._feed.start()
+
+    def _add(self, hits: list[SearchHit], dates: Dates | None, preview: bool) -> None:
         first = len(self._hits)
-        for hit in page.hits:
+        for hit in hits:
             when = dates.get(hit.photo_id) if dates is not None else None
             if when is not None and (when.year, when.month) != self._month:
                 self._month = (when.year, when.month)
@@ -148,8 +160,6 @@ class ResultsModel(QStandardItemModel):
             self._rows[hit.photo_id] = len(self._hits)
             self._hits.append(hit)
             self._aspects.append(hit.aspect or 0.0)
-        self._has_more = page.has_more
-        self._next_offset = page.offset + page.limit
         tail = self._lines[-1] if self._lines else 0  # the last line may take more photos now
         self._lay_out(tail, first)
         items = []
@@ -157,15 +167,16 @@ class ResultsModel(QStandardItemModel):
             hit = self._hits[row]
             items.append(self._item(hit, row) if hit is not None else self._heading(row, dates or {}))
         self.invisibleRootItem().appendRows(items)
-        for row in range(first, min(len(self._hits), first + SHOWN_MAX)):  # a refreshed page: no flicker
+        shown = first + SHOWN_MAX if preview else first  # a refreshed page shows its pictures at once: no flicker
+        for row in range(first, min(len(self._hits), shown)):
             hit = self._hits[row]
             picture = self._thumbnails.preview(hit.photo_id) if hit is not None else None
             if hit is not None and picture is not None:
                 self._show(row, hit.photo_id, picture)
 
     def _item(self, hit: SearchHit, row: int) -> QStandardItem:
-        """A photo's row: three calls into Qt, as 100,000 rows of End's load are made in one go (the
-        tooltip comes on hover: `give_tooltip`)."""
+        """A photo's row: three calls into Qt, as End may make 100,000 of them (the tooltip comes on
+        hover: `give_tooltip`)."""
         name = os.path.basename(readable_path(hit.path))
         item = self._prototype.clone()
         item.setData(name + ("" if hit.score is None else f", similarity {hit.score:.2f}"), ACCESSIBLE)
@@ -212,13 +223,16 @@ class ResultsModel(QStandardItemModel):
         already, and those whose cell changed (`every`: all of them) get their new size hint."""
         g = self._geometry
         laid = justify(self._aspects[start:], max(g.line, 1), g.height, g.spacing, HEADING_HEIGHT)
-        del self._lines[bisect_right(self._lines, start - 1) :]
+        kept = bisect_right(self._lines, start - 1)
+        del self._lines[kept:], self._line_heights[kept:]
         self._lines.extend(start + line for line in laid.lines)
         old, self._sizes[start:] = self._sizes[start:existing], laid.sizes
         for row in range(start, existing):
             if every or self._sizes[row] != old[row - start]:
                 self.item(row).setData(self._cell(row), SIZE_HINT)
-        self._height = g.spacing + sum(self._cell(first).height() + g.spacing for first in self._lines)
+        # Kept per line, so adding a page's rows turn by turn sums only the new lines' heights.
+        self._line_heights.extend(self._cell(first).height() + g.spacing for first in self._lines[kept:])
+        self._height = g.spacing + sum(self._line_heights)
 
     def laid_out_height(self) -> int:
         """The height of the loaded rows in the view, known before the view has laid them out."""
@@ -259,10 +273,13 @@ class ResultsModel(QStandardItemModel):
         return sum(1 for hit in self._hits[: max(row, 0)] if hit is not None)
 
     def remaining(self) -> int:
-        """Photos of the query not loaded yet: exact where the total is known, else a page while there are more."""
-        if not self._has_more:
+        """Photos of the query without their row yet: exact where the total is known, else those received
+        and a page while there are more."""
+        if not self._has_more and not self._pending:
             return 0
-        return max(0, self._total - self.hit_count()) if self._total is not None else PAGE
+        if self._total is not None:
+            return max(0, self._total - self.hit_count())
+        return len(self._pending) + (PAGE if self._has_more else 0)
 
     def give_tooltip(self, row: int) -> None:
         """Give a photo's row its tooltip (path, id, similarity) when the pointer first rests on it, after
@@ -282,7 +299,7 @@ class ResultsModel(QStandardItemModel):
     def load_through(self, count: int) -> bool:
         """Ask for pages until `count` photos are loaded (a scrollbar drag or End went past the loaded
         ones); True if a request went out."""
-        if not self._has_more or self._loading or count <= self._next_offset:
+        if not self._has_more or self._loading or self._pending or count <= self._next_offset:
             return False
         self._loading = True
         self.more_wanted.emit(self._next_offset, max(PAGE, count - self._next_offset))
@@ -293,7 +310,7 @@ class ResultsModel(QStandardItemModel):
         return self.load_through(self._total if self._total is not None else LOAD_ALL)
 
     def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and self._has_more and not self._loading
+        return not parent.isValid() and self._has_more and not self._loading and not self._pending
 
     def fetchMore(self, parent: Index) -> None:
         if self.canFetchMore(parent):
