@@ -190,3 +190,19 @@ def test_a_country_lists_its_most_photographed_cities(qtbot: QtBot, runner: Task
     places.show([PlaceCount("Japan", None, sum(c.photos for c in cities)), *cities])
     japan = places.section.child(0)
     assert japan.childCount() == SHOWN_CITIES and japan.child(0).text(0) == "Town 000"
+
+
+def test_the_viewer_explains_the_search_on_show_not_the_text_typed_since(qtbot: QtBot, library: Library) -> None:
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        search(qtbot, window, "place:Tokyo")
+        window.search.field.setText("place:Sydney")  # typed, not searched yet: Tokyo's photo is on show
+        assert window.query_text() == "place:Sydney"
+        window.open_viewer(0)
+        qtbot.waitUntil(lambda: "place:" in window.viewer.why.why.text(), timeout=WAIT_MS)
+        assert "place:Tokyo passes" in window.viewer.why.why.text()
+        window.viewer.close()
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()

@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.actions_ = PhotoActions(self, open_url)
         self.marker = Marker(self.runner, self.state.notice.emit, self)
         self.actions_.groups.append(MarkActions(self, self.marker, self).group)  # F, Ctrl+0-5
-        self.viewer.why.attach(self.marker, self.query_text)
+        self.viewer.why.attach(self.marker, lambda: self.search.shown_query)  # the query of the results on show
         self.grid_marks = GridMarks(self.runner, self.model, self)  # heart and star badges on the grid
         self.results_shown.connect(self.grid_marks.results_shown)
         self.marker.changed.connect(self.grid_marks.marks_changed)

@@ -51,6 +51,8 @@ class SearchController(QObject):
         self._seq = 0  # bumped per query; answers to older queries are dropped
         self._timeline_total: int | None = None  # photos in the timeline while it is on show
         self._query_photos: frozenset[int] = frozenset()  # the photo chips of the query on show
+        self._asked = ""  # the query of the latest search started
+        self.shown_query = ""  # the query whose results are on show (the field may hold a newer one)
         self.badges = QueryBadges(view, model.row_of)
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_query)
@@ -76,6 +78,7 @@ class SearchController(QObject):
         self._debounce.stop()
         self._seq += 1
         seq, text = self._seq, self.text()
+        self._asked = text
         self._query_photos = frozenset(
             t.photo_id for t in self.field.terms() if t.photo_id is not None and not t.subtract
         )
@@ -119,6 +122,7 @@ class SearchController(QObject):
     def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool, timeline: TimelinePage | None = None) -> None:
         if seq != self._seq:
             return
+        self.shown_query = self._asked
         scroll = self.view.verticalScrollBar().value()
         self.show_error("")
         self.model.reset(page, timeline.dates if timeline else None, timeline.total if timeline else None)
