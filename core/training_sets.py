@@ -17,15 +17,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from photosift.core.atomic import write_text
 from photosift.core.catalog.catalog import absolute_path
 from photosift.core.catalog.photo_files import PhotoFile, photo_files
 from photosift.core.errors import QueryError, UserError
 
-if TYPE_CHECKING:  # the library is handed in; core.library does not import this module
-    from photosift.core.library import Library
+if TYPE_CHECKING:
+    from photosift.core.albums.store import AlbumInfo
+    from photosift.core.catalog import Catalog
+    from photosift.core.settings import Paths
 
 LabelSource = Literal["folders", "tags", "albums"]
 Severity = Literal["error", "warning"]
@@ -47,6 +49,45 @@ _NOTHING_LABELLED = {
     "tags": "No tags have been accepted yet: accept tags on photos to label them, one tag per class.",
     "albums": "There are no albums yet: put photos in albums, one album per class.",
 }
+
+
+class TagLabels(Protocol):
+    """The tags the user accepted on photos (`core.tags.service.TagService`)."""
+
+    def labelled_photos(self, accepted: bool = True) -> dict[str, list[int]]: ...
+
+
+class AlbumLabels(Protocol):
+    """The albums and their photos now (`core.albums.service.Albums`)."""
+
+    def list_all(self) -> list[AlbumInfo]: ...
+
+    def photo_ids(self, name: str) -> set[int]: ...
+
+
+class LabelSources(Protocol):
+    """What a labelled set reads of its library (`core.library.Library`): every photo's files and folders
+    (the catalog), the accepted tags and the albums."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def tags(self) -> TagLabels: ...
+
+    @property
+    def albums(self) -> AlbumLabels: ...
+
+
+class ManifestPlace(Protocol):
+    """What writing a manifest reads of its library (`core.library.Library`): the catalog (each photo's
+    readable file, and the watched folders it never writes into) and the data folder (`labels/`)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def paths(self) -> Paths: ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +163,7 @@ class LabelWarning:
     message: str
 
 
-def labelled_set(library: Library, source: LabelSource) -> LabelledSet:
+def labelled_set(library: LabelSources, source: LabelSource) -> LabelledSet:
     """The classes the library's labels of one kind make, by name (ignoring case).
 
     - "folders": a class per sub-folder of a watched folder, holding the photos anywhere below it; photos
@@ -144,7 +185,7 @@ def labelled_set(library: Library, source: LabelSource) -> LabelledSet:
     elif source == "tags":
         members = {name: (set(ids), None) for name, ids in library.tags.labelled_photos(True).items()}
     else:
-        members = _album_members(library)
+        members = _album_members(library.albums)
     available = {f.photo_id for f in files if f.available}
     classes = (
         LabelledClass(name, tuple(sorted(ids & available)), len(ids - available), problem)
@@ -162,11 +203,11 @@ def _folder_members(files: Iterable[PhotoFile]) -> dict[str, set[int]]:
     return members
 
 
-def _album_members(library: Library) -> dict[str, tuple[set[int], str | None]]:
+def _album_members(albums: AlbumLabels) -> dict[str, tuple[set[int], str | None]]:
     members: dict[str, tuple[set[int], str | None]] = {}
-    for album in library.albums.list_all():
+    for album in albums.list_all():
         try:
-            members[album.name] = (library.albums.photo_ids(album.name), None)
+            members[album.name] = (albums.photo_ids(album.name), None)
         except QueryError as exc:  # one broken smart album must not hide the others
             members[album.name] = (set(), str(exc))
     return members
@@ -266,7 +307,7 @@ def _listed(names: list[str]) -> str:
 # The manifest: a labelled set as files, for the trainer's own process ---------------------------------------
 
 
-def write_manifest(library: Library, labelled: LabelledSet, path: Path | None = None) -> Path:
+def write_manifest(library: ManifestPlace, labelled: LabelledSet, path: Path | None = None) -> Path:
     """Write the set as training sees it (`exclusive`) for `python -m photosift.training --data MANIFEST`:
     `{"version": 1, "source": ..., "classes": {name: [absolute file paths]}}`, a readable file per photo.
 
@@ -284,7 +325,7 @@ def write_manifest(library: Library, labelled: LabelledSet, path: Path | None = 
     """
     stamp = f"{labelled.source}-{datetime.now():%Y%m%d-%H%M%S}{MANIFEST_SUFFIX}"
     target = Path(absolute_path(path)) if path is not None else library.paths.labels / stamp
-    for folder in library.folders():
+    for folder in library.catalog.folders():
         if target.is_relative_to(folder.path):
             raise UserError(f"Labels are not written into photo folders: choose a file outside {folder.path}.")
     readable: dict[int, str] = {}

@@ -10,11 +10,29 @@ well in its text space, which is what MCArcMargin pulls the photos towards.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from photosift.core.atomic import write_text
 from photosift.core.errors import UserError
-from photosift.core.library import Library
+from photosift.core.tags.records import TagInfo
 from photosift.core.tags.vocabulary import load_vocabulary
+from photosift.core.training_sets import AlbumLabels, TagLabels
+
+
+class TagWords(TagLabels, Protocol):
+    """Every tag, and those the user accepted on photos (`core.tags.service.TagService`)."""
+
+    def tags(self, group: str | None = None) -> list[TagInfo]: ...
+
+
+class UserWords(Protocol):
+    """Where the user's own words come from (`core.library.Library`): their tags and their albums."""
+
+    @property
+    def tags(self) -> TagWords: ...
+
+    @property
+    def albums(self) -> AlbumLabels: ...
 
 
 def bundled_captions() -> list[str]:
@@ -29,7 +47,7 @@ def bundled_captions() -> list[str]:
     return list(dict.fromkeys(captions))
 
 
-def user_terms(library: Library) -> list[str]:
+def user_terms(library: UserWords) -> list[str]:
     """The user's own words: custom tags, tags they accepted on photos, and album names (sorted)."""
     tags = {t.name for t in library.tags.tags() if not t.builtin} | set(library.tags.labelled_photos(True))
     albums = {album.name for album in library.albums.list_all()}

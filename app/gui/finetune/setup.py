@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
 from photosift.app.gui.finetune.caption_sources import (
+    UserWords,
     bundled_captions,
     read_caption_file,
     user_terms,
@@ -17,8 +19,7 @@ from photosift.app.gui.finetune.caption_sources import (
 )
 from photosift.app.gui.finetune.runs import CAPTIONS_FILE, MANIFEST_FILE, SETTINGS_FILE, RunRecord, save_record
 from photosift.core.errors import EnvironmentFault
-from photosift.core.library import Library
-from photosift.core.training_sets import LabelledSet, write_manifest
+from photosift.core.training_sets import LabelledSet, ManifestPlace, write_manifest
 from photosift.training.config import TrainConfig, load_config
 
 
@@ -31,8 +32,12 @@ class CaptionChoice:
     caption_file: Path | None = None
 
 
+class RunSources(ManifestPlace, UserWords, Protocol):
+    """What a run's inputs are written from (`core.library.Library`): the manifest's files and the user's words."""
+
+
 def prepare_run(
-    library: Library, labelled: LabelledSet, config: TrainConfig, record: RunRecord, captions: CaptionChoice
+    library: RunSources, labelled: LabelledSet, config: TrainConfig, record: RunRecord, captions: CaptionChoice
 ) -> TrainConfig:
     """Write the run folder's inputs and return the config that points at them.
 
