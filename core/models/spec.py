@@ -1,7 +1,8 @@
 """Model specs: which open_clip architecture, which weights, and how to preprocess photos for it.
 
 Specs are data (`resources/models/*.json` for the built-in models, `Paths.user_specs` for imported ones)
-so that adding a model never needs code. This module only reads and writes them; it imports no torch.
+so that adding a model never needs code. This module only reads and writes them (each field's checks
+are in `spec_fields`); it imports no torch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any, Literal, cast
 
 from photosift.core.atomic import write_text
 from photosift.core.errors import ModelError
+from photosift.core.models import spec_fields as check
+from photosift.core.models.spec_fields import FieldError
 from photosift.core.settings import Paths
 
 DEVICE_KINDS = ("cuda", "mps", "cpu")
@@ -188,7 +191,7 @@ def load_spec(path: Path) -> ModelSpec:
         raise ModelError(f"The model spec {path} must hold a JSON object.")
     try:
         return _parse(raw, path)
-    except _FieldError as exc:
+    except FieldError as exc:
         raise ModelError(f"The model spec {path} is invalid: {exc}.") from None
 
 
@@ -233,175 +236,69 @@ def dump_spec(spec: ModelSpec, path: Path) -> None:
     write_text(path, json.dumps(data, indent=2) + "\n", f"the model spec {path.name}")
 
 
-class _FieldError(Exception):
-    """A field of a spec is missing or invalid; the message names it."""
-
-
 def _parse(raw: Mapping[str, Any], path: Path) -> ModelSpec:
     known = {field.name for field in fields(ModelSpec)} - {"path"}  # the JSON keys are the field names
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise _FieldError(f"unknown field {unknown[0]!r}")
-    name = _get(raw, "name", str)
+        raise FieldError(f"unknown field {unknown[0]!r}")
+    name = check.value(raw, "name", str)
     if not NAME_PATTERN.fullmatch(name):
-        raise _FieldError(f"'name' must be lowercase letters, digits, '.', '_' or '-', not {name!r}")
-    architecture = _get(raw, "architecture", str)
-    image_size = _positive_int(raw, "image_size")
+        raise FieldError(f"'name' must be lowercase letters, digits, '.', '_' or '-', not {name!r}")
+    architecture = check.value(raw, "architecture", str)
+    image_size = check.positive_int(raw, "image_size")
     spec = ModelSpec(
         name=name,
-        title=_get(raw, "title", str, name),
-        description=_get(raw, "description", str, ""),
+        title=check.value(raw, "title", str, name),
+        description=check.value(raw, "description", str, ""),
         architecture=architecture,
-        open_clip_config=_architecture_config(raw, path.parent, architecture),
-        pretrained=_get(raw, "pretrained", str, None),
+        open_clip_config=check.architecture_config(raw, path.parent, architecture),
+        pretrained=check.value(raw, "pretrained", str, None),
         weights=_weights(raw),
-        checkpoint=_path(raw, "checkpoint", path.parent),
-        random_init=_get(raw, "random_init", bool, False),
-        sha256=_sha256(raw),
-        embed_dim=_positive_int(raw, "embed_dim"),
+        checkpoint=check.path(raw, "checkpoint", path.parent),
+        random_init=check.value(raw, "random_init", bool, False),
+        sha256=check.sha256(raw),
+        embed_dim=check.positive_int(raw, "embed_dim"),
         image_size=image_size,
-        resize=_resize(raw, image_size),
-        resize_mode=cast(ResizeMode, _choice(raw, "resize_mode", RESIZE_MODES, "shortest")),
-        interpolation=cast(Interpolation, _choice(raw, "interpolation", INTERPOLATIONS, "bicubic")),
-        mean=_triple(raw, "mean"),
-        std=_triple(raw, "std", positive=True),
-        download_mb=float(_get(raw, "download_mb", (int, float), 0)),
-        default_for=_default_for(raw),
-        indexing_speed=_indexing_speed(raw),
-        **{key: _get(raw, key, str, "") for key in CATALOGUE_TEXTS},
-        files_folder=_get(raw, "files_folder", str, None),
+        resize=check.resize(raw, image_size),
+        resize_mode=cast(ResizeMode, check.choice(raw, "resize_mode", RESIZE_MODES, "shortest")),
+        interpolation=cast(Interpolation, check.choice(raw, "interpolation", INTERPOLATIONS, "bicubic")),
+        mean=check.triple(raw, "mean"),
+        std=check.triple(raw, "std", positive=True),
+        download_mb=float(check.value(raw, "download_mb", (int, float), 0)),
+        default_for=check.device_kinds(raw, DEVICE_KINDS),
+        indexing_speed=check.indexing_speed(raw, DEVICE_KINDS),
+        **{key: check.value(raw, key, str, "") for key in CATALOGUE_TEXTS},
+        files_folder=check.value(raw, "files_folder", str, None),
         files=_files(raw),
         path=path,
     )
     if (spec.files_folder is None) != (not spec.files):
-        raise _FieldError("'files' and 'files_folder' go together: the files are kept in that folder")
+        raise FieldError("'files' and 'files_folder' go together: the files are kept in that folder")
     if sum([spec.weights is not None, spec.checkpoint is not None, spec.random_init]) != 1:
-        raise _FieldError("it must name exactly one of 'weights', 'checkpoint' or 'random_init': true")
+        raise FieldError("it must name exactly one of 'weights', 'checkpoint' or 'random_init': true")
     return spec
 
 
-def _get(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *default: Any) -> Any:
-    """The value of `key`, checked against `kind`; `default` (when given) stands in for a missing key."""
-    if key not in raw:
-        if default:
-            return default[0]
-        raise _FieldError(f"the field {key!r} is missing")
-    value = raw[key]
-    # bool is an int subclass: `"embed_dim": true` must not pass as 1.
-    if isinstance(value, bool) and kind is not bool:
-        raise _FieldError(f"{key!r} must not be true or false")
-    if not isinstance(value, kind):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise _FieldError(f"{key!r} must be of type {names}, not {type(value).__name__}")
-    return value
-
-
-def _positive_int(raw: Mapping[str, Any], key: str) -> int:
-    value: int = _get(raw, key, int)
-    if value <= 0:
-        raise _FieldError(f"{key!r} must be positive")
-    return value
-
-
-def _resize(raw: Mapping[str, Any], image_size: int) -> int:
-    if "resize" not in raw:
-        return image_size
-    resize = _positive_int(raw, "resize")
-    if resize < image_size:
-        raise _FieldError(f"'resize' ({resize}) must be at least 'image_size' ({image_size}), or the crop would pad")
-    return resize
-
-
-def _choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
-    value: str = _get(raw, key, str, default)
-    if value not in choices:
-        raise _FieldError(f"{key!r} must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def _triple(raw: Mapping[str, Any], key: str, positive: bool = False) -> tuple[float, float, float]:
-    value = _get(raw, key, list)
-    if len(value) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise _FieldError(f"{key!r} must be a list of three numbers (R, G, B)")
-    if positive and min(value) <= 0:
-        raise _FieldError(f"{key!r} must be positive")
-    return (float(value[0]), float(value[1]), float(value[2]))
-
-
-def _default_for(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    kinds = _get(raw, "default_for", list, [])
-    for kind in kinds:
-        if kind not in DEVICE_KINDS:
-            raise _FieldError(f"'default_for' may hold only {', '.join(DEVICE_KINDS)}, not {kind!r}")
-    return tuple(kinds)
-
-
-def _indexing_speed(raw: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
-    speeds = _get(raw, "indexing_speed", dict, {})
-    for kind, rate in speeds.items():
-        if kind not in DEVICE_KINDS:
-            raise _FieldError(f"'indexing_speed' may hold only {', '.join(DEVICE_KINDS)}, not {kind!r}")
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-            raise _FieldError(f"'indexing_speed.{kind}' must be a positive number of photos a second")
-    return tuple((kind, float(speeds[kind])) for kind in DEVICE_KINDS if kind in speeds)
-
-
-def _sha256(raw: Mapping[str, Any]) -> str | None:
-    value: str | None = _get(raw, "sha256", str, None)
-    if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
-        raise _FieldError("'sha256' must be 64 lowercase hex digits")
-    return value
-
-
-def _path(raw: Mapping[str, Any], key: str, folder: Path) -> Path | None:
-    value: str | None = _get(raw, key, str, None)
-    if value is None:
-        return None
-    return (folder / Path(value).expanduser()).resolve()
-
-
-def _architecture_config(raw: Mapping[str, Any], folder: Path, architecture: str) -> Path | None:
-    config = _path(raw, "open_clip_config", folder)
-    if config is None:
-        return None
-    if not config.is_file():
-        raise _FieldError(f"the architecture config {config} does not exist")
-    # open_clip registers a config under its file stem, so that is the name the model is built by.
-    if config.stem != architecture:
-        raise _FieldError(f"'architecture' must be {config.stem!r}, the stem of 'open_clip_config'")
-    return config
-
-
 def _weights(raw: Mapping[str, Any]) -> WeightsSource | None:
-    value = _get(raw, "weights", dict, None)
+    value = check.value(raw, "weights", dict, None)
     if value is None:
         return None
     if set(value) - {"urls", "filename"}:
-        raise _FieldError("'weights' may hold only 'urls' and 'filename'")
-    urls = _urls(value.get("urls"), "'weights.urls'")
-    filename = value.get("filename")
-    if not isinstance(filename, str) or not filename or Path(filename).name != filename:
-        raise _FieldError("'weights.filename' must be a plain file name")
-    return WeightsSource(urls=urls, filename=filename)
+        raise FieldError("'weights' may hold only 'urls' and 'filename'")
+    urls = check.urls(value.get("urls"), "'weights.urls'")
+    return WeightsSource(urls=urls, filename=check.file_name(value.get("filename"), "'weights.filename'"))
 
 
 def _files(raw: Mapping[str, Any]) -> tuple[ModelFile, ...]:
     found = []
-    for index, value in enumerate(_get(raw, "files", list, [])):
+    for index, value in enumerate(check.value(raw, "files", list, [])):
         where = f"'files[{index}]'"
         if not isinstance(value, dict) or set(value) - {"name", "urls", "sha256"}:
-            raise _FieldError(f"{where} must be an object with 'name', 'urls' and optionally 'sha256'")
-        name, urls = value.get("name"), _urls(value.get("urls"), f"{where}.urls")
-        if not isinstance(name, str) or not name or Path(name).name != name:
-            raise _FieldError(f"{where}.name must be a plain file name")
-        found.append(ModelFile(name=name, urls=urls, sha256=_sha256(value)))
+            raise FieldError(f"{where} must be an object with 'name', 'urls' and optionally 'sha256'")
+        urls = check.urls(value.get("urls"), f"{where}.urls")
+        name = check.file_name(value.get("name"), f"{where}.name")
+        found.append(ModelFile(name=name, urls=urls, sha256=check.sha256(value)))
     return tuple(found)
-
-
-def _urls(value: object, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(u, str) and "://" in u for u in value):
-        raise _FieldError(f"{where} must be a non-empty list of URLs")
-    return tuple(value)
 
 
 def _file_json(file: ModelFile) -> dict[str, Any]:
