@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/bench_duplicates.py [--originals 100] [--distractors 200] [--library HOME]
 
 Ground truth: held-out photos of the shared folder (hymenoptera: real photos of mixed sizes), each of
-`--originals` beside four copies (resized to half, recompressed at JPEG quality 30, centre-cropped to 85%
-of each side, colour-shifted), and `--distractors` other photos unchanged. Every pair of one family is a
-true pair; precision and recall count pairs of photos put in one group.
+`--originals` beside five copies (resized to half, recompressed at JPEG quality 30, centre-cropped to 85%
+of each side, cropped to the top-left 75% of each side, colour-shifted), and `--distractors` other photos
+unchanged. Every pair of one family is a true pair; precision and recall count pairs of photos put in one
+group. The rows marked "before" compare whole-photo pHashes only, as the app did before it kept the
+hashes of windows inside each photo (core.duplicates.signatures.CROP_WINDOWS); one run gives both.
 
 What the embedding figure measures: no pretrained CLIP weights can be had on these machines (the tiny
 random test models embed noise), so the embedding here is a classic stand-in, a 16x16 colour thumbnail
@@ -27,6 +29,7 @@ import argparse
 import itertools
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +42,7 @@ from photosift.core.duplicates.signatures import read_signature
 from photosift.core.imageio import load_image
 from photosift.core.settings import Paths
 
-TRANSFORMS = ("resized", "recompressed", "cropped", "colour-shifted")
+TRANSFORMS = ("resized", "recompressed", "cropped", "corner-cropped", "colour-shifted")
 SEED = 20
 PLANTED = 1000
 
@@ -53,6 +56,8 @@ def variant(image: Image.Image, kind: str, target: Path) -> None:
         image.save(target, quality=30)
     elif kind == "cropped":
         image.crop((w * 15 // 200, h * 15 // 200, w - w * 15 // 200, h - h * 15 // 200)).save(target, quality=90)
+    elif kind == "corner-cropped":
+        image.crop((0, 0, w * 3 // 4, h * 3 // 4)).save(target, quality=90)
     else:
         warm = ImageEnhance.Brightness(ImageEnhance.Color(image).enhance(1.5)).enhance(1.12)
         r, g, b = warm.split()
@@ -115,17 +120,21 @@ def grouping_table(originals: int, distractors: int) -> None:
         prepared = time.perf_counter() - started
     ids = np.arange(len(paths), dtype=np.int64)
     candidates = dp.similar_pairs(ids, vectors, dp.CANDIDATE_SIMILARITY)
+    whole = {i: replace(sig, crop_hashes=()) for i, sig in signatures.items()}  # before the windows
     rows = {
-        f"pHash alone (distance <= {dp.HASH_DISTANCE})": dp.connected_groups(_hash_pairs(signatures)),
+        f"pHash alone (<= {dp.HASH_DISTANCE} bits), before": dp.connected_groups(_hash_pairs(whole)),
+        "pHash with crop windows alone": dp.connected_groups(_hash_pairs(signatures)),
         f"embedding alone (>= {dp.CANDIDATE_SIMILARITY:.2f})": dp.connected_groups(candidates),
         f"embedding alone (>= {dp.SURE_SIMILARITY:.2f})": dp.connected_groups(
             candidates.subset(candidates.similarity >= dp.SURE_SIMILARITY)
         ),
-        "embedding + pHash (as the app runs)": dp.connected_groups(dp.confirmed(candidates, signatures)),
+        "embedding + pHash, before": dp.connected_groups(dp.confirmed(candidates, whole)),
+        "embedding + pHash with windows (app)": dp.connected_groups(dp.confirmed(candidates, signatures)),
     }
     print(
-        f"{len(paths)} photos: {originals} originals x 5 (with 4 copies) + {distractors} distractors "
-        f"({prepared:.0f} s to make and read); embedding: 16x16 tiny image (a stand-in, not CLIP)"
+        f"{len(paths)} photos: {originals} originals x {len(TRANSFORMS) + 1} (with {len(TRANSFORMS)} copies) + "
+        f"{distractors} distractors ({prepared:.0f} s to make and read); embedding: 16x16 tiny image (a stand-in, "
+        "not CLIP)"
     )
     print(f"{'rule':<38} {'precision':>9} {'recall':>7} {'pairs':>6}  " + "  ".join(f"{k:>14}" for k in TRANSFORMS))
     for name, groups in rows.items():
@@ -135,14 +144,12 @@ def grouping_table(originals: int, distractors: int) -> None:
 
 
 def _hash_pairs(signatures: dict[int, Signature]) -> dp.Pairs:
-    """Every pair whose pHashes are within HASH_DISTANCE (all pairs compared: small sets only)."""
-    found = [
-        (a, b)
-        for a, b in itertools.combinations(sorted(signatures), 2)
-        if signatures[a].phash is not None
-        and signatures[b].phash is not None
-        and dp.hash_distance(signatures[a].phash, signatures[b].phash) <= dp.HASH_DISTANCE  # type: ignore[arg-type]
-    ]
+    """Every pair whose signatures are within HASH_DISTANCE (all pairs compared: small sets only)."""
+    found = []
+    for a, b in itertools.combinations(sorted(signatures), 2):
+        distance = dp.signature_distance(signatures[a], signatures[b])
+        if distance is not None and distance <= dp.HASH_DISTANCE:
+            found.append((a, b))
     first, second = (np.array(x, dtype=np.int64) for x in zip(*found, strict=True)) if found else (np.empty(0),) * 2
     return dp.Pairs(first, second, np.ones(len(found), np.float32))
 
@@ -152,8 +159,8 @@ def plant(home: Path) -> set[tuple[int, int]]:
     from sqlalchemy import select, update
 
     from photosift.core.catalog import schema as s
-    from photosift.core.catalog.catalog import STORAGE_DTYPE
     from photosift.core.catalog.database import open_engine, write_transaction
+    from photosift.core.catalog.embeddings import STORAGE_DTYPE
 
     engine = open_engine(Paths(home).database)
     rng = np.random.default_rng(SEED)

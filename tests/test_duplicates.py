@@ -13,10 +13,18 @@ from PIL import Image
 from test_library import open_library
 
 from photosift.core.duplicates import pairs as dp
-from photosift.core.duplicates.pairs import Pairs, confirmed, connected_groups, hash_distance, similar_pairs
+from photosift.core.duplicates import store
+from photosift.core.duplicates.pairs import (
+    Pairs,
+    confirmed,
+    connected_groups,
+    hash_distance,
+    signature_distance,
+    similar_pairs,
+)
 from photosift.core.duplicates.records import Findings, Signature
 from photosift.core.duplicates.service import Duplicates
-from photosift.core.duplicates.signatures import laplacian_variance, read_signature
+from photosift.core.duplicates.signatures import CROP_WINDOWS, laplacian_variance, read_signature
 from photosift.core.errors import Cancelled, UserError
 from photosift.core.library import Library
 from photosift.core.progress import CancelToken, Progress
@@ -129,6 +137,33 @@ def test_signatures_survive_resizing_and_tell_different_photos_apart(tmp_path: P
     assert a.phash is not None and small.phash is not None and b.phash is not None
     assert hash_distance(a.phash, small.phash) <= dp.HASH_DISTANCE < hash_distance(a.phash, b.phash)
     assert read_signature((str(tmp_path / "missing.jpg"),)) == Signature(None, None)
+
+
+def blobs(seed: int) -> Image.Image:
+    """A photo-like picture: soft coloured discs on grey."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (640, 480), (128, 128, 128))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y, r = int(rng.integers(0, 640)), int(rng.integers(0, 480)), int(rng.integers(20, 120))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    return image.filter(ImageFilter.GaussianBlur(3))
+
+
+def test_a_crop_is_confirmed_through_a_window_of_its_original(tmp_path: Path) -> None:
+    original = blobs(2)
+    original.save(tmp_path / "original.jpg", quality=90)
+    w, h = original.size
+    original.crop((w * 3 // 40, h * 3 // 40, w - w * 3 // 40, h - h * 3 // 40)).save(tmp_path / "crop.jpg", quality=90)
+    a, crop = (read_signature((str(tmp_path / name),)) for name in ("original.jpg", "crop.jpg"))
+    assert a.phash is not None and crop.phash is not None and len(a.crop_hashes) == len(CROP_WINDOWS)
+    distance = signature_distance(a, crop)
+    assert distance is not None and distance <= dp.HASH_DISTANCE < hash_distance(a.phash, crop.phash)
+    pair = Pairs(np.array([1]), np.array([2]), np.array([0.93], np.float32), typical_similarity=0.3)
+    assert len(confirmed(pair, {1: a, 2: crop})) == 1
+    assert signature_distance(a, Signature(None, None)) is None
 
 
 # The service on a library: the fake encoder embeds a photo as its mean colour, so photos of one colour
@@ -247,6 +282,10 @@ def test_search_writes_nothing_and_save_stores_its_groups_and_signatures(library
     report = dups.save(findings)
     assert version() != before
     assert (report.groups, report.duplicates, report.hashed) == (2, 3, 5)
+    stored = store.read_signatures(library.catalog.engine, list(findings.new_signatures))
+    assert stored == findings.new_signatures and all(
+        len(sig.crop_hashes) == len(CROP_WINDOWS) for sig in stored.values()
+    )
     assert dups.search().new_signatures == {}  # the signatures were stored
     watcher.close()
 

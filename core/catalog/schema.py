@@ -262,6 +262,7 @@ photo_signatures = Table(
     Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
     Column("phash", BigInteger),  # signed: the 64 bits as SQLite's integer holds them
     Column("sharpness", Float),  # variance of the Laplacian of a 256-pixel grey thumbnail
+    Column("crop_hashes", LargeBinary),  # the pHashes of windows inside the photo, little-endian int64s
 )
 
 # Text in photos ------------------------------------------------------------------------------------

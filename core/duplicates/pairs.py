@@ -31,9 +31,10 @@ from photosift.core.vindex_file import faiss
 CANDIDATE_SIMILARITY = 0.90
 # At or above this the embedding alone decides: photos this close differ in little but encoding.
 SURE_SIMILARITY = 0.97
-# Below SURE_SIMILARITY a pair is kept when its 64-bit pHashes differ in at most this many bits. Resized,
-# recompressed and colour-shifted copies stay within about 6 (benchmarks/bench_duplicates.py); unrelated
-# photos sit near 32, and different shots of one scene rarely come under 16.
+# Below SURE_SIMILARITY a pair is kept when its 64-bit pHashes differ in at most this many bits, or one
+# photo's hash and a window of the other's (a crop: signatures.CROP_WINDOWS) do. Resized, recompressed and
+# colour-shifted copies stay within about 6 (benchmarks/bench_duplicates.py); unrelated photos sit near 32,
+# and different shots of one scene rarely come under 16.
 HASH_DISTANCE = 12
 # The search space: 128 dimensions make a range search about 9x cheaper than 1152 (2.7 s against 19 s for
 # 4,096 queries over 20,000 photos on 2 busy cores), and a pair at cosine 0.90 projects to 0.90 +- 0.017.
@@ -177,7 +178,8 @@ def _range_index(vectors: FloatArray) -> Any:
 
 
 def confirmed(pairs: Pairs, signatures: dict[int, Signature]) -> Pairs:
-    """The pairs the embedding settles (SURE_SIMILARITY) or whose perceptual hashes agree (HASH_DISTANCE).
+    """The pairs the embedding settles (SURE_SIMILARITY) or whose perceptual hashes agree (HASH_DISTANCE,
+    `signature_distance`).
 
     A pair below SURE_SIMILARITY with a photo that could not be read stays unconfirmed. Where the embedding
     does not tell the library's photos apart (`Pairs.typical_similarity`), every pair needs the hashes.
@@ -186,9 +188,19 @@ def confirmed(pairs: Pairs, signatures: dict[int, Signature]) -> Pairs:
     keep = pairs.similarity >= sure
     for i in np.flatnonzero(~keep):
         a, b = signatures.get(int(pairs.first[i])), signatures.get(int(pairs.second[i]))
-        if a is not None and b is not None and a.phash is not None and b.phash is not None:
-            keep[i] = hash_distance(a.phash, b.phash) <= HASH_DISTANCE
+        if a is not None and b is not None:
+            distance = signature_distance(a, b)
+            keep[i] = distance is not None and distance <= HASH_DISTANCE
     return pairs.subset(keep)
+
+
+def signature_distance(a: Signature, b: Signature) -> int | None:
+    """The fewest bits in which the two photos' hashes differ, whole photo against whole photo or against a
+    window of the other (one photo a crop of the other); None where either could not be read."""
+    if a.phash is None or b.phash is None:
+        return None
+    crossed = [hash_distance(a.phash, h) for h in b.crop_hashes] + [hash_distance(h, b.phash) for h in a.crop_hashes]
+    return min([hash_distance(a.phash, b.phash), *crossed])
 
 
 def hash_distance(a: int, b: int) -> int:

@@ -12,10 +12,13 @@ class Signature:
     Attributes:
         phash: 64-bit DCT perceptual hash (as a signed int64), None where the file could not be read.
         sharpness: variance of the Laplacian of a small grey thumbnail; higher is sharper.
+        crop_hashes: pHashes of windows inside the photo (`signatures.CROP_WINDOWS`): a crop of another
+            photo hashes like one of them. Empty where the file could not be read.
     """
 
     phash: int | None
     sharpness: float | None
+    crop_hashes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.catalog import IN_CHUNK
-from photosift.core.catalog.database import write_transaction
+from photosift.core.catalog.database import IN_CHUNK, write_transaction
 from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, FoundGroup, Signature
 from photosift.core.errors import UserError
 
@@ -26,8 +26,9 @@ def read_signatures(engine: Engine, photo_ids: Sequence[int]) -> dict[int, Signa
     t = s.photo_signatures
     with engine.connect() as conn:
         for chunk in _chunks(photo_ids):
-            for row in conn.execute(select(t.c.photo_id, t.c.phash, t.c.sharpness).where(t.c.photo_id.in_(chunk))):
-                found[int(row.photo_id)] = Signature(row.phash, row.sharpness)
+            query = select(t.c.photo_id, t.c.phash, t.c.sharpness, t.c.crop_hashes).where(t.c.photo_id.in_(chunk))
+            for row in conn.execute(query):
+                found[int(row.photo_id)] = Signature(row.phash, row.sharpness, _unpacked(row.crop_hashes))
     return found
 
 
@@ -40,7 +41,15 @@ def save_signatures(engine: Engine, signatures: dict[int, Signature]) -> None:
         alive = sorted(_existing_photos(conn, list(signatures)))
         for chunk in _chunks(alive):
             conn.execute(delete(t).where(t.c.photo_id.in_(chunk)))
-        rows = [{"photo_id": i, "phash": signatures[i].phash, "sharpness": signatures[i].sharpness} for i in alive]
+        rows = [
+            {
+                "photo_id": i,
+                "phash": signatures[i].phash,
+                "sharpness": signatures[i].sharpness,
+                "crop_hashes": _packed(signatures[i].crop_hashes),
+            }
+            for i in alive
+        ]
         if rows:
             conn.execute(insert(t), rows)
 
@@ -159,6 +168,14 @@ def duplicate_photo_ids(engine: Engine) -> set[int]:
     m = s.duplicate_members
     with engine.connect() as conn:
         return {int(r[0]) for r in conn.execute(select(m.c.photo_id).where(m.c.duplicate))}
+
+
+def _packed(hashes: tuple[int, ...]) -> bytes | None:
+    return np.array(hashes, dtype="<i8").tobytes() if hashes else None
+
+
+def _unpacked(packed: bytes | None) -> tuple[int, ...]:
+    return tuple(int(h) for h in np.frombuffer(packed, dtype="<i8")) if packed else ()
 
 
 def _existing_photos(conn: Connection, photo_ids: list[int]) -> set[int]:
