@@ -16,7 +16,8 @@ import numpy as np
 
 from photosift.core.albums.service import Albums
 from photosift.core.catalog import Catalog, FolderInfo, PhotoInfo
-from photosift.core.catalog.catalog import absolute_path, as_stored
+from photosift.core.catalog.catalog import absolute_path
+from photosift.core.catalog.embeddings import as_stored
 from photosift.core.catalog.marks import MarkStore
 from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
 from photosift.core.catalog.photo_filters import PhotoDate, dated_order, photo_dates

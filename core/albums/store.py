@@ -14,8 +14,7 @@ from typing import Literal, cast
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.catalog import IN_CHUNK
-from photosift.core.catalog.database import write_transaction
+from photosift.core.catalog.database import IN_CHUNK, write_transaction
 from photosift.core.errors import AlbumError
 
 AlbumKind = Literal["manual", "smart"]

@@ -10,10 +10,10 @@ and everything up to the commit, DDL included, is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Busy timeout: readers in the GUI and the single writer share the file; WAL keeps waits rare and short.
 BUSY_TIMEOUT_MS = 10_000
+# SQLite limits bound parameters per statement; chunk IN (...) lists well below it.
+IN_CHUNK = 500
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices short enough for one IN (...) list each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:

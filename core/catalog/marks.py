@@ -15,8 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.catalog import IN_CHUNK
-from photosift.core.catalog.database import write_transaction
+from photosift.core.catalog.database import IN_CHUNK, write_transaction
 from photosift.core.errors import UserError
 
 MAX_STARS = 5

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CompoundSelect, Engine, String, and_, false, func, literal, or_, select, union_all
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.catalog import IN_CHUNK
+from photosift.core.catalog.database import IN_CHUNK
 
 # LIKE's escape character; not a path separator on any platform, unlike the usual backslash.
 _ESCAPE = "!"

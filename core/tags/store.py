@@ -29,8 +29,7 @@ from sqlalchemy import (
 )
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.catalog import IN_CHUNK
-from photosift.core.catalog.database import write_transaction
+from photosift.core.catalog.database import IN_CHUNK, write_transaction
 from photosift.core.errors import QueryError, UserError
 from photosift.core.tags.calibration import (
     BINS,

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from photosift.core.catalog import Catalog
-from photosift.core.catalog.catalog import as_stored
+from photosift.core.catalog.embeddings import as_stored
 from photosift.core.errors import Cancelled
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from photosift.core.tags.calibration import Histogram, empty_histograms, histograms

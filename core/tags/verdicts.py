@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, delete, func, insert, select
 
 from photosift.core.catalog import schema as s
-from photosift.core.catalog.catalog import IN_CHUNK
-from photosift.core.catalog.database import write_transaction
+from photosift.core.catalog.database import IN_CHUNK, write_transaction
 
 Pair = tuple[int, int]  # (photo id, tag id)
 
