@@ -8,17 +8,22 @@ Symlinks rather than copies, so the repository and the cache never hold a second
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
 import json
 import random
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 CLASSES_TSV = "classes.tsv"
 COMPLETE = ".complete"  # written last: a layout folder without it is rebuilt
+FOLDERS = ("finetune", "eval_seen", "eval_unseen")
 PHOTO_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 
@@ -72,7 +77,11 @@ def read_names(source: Path) -> dict[str, str]:
 
 def build_layout(train_source: Path, eval_source: Path, root: Path, split: Split) -> Layout:
     """The symlink folders of `split`, under a folder of `root` named after the split: built once and then
-    left alone, so several processes of one experiment (methods run in parallel) never see them rebuilt."""
+    left alone, so several processes of one experiment (methods run in parallel) never see them rebuilt.
+
+    Each process builds into a scratch folder of its own and renames it into place when complete: two
+    processes starting an experiment at once both linked into one folder and one died on an existing link
+    (FileExistsError). The first rename wins; the other's identical copy is thrown away."""
     root = root / hashlib.sha256(json.dumps(dataclasses.asdict(split), sort_keys=True).encode()).hexdigest()[:8]
     names = read_names(train_source)
     wnids = sorted(names)[: split.n_classes] if split.n_classes else sorted(names)
@@ -81,18 +90,19 @@ def build_layout(train_source: Path, eval_source: Path, root: Path, split: Split
     seen = set(shuffled[: len(shuffled) // 2])
     photos = {wnid: _photos(train_source / wnid) for wnid in wnids}
     evaluation = {wnid: _photos(eval_source / wnid) for wnid in wnids}
-    folders = {name: root / name for name in ("finetune", "eval_seen", "eval_unseen")}
+    folders = {name: root / name for name in FOLDERS}
     if not (root / COMPLETE).is_file():
-        for folder in folders.values():
-            shutil.rmtree(folder, ignore_errors=True)  # left by a run stopped while linking
-        for wnid in wnids:
-            if wnid in seen:
-                _link(photos[wnid], split.finetune, folders["finetune"] / wnid)
-            _link(evaluation[wnid], split.held_out, folders["eval_seen" if wnid in seen else "eval_unseen"] / wnid)
-        for name, folder in folders.items():
-            subset = seen if name != "eval_unseen" else set(wnids) - seen
-            _write_names(folder / CLASSES_TSV, {w: names[w] for w in sorted(subset)})
-        (root / COMPLETE).write_text("", encoding="utf-8")
+        with _scratch_beside(root) as scratch:
+            for wnid in wnids:
+                if wnid in seen:
+                    _link(photos[wnid], split.finetune, scratch / "finetune" / wnid)
+                target = scratch / ("eval_seen" if wnid in seen else "eval_unseen") / wnid
+                _link(evaluation[wnid], split.held_out, target)
+            for name in FOLDERS:
+                subset = seen if name != "eval_unseen" else set(wnids) - seen
+                _write_names(scratch / name / CLASSES_TSV, {w: names[w] for w in sorted(subset)})
+            (scratch / COMPLETE).write_text("", encoding="utf-8")
+            _move_into_place(scratch, root)
     pretrain = {wnid: photos[wnid][split.pretrain[0] : split.pretrain[1]] for wnid in wnids}
     used = {w: names[w] for w in wnids}
     groups = caption_groups(shuffled[: len(shuffled) // 2], split.caption_group)
@@ -105,6 +115,36 @@ def caption_groups(wnids: list[str], size: int, start: int = 0) -> dict[str, int
     joins the group before it, so no class is left alone when the others are pooled."""
     count = max(1, len(wnids) // max(size, 1))
     return {wnid: start + min(i // max(size, 1), count - 1) for i, wnid in enumerate(wnids)}
+
+
+@contextmanager
+def _scratch_beside(root: Path) -> Iterator[Path]:
+    """A new empty folder next to `root` (same file system, so a rename moves it), removed afterwards
+    unless it was renamed into place."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _move_into_place(scratch: Path, root: Path) -> None:
+    """Rename the complete `scratch` to `root`, unless another process's complete layout got there first.
+
+    A `root` without the completion mark was left by a run of the old code stopped while linking: it is
+    renamed aside and removed (never deleted in place, where another process could be renaming into it).
+    """
+    if root.is_dir() and not (root / COMPLETE).is_file():
+        aside = Path(tempfile.mkdtemp(prefix=f".{root.name}-stale-", dir=root.parent))
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
+            root.rename(aside / root.name)
+        shutil.rmtree(aside, ignore_errors=True)
+    try:
+        scratch.rename(root)
+    except OSError:  # ENOTEMPTY or EEXIST: another process renamed its layout into place first
+        if not (root / COMPLETE).is_file():
+            raise
 
 
 def _photos(folder: Path) -> list[Path]:
