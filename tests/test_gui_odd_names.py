@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from test_gui import WAIT_MS, Opened, make_window, search
 from test_library import open_library
 
+from photosift.app.gui.dialogs.failures import FailuresDialog
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.readable import readable_path
 from photosift.core.library import Library
@@ -104,3 +105,26 @@ def test_a_latin1_name_is_copied_and_exported_as_the_file_it_is(
     qtbot.waitUntil(lambda: "Exported 1 albums" in win.statusBar().currentMessage(), timeout=WAIT_MS)
     (album,) = json.loads(target.read_text(encoding="utf-8"))["albums"]
     assert [os.fsencode(path) for path in album["photos"]] == [os.fsencode(odd)]
+
+
+def test_the_failures_dialog_names_a_latin1_file_readably(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+    """Regression: the list of unreadable files showed `bad\\xe9.jpg` in a folder `f\\xeate` as ".../fte/bad.jpg"."""
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/f\xeate"))
+    broken = Path(os.fsdecode(os.fsencode(folder) + b"/bad\xe9.jpg"))
+    folder.mkdir()
+    broken.write_bytes(b"not a JPEG at all")
+    library = open_library(home)
+    try:
+        library.add_folder(folder)
+        library.scan()
+        library.index()
+        failures = library.failures(folder)
+    finally:
+        library.close()
+    dialog = FailuresDialog(failures, folder=str(folder))
+    qtbot.addWidget(dialog)
+    ((path, _),) = dialog.rows()
+    assert path == str(tmp_path / "fête" / "badé.jpg")  # was ".../fte/bad.jpg"
+    assert dialog.table.item(0, 0).toolTip() == path and dialog.windowTitle() == "Unreadable files in fête"
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text().splitlines()[1].startswith(f"{path}\t")

@@ -1,4 +1,8 @@
-"""The files that could not be read, each with its reason: to fix by hand or paste into a bug report."""
+"""The files that could not be read, each with its reason: to fix by hand or paste into a bug report.
+
+Paths and reasons are shown and copied readably (`readable_path`): a name that is not UTF-8 would
+otherwise lose its odd letters, as Qt drops the surrogates that stand for them ("caf.jpg" for café.jpg).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.readable import readable_path
 from photosift.core.catalog import PhotoInfo
 
 EXPLANATION = (
@@ -29,7 +34,8 @@ FLATTEN = str.maketrans("\t\r\n", "   ")
 
 
 def photo_path(photo: PhotoInfo) -> str:
-    return photo.paths[0] if photo.paths else f"#{photo.id}"
+    """The photo's path as a person reads it, or its id when it has none left."""
+    return readable_path(photo.paths[0]) if photo.paths else f"#{photo.id}"
 
 
 class FailuresDialog(QDialog):
@@ -49,7 +55,8 @@ class FailuresDialog(QDialog):
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.setWindowTitle(f"Unreadable files in {Path(folder).name or folder}" if folder else "Unreadable files")
+        name = readable_path(Path(folder).name or folder) if folder else ""
+        self.setWindowTitle(f"Unreadable files in {name}" if folder else "Unreadable files")
         shown = f" Showing the first {len(failures):,} of {total:,}." if total and total > len(failures) else ""
         self.note = QLabel(EXPLANATION + shown)
         self.note.setWordWrap(True)
@@ -75,7 +82,7 @@ class FailuresDialog(QDialog):
         table.verticalHeader().setVisible(False)
         table.horizontalHeader().setStretchLastSection(True)
         for row, photo in enumerate(failures):
-            for column, text in enumerate((photo_path(photo), photo.error or "")):
+            for column, text in enumerate((photo_path(photo), readable_path(photo.error or ""))):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)  # long paths and reasons are cut off in the cell
                 table.setItem(row, column, item)
