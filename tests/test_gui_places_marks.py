@@ -206,3 +206,30 @@ def test_the_viewer_explains_the_search_on_show_not_the_text_typed_since(qtbot: 
         window.close()
         runner.shutdown()
         window.thumbnails.wait()
+
+
+def test_more_results_continue_the_search_on_show_not_the_text_typed_since(
+    qtbot: QtBot, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosift.app.gui.controllers import search as live_search
+
+    monkeypatch.setattr(live_search, "FIRST_PAGE", 3)
+    window, runner, _ = make_window(qtbot, library)
+
+    def red_then_the_rest(typed: str) -> set[str]:
+        search(qtbot, window, "red")
+        assert len(window.model.hits()) == 3
+        window.search.field.setText(typed)  # typed, not searched yet: "red" is on show
+        with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+            window.model.load_all()
+        qtbot.waitUntil(lambda: not window.model.filling(), timeout=WAIT_MS)
+        return {Path(h.path).stem for h in window.model.hits()}
+
+    try:
+        every_red = red_then_the_rest("red")
+        assert len(every_red) > 3
+        assert red_then_the_rest("place:Tokyo") == every_red
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()

@@ -53,6 +53,7 @@ class SearchController(QObject):
         self._query_photos: frozenset[int] = frozenset()  # the photo chips of the query on show
         self._asked = ""  # the query of the latest search started
         self.shown_query = ""  # the query whose results are on show (the field may hold a newer one)
+        self._shown_seq = 0  # the search whose results are on show
         self.badges = QueryBadges(view, model.row_of)
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_query)
@@ -122,7 +123,7 @@ class SearchController(QObject):
     def _first_page(self, seq: int, page: SearchPage, keep_scroll: bool, timeline: TimelinePage | None = None) -> None:
         if seq != self._seq:
             return
-        self.shown_query = self._asked
+        self.shown_query, self._shown_seq = self._asked, seq
         scroll = self.view.verticalScrollBar().value()
         self.show_error("")
         self.model.reset(page, timeline.dates if timeline else None, timeline.total if timeline else None)
@@ -156,7 +157,10 @@ class SearchController(QObject):
         self.summary_changed.emit(summary)
 
     def _load_more(self, offset: int, limit: int = NEXT_PAGE) -> None:
-        seq, text = self._seq, self.text()
+        seq, text = self._seq, self.shown_query  # the next page of the results on show, whatever was typed since
+        if self._shown_seq != seq:  # a newer search is on its way: its first page replaces these rows
+            self.model.loading_failed()
+            return
 
         def done(page: SearchPage, dates: dict[int, datetime] | None = None) -> None:
             if seq == self._seq:
