@@ -124,7 +124,9 @@ def first_pass(home: Path, filter_stage: bool = True) -> dict[str, object]:
     out["rss_after_first_search_mb"] = rss_mb()
     out["peak_rss_first_search_mb"] = rss_mb("VmHWM:")  # the index built from SQLite a range at a time
     out["first_filtered_search_ms"] = timed(lambda: library.search("a first search folder:2014"))  # through SQL
-    out["second_filtered_search_ms"] = timed(lambda: library.search("a second search folder:2014"))  # reads the columns
+    # Another filter: the filter index keeps the answer to a question asked before, so folder:2014 again would
+    # not read the columns.
+    out["second_filtered_search_ms"] = timed(lambda: library.search("a second search folder:2015"))  # reads them
     out["rss_after_filter_columns_mb"] = rss_mb()
     counts: dict[str, int] = {}
     out["tag_counts_ms"] = [timed(lambda: counts.update(library.tags.counts())) for _ in range(3)]

@@ -18,6 +18,10 @@ The index takes one of two shapes, by size:
   `RETRAIN_GROWTH` times the vectors it was trained on. Shrinking never retrains: searches probe more
   lists instead, in proportion to how many fewer vectors can match (the same rule serves filters).
 
+A filtered search scores only the photos the filter lets through (core.vindex_subset): an exact index
+gathers their rows; an approximate one copies their codes into a subset index kept for the next search
+with the same filter, instead of walking every list with an id selector.
+
 Thread-safety: a read-write lock. `add` and `remove` are writers; searches, `save` and the other reads
 are readers, so searches may come from any thread while another thread adds or removes, and go on while
 the file is written (about 3 s per GB, 1.3 s for 1M vectors approximate). Searches do not overlap each
@@ -29,11 +33,9 @@ each change; the CPU index stays the one that is saved and mutated, so faiss-cpu
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,9 @@ import numpy as np
 import numpy.typing as npt
 
 from photosift.core.vindex_file import faiss, read_index_file, write_index_file
-
-_log = logging.getLogger(__name__)
+from photosift.core.vindex_gpu import GpuMirror
+from photosift.core.vindex_lock import ReadWriteLock
+from photosift.core.vindex_subset import Subsets, selector
 
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
@@ -69,10 +72,6 @@ TRAIN_POINTS_PER_LIST = 40
 # sqrt(n) lists and 32 probes: recall@10 0.91, build 194 s (bench_scale.py --ivf-recall).
 PROBE_SHARE = 1 / 32
 MIN_PROBES = 32
-# Filters pass their ids to FAISS as a bitmap when the largest id is below this many times their number
-# (dense SQLite rowids): it builds in ~0.6 ms for 200k ids, IDSelectorBatch's hash set in ~20 ms. Sparser
-# ids use the hash set, whose size follows the number of ids rather than the largest one.
-BITMAP_MAX_SPAN = 64
 # Vectors read from the catalog at a time when building: 200 MB of float32 at 1152-d.
 READ_RANGE = 50_000
 # Fixed, so that rebuilding from the same vectors trains the same lists.
@@ -114,9 +113,10 @@ class VectorIndex:
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._ids: IdArray = np.empty(0, np.int64)  # sorted, to answer membership without FAISS
         self._trained_size = 0
-        self._lock = _ReadWriteLock()
+        self._lock = ReadWriteLock()
         self._search_lock = threading.Lock()  # also guards the GPU mirror
-        self._gpu = _GpuMirror()
+        self._gpu = GpuMirror()
+        self._subsets = Subsets()  # filtered searches' lookups, under the search lock
 
     @classmethod
     def build(
@@ -231,13 +231,13 @@ class VectorIndex:
             else:
                 self._index.add_with_ids(new_vectors, new_ids)
                 self._ids = np.union1d(self._ids, new_ids)
-            self._gpu.invalidate()
+            self._changed()
 
     def remove(self, ids: npt.ArrayLike) -> None:
         """Remove vectors by id; ids not in the index are ignored."""
         with self._lock.writing():
             self._remove_present(np.asarray(ids, dtype=np.int64).ravel())
-            self._gpu.invalidate()
+            self._changed()
 
     def vectors(self, ids: npt.ArrayLike) -> FloatArray:
         """The stored vectors of `ids`, shape (len(ids), dim), e.g. to find photos similar to one.
@@ -295,12 +295,18 @@ class VectorIndex:
         return _hits(*self._index.search(q, k, params=params))
 
     def _search_subset(self, q: FloatArray, k: int, allowed: IdArray) -> list[SearchHits]:
-        selector, _buffer = _selector(allowed)  # the selector points into the buffer: keep both alive
+        """Search among `allowed` only (core.vindex_subset says how and why)."""
         k = min(k, allowed.size)
         if not self._approximate():
-            return _hits(*self._index.search(q, k, params=faiss.SearchParameters(sel=selector)))
-        params = faiss.SearchParametersIVF(sel=selector, nprobe=self._probes(allowed.size))
-        return _hits(*self._index.search(q, k, params=params))
+            scores, ids = self._subsets.flat(self._index).scores(q, allowed)
+            return _top_k(scores, ids, k) if ids.size else _no_hits(len(q))
+        nprobe = self._probes(allowed.size)
+        ivf = faiss.downcast_index(self._index)
+        subset = self._subsets.ivf(ivf, allowed) if isinstance(ivf, faiss.IndexIVFScalarQuantizer) else None
+        if subset is not None:
+            return _hits(*subset.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe)))
+        sel, _buffer = selector(allowed)  # the selector points into the buffer: keep both alive
+        return _hits(*self._index.search(q, k, params=faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)))
 
     def _probes(self, candidates: int) -> int:
         """Lists to probe so a search meets about as many candidates as a fresh index probing `PROBE_SHARE`.
@@ -321,6 +327,11 @@ class VectorIndex:
         self._index = _train_approximate(self._dim, ids, vectors)
         self._ids = np.sort(ids)
         self._trained_size = len(ids)
+
+    def _changed(self) -> None:
+        """Drop what was derived from the index as it was (called under the write lock)."""
+        self._gpu.invalidate()
+        self._subsets.clear()
 
     def _remove_present(self, ids: IdArray) -> None:
         present = np.unique(ids[_isin_sorted(ids, self._ids)])
@@ -352,69 +363,6 @@ class VectorIndex:
         if q.ndim != 2 or q.shape[1] != self._dim:
             raise ValueError(f"expected queries of shape (n, {self._dim}) or ({self._dim},), got {q.shape}")
         return q
-
-
-class _ReadWriteLock:
-    """Many readers at once, or one writer; readers are never held back by a waiting writer (mutations
-    come one batch at a time from the indexer, so they cannot starve). Not re-entrant for writers."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
-        self._writing = False
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
-class _GpuMirror:
-    """A GPU copy of the CPU index for unfiltered searches, made on first use after each change."""
-
-    def __init__(self) -> None:
-        # faiss-cpu builds may lack get_num_gpus; they have no GPU to offer either way.
-        count = getattr(faiss, "get_num_gpus", None)
-        self._enabled = callable(count) and int(count()) > 0
-        self._resources: Any = None
-        self._index: Any = None
-
-    def invalidate(self) -> None:
-        self._index = None
-
-    def get(self, cpu_index: Any) -> Any:
-        """The GPU copy of `cpu_index`, or None to search on the CPU."""
-        if not self._enabled:
-            return None
-        if self._index is None:
-            try:
-                if self._resources is None:
-                    self._resources = faiss.StandardGpuResources()
-                self._index = faiss.index_cpu_to_gpu(self._resources, 0, cpu_index)
-            except RuntimeError as err:  # out of GPU memory, or an index type the GPU lacks
-                _log.warning("searching on the CPU: could not copy the vector index to the GPU: %s", err)
-                self._enabled = False
-                return None
-        return self._index
 
 
 def _train_approximate(dim: int, ids: IdArray, vectors: FloatArray) -> Any:
@@ -471,16 +419,6 @@ def _flat_views(index: Any) -> tuple[FloatArray, IdArray]:
     vectors = faiss.rev_swig_ptr(flat.get_xb(), n * int(flat.d)).reshape(n, int(flat.d))
     ids = faiss.rev_swig_ptr(index.id_map.data(), n)
     return np.asarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
-
-
-def _selector(allowed: IdArray) -> tuple[Any, IdArray | npt.NDArray[np.uint8]]:
-    """A FAISS id selector for sorted, unique `allowed`, and the array it reads."""
-    if allowed[-1] < BITMAP_MAX_SPAN * allowed.size:
-        bits = np.zeros(int(allowed[-1]) + 1, dtype=bool)
-        bits[allowed] = True
-        bitmap = np.packbits(bits, bitorder="little")  # IDSelectorBitmap tests bit (id & 7) of byte id >> 3
-        return faiss.IDSelectorBitmap(bitmap), bitmap
-    return faiss.IDSelectorBatch(allowed), allowed
 
 
 def _sorted_unique(values: IdArray) -> IdArray:

@@ -199,8 +199,32 @@ def test_columns_are_read_once_the_catalog_stands_still(tmp_path: Path, monkeypa
         with write_transaction(catalog.engine) as conn:
             conn.execute(s.photos.update().where(s.photos.c.id == photo_id).values(camera="Leica"))
     assert reads == []
-    for _ in range(3):
-        assert index.allowed(filters).tolist() == expected  # type: ignore[union-attr]
+    for folder in ("2014", "2015", "2016"):  # a question answered before is not asked again (below)
+        asked = (SearchFilters(folders=(folder,)),)
+        assert index.allowed(asked).tolist() == sorted(allowed_photo_ids(catalog.engine, sources, asked) or ())  # type: ignore[union-attr]
     assert reads == [1]
+    index.close()
+    catalog.close()
+
+
+def test_an_answer_is_kept_read_only_until_the_catalog_changes(tmp_path: Path) -> None:
+    """A search typed with one filter asks the same question each time: the answer is the same array,
+    which the vector index recognises (core.vindex_subset), and nobody may change it."""
+    catalog = build_catalog(tmp_path / "catalog.sqlite3", np.random.default_rng(13), 30)
+    sources = Sources(np.random.default_rng(13), [1])
+    index = FilterIndex(catalog.engine, catalog.path, sources)
+    filters = (SearchFilters(folders=("2014",)), SearchFilters(cameras=("Pixel",)))
+    first = index.allowed(filters)
+    assert first is not None and index.allowed(filters) is first
+    assert index.allowed(tuple(filters)) is first  # an equal question, not only the same object
+    with pytest.raises(ValueError, match="read-only"):
+        first[:1] = 0
+    other = Catalog(catalog.path)
+    with write_transaction(other.engine) as conn:
+        conn.execute(s.photos.update().values(camera="Google Pixel 9"))
+    other.close()
+    again = index.allowed(filters)
+    assert again is not first and again is not None
+    assert again.tolist() == sorted(allowed_photo_ids(catalog.engine, sources, filters) or ())
     index.close()
     catalog.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosift.core import vindex
+from photosift.core import vindex, vindex_subset
 from photosift.core.vindex import SearchHits, VectorIndex
 
 DIM = 32
@@ -50,7 +50,7 @@ def recall_at_10(
 @pytest.fixture(params=[0, 10**9], ids=["id-hash-set", "id-bitmap"])
 def selector_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run a filtering test with each of FAISS's id selectors the index may choose."""
-    monkeypatch.setattr(vindex, "BITMAP_MAX_SPAN", request.param)
+    monkeypatch.setattr(vindex_subset, "BITMAP_MAX_SPAN", request.param)
 
 
 @pytest.fixture

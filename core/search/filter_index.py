@@ -45,6 +45,7 @@ class FilterIndex:
         self._columns: PhotoColumns | None = None
         self._asked_at: int | None = None  # the version at which a filtered search last found no columns
         self._cached: dict[tuple[str, str], IdArray] = {}  # (kind, name) -> sorted ids, at `_version`
+        self._answers: dict[tuple[SearchFilters, ...], IdArray | None] = {}  # `allowed`'s, at `_version`
         self._finalizer: Callable[[], object] | None = None  # a weakref.finalize that closes `_watch`
 
     def close(self) -> None:
@@ -62,9 +63,31 @@ class FilterIndex:
     def allowed(self, filters: Sequence[SearchFilters]) -> IdArray | None:
         """Sorted ids of the photos that pass every one of `filters`, or None when none restricts anything.
 
+        The answer is kept until the catalog changes, read-only: a search typed with one filter and one
+        text after another asks the same question each time (a folder's mask took 13-19 ms at a million
+        photos on a loaded machine), and the vector index keeps its subset for the same array
+        (core.vindex_subset).
+
         Raises:
             QueryError: a tag or album named in a filter does not exist (from the library).
         """
+        key = tuple(filters)
+        with self._lock:
+            self._check_version()
+            version, found = self._version, self._answers.get(key, _UNKNOWN)
+        if not isinstance(found, _Unknown):
+            return found
+        answer = self._answer(filters)
+        if answer is not None:
+            answer.flags.writeable = False
+        with self._lock:
+            if self._version == version:
+                if len(self._answers) >= _ANSWERS_KEPT:
+                    del self._answers[next(iter(self._answers))]  # the oldest
+                self._answers[key] = answer
+        return answer
+
+    def _answer(self, filters: Sequence[SearchFilters]) -> IdArray | None:
         if not any(_restricts(f) for f in filters):
             return _from_sql(allowed_photo_ids(self._engine, self._sources, [_rest(f) for f in filters]))
         columns = self._columns_for_search()
@@ -139,7 +162,19 @@ class FilterIndex:
             self._finalizer = weakref.finalize(self, self._watch.close)
         version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
         if version != self._version:
-            self._version, self._columns, self._cached = version, None, {}
+            self._version, self._columns, self._cached, self._answers = version, None, {}, {}
+
+
+# Answers of `allowed` kept per catalog state: a few filters a user goes back and forth between; at most
+# 8 MB each at a million photos.
+_ANSWERS_KEPT = 8
+
+
+class _Unknown:
+    """Marks a question `allowed` has no answer to yet (None is an answer: nothing restricted)."""
+
+
+_UNKNOWN = _Unknown()
 
 
 def _restricts(f: SearchFilters) -> bool:
