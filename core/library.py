@@ -1,7 +1,8 @@
 """The library: one object that the CLI, the GUI and the tests drive.
 
 It owns the catalog, one model (spec + encoder) and that model's vector index, and exposes the
-operations people use: add folders, scan and index them, search by text or image, find similar.
+operations people use: add folders, scan and index them, search by text or image (`LibrarySearch`, in
+core.library_search), find similar.
 """
 
 from __future__ import annotations
@@ -24,27 +25,21 @@ from photosift.core.catalog.photo_filters import PhotoDate, dated_order, photo_d
 from photosift.core.catalog.records import PhotoResult
 from photosift.core.catalog.skipped import SkippedFile, skipped_files
 from photosift.core.duplicates.store import duplicate_photo_ids
-from photosift.core.errors import AlbumError, Cancelled, QueryError, UserError
-from photosift.core.imageio import load_image, retryable_failures
+from photosift.core.errors import Cancelled, UserError
+from photosift.core.imageio import retryable_failures
 from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
 from photosift.core.library_index import LibraryIndex
 from photosift.core.library_lock import LibraryLock
+from photosift.core.library_search import LibrarySearch
 from photosift.core.models.spec import ModelSpec
-from photosift.core.ocr.blend import blend, within
 from photosift.core.ocr.service import TextService
 from photosift.core.places import Places
 from photosift.core.progress import CancelToken, ProgressCallback, no_progress
 from photosift.core.scanner import ScanReport, scan_folder
 from photosift.core.search.filter_index import FilterIndex
-from photosift.core.search.photo_columns import IdArray
-from photosift.core.search.query import Query, parse_query
-from photosift.core.search.ranking import Match, nearest, relevant
-from photosift.core.search.records import SearchFilters, SearchHit, SearchPage, SortOrder
-from photosift.core.search.vectors import TermEncoders, query_vector
 from photosift.core.settings import Paths, Settings
 from photosift.core.tags.records import RetagReport, TagSuggestion
 from photosift.core.tags.service import TagService
-from photosift.core.vindex import VectorIndex
 
 # Photos per forward pass when the settings say "automatic".
 CPU_BATCH = 16  # larger CPU batches gain nothing and delay the first results
@@ -99,7 +94,7 @@ class LibraryStatus:
     index: IndexHealth
 
 
-class Library:
+class Library(LibrarySearch):
     """Photos, one model's embeddings of them, and search over them."""
 
     def __init__(self, paths: Paths, settings: Settings, catalog: Catalog, spec: ModelSpec, encoder: LibraryEncoder):
@@ -260,111 +255,6 @@ class Library:
         so another process, or this one after a crash, rebuilds the index from the catalog instead."""
         self._index.removed(np.asarray(photo_ids, dtype=np.int64))
 
-    # The vector index ----------------------------------------------------------------------------
-
-    def vector_index(self) -> VectorIndex:
-        """The index for this model, as current as the catalog: loaded from disk if the file is current,
-        else rebuilt from SQLite (no model work; nothing is written: a writer saves it later)."""
-        return self._index.current()
-
-    # Search --------------------------------------------------------------------------------------
-
-    def search(
-        self,
-        text: str,
-        filters: SearchFilters | None = None,
-        offset: int = 0,
-        limit: int = 50,
-        base: Path | None = None,
-    ) -> SearchPage:
-        """Search with the query language: weighted terms (core.query) and filters (core.query_filters),
-        within `filters` as well. Results best first, or by date for sort:date; a query of filters
-        only lists its photos newest first. Paged."""
-        matches = self.matches(parse_query(text, base), filters or SearchFilters(), offset + limit + 1)
-        return self.page(matches, offset, limit)
-
-    def matches(self, query: Query, filters: SearchFilters, wanted: int | None = None) -> list[Match]:
-        """The results of a parsed query that also pass `filters`, in order.
-
-        Args:
-            wanted: how many a ranked search needs (at least); None asks for every relevant hit, cut
-                at `filters.min_score` or near the best hit (smart albums). Sorting by date always
-                cuts that way, and a query of filters only always returns all its photos.
-        """
-        sort = query.filters.sort if query.filters.sort != "relevance" else filters.sort
-        allowed = self._filters.allowed((query.filters, filters))
-        if not query.terms:
-            return [(i, None) for i in self._filters.capture_order(allowed, newest_first=sort != "oldest")]
-        vector = query_vector(query, self.term_encoders())
-        # Recognised text holding a text term's words raises a photo (core.ocr.blend: a bonus, documented)
-        texts = self.text.blended_ids(t.value for t in query.terms if t.kind == "text" and t.weight > 0)
-        return self._ranked(vector, allowed, filters.min_score, sort, wanted, (), within(texts, allowed))
-
-    def album_photo_ids(self, name: str) -> set[int]:
-        """The photos of the album `name` now (the `album:` filter). Raises QueryError if there is none."""
-        try:
-            return self.albums.photo_ids(name)
-        except AlbumError as exc:
-            raise QueryError(str(exc)) from exc
-
-    def similar(
-        self, photo: int | Path, filters: SearchFilters | None = None, offset: int = 0, limit: int = 50
-    ) -> SearchPage:
-        """Photos that look like a library photo (by id or path) or any image file outside the library."""
-        filters = filters or SearchFilters()
-        photo_id = photo if isinstance(photo, int) else self.photo_id_for_path(photo)
-        exclude: tuple[int, ...] = ()
-        if photo_id is None:
-            if not isinstance(photo, Path):
-                raise QueryError(f"There is no photo #{photo} in the library.")
-            vector = self._encode_image_file(str(photo))
-        else:
-            stored, exclude = self._stored_vector(photo_id), (photo_id,)
-            if stored is None:
-                raise UserError(f"Photo #{photo_id} is not indexed yet; run the indexer first.")
-            vector = stored
-        allowed = self._filters.allowed((filters,))
-        matches = self._ranked(vector, allowed, filters.min_score, filters.sort, offset + limit + 1, exclude)
-        return self.page(matches, offset, limit)
-
-    def _ranked(
-        self,
-        vector: np.ndarray,
-        allowed: IdArray | None,
-        min_score: float | None,
-        sort: SortOrder,
-        wanted: int | None,
-        exclude: Sequence[int],
-        text_ids: Collection[int] = (),
-    ) -> list[Match]:
-        if wanted is not None and min_score is None and sort == "relevance":
-            hits = nearest(self.vector_index(), vector, allowed, wanted, exclude)
-        else:
-            hits = relevant(self.vector_index(), vector, allowed, min_score, exclude)
-        hits = blend(hits, text_ids, vector, lambda ids: self.catalog.embeddings(self.model_id, ids), min_score)
-        return hits if sort == "relevance" else self._filters.by_capture_time(hits, sort == "newest")
-
-    def page(self, matches: Sequence[Match], offset: int, limit: int) -> SearchPage:
-        """One page of `matches` as hits with a path to show (photos deleted meanwhile are left out)."""
-        shown = matches[offset : offset + limit]
-        infos = self.catalog.photos([i for i, _ in shown])
-        hits = tuple(
-            SearchHit(i, infos[i].paths[0], s, infos[i].aspect) for i, s in shown if i in infos and infos[i].paths
-        )
-        return SearchPage(hits, offset, limit, has_more=len(matches) > offset + limit)
-
-    def term_encoders(self) -> TermEncoders:
-        """How each kind of query term becomes a vector with this library's model."""
-        return TermEncoders(self.encoder.encode_texts, self._encode_image_file, self._stored_vector)
-
-    def _encode_image_file(self, path: str) -> np.ndarray:
-        img, _ = load_image(Path(path), min_side=self.encoder.min_side)
-        return np.asarray(self.encoder.encode_images(self.encoder.preprocess(img)[None])[0])
-
-    def _stored_vector(self, photo_id: int) -> np.ndarray | None:
-        ids, vectors = self.catalog.embeddings(self.model_id, [photo_id])
-        return vectors[0] if len(ids) else None
-
     def photo(self, photo_id: int) -> PhotoInfo | None:
         return self.catalog.photo(photo_id)
 
@@ -375,11 +265,6 @@ class Library:
     def photo_ids(self) -> set[int]:
         """Every photo's id (to drop what belongs to photos that are gone, such as their thumbnails)."""
         return self.catalog.photo_ids()
-
-    def photo_id_for_path(self, path: Path | str) -> int | None:
-        """The photo that has a file at `path` (made absolute as the scanner stores it), or None: a dropped or
-        pasted file may be one of the library's own photos."""
-        return self.catalog.photo_id_for_path(absolute_path(path))
 
     def photo_dates(self, photo_ids: Collection[int]) -> dict[int, PhotoDate]:
         """When each photo was taken, or its oldest file's time when it has no capture date (the viewer says
