@@ -190,6 +190,17 @@ tag_scores = Table(
 # and nothing else: it holds the photo id too.
 Index("ix_tag_scores_tag_score", tag_scores.c.model_id, tag_scores.c.tag_id, tag_scores.c.score, tag_scores.c.photo_id)
 
+# How many of a tag's candidate scores fall in each 0.001-wide bin, kept in step by triggers on tag_scores
+# (migration 0012), so that side panel counts read bins rather than every score (core.tags.store).
+tag_score_bins = Table(
+    "tag_score_bins",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("bin", Integer, primary_key=True),
+    Column("photos", Integer, nullable=False),
+)
+
 # The user's word on a (photo, tag): accepted or rejected. Model-independent, and the fine-tuning labels.
 tag_labels = Table(
     "tag_labels",
