@@ -18,6 +18,7 @@ resident memory <= 3 GB with 1152-d embeddings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +35,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO
 from synthetic_library import _embeddings, synthetic_spec, unit_rows
 
+from photosift.core import vindex_subset
 from photosift.core.catalog import Catalog
 from photosift.core.library import Library
+from photosift.core.search import ranking
 from photosift.core.search.filter_index import FilterIndex
 from photosift.core.search.query import parse_query
 from photosift.core.search.ranking import allowed_photo_ids
 from photosift.core.search.records import SearchFilters
 from photosift.core.settings import Paths, load_settings
 from photosift.core.vindex import VectorIndex
+from photosift.core.vindex_subset import Subsets
 
 QUERIES = {
     "no filter": "{q}",
@@ -226,6 +231,81 @@ def ivf_recall(n: int, queries: int = 200) -> dict[str, float]:
     }
 
 
+class _Forgetful(dict[object, object]):
+    """A FilterIndex answer cache that keeps nothing: every search computes its filter again."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def previous_paths(library: Library) -> Iterator[None]:
+    """Searches as they ran before the subset index (c178d36) and the larger first round (43d108e): FAISS's
+    id selector for every filter, the filter's ids computed per search, 256 hits in a first round. Reaches
+    into two private caches to swap them out, and puts them back."""
+    index, filters = library.vector_index(), library._filters
+    kept = (vindex_subset.SUBSET_MAX_SHARE, ranking.FIRST_POOL, index._subsets, filters._answers)
+    vindex_subset.SUBSET_MAX_SHARE, ranking.FIRST_POOL = 0.0, 256
+    index._subsets, filters._answers = Subsets(), _Forgetful()
+    try:
+        yield
+    finally:
+        vindex_subset.SUBSET_MAX_SHARE, ranking.FIRST_POOL, index._subsets, filters._answers = kept
+
+
+def previous_counts(library: Library) -> dict[int, int]:
+    """The side panel's counts query before the score bins (cbcef02): every score at or above a threshold."""
+    tags, store = library.tags, library.tags.store
+    calibrations = store.calibrations(tags.model_id)
+    thresholds = {t.id: calibrations[t.id].threshold(t.sensitivity) for t in tags.tags() if t.id in calibrations}
+    rows = ", ".join(["(?, ?)"] * len(thresholds))
+    sql = (
+        f"WITH wanted(tag_id, threshold) AS (VALUES {rows}) SELECT tag_id, (SELECT count(*) FROM tag_scores"
+        " WHERE model_id = ? AND tag_id = wanted.tag_id AND score >= wanted.threshold) FROM wanted"
+    )
+    params = (*(v for pair in thresholds.items() for v in pair), tags.model_id)
+    with store.engine.connect() as conn:
+        return {int(r[0]): int(r[1]) for r in conn.exec_driver_sql(sql, params) if r[1]}
+
+
+def paired(home: Path, rounds: int) -> dict[str, object]:
+    """This session's changes against the paths they replaced, in one process, round by round in turn, so
+    both see the same load (a loaded shared machine moved unpaired medians 2-3x between runs)."""
+    out = Report()
+    started = time.perf_counter()
+    Catalog(Paths(home).database).close()  # applies pending migrations (0012 fills the score bins)
+    out["open_and_migrate_s"] = time.perf_counter() - started
+    library, _ = open_library(home)
+    out["first_search_ms"] = timed(lambda: library.search("a first search"))
+    out["columns_s"] = timed(library._filters.columns) / 1000
+    previous, now = [], []
+    for _ in range(3):
+        previous.append(timed(lambda: previous_counts(library)))
+        now.append(timed(library.tags.counts))
+    out["tag_counts_ms"] = {"previous": previous, "now": now}
+    counts = library.tags.counts()
+    tag = max(counts, key=lambda name: counts[name])
+    results = {}
+    for label, template in QUERIES.items():
+        texts = [template.format(q=TEXTS[r % len(TEXTS)], tag=tag) for r in range(rounds)]
+        times: dict[str, list[float]] = {"previous": [], "now": []}
+        firsts = {}
+        for text in [texts[0], *texts]:
+            with previous_paths(library):
+                times["previous"].append(timed(lambda text=text: library.search(text)))  # type: ignore[misc]
+            times["now"].append(timed(lambda text=text: library.search(text)))  # type: ignore[misc]
+        for mode, found in times.items():
+            firsts[mode] = found.pop(0)
+            found.sort()
+        results[label] = {
+            mode: {"first": firsts[mode], "p50": statistics.median(found), "p95": found[int(0.95 * len(found))]}
+            for mode, found in times.items()
+        }
+        out[label] = results[label]
+    library.close()
+    return out
+
+
 ROUNDS = 20
 
 
@@ -242,10 +322,16 @@ def main(argv: list[str] | None = None) -> None:
         "--no-filter-stage", action="store_true", help="skip the SQL-against-masks pairing (minutes at 1M)"
     )
     parser.add_argument("--status-runs", type=int, default=3, help="whole `photosift status` commands timed")
+    parser.add_argument(
+        "--paired", action="store_true", help="only this session's search and count paths against the previous ones"
+    )
     args = parser.parse_args(argv)
     ROUNDS = args.rounds
     if args.ivf_recall:
         print(json.dumps(ivf_recall(args.ivf_recall)))
+        return
+    if args.paired:
+        print(json.dumps(paired(args.home, ROUNDS), indent=1))
         return
     if args.reopen:
         print(json.dumps(reopen(args.home)))

@@ -199,6 +199,7 @@ tag_score_bins = Table(
     Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     Column("bin", Integer, primary_key=True),
     Column("photos", Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # The user's word on a (photo, tag): accepted or rejected. Model-independent, and the fine-tuning labels.

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("tag_id", sa.Integer, sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("bin", sa.Integer, primary_key=True),
         sa.Column("photos", sa.Integer, nullable=False),
+        sqlite_with_rowid=False,  # the key is the table: a count reads the bins without a lookup each
     )
     op.execute(
         f"INSERT INTO tag_score_bins (model_id, tag_id, bin, photos) SELECT model_id, tag_id, {_bin('score')}, count(*)"
