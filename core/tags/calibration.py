@@ -83,22 +83,37 @@ def histograms(scores: npt.NDArray[np.float32]) -> Histogram:
 
 def quantile(histogram: Histogram, q: float) -> float:
     """The q-quantile of the scores a histogram counts, interpolated linearly within the bin."""
-    cumulative = np.cumsum(histogram)
-    target = q * float(cumulative[-1])
-    i = int(np.searchsorted(cumulative, target, side="left"))
-    before = float(cumulative[i - 1]) if i else 0.0
-    fraction = (target - before) / float(histogram[i]) if histogram[i] else 0.0
-    return LOW + (i + fraction) * (HIGH - LOW) / BINS
+    return float(_quantiles(histogram[np.newaxis], np.cumsum(histogram)[np.newaxis], q)[0])
 
 
 def calibrate(histogram: Histogram) -> Calibration | None:
     """The calibration of one tag from its histogram; None before any photo was scored."""
-    photos = int(histogram.sum())
-    if photos == 0:
-        return None
-    centre = quantile(histogram, 0.5)
-    spread = max(centre - quantile(histogram, LOWER_QUANTILE), MIN_SPREAD)
-    return Calibration(centre, spread, photos)
+    return calibrate_all(np.asarray(histogram)[np.newaxis])[0]
+
+
+def calibrate_all(histograms: Histogram) -> list[Calibration | None]:
+    """`calibrate` of each row of a (tags, BINS) stack at once: the side panel calibrates every tag for
+    each count, and one tag at a time cost 0.3 s for 462 tags on a loaded machine."""
+    cumulative = np.cumsum(histograms, axis=1)
+    photos = cumulative[:, -1] if histograms.size else np.zeros(len(histograms), np.int64)
+    centre = _quantiles(histograms, cumulative, 0.5)
+    spread = np.maximum(centre - _quantiles(histograms, cumulative, LOWER_QUANTILE), MIN_SPREAD)
+    return [
+        Calibration(float(c), float(d), int(n)) if n else None
+        for c, d, n in zip(centre.tolist(), spread.tolist(), photos.tolist(), strict=True)
+    ]
+
+
+def _quantiles(histograms: Histogram, cumulative: Histogram, q: float) -> npt.NDArray[np.float64]:
+    """`quantile` of each row: the first bin whose running count reaches q of the total, and the share of
+    that bin's count still needed to reach it."""
+    rows = np.arange(len(histograms))
+    target = q * cumulative[:, -1].astype(np.float64)
+    i = np.minimum((cumulative < target[:, None]).sum(axis=1), BINS - 1)  # searchsorted(side="left") per row
+    before = np.where(i > 0, cumulative[rows, np.maximum(i - 1, 0)], 0).astype(np.float64)
+    counts = histograms[rows, i].astype(np.float64)
+    fraction = np.divide(target - before, counts, out=np.zeros_like(target), where=counts > 0)
+    return np.asarray(LOW + (i + fraction) * (HIGH - LOW) / BINS, dtype=np.float64)
 
 
 def encode_histogram(histogram: Histogram) -> bytes:

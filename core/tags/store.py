@@ -35,7 +35,7 @@ from photosift.core.tags.calibration import (
     BINS,
     Calibration,
     Histogram,
-    calibrate,
+    calibrate_all,
     check_sensitivity,
     decode_histogram,
     encode_histogram,
@@ -259,8 +259,10 @@ class TagStore:
         """Each tag's calibration for this model (tags never scored are left out)."""
         with self.engine.connect() as conn:
             blobs = self._histogram_blobs(conn, model_id, tag_ids)
-        found = {tag_id: calibrate(decode_histogram(blob)) for tag_id, blob in blobs.items()}
-        return {tag_id: c for tag_id, c in found.items() if c is not None}
+        if not blobs:
+            return {}
+        found = calibrate_all(np.stack([decode_histogram(blob) for blob in blobs.values()]))
+        return {tag_id: c for tag_id, c in zip(blobs, found, strict=True) if c is not None}
 
     # Which photos carry a tag ----------------------------------------------------------------------
 
