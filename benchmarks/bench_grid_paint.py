@@ -68,6 +68,8 @@ def run(home: Path, paints: int, busy: list[int], rows: int, pictures: bool) -> 
     hits = tuple(SearchHit(i, f"/photos/holiday/IMG_{i:05d}.jpg", 0.3, a) for i, a in enumerate(aspects))
     started = time.perf_counter()
     window.model.reset(SearchPage(hits, 0, rows, False))
+    while window.model.filling():  # many rows are made over several turns of the event loop
+        app.processEvents()
     app.processEvents()  # the view lays the rows out
     filled = time.perf_counter() - started
     started = time.perf_counter()

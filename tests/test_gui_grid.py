@@ -170,7 +170,8 @@ def test_end_on_many_results_makes_their_rows_turn_by_turn(
     qtbot: QtBot, cache: ThumbnailCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Regression: End on 100,000 results made every row in one go, freezing the window ~5 s."""
-    monkeypatch.setattr(results_model, "ROWS_PER_TURN", 100)
+    monkeypatch.setattr(results_model, "TURN_S", 0.0)  # one lot of rows a turn
+    monkeypatch.setattr(results_model, "ROWS_AT_ONCE", 100)
     hits = photos(20 * PAGE)
     grid = Grid(qtbot, cache, hits, monthly(hits, 30))
     grid.show(total=len(hits))
@@ -184,7 +185,10 @@ def test_end_on_many_results_makes_their_rows_turn_by_turn(
     ticker.stop()
     assert len({count for count in seen if PAGE < count < len(hits)}) > 3  # the window ran between them
     assert grid.model.hit_at(grid.view.currentIndex().row()) == hits[-1] and len(grid.requests) == 1
-    monkeypatch.setattr(results_model, "ROWS_PER_TURN", len(hits))
+    bar = grid.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum() > 0, timeout=WAIT_MS)
+    assert grid.view.visualRect(grid.view.currentIndex()).intersects(grid.view.viewport().rect())
+    monkeypatch.setattr(results_model, "ROWS_AT_ONCE", len(hits))
     whole = Grid(qtbot, cache, hits, grid.dates)
     whole.model.reset(SearchPage(tuple(hits), 0, len(hits), False), grid.dates, len(hits))
     assert grid.model.lines() == whole.model.lines()  # laid out as if made in one go
@@ -209,7 +213,7 @@ def test_a_drag_halfway_loads_the_results_there(qtbot: QtBot, cache: ThumbnailCa
     grid.show(total=len(hits))
     bar = grid.view.verticalScrollBar()
     bar.setValue(bar.maximum() // 2)
-    qtbot.waitUntil(lambda: bool(grid.view.rows_on_screen()), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(grid.view.rows_on_screen()) and not grid.model.filling(), timeout=WAIT_MS)
     assert 8 * PAGE < grid.model.hit_count() < len(hits)  # about half, not everything
     on_screen = grid.view.rows_on_screen()
     assert grid.view.visualRect(grid.model.index(on_screen.start, 0)).intersects(grid.view.viewport().rect())

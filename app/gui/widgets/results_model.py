@@ -16,6 +16,7 @@ a line of its own; its `hit_at` is None, and `hits()`, `hit_count()` and `positi
 from __future__ import annotations
 
 import os
+import time
 from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
@@ -49,9 +50,11 @@ Dates = Mapping[int, datetime]  # photo id -> its date, for the timeline's month
 HEADING_HEIGHT = 36  # pixels: a month's heading line, room for a larger bold font
 PAGE = 200  # photos asked for at a time when the view scrolls past the loaded ones
 LOAD_ALL = 1_000_000  # End on a query of unknown size asks for this many at once (and again if there are more)
-# Rows made per turn of the event loop (~30-60 ms on a busy 2-core machine): End on 100,000 results made
-# them all in one go and froze the window for ~5 s; the rest of a large page follows turn by turn.
-ROWS_PER_TURN = 1000
+# End on 100,000 results made every row in one go and froze the window for ~5 s: rows are made for at
+# most TURN_S a turn of the event loop (the window answers between turns), ROWS_AT_ONCE between looks at
+# the clock (a few ms of work, even on a busy 2-core machine).
+TURN_S = 0.03
+ROWS_AT_ONCE = 200
 # Rows holding a scaled picture: a few screens of the largest cells. Farther rows go back to the
 # placeholder, so memory stays bounded however far one scrolls.
 SHOWN_MAX = 400
@@ -95,7 +98,7 @@ class ResultsModel(QStandardItemModel):
         self._total: int | None = None  # photos the whole query has, where known (the timeline)
         self._has_more = self._loading = False
         self._next_offset = 0  # pages may hold fewer hits than their limit (photos gone since indexing)
-        self._pending: deque[SearchHit] = deque()  # hits received, their rows not made yet (ROWS_PER_TURN)
+        self._pending: deque[SearchHit] = deque()  # hits received, their rows not made yet (TURN_S)
         self._pending_dates: Dates | None = None
 
     # Filling --------------------------------------------------------------------------------------
@@ -117,8 +120,8 @@ class ResultsModel(QStandardItemModel):
         self.endResetModel()
 
     def append(self, page: SearchPage, dates: Dates | None = None) -> None:
-        """Add the next page (the one `more_wanted` asked for): its first ROWS_PER_TURN rows now, the
-        rest over the next turns of the event loop (`filled` says when they are all in)."""
+        """Add the next page (the one `more_wanted` asked for): its first rows now, the rest over the next
+        turns of the event loop (`filled` says when they are all in)."""
         self._loading = False
         self._receive([h for h in page.hits if h.photo_id not in self._rows], page, dates)
 
@@ -142,15 +145,18 @@ class ResultsModel(QStandardItemModel):
             self.filled.emit()
 
     def _add_pending(self, preview: bool) -> None:
-        """Make the rows of the next ROWS_PER_TURN hits received, and ask for a turn for the rest."""
-        chunk = [self._pending.popleft() for _ in range(min(ROWS_PER_TURN, len(self._pending)))]
-        if chunk:
-            self._add(chunk, self._pending_dates, preview)
+        """Make rows for the hits received for up to TURN_S, and ask for another turn for the rest."""
+        deadline = time.perf_counter() + TURN_S
+        while self._pending:
+            self._add([self._pending.popleft() for _ in range(min(ROWS_AT_ONCE, len(self._pending)))], preview)
+            preview = False
+            if time.perf_counter() >= deadline:
+                break
         if self._pending:
             self._feed.start()
 
-    def _add(self, hits: list[SearchHit], dates: Dates | None, preview: bool) -> None:
-        first = len(self._hits)
+    def _add(self, hits: list[SearchHit], preview: bool) -> None:
+        first, dates = len(self._hits), self._pending_dates
         for hit in hits:
             when = dates.get(hit.photo_id) if dates is not None else None
             if when is not None and (when.year, when.month) != self._month:
