@@ -21,6 +21,9 @@ near-copies are planted (a photo's embedding replaced by one at cosine 0.92-0.99
 and `Duplicates.find` runs on the whole library as the app runs it: the time, and how many planted
 pairs the range search found. Its files do not exist, so the pHash step finds nothing to read and only
 pairs at or above SURE_SIMILARITY are kept: that part measures the time of the grouping, not its quality.
+With --library HOME --writer-wait (HOME left as it is), the search runs in a task runner as the window
+runs it, first on the writer (as before), then on a read thread, and a mark is asked for 3 s in: how
+long it waits says whether the search holds other writes up.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from _common import SHARED_DATA
@@ -42,9 +46,13 @@ from photosift.core.duplicates.signatures import read_signature
 from photosift.core.imageio import load_image
 from photosift.core.settings import Paths
 
+if TYPE_CHECKING:
+    from photosift.app.tasks import TaskRunner
+
 TRANSFORMS = ("resized", "recompressed", "cropped", "corner-cropped", "colour-shifted")
 SEED = 20
 PLANTED = 1000
+WAIT_AFTER_S = 3.0  # --writer-wait: when the mark is asked, well after the search has started
 
 
 def variant(image: Image.Image, kind: str, target: Path) -> None:
@@ -221,16 +229,70 @@ def library_timing(home: Path) -> None:
     )
 
 
+def writer_wait(home: Path) -> None:
+    """How long a short write (a mark) asked WAIT_AFTER_S into the window's duplicate search waits, with the
+    search on the task runner's writer (as before) and on its read pool (as the window runs it now)."""
+    from bench_scale import open_library
+    from PySide6.QtCore import QCoreApplication
+
+    from photosift.app.tasks import TaskRunner
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    library, _ = open_library(home)
+    library.vector_index()  # the window has it loaded already
+    runner = TaskRunner(library, app)
+    try:
+        for on_writer in (True, False):
+            search_s, wait_s = _search_and_mark(runner, on_writer)
+            where = "the writer (before)" if on_writer else "a read thread (now)"
+            print(f"search on {where}: {search_s:.1f} s; a mark asked {WAIT_AFTER_S:.0f} s in waited {wait_s:.2f} s")
+    finally:
+        runner.shutdown()
+        library.close()
+
+
+def _search_and_mark(runner: TaskRunner, on_writer: bool) -> tuple[float, float]:
+    """Seconds the search took, and seconds the mark asked meanwhile waited."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from photosift.core.duplicates.service import Duplicates
+
+    loop, times, started = QEventLoop(), {}, time.perf_counter()
+
+    def finished(name: str, since: float) -> None:
+        times[name] = time.perf_counter() - since
+        if len(times) == 2:
+            loop.quit()
+
+    def mark() -> None:
+        asked = time.perf_counter()
+        runner.run_op(lambda lib: Duplicates(lib).mark([], False), lambda _: finished("mark", asked), writes=True)
+
+    runner.run_long_op(
+        lambda lib, progress, cancel: Duplicates(lib).search(progress, cancel),
+        lambda _: finished("search", started),
+        writes=on_writer,
+    )
+    QTimer.singleShot(int(WAIT_AFTER_S * 1000), mark)
+    loop.exec()
+    return times["search"], times["mark"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--originals", type=int, default=100)
     parser.add_argument("--distractors", type=int, default=200)
     parser.add_argument("--library", type=Path, help="a synthetic library's HOME to time the grouping on")
     parser.add_argument("--skip-ground-truth", action="store_true")
+    parser.add_argument(
+        "--writer-wait", action="store_true", help="with --library: time a write during the search instead"
+    )
     args = parser.parse_args()
     if not args.skip_ground_truth:
         grouping_table(args.originals, args.distractors)
-    if args.library:
+    if args.library and args.writer_wait:
+        writer_wait(args.library)
+    elif args.library:
         library_timing(args.library)
 
 
