@@ -102,11 +102,12 @@ def atomic_folder(path: Path, what: str) -> Iterator[Path]:
 
 
 def remove_stale_temps(folder: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
-    """Delete the temporary files that writers killed mid-write left in `folder`; returns those removed.
+    """Delete the temporary files (and `atomic_folder`'s folders) that writers killed mid-write left in
+    `folder`; returns those removed.
 
-    A file of `atomic_writer`'s pattern goes when the process named in it is gone (killed mid-write), or,
+    One of `atomic_writer`'s pattern goes when the process named in it is gone (killed mid-write), or,
     where that cannot be told, once it is untouched for `older_than_s`; a write in progress in another
-    process is never pulled from under it. Files that vanish or cannot be removed meanwhile are skipped:
+    process is never pulled from under it. Entries that vanish or cannot be removed meanwhile are skipped:
     this is tidying, never a reason to fail.
     """
     removed = []
@@ -117,13 +118,24 @@ def remove_stale_temps(folder: Path, older_than_s: float = STALE_AFTER_S) -> lis
         return []
     for candidate in candidates:
         try:
-            stale = _writer_is_gone(candidate.name) or now - candidate.stat().st_mtime >= older_than_s
-            if stale and candidate.is_file():
+            stale = _writer_is_gone(candidate.name) or now - _last_touched(candidate) >= older_than_s
+            if stale and candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate)
+            elif stale and candidate.is_file():
                 candidate.unlink()
-                removed.append(candidate)
+            else:
+                continue
+            removed.append(candidate)
         except OSError:
             continue
     return removed
+
+
+def _last_touched(path: Path) -> float:
+    """When a temporary file, or a temporary folder or any file in it, was last written."""
+    if not path.is_dir():
+        return path.stat().st_mtime
+    return max([path.stat().st_mtime, *(p.stat().st_mtime for p in path.rglob("*"))])
 
 
 def _writer_is_gone(name: str) -> bool:

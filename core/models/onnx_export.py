@@ -25,7 +25,7 @@ import onnxruntime
 import torch
 from PIL import Image
 
-from photosift.core.atomic import atomic_folder
+from photosift.core.atomic import atomic_folder, remove_stale_temps
 from photosift.core.errors import EnvironmentFault, ModelError
 from photosift.core.models.build import Tokenizer
 from photosift.core.models.preprocess import Preprocessor
@@ -89,6 +89,7 @@ def weights_digest(spec: ModelSpec, weights: Path | None) -> str:
 def cached_export(spec: ModelSpec, paths: Paths, weights: Path | None) -> OnnxExport | None:
     """The verified export for these weights if one was made before, else None."""
     folder = paths.models / "onnx" / cache_key(spec, weights)
+    remove_stale_temps(folder.parent)  # what a process killed mid-export left: a model's size each
     try:
         done = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QPoint, QRect, QRectF, QRunnable, QSize, Qt,
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 
 from photosift.app.priority import lower_this_thread
+from photosift.core.atomic import TEMP_SUFFIX, remove_stale_temps
 from photosift.core.errors import ImageError
 from photosift.core.imageio import load_image
 
@@ -37,7 +38,9 @@ def thumbnail_file(cache_dir: Path, photo_id: int, size: int) -> Path:
 
 def prune_thumbnails(cache_dir: Path, live_ids: set[int]) -> int:
     """Delete cached thumbnails of photos the catalog no longer has (removed folders, deleted or edited
-    photos); returns how many went. Only Photosift's own cache is touched."""
+    photos), and the half-written ones of a process that quit or was killed mid-write; returns how many
+    thumbnails went. Only Photosift's own cache is touched."""
+    remove_stale_temps(cache_dir)
     removed = 0
     for file in cache_dir.glob("*-*.jpg"):
         photo_id = file.name.split("-", 1)[0]
@@ -52,7 +55,8 @@ def make_thumbnail(source: Path, target: Path, size: int) -> None:
     img, _ = load_image(source, min_side=size)  # JPEGs decode at reduced scale: fast for big photos
     img.thumbnail((size, size))
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.part")
+    # core.atomic's pattern for temporary files, so that `remove_stale_temps` finds those a killed app left.
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}{TEMP_SUFFIX}")
     img.save(partial, "JPEG", quality=85)
     partial.replace(target)
 
