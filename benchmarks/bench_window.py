@@ -9,8 +9,10 @@ stand-ins for the model's files so the app opens as over an installed model (no 
 the weights before a search). Each measurement is a fresh process that runs `run_gui` and
 `end_process` as `photosift` does, so interpreter start, imports, opening the catalog and the side
 panel's counts, the first paint and quitting are all counted as a person launching and closing the app
-would wait for them. The window is closed `--close-after` seconds after it shows: at 2 s the background
-torch import for the tokenizer warm-up is still running on a busy machine, which quitting used to wait for.
+would wait for them. The window is closed `--close-after` seconds after its counts show: at 2 s the
+background torch import for the tokenizer warm-up is still running on a busy machine, which quitting used
+to wait for. A cached library indexed under another version of the model's spec (its key changed) is
+built again: the app would open it as not indexed.
 
 Python's compiled bytecode is kept as an installed app keeps it (pip compiles an install, and an
 editable one on its first import): this script unsets PYTHONDONTWRITEBYTECODE, which this project's
@@ -19,18 +21,22 @@ so nothing is written beside the sources), after one unmeasured launch that fill
 `--compile-each-run` keeps the environment's setting instead: without bytecode every launch compiles
 Photosift's own modules from source, about 0.3 s of CPU more.
 
-Printed per run: seconds from launch to the window shown (the event loop's first turn after show) and
-the CPU seconds the process had used by then (the host may be busy: wall time alone says little), and
-seconds from the close request to the process's exit. The floor beside them: `python -c pass` and
+Printed per run: seconds from launch to the window shown (its first paint) and the CPU seconds the
+process had used by then (the host may be busy: wall time alone says little); to the counts shown (the
+side panel's folders and the status line's photo count: the library open and answering) and the CPU by
+then; and seconds from the close request to the process's exit. The floor beside them: `python -c pass` and
 `python -c "import PySide6.QtWidgets"`, wall and CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -43,7 +49,7 @@ CHILD = r"""
 import json, os, resource, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pathlib import Path
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 from photosift.app.gui.app import run_gui
 from photosift.app.main import end_process
@@ -57,16 +63,26 @@ def cpu():
 app = QApplication(sys.argv[:1])
 marks = {{}}
 
-def shown():  # queued before run_gui: runs at the event loop's first turn, after the window was shown
-    marks["shown_at"], marks["cpu_at_shown"] = time.time(), cpu()
-    QTimer.singleShot(int({close_after} * 1000), close)
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):  # the main window's first paint: it is on screen
+        if event.type() == QEvent.Type.Paint and isinstance(watched, MainWindow):
+            app.removeEventFilter(self)
+            marks["shown_at"], marks["cpu_at_shown"] = time.time(), cpu()
+            watched.library_status_shown.connect(lambda _: ready(watched))
+        return False
 
-def close():
+def ready(window):  # the side panel's folders and the status line's counts are shown
+    if "ready_at" not in marks:
+        marks["ready_at"], marks["cpu_at_ready"] = time.time(), cpu()
+        QTimer.singleShot(int({close_after} * 1000), lambda: close(window))
+
+def close(window):
     marks["close_at"] = time.time()
     print(json.dumps(marks), flush=True)
-    next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow)).close()
+    window.close()
 
-QTimer.singleShot(0, shown)
+first_paint = FirstPaint()
+app.installEventFilter(first_paint)
 paths = Paths(Path({home!r}))
 end_process(run_gui(paths, load_settings(paths)))  # as `photosift` opens the window
 """
@@ -82,6 +98,16 @@ def stand_in_model_files(home: Path) -> None:
     for needed in missing_files(synthetic_spec(), Paths(home)):
         needed.path.parent.mkdir(parents=True, exist_ok=True)
         needed.path.touch()
+
+
+def stale(home: Path) -> bool:
+    """Whether the cached library at `home` holds no embeddings of the synthetic spec as it is now."""
+    from synthetic_library import synthetic_spec
+
+    if not (home / "catalog.sqlite3").exists():
+        return False
+    with contextlib.closing(sqlite3.connect(home / "catalog.sqlite3")) as db:
+        return db.execute("SELECT 1 FROM models WHERE key = ?", (synthetic_spec().key,)).fetchone() is None
 
 
 def children_cpu() -> float:
@@ -108,6 +134,8 @@ def measure(home: Path, close_after: float, env: dict[str, str]) -> dict[str, fl
     return {
         "window shown": marks["shown_at"] - launched,
         "CPU by then": marks["cpu_at_shown"],
+        "counts shown": marks["ready_at"] - launched,
+        "CPU by then ": marks["cpu_at_ready"],
         "quit": exited - marks["close_at"],
     }
 
@@ -139,6 +167,8 @@ def main() -> None:
         print(f"floor: python -c {code!r}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
     for n in args.photos:
         home = REPO / "bench-out" / f"window-{n}"
+        if stale(home):
+            shutil.rmtree(home)
         if not (home / "catalog.sqlite3").exists():
             print(f"building a synthetic library of {n:,} photos in {home} ...", flush=True)
             build(home, n, progress=False)

@@ -472,6 +472,7 @@ def test_photosift_without_a_display_says_so(
 
 def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
     shown: list[str] = []
+    opening: list[bool] = []
 
     def look_and_quit() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
@@ -479,17 +480,25 @@ def test_run_gui_opens_the_window_and_returns(qtbot: QtBot, home: Path) -> None:
         icons.extend(not w.windowIcon().pixmap(64, 64).isNull() for w in windows)
         frozen.append(gc.get_freeze_count())
         for w in windows:
-            w.close()
-        QApplication.quit()
+            w.close()  # the last window closed ends run_gui's loop, as when a person closes it
+        # (An explicit QApplication.quit() here ended the loop before Qt's own posted Quit event, which
+        # then ended the next test's event loop at once.)
+
+    def at_first_turn() -> None:
+        """The frame is on screen before the library opens (in the background); look once it has."""
+        (window,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        opening.append(window.isVisible() and not window.is_open)
+        window.opened.connect(lambda: QTimer.singleShot(0, look_and_quit))  # once the start's work has begun
 
     frozen: list[int] = []
     icons: list[bool] = []
-    QTimer.singleShot(0, look_and_quit)
+    QTimer.singleShot(0, at_first_turn)
     previous_hook = sys.excepthook
     try:
         assert run_gui(Paths(home), Settings(), model=str(TEST_MODELS / "tiny.json")) == 0
     finally:
         gc.unfreeze()  # give the rest of the test session its objects back
+    assert opening == [True]
     assert shown == ["Photosift"] and sys.excepthook is previous_hook
     assert icons == [True]  # the SVG icon was found and rendered
     # Start-up objects are out of the collector's reach before the window shows (full collections stalled it).

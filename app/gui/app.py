@@ -7,21 +7,25 @@ import gc
 import sys
 import threading
 from collections.abc import Callable
+from importlib import import_module
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDeadlineTimer
+from PySide6.QtCore import QDeadlineTimer, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from photosift.app.errorlog import log_exception
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.prefs import apply_theme, load_prefs
-from photosift.app.gui.state import AppState
-from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.main import build_library, model_provider
-from photosift.app.tasks import TaskRunner
 from photosift.core.settings import Paths, Settings
 from photosift.resources import resource_path
+
+if TYPE_CHECKING:
+    from photosift.app.gui.state import AppState
+    from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+    from photosift.core.library import Library
 
 APP_ICON = resource_path("icons", "photosift.svg")
 # The name of the desktop entry (packaging/linux/photosift.desktop): Wayland shells match windows to it.
@@ -69,8 +73,9 @@ def exempt_startup_objects_from_gc() -> None:
     tracked objects, and a full collection walks them all holding the GIL: 210 ms on whichever thread
     triggers it, and the window froze for as long (found with `perf record` on benchmarks/bench_gui.py).
     These objects live as long as the app, so later collections need only walk what came after them.
-    Call it once the window is built, before the event loop starts; the one collection here costs the
-    same 210 ms, before anything is on screen to stall.
+    Call it once the library's modules are imported (`_open`), before the window's first search and
+    counts start: the one collection here costs the same 210 ms, while the window shows nothing that
+    could stall and no background work waits for the GIL.
     """
     gc.collect()
     gc.freeze()
@@ -90,8 +95,60 @@ def shut_down(state: AppState, thumbnails: ThumbnailCache, wait_ms: int = QUIT_W
     return thumbnails.wait(deadline.remainingTime()) and closed
 
 
+class LibraryOpening(QObject):
+    """Opens the library once the window's frame has been painted, off the GUI thread, and hands it to
+    `open_window` on the GUI thread.
+
+    Importing the library's modules (the catalog's SQLAlchemy, numpy, the GUI's widgets) and opening the
+    catalog took most of a 3-4 s start on a busy machine, all before anything was on screen; now the
+    frame shows first and stays responsive meanwhile. A failure reaches `open_window` as the exception.
+    """
+
+    _done = Signal(object)  # the Library, or the exception that stopped opening it
+
+    def __init__(
+        self, window: MainWindow, build: Callable[[], Library], open_window: Callable[[Library | BaseException], None]
+    ):
+        super().__init__(window)
+        self._build, self._open_window = build, open_window
+        self._stopped = False
+        self._done.connect(self._finish)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._start)  # after the paint is on screen
+        return False
+
+    def stop(self) -> None:
+        """The event loop has ended: a library opened from now on is closed, not shown (a later test's
+        event loop, or nobody's)."""
+        self._stopped = True
+
+    def _start(self) -> None:
+        threading.Thread(target=self._run, name="open the library", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            import_module("photosift.app.gui.window_parts")  # the imports, while the GUI thread is free
+            self._done.emit(self._build())
+        except BaseException as exc:  # delivered to the GUI thread, which reports it
+            self._done.emit(exc)
+
+    def _finish(self, result: Library | BaseException) -> None:
+        if not self._stopped:
+            self._open_window(result)
+        elif not isinstance(result, BaseException):
+            result.close()
+
+
 def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
-    """Open the main window (and the welcome wizard on a first start) and run until it closes."""
+    """Open the main window (and the welcome wizard on a first start) and run until it closes.
+
+    The window's frame shows first; the library opens in the background and `_open` fills the window in.
+    A library that cannot be opened (a selected model that is gone) ends the app with that error, raised
+    here for the command line to report, as before the window existed."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Photosift")
     app.setDesktopFileName(DESKTOP_FILE_NAME)
@@ -99,23 +156,46 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     prefer_the_gui_thread()
     prefs = load_prefs(paths)
     apply_theme(app, prefs.theme)
-    library = build_library(paths, settings, model)
-    runner = TaskRunner(library)
-    thumbnails = ThumbnailCache(library.paths.cache / "thumbnails")
-    window = MainWindow(library, runner, thumbnails, prefs=prefs, models=model_provider(paths, settings.cpu_runtime))
-    state = window.state
+    window = MainWindow(prefs=prefs)
+    window.restore_geometry()
+    failures: list[BaseException] = []
+
+    def open_window(result: Library | BaseException) -> None:
+        if isinstance(result, BaseException):
+            failures.append(result)
+            window.close()
+        elif window.isVisible():
+            _open(window, result, paths, settings)
+        else:
+            result.close()  # the window was closed while the library opened
+
+    opening = LibraryOpening(window, lambda: build_library(paths, settings, model), open_window)
     previous_hook, sys.excepthook = sys.excepthook, ExceptionHook(paths, window)
     try:
-        window.restore_layout()
-        exempt_startup_objects_from_gc()
         window.show()
-        # The model stack (torch, open_clip: seconds to import) and a bundled tokenizer come in the
-        # background once the window is up, so the first search finds them ready.
-        runner.run_op(lambda lib: lib.encoder.prepare_bundled_tokenizer(), on_done=lambda _: None)
-        # The welcome at a first start and while no model is usable; it catches up once a model is ready.
-        if window.first_run.offer_at_start() is None:
-            window.catch_up()
-        return app.exec()
+        code = app.exec()
     finally:
+        opening.stop()
         sys.excepthook = previous_hook
-        shut_down(state, thumbnails)
+        if window.is_open:
+            shut_down(window.state, window.thumbnails)
+    if failures:
+        raise failures[0]
+    return code
+
+
+def _open(window: MainWindow, library: Library, paths: Paths, settings: Settings) -> None:
+    """Build the window over `library`, then start the background work of a start."""
+    from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+    from photosift.app.tasks import TaskRunner
+
+    exempt_startup_objects_from_gc()  # the imports' objects, before the first search and counts start
+    runner = TaskRunner(library)
+    thumbnails = ThumbnailCache(library.paths.cache / "thumbnails")
+    window.open(library, runner, thumbnails, models=model_provider(paths, settings.cpu_runtime))
+    # The model stack (torch, open_clip: seconds to import) and a bundled tokenizer come in the
+    # background once the window is up, so the first search finds them ready.
+    runner.run_op(lambda lib: lib.encoder.prepare_bundled_tokenizer(), on_done=lambda _: None)
+    # The welcome at a first start and while no model is usable; it catches up once a model is ready.
+    if window.first_run.offer_at_start() is None:
+        window.catch_up()
