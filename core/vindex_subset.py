@@ -6,8 +6,8 @@ and an approximate one widens its probes as fewer photos pass (core.vindex: `_pr
 3 % of a million photos it visits every list and checks a million ids to score a few thousand. At a
 million photos that walk alone took 30 ms a search on a loaded 2-core machine. So:
 
-- exact index: the allowed photos' rows are gathered and scored by one matrix product (`FlatRows`),
-  which uses every core, where FAISS's selector scan gives each query one thread and checks every row;
+- exact index: only the allowed photos' rows are read and scored (`FlatRows`), where FAISS's selector
+  scan checks every row;
 - approximate index: the allowed photos' 8-bit codes are copied, once per filter, into an inverted
   file of their own that shares the index's coarse quantiser and code book (`IvfLayout.subset`).
   Searches with that filter probe it with the number of lists the selector would have probed: the
@@ -34,8 +34,8 @@ Positions = npt.NDArray[np.int64]
 # (dense SQLite rowids): it builds in ~0.6 ms for 200k ids, IDSelectorBatch's hash set in ~20 ms. Sparser
 # ids use the hash set, whose size follows the number of ids rather than the largest one.
 BITMAP_MAX_SPAN = 64
-# An exact index gathers the allowed rows while they are at most this share of it; beyond it one product
-# over every row, then a pick of the allowed scores, moves less memory (a gather writes and reads again).
+# An exact index scores the allowed rows one by one while they are at most this share of it; beyond it
+# one product over every row (numpy's, on every core), then a pick of the allowed scores.
 GATHER_MAX_SHARE = 0.25
 # An approximate index copies the allowed photos' codes into a subset index while they are at most this
 # share of it (1,154 bytes a photo: 72 MB at a million). At a million photos on a loaded 2-core machine
@@ -43,8 +43,9 @@ GATHER_MAX_SHARE = 0.25
 # against the selector's 59 / 105 / 118 / 90 ms; above a sixteenth the selector probes at most 512 of
 # 1,000 lists, so its walk is short, and a copy would hold more than 72 MB.
 SUBSET_MAX_SHARE = 1 / 16
-# Rows gathered and multiplied at a time by FlatRows: 16,384 1152-d rows are 75 MB of float32.
-_GATHER_CHUNK = 16_384
+# Up to this many allowed rows an exact index copies them out and multiplies (0.8 ms for 178 rows of
+# 100,000); FAISS's in-place scoring of a few rows waited 60 ms for its thread team on a loaded machine.
+_COPY_MAX_ROWS = 2048
 
 
 def selector(allowed: IdArray) -> tuple[Any, IdArray | npt.NDArray[np.uint8]]:
@@ -130,10 +131,17 @@ class FlatRows:
         rows = self._lookup.positions(allowed)
         if rows.size > GATHER_MAX_SHARE * len(self._lookup):
             return np.ascontiguousarray((self._vectors @ queries.T)[rows].T), self._ids[rows]
+        if rows.size <= _COPY_MAX_ROWS:
+            return np.ascontiguousarray((self._vectors[rows] @ queries.T).T), self._ids[rows]
+        # FAISS reads the rows in place: copying 20,000 of 100,000 rows out first took longer than the
+        # selector scan on a loaded machine, and numpy's threaded product after it stalled behind other
+        # processes (p95 2.5 s).
         scores = np.empty((len(queries), rows.size), dtype=np.float32)
-        for start in range(0, rows.size, _GATHER_CHUNK):
-            part = rows[start : start + _GATHER_CHUNK]
-            scores[:, start : start + part.size] = (self._vectors[part] @ queries.T).T
+        by_row = np.ascontiguousarray(np.broadcast_to(rows, scores.shape))
+        swig_ptr, dim = faiss.swig_ptr, self._vectors.shape[1]
+        faiss.fvec_inner_products_by_idx(
+            swig_ptr(scores), swig_ptr(queries), swig_ptr(self._vectors), swig_ptr(by_row), dim, len(queries), rows.size
+        )
         return scores, self._ids[rows]
 
 

@@ -104,9 +104,13 @@ def test_a_filter_too_large_for_a_subset_uses_the_selector(
     assert calls == [len(allowed)] * 3
 
 
-@pytest.mark.parametrize("step", [20, 2], ids=["gathered", "whole-product"])
-def test_an_exact_index_scores_only_the_allowed_rows(step: int) -> None:
-    """A 5 % filter gathers its rows; a 50 % one takes them from a product over every row."""
+@pytest.mark.parametrize(
+    ("step", "copy_max"), [(20, 2048), (20, 0), (2, 2048)], ids=["copied", "in-place", "whole-product"]
+)
+def test_an_exact_index_scores_only_the_allowed_rows(step: int, copy_max: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 5 % filter copies its few rows out or has FAISS score them in place; a 50 % one takes them from a
+    product over every row."""
+    monkeypatch.setattr(vindex_subset, "_COPY_MAX_ROWS", copy_max)
     ids = np.random.default_rng(5).choice(10_000, 500, replace=False).astype(np.int64)
     vectors = clustered_vectors(500)
     index = VectorIndex.build(DIM, ids, vectors)
