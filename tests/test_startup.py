@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from pytestqt.qtbot import QtBot
+
 from photosift.core.catalog import Catalog
 from photosift.core.catalog.database import alembic_config, head_revision
+from photosift.core.errors import ModelError
+from photosift.core.settings import Paths, Settings
 
 PROBE = """
 import json, sys
@@ -130,3 +135,17 @@ def test_the_head_revision_read_without_alembic_is_alembics() -> None:
     from alembic.script import ScriptDirectory
 
     assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_library_that_cannot_open_closes_the_window_and_raises_its_error(qtbot: QtBot, tmp_path: Path) -> None:
+    """The library opens after the frame is shown, on a thread: an error there (here, a selected model whose
+    spec is gone) still ends the app with its sentence for the command line, and no window stays open."""
+    from PySide6.QtWidgets import QApplication
+
+    from photosift.app.gui.app import run_gui
+    from photosift.app.gui.main_window import MainWindow
+
+    settings = Settings().with_changes(model=str(tmp_path / "gone.json"))
+    with pytest.raises(ModelError, match="The selected model cannot be used"):
+        run_gui(Paths(tmp_path / "home"), settings)
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
