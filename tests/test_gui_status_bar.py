@@ -1,9 +1,11 @@
 """The status bar while indexing: nothing says "Indexing 0 photos" when nothing is new, and at 900 pixels a
-long progress line ends in "…" instead of pushing Pause and Cancel out of the window."""
+long progress line ends in "…" instead of pushing Pause and Cancel out of the window; so does the idle
+summary with a long model name."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,26 +17,36 @@ from test_library import open_library
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.widgets.progress_status import progress_text
+from photosift.core.library import Library
 from photosift.core.library_lock import WAIT_STAGE
 from photosift.core.progress import Progress
 
+LONG_TITLE = (  # a fine-tuned model is named by what it was tuned on: wider than a 900-pixel window
+    "CLIP ViT-B/32 fine-tuned on the family archive 1998-2024 (insects, garden birds, the allotment and "
+    "the grandchildren's drawings), third run, 12 epochs"
+)
 LOCK_WAIT = "Waiting for another Photosift process (pid 123456) that is indexing this library to finish."
 
 
 @pytest.fixture
-def window(qtbot: QtBot, home: Path, tmp_path: Path) -> Iterator[MainWindow]:
+def library(home: Path, tmp_path: Path) -> Iterator[Library]:
     for i in range(3):
         make_photo(tmp_path / "photos" / f"red-{i}.jpg", "red")
     library = open_library(home)
     library.add_folder(tmp_path / "photos")
     library.scan()
     library.index()
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
     win, runner, _ = make_window(qtbot, library)
     yield win
     win.close()
     runner.shutdown()
     win.thumbnails.wait()
-    library.close()
 
 
 def test_a_run_with_nothing_new_never_says_indexing_0_photos() -> None:
@@ -63,9 +75,35 @@ def test_a_long_progress_line_leaves_pause_and_cancel_on_screen_at_900_pixels(qt
         return cancel.mapTo(window, QPoint(cancel.width(), 0)).x()
 
     def laid_out() -> bool:
-        return label.width() >= label.minimumSizeHint().width() and 0 < cancel_right_edge() <= bar.width()
+        summary = window.summary_label  # its text may become the idle sentence, from the window's own status read
+        laid = all(shown.width() >= shown.minimumSizeHint().width() for shown in (label, summary))
+        return laid and 0 < cancel_right_edge() <= bar.width()
 
     qtbot.waitUntil(laid_out, timeout=WAIT_MS)
     assert window.width() == 900 and label.text() == LOCK_WAIT and label.toolTip() == LOCK_WAIT
     assert label.is_elided()  # drawn ending in "…", the whole sentence in the tooltip
-    assert window.summary_label.width() >= window.summary_label.sizeHint().width()
+    summary = window.summary_label
+    counts = summary.text().partition(" · ")[0]  # the model's name may give way to the progress, the counts not
+    assert summary.width() >= summary.fontMetrics().horizontalAdvance(counts)
+
+
+def test_the_idle_summary_with_a_long_model_name_ends_in_an_ellipsis_at_900_pixels(
+    qtbot: QtBot, library: Library
+) -> None:
+    """Regression: the summary's whole sentence set the window's least width, so at 900 pixels it was cut."""
+    library.spec = replace(library.spec, title=LONG_TITLE)
+    window, runner, _ = make_window(qtbot, library)
+    try:
+        window.resize(900, 600)
+        window.show()
+        qtbot.waitExposed(window)
+        label = window.summary_label
+        qtbot.waitUntil(lambda: label.text().endswith(LONG_TITLE), timeout=WAIT_MS)
+        assert window.width() == 900 and label.geometry().right() < window.statusBar().width()
+        assert label.is_elided() and label.toolTip() == label.text()  # drawn ending in "…", whole in the tooltip
+        counts = label.text().partition(" · ")[0]
+        assert label.width() >= label.fontMetrics().horizontalAdvance(counts)  # the counts always show
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()

@@ -32,7 +32,7 @@ from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.duplicates_entry import DuplicatesEntry
 from photosift.app.gui.widgets.library_sections import LibrarySections, filter_term, show_menu
 from photosift.app.gui.widgets.places_section import PlacesSection
-from photosift.app.gui.widgets.progress_status import ProgressStatus
+from photosift.app.gui.widgets.progress_status import ElidedLabel, ProgressStatus
 from photosift.app.gui.widgets.query_chips import QueryField
 from photosift.app.gui.widgets.results_grid import ResultsView
 from photosift.app.gui.widgets.results_model import ResultsModel
@@ -168,7 +168,7 @@ def _build_panel(window: MainWindow, open_url: Callable[[QUrl], object]) -> None
 
 
 def _build_status(window: MainWindow) -> None:
-    window.summary_label = QLabel()
+    window.summary_label = ElidedLabel(" · ")  # a long model name ends in "…" (the whole line in its tooltip)
     progress = window.progress_status = ProgressStatus()
     progress.pause_button.clicked.connect(window.toggle_pause)
     progress.cancel_button.clicked.connect(window.indexing.cancel)

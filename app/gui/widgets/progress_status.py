@@ -55,12 +55,27 @@ def progress_text(p: Progress) -> str:
 
 class ElidedLabel(QLabel):
     """A one-line label that may be narrower than its text: it then draws the text cut with "…"
-    (`text()` stays whole), so the widgets beside it keep their room."""
+    (`text()` stays whole), so the widgets beside it keep their room.
+
+    Args:
+        cut_after: where the text may be cut at the earliest: what comes before it always shows (the
+            library summary's counts before its model name); a text without it is cut anywhere.
+    """
 
     MINIMUM_WIDTH = 80  # pixels: still says what is happening ("Indexing 1…")
 
+    def __init__(self, cut_after: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._cut_after = cut_after
+
     def minimumSizeHint(self) -> QSize:
-        return QSize(min(self.MINIMUM_WIDTH, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+        least = super().minimumSizeHint()
+        if self._cut_after:
+            kept = self.text().partition(self._cut_after)[0] + "…"
+            margins = self.contentsMargins()
+            width = self.fontMetrics().horizontalAdvance(kept) + margins.left() + margins.right() + 2 * self.margin()
+            return QSize(min(width, least.width()), least.height())
+        return QSize(min(self.MINIMUM_WIDTH, least.width()), least.height())
 
     def is_elided(self) -> bool:
         return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
