@@ -1,22 +1,28 @@
 """Render the README's screenshots of the desktop app into docs/screenshots/.
 
     python docs/make_screenshots.py [--model tests/models/tiny.json] [--photos ../shared/data/hymenoptera]
+                                    [--only context-menu,timeline]
 
-A real main window over a temporary library of the shared photos: the timeline of the empty search field,
-the results grid after a search, the context menu, the viewer, a query with photos as chips, the folders
-panel with an unreadable file, the first-run wizard, the settings and shortcuts dialogs, and the main
-window in the dark theme.
-Rendering is offscreen, so it runs on a machine without a display. The model is the tiny test model by
-default (random weights, so the ranking means nothing, but the photos, layout and widgets are the real
-ones); pass a trained spec for meaningful rankings.
+A real main window over a temporary library of a copy of the shared photos, their file times spread over
+a year so that the timeline has months: the timeline of the empty search field, the results grid after a
+search, the context menu with its "Add to album" submenu, the viewer, a query with photos as chips, the
+first-run wizard, the settings and shortcuts dialogs, and the main window in the dark theme. `--only`
+writes the screenshots named and leaves the others as they are.
+Rendering is offscreen, so it runs on a machine without a display; with QT_QPA_PLATFORM=xcb it renders
+in an X server (Xvfb), as the README's screenshots were. The model is the tiny test model by default
+(random weights, so the ranking means nothing, but the photos, layout and widgets are the real ones); pass
+a trained spec for meaningful rankings.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,8 +30,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QPoint  # noqa: E402
-from PySide6.QtGui import QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtGui import QPainter, QPixmap  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMenu, QWidget  # noqa: E402
 from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 
 from photosift.app.gui.dialogs.settings import SettingsDialog  # noqa: E402
@@ -40,6 +46,22 @@ from photosift.core.models.spec import load_spec  # noqa: E402
 from photosift.core.settings import Paths, Settings  # noqa: E402
 
 QUERY = "bees on a yellow flower"
+ALBUMS = ("Garden visits", "Macro")  # listed in the context menu's "Add to album"
+YEAR_S = 365 * 24 * 3600
+
+
+def spread_over_a_year(photos: Path, into: Path) -> Path:
+    """Copy the photos (never touched themselves) with file times spread over the past year: the shared
+    photos carry no capture date and one file time, which made a timeline of a single month."""
+    files = sorted(p for p in photos.rglob("*") if p.is_file())
+    now = time.time()
+    for i, file in enumerate(files):
+        copy = into / file.relative_to(photos)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, copy)
+        when = now - i * YEAR_S / max(1, len(files))
+        os.utime(copy, (when, when))
+    return into
 
 
 def build_window(home: Path, model: Path, photos: Path) -> MainWindow:
@@ -48,9 +70,11 @@ def build_window(home: Path, model: Path, photos: Path) -> MainWindow:
     spec = load_spec(model)
     models = model_provider(paths)
     library = Library(paths, Settings(), Catalog(paths.database), spec, models.make_encoder(spec, "auto"))
-    library.add_folder(photos)
+    library.add_folder(spread_over_a_year(photos, home / "photos"))
     library.scan()
     library.index()
+    for album in ALBUMS:
+        library.albums.create(album)
     window = MainWindow(library, TaskRunner(library), models=models)
     window.resize(1280, 820)
     window.show()
@@ -66,26 +90,20 @@ def show_first_screen(window: MainWindow) -> None:
     settle()
 
 
-def photograph(window: MainWindow) -> None:
+def photograph(window: MainWindow, only: Collection[str]) -> None:
+    def shoot(widget: QWidget | QPixmap, name: str) -> None:
+        if not only or name in only:
+            save(widget, name)
+
     wait_until(lambda: window.side_panel.folders_section.childCount() > 0)
+    wait_until(lambda: len(window.sections.albums()) == len(ALBUMS))
     show_first_screen(window)  # the empty field's timeline
-    save(window, "timeline")
+    shoot(window, "timeline")
     window.search_for(QUERY)
     wait_until(lambda: window.search_field.text() == QUERY and window.model.hit_at(0) is not None)
     show_first_screen(window)
-    save(window, "main-window")
-
-    window.results_view.selectionModel().select(
-        window.model.index(2, 0), window.results_view.selectionModel().SelectionFlag.ClearAndSelect
-    )
-    menu = window.actions_.menu(window.selected_hits(window.model.index(2, 0)))
-    rect = window.results_view.visualRect(window.model.index(2, 0))
-    at = window.results_view.viewport().mapTo(window, rect.center())
-    shot = window.grab()
-    painter = QPainter(shot)
-    painter.drawPixmap(at + QPoint(8, 8), menu.grab())
-    painter.end()
-    save(shot, "context-menu")
+    shoot(window, "main-window")
+    shoot(context_menu(window, 2), "context-menu")
 
     window.open_viewer(0)
     wait_until(lambda: window.viewer.isVisible())
@@ -93,41 +111,68 @@ def photograph(window: MainWindow) -> None:
     viewer = window.viewer
     wait_until(lambda: viewer.zoom_view.zoom is not None and viewer.details.pixels.text() not in ("", "…"))
     settle(1500)
-    save(window.viewer, "viewer")
+    shoot(window.viewer, "viewer")
     window.viewer.close()
 
-    photograph_query_chips(window)
+    photograph_query_chips(window, shoot)
 
     dialog = SettingsDialog(window.library.settings, window.prefs, window.models.registry.specs(), ["cpu"], window)
     dialog.show()
     settle()
-    save(dialog, "settings")
+    shoot(dialog, "settings")
     dialog.close()
     shortcuts = ShortcutsDialog([*gather_shortcuts(window), *NAVIGATION_KEYS], window)
     shortcuts.resize(560, 640)
     shortcuts.show()
     settle()
-    save(shortcuts, "shortcuts")
+    shoot(shortcuts, "shortcuts")
     shortcuts.close()
 
     welcome = window.first_run.open_welcome()
     welcome.resize(720, 520)
     settle()
-    save(welcome, "welcome-folders")
+    shoot(welcome, "welcome-folders")
     welcome.next()
     settle()
-    save(welcome, "welcome-model")
+    shoot(welcome, "welcome-model")
     welcome.reject()
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     apply_theme(app, "dark")
     settle(800)
-    save(window, "main-window-dark")
+    shoot(window, "main-window-dark")
     apply_theme(app, "system")
 
 
-def photograph_query_chips(window: MainWindow) -> None:
+def context_menu(window: MainWindow, row: int) -> QPixmap:
+    """The window with the photo at `row` selected and its context menu open (as the window builds it, with
+    the albums' entries), the "Add to album" submenu open beside it."""
+    index = window.model.index(row, 0)
+    window.results_view.selectionModel().select(
+        index, window.results_view.selectionModel().SelectionFlag.ClearAndSelect
+    )
+    hits = window.selected_hits(index)
+    menu = window.actions_.menu(hits)
+    window.albums_.extend_result_menu(menu, hits)
+    menu.adjustSize()
+    entry = next(action for action in menu.actions() if action.text() == "Add to album")
+    submenu = entry.menu()
+    assert isinstance(submenu, QMenu)
+    submenu.adjustSize()
+    menu.setActiveAction(entry)  # highlighted, as under the pointer
+    rect = window.results_view.visualRect(index)
+    at = window.results_view.viewport().mapTo(window, rect.center()) + QPoint(8, 8)
+    at.setX(min(at.x(), window.width() - menu.width() - submenu.width()))  # both inside the window
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(at, menu.grab())
+    painter.drawPixmap(at + menu.actionGeometry(entry).topRight() + QPoint(-4, -4), submenu.grab())
+    painter.end()
+    return shot
+
+
+def photograph_query_chips(window: MainWindow, shoot: Callable[[QWidget | QPixmap, str], None]) -> None:
     """Two photos of the results added to the words: chips in the field, Query badges over the photos."""
     first, second = window.model.hits()[0], window.model.hits()[5]
     window.search_for(f"#{first.photo_id} + #{second.photo_id} + {QUERY}")
@@ -135,13 +180,14 @@ def photograph_query_chips(window: MainWindow) -> None:
     wait_until(lambda: len(chips()) == 2 and not any(c.icon().isNull() for c in chips()))
     wait_until(lambda: window.model.hit_at(0) is not None and bool(window.search.badges.badges()))
     show_first_screen(window)
-    save(window, "query-chips")
+    shoot(window, "query-chips")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=REPO / "tests" / "models" / "tiny.json")
     parser.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "data" / "hymenoptera")
+    parser.add_argument("--only", default="", help="comma-separated screenshot names (default: all of them)")
     args = parser.parse_args()
     if not args.photos.is_dir():
         print(f"The photos folder {args.photos} is missing.", file=sys.stderr)
@@ -151,7 +197,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as home:
         window = build_window(Path(home), args.model, args.photos)
         try:
-            photograph(window)
+            photograph(window, {name for name in args.only.split(",") if name})
         finally:
             close_window(window)
     del app
