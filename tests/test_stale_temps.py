@@ -11,13 +11,15 @@ from pathlib import Path
 
 from conftest import make_photo
 from pytestqt.qtbot import QtBot
-from test_gui import WAIT_MS, make_window
 from test_library import open_library
 
+from photosift.app.gui.main_window import MainWindow
+from photosift.app.tasks import TaskRunner
 from photosift.core.models.onnx_export import cache_key, cached_export
 from photosift.core.models.spec import load_spec
 from photosift.core.settings import Paths
 
+WAIT_MS = 5000  # generous on a loaded 2-core machine; the wait ends as soon as the file is gone
 TINY = Path(__file__).resolve().parent / "models" / "tiny.json"
 # A child that writes a thumbnail and dies in the middle of the write, as a kill -9 would leave it.
 KILLED_MID_WRITE = """
@@ -52,7 +54,9 @@ def test_a_thumbnail_half_written_by_a_killed_app_goes_at_the_next_start(
     assert killed.returncode == 9 and partial.name.startswith(".1-192.jpg.")
     look_alike = photos / f".{photo.name}.{dead_pid()}-1.tmp"  # a file of the person's own, by chance alike
     look_alike.write_bytes(b"theirs")
-    window, runner, _ = make_window(qtbot, library)
+    runner = TaskRunner(library)
+    window = MainWindow(library, runner)  # its start prunes the thumbnail cache
+    qtbot.addWidget(window)
     try:
         qtbot.waitUntil(lambda: not partial.exists(), timeout=WAIT_MS)
         assert look_alike.read_bytes() == b"theirs"
