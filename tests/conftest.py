@@ -1,12 +1,20 @@
 """Shared fixtures: a temporary Photosift home, photo factories, the shared photo folders, a
-deterministic fake encoder whose right answers are known (colour in, colour axis out), and a synchronous
-task runner for GUI tests."""
+deterministic fake encoder whose right answers are known (colour in, colour axis out), a synchronous
+task runner for GUI tests, the tiny model's onnxruntime export made once a run, and `photosift watch` in
+a process of its own."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -15,6 +23,10 @@ import pytest
 from PIL import Image
 
 if TYPE_CHECKING:  # Qt and the library only for the tests that use them
+    from pytestqt.qtbot import QtBot
+
+    from photosift.app.gui.main_window import MainWindow
+    from photosift.app.main import ModelProvider
     from photosift.app.tasks import TaskRunner
     from photosift.core.library import Library
 
@@ -25,6 +37,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TEST_MODELS = Path(__file__).resolve().parent / "models"
+TINY_SPEC = TEST_MODELS / "tiny.json"
+WAIT_MS = 5000  # a GUI test's wait for a signal: generous on a loaded 2-core machine; it ends when the signal comes
+# How long a `photosift watch` process may take to say something: it imports torch and loads a model first,
+# and a CI host loaded by other jobs took over 60 s for that.
+WATCH_TIMEOUT_S = 120
 
 
 @pytest.fixture
@@ -141,3 +158,133 @@ def sync_runner(library: Library) -> TaskRunner:
                 on_done(result)
 
     return SyncRunner(library)
+
+
+class Opened(list):  # type: ignore[type-arg]  # of QUrl: Qt is imported only by the tests that use it
+    """A fake for QDesktopServices.openUrl: remembers what would have been opened."""
+
+    def __call__(self, url: object) -> bool:
+        self.append(url)
+        return True
+
+
+def make_window(
+    qtbot: QtBot, library: Library, models: ModelProvider | None = None
+) -> tuple[MainWindow, TaskRunner, Opened]:
+    """The main window over `library` with a real task runner, once its first (empty) search has shown; the
+    caller shuts it down (`open_window` does)."""
+    from photosift.app.gui.main_window import MainWindow
+    from photosift.app.tasks import TaskRunner
+
+    runner = TaskRunner(library)
+    opened = Opened()
+    window = MainWindow(library, runner, open_url=opened, models=models)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        pass  # the timeline of the empty search field, queued by the constructor
+    return window, runner, opened
+
+
+@contextmanager
+def open_window(
+    qtbot: QtBot, library: Library, models: ModelProvider | None = None
+) -> Iterator[tuple[MainWindow, Opened]]:
+    """`make_window`, closed when the block ends: its runner's threads and the thumbnail loads are waited
+    for, so nothing of one test runs on into the next."""
+    window, runner, opened = make_window(qtbot, library, models)
+    try:
+        yield window, opened
+    finally:
+        window.close()
+        runner.shutdown()
+        window.thumbnails.wait()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
+    """The main window over the test module's own `library` fixture (each GUI module builds the library
+    its tests need); a module whose window needs more set-up overrides this with `open_window`."""
+    with open_window(qtbot, library) as (win, _):
+        yield win
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model's verified onnxruntime export (its `models/onnx` folder), made once a test run.
+
+    Every new data folder that loads the tiny model on the CPU runtime exports it again: 3.3 CPU-seconds
+    each time, where the test is about something else. `with_tiny_export` puts this one in place instead;
+    tests/test_onnx.py covers the export itself."""
+    from photosift.core.models.build import build_model, load_tokenizer
+    from photosift.core.models.onnx_export import export_towers
+    from photosift.core.models.spec import load_spec
+    from photosift.core.settings import Paths
+
+    paths = Paths(tmp_path_factory.mktemp("tiny-export"))
+    spec = load_spec(TINY_SPEC)
+    export_towers(build_model(spec), spec, load_tokenizer(spec, paths.models), paths, None)
+    return paths.models / "onnx"
+
+
+def with_tiny_export(models: Path, exported: Path) -> None:
+    """Copy the session's tiny export into the models folder `models`, as if this data folder had made it
+    (a copy: a test may damage its own)."""
+    shutil.copytree(exported, models / "onnx", dirs_exist_ok=True)
+
+
+class WatchProcess:
+    """`photosift watch` in a process of its own, its output (stdout and stderr) read line by line as it
+    arrives, so a test waits for what the watcher says rather than sleeping. Use it in a `with` block: the
+    process is stopped when the block ends, however it ends."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "photosift.app", "watch", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=(env or dict(os.environ)) | {"PYTHONUNBUFFERED": "1"},
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.said: list[str] = []  # the lines `wait_for` has gone through, in order
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def __enter__(self) -> WatchProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+        self._reader.join(timeout=10)  # every line queued before the pipe closes under the reader
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = WATCH_TIMEOUT_S) -> str:
+        """The next line holding `text` (lines before it are skipped, and kept in `said`).
+
+        Raises:
+            queue.Empty: no such line within `timeout` seconds of the previous one.
+        """
+        while True:
+            line = self._lines.get(timeout=timeout)
+            self.said.append(line)
+            if text in line:
+                return line
+
+    def stop(self) -> int:
+        """Stop it with SIGTERM, as `kill` or a service manager does (Ctrl-C's SIGINT is ignored by a child of
+        a test run started in the background), and return its exit code. It finishes the photo in hand
+        first; one that does not stop in time is killed, never left running after its test."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=WATCH_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise

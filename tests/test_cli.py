@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEST_MODELS, leave_partial_download, make_photo
+from conftest import TEST_MODELS, WatchProcess, leave_partial_download, make_photo, with_tiny_export
+from test_ocr import make_sign
 
 from photosift.app.cli import run
+from photosift.core.catalog import Catalog
 from photosift.core.models.registry import ModelRegistry
-from photosift.core.protocol import EXIT_BUG, EXIT_OK, EXIT_USER
-from photosift.core.settings import Paths
+from photosift.core.protocol import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
+from photosift.core.settings import Paths, Settings, save_settings
 
 TINY = str(TEST_MODELS / "tiny.json")
 
@@ -123,58 +125,33 @@ def test_errors_are_sentences_not_tracebacks(home: Path, tmp_path: Path) -> None
     assert "Traceback" not in result.stderr and result.stderr.startswith("photosift: ")
 
 
-def test_watch_keeps_the_catalog_live(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """One model load in all: the folder is added straight to the catalog, the watcher embeds what it finds
-    at start and what arrives later, and the check reads the catalog (no search, no second model load)."""
-    import os
-    import queue
-    import signal
-    import threading
-
-    from photosift.core.catalog import Catalog
-
+def test_watch_keeps_the_catalog_live_and_reads_the_text_of_new_photos(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_export: Path
+) -> None:
+    """One `photosift watch` process and one model load for all of it: the folder is added straight to the
+    catalog, the watcher embeds what it finds at start and what arrives later, and reads each photo's text
+    after embedding it, as `index` does; the check reads the catalog (no search, no second model load)."""
     photos = tmp_path / "watched"
-    make_photo(photos / "first.jpg", "red")
+    make_sign(photos / "sign.jpg", "BLUE HARBOUR")
     paths = Paths(home)
+    save_settings(paths, Settings(ocr="all"))  # the tiny random model makes the text gate meaningless
     paths.ensure()
+    with_tiny_export(paths.models, tiny_export)
     catalog = Catalog(paths.database)
     catalog.add_folder(photos)
     catalog.close()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "photosift.app", "watch", "--model", TINY],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout], daemon=True).start()  # type: ignore[union-attr]
-
-    def wait_for(text: str) -> str:
-        while True:
-            line = lines.get(timeout=120)
-            if text in line:
-                return line
-
-    try:
-        wait_for("Embedded 1 photo in")
-        wait_for("Watching 1 folder;")
-        make_photo(photos / "new" / "arrived.jpg", "blue")
-        assert wait_for("1 new").endswith(": 1 new, 1 unchanged\n")
-        wait_for("Embedded 1 photo in")
+    with WatchProcess("--model", TINY) as watch:
+        watch.wait_for("Embedded 1 photo in")
+        assert "(1 with text)" in watch.wait_for("Read the text of 1 photo")
+        make_sign(photos / "new" / "later.jpg", "GREEN LIGHTHOUSE")
+        assert watch.wait_for("1 new").endswith(": 1 new, 1 unchanged\n")
+        watch.wait_for("Embedded 1 photo in")
+        assert "(1 with text)" in watch.wait_for("Read the text of 1 photo")
         status = run_json(capsys, "status")
-        assert status["embedded"] == 2 and status["pending"] == 0  # type: ignore[index]
-    finally:
-        child.send_signal(signal.SIGTERM)  # as `kill` or a service manager stops it: like Ctrl-C
-        try:
-            code = child.wait(timeout=120)  # it finishes the photo in progress; a loaded CI host took over 30 s
-        except subprocess.TimeoutExpired:
-            child.kill()  # not left running after the test
-            raise
-    assert code == 130
-    assert wait_for("Stopped.") == "Stopped.\n"
-    child.stdout.close()  # type: ignore[union-attr]
+        assert status["embedded"] == 2 and status["pending"] == 0 and status["ocr"]["text"] == 2  # type: ignore[index]
+        assert watch.stop() == EXIT_INTERRUPTED  # SIGTERM stops it as Ctrl-C does: index saved, library closed
+        assert watch.wait_for("Stopped.") == "Stopped.\n"
+    assert "Watching 1 folder; press Ctrl-C to stop.\n" in watch.said
 
 
 def test_a_bug_is_logged_and_reported_as_a_sentence(

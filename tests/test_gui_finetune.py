@@ -22,8 +22,8 @@ from photosift.core.settings import load_settings
 
 
 @pytest.mark.slow  # two trainer processes (the plan, the run): ~30 s; the sibling below covers training to activation
-def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
-    library, models = tiny_library(home, tmp_path / "photos")
+def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_path: Path, tiny_export: Path) -> None:
+    library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     with main_window(qtbot, library, models) as window:
         tools = next(a for a in window.menuBar().actions() if a.text() == "&Tools").menu()
         personalise = next(a for a in tools.actions() if a.text().startswith("&Personalise"))
@@ -118,10 +118,12 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
     library.close()
 
 
-def test_a_prepared_run_trains_shows_what_ran_and_takes_over(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
+def test_a_prepared_run_trains_shows_what_ran_and_takes_over(
+    qtbot: QtBot, home: Path, tmp_path: Path, tiny_export: Path
+) -> None:
     """The journey's second half with one trainer process and no plan: training with live charts of the
     loss parts, the result with the recipe that ran, and activation switching the window's library."""
-    library, models = tiny_library(home, tmp_path / "photos")
+    library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     record = prepared_run(library, "tiny-colours")
     with main_window(qtbot, library, models) as window:
         wizard = FineTuneWizard(window, window.state, window.thumbnails)
@@ -142,8 +144,10 @@ def test_a_prepared_run_trains_shows_what_ran_and_takes_over(qtbot: QtBot, home:
     library.close()
 
 
-def test_closing_before_training_leaves_nothing_behind(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
-    library, models = tiny_library(home, tmp_path / "photos")
+def test_closing_before_training_leaves_nothing_behind(
+    qtbot: QtBot, home: Path, tmp_path: Path, tiny_export: Path
+) -> None:
+    library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     with main_window(qtbot, library, models) as window:
         wizard = open_finetune(window, window.state, window.thumbnails)
         qtbot.waitUntil(wizard.data_page.isComplete, timeout=WAIT_MS)

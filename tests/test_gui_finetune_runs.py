@@ -34,8 +34,10 @@ def button(box: QMessageBox, text: str) -> QPushButton:
     return found
 
 
-def test_pause_then_resume_in_a_new_session_then_discard(qtbot: QtBot, home: Path, tmp_path: Path) -> None:
-    library, models = tiny_library(home, tmp_path / "photos")
+def test_pause_then_resume_in_a_new_session_then_discard(
+    qtbot: QtBot, home: Path, tmp_path: Path, tiny_export: Path
+) -> None:
+    library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     record = prepared_run(library, "paused-run", epochs=3, realign_after=False)  # pausing is stage (a)'s
     with main_window(qtbot, library, models) as window:
         first = FineTuneWizard(window, window.state, window.thumbnails)
@@ -88,9 +90,9 @@ def fake_trainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -
 
 
 def test_a_failing_trainer_shows_what_went_wrong_and_the_log(
-    qtbot: QtBot, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_export: Path
 ) -> None:
-    library, models = tiny_library(home, tmp_path / "photos")
+    library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     record = prepared_run(library, "failing-run", val_fraction=1.5)
     # What the trainer does with these settings: save its resolved copy, then refuse them when it splits.
     message = "The validation fraction must be at least 0 and below 1; got 1.5."
@@ -124,9 +126,9 @@ def test_a_failing_trainer_shows_what_went_wrong_and_the_log(
 
 
 def test_cancelling_a_running_run_discards_it(
-    qtbot: QtBot, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_export: Path
 ) -> None:
-    library, models = tiny_library(home, tmp_path / "photos")
+    library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     record = prepared_run(library, "cancelled-run")
     start = '{"event": "start", "device": "cpu", "train": 1, "validation": 1, "classes": 2}'
     fake_trainer(tmp_path, monkeypatch, f"echo '{start}'\nexec sleep 60\n")  # starts, then takes its time

@@ -1,15 +1,11 @@
 """Text in photos on the command line, with the tiny real model and the real OCR models: `photosift index`
-reads the text after embedding (or not, with --no-ocr), `search text:` finds it, `photosift text` prints it."""
+reads the text after embedding (or not, with --no-ocr), `search text:` finds it, `photosift text` prints it.
+`photosift watch` reading text is tested with the watcher in tests/test_cli.py (one process for both)."""
 
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,8 +13,7 @@ from conftest import TEST_MODELS, make_photo
 from test_ocr import make_sign
 
 from photosift.app.cli import run
-from photosift.core.catalog import Catalog
-from photosift.core.protocol import EXIT_INTERRUPTED, EXIT_OK
+from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings, save_settings
 
 TINY = str(TEST_MODELS / "tiny.json")
@@ -52,51 +47,6 @@ def test_index_reads_the_text_after_embedding_and_search_and_text_find_it(
     assert "HARBOUR" in capsys.readouterr().out.upper()
     status = run_json(capsys, "status")["ocr"]
     assert status == {"mode": "all", "pending": 0, "text": 1, "none": 1, "unlikely": 0, "failed": 0}
-
-
-def test_watch_reads_the_text_of_photos_after_embedding_them(home: Path, tmp_path: Path) -> None:
-    """`photosift watch` reads new photos' text as `index` does: after the start's embeddings, and after
-    those of a photo that arrives later."""
-    photos = tmp_path / "watched"
-    make_sign(photos / "sign.jpg", "BLUE HARBOUR")
-    paths = Paths(home)
-    save_settings(paths, Settings(ocr="all"))
-    paths.ensure()
-    catalog = Catalog(paths.database)
-    catalog.add_folder(photos)
-    catalog.close()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "photosift.app", "watch", "--model", TINY],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout or ()], daemon=True).start()
-
-    def wait_for(text: str) -> str:
-        while True:
-            line = lines.get(timeout=120)
-            if text in line:
-                return line
-
-    try:
-        assert "(1 with text)" in wait_for("Read the text of 1 photo")
-        make_sign(photos / "new" / "later.jpg", "GREEN LIGHTHOUSE")
-        wait_for("1 new")
-        assert "(1 with text)" in wait_for("Read the text of 1 photo")
-    finally:
-        # SIGTERM stops it as Ctrl-C does; SIGINT would be ignored when the suite itself runs in the background.
-        child.send_signal(signal.SIGTERM)
-        try:
-            code = child.wait(timeout=120)  # the photo being read is finished first; over 60 s on a loaded CI host
-        except subprocess.TimeoutExpired:
-            child.kill()  # not left running after the test
-            raise
-        if child.stdout is not None:
-            child.stdout.close()
-    assert code == EXIT_INTERRUPTED
 
 
 @pytest.mark.parametrize("mode", ["likely", "all"])

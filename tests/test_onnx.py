@@ -4,14 +4,13 @@ the cache and its key, and the fall back to torch when the export fails."""
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import make_photo
+from conftest import make_photo, with_tiny_export
 
 from photosift.core.errors import UserError
 from photosift.core.imageio import load_image
@@ -37,16 +36,9 @@ def paths(tmp_path: Path) -> Paths:
     return Paths(tmp_path / "home")
 
 
-@pytest.fixture(scope="module")
-def exported(tiny: ModelSpec, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One export of the tiny model (a few seconds), for the tests that start from a cached export."""
-    paths = Paths(tmp_path_factory.mktemp("exported"))
-    export_tiny(tiny, paths)
-    return paths.models / "onnx"
-
-
 def with_cached_export(paths: Paths, exported: Path) -> Paths:
-    shutil.copytree(exported, paths.models / "onnx")
+    """`paths` with the session's export of the tiny model (conftest's `tiny_export`) already made."""
+    with_tiny_export(paths.models, exported)
     return paths
 
 
@@ -73,9 +65,9 @@ def test_the_export_embeds_as_torch_does(tiny: ModelSpec, paths: Paths, tmp_path
 
 
 def test_a_cached_export_is_used_without_building_the_torch_model(
-    tiny: ModelSpec, paths: Paths, exported: Path
+    tiny: ModelSpec, paths: Paths, tiny_export: Path
 ) -> None:
-    with_cached_export(paths, exported)
+    with_cached_export(paths, tiny_export)
 
     def no_model() -> torch.nn.Module:
         raise AssertionError("the cached export should be used")
@@ -100,9 +92,9 @@ def test_the_cache_key_changes_with_the_weights_content(tiny: ModelSpec, paths: 
 
 
 def test_a_new_export_replaces_the_previous_weights_export(
-    tiny: ModelSpec, paths: Paths, tmp_path: Path, exported: Path
+    tiny: ModelSpec, paths: Paths, tmp_path: Path, tiny_export: Path
 ) -> None:
-    first = cached_export(tiny, with_cached_export(paths, exported), None)
+    first = cached_export(tiny, with_cached_export(paths, tiny_export), None)
     assert first is not None
     weights = tmp_path / "tiny.pt"
     torch.save(build_model(tiny).state_dict(), weights)
@@ -141,9 +133,9 @@ def test_an_export_that_does_not_reproduce_torch_is_refused(
 
 
 def test_training_through_the_model_switches_the_encoder_to_torch(
-    tiny: ModelSpec, paths: Paths, tmp_path: Path, exported: Path
+    tiny: ModelSpec, paths: Paths, tmp_path: Path, tiny_export: Path
 ) -> None:
-    encoder = Encoder(tiny, with_cached_export(paths, exported), "cpu", runtime="auto")
+    encoder = Encoder(tiny, with_cached_export(paths, tiny_export), "cpu", runtime="auto")
     batch = photos(encoder, tmp_path)
     before = encoder.encode_images(batch)
     assert encoder.runtime == "onnxruntime"

@@ -10,7 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import TEST_MODELS, make_photo
+from conftest import TEST_MODELS, make_photo, with_tiny_export
+
+from photosift.core.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,10 +74,13 @@ def decoy_folder(root: Path) -> Path:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the venv layout (bin/) is POSIX's")
-def test_the_wheel_runs_in_a_fresh_venv_and_a_folder_of_decoys_cannot_hijack_it(wheel: Path, tmp_path: Path) -> None:
+def test_the_wheel_runs_in_a_fresh_venv_and_a_folder_of_decoys_cannot_hijack_it(
+    wheel: Path, tmp_path: Path, tiny_export: Path
+) -> None:
     bin_dir = fresh_venv_with(wheel, tmp_path)
     cwd = decoy_folder(tmp_path / "work")
     env = {**os.environ, "PHOTOSIFT_HOME": str(tmp_path / "home"), "PYTHONPATH": ""}
+    with_tiny_export(Paths(tmp_path / "home").models, tiny_export)  # what is tested here is the install
 
     def photosift(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
