@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import TEST_MODELS, make_photo
+from conftest import TEST_MODELS, WAIT_MS, make_photo, make_window, open_window
 from PIL import Image
 from PySide6.QtCore import QDate, QLocale, QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QPixmap
@@ -28,7 +28,6 @@ from photosift.app.gui.controllers import search as search_controller
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.widgets import thumbnails as thumbnails_module
 from photosift.app.gui.widgets.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
-from photosift.app.main import ModelProvider
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
@@ -37,7 +36,6 @@ from photosift.core.protocol import EXIT_ENVIRONMENT
 from photosift.core.search.records import SearchHit, SearchPage
 from photosift.core.settings import Paths, Settings
 
-WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 COLOURS = ("red", "green", "blue")
 
 
@@ -48,26 +46,6 @@ def photos(tmp_path: Path) -> Path:
         for i in range(3):
             make_photo(root / colour / f"{colour}-{i}.jpg", colour)
     return root
-
-
-class Opened(list[QUrl]):
-    """A fake for QDesktopServices.openUrl: remembers what would have been opened."""
-
-    def __call__(self, url: QUrl) -> bool:
-        self.append(url)
-        return True
-
-
-def make_window(
-    qtbot: QtBot, library: Library, models: ModelProvider | None = None
-) -> tuple[MainWindow, TaskRunner, Opened]:
-    runner = TaskRunner(library)
-    opened = Opened()
-    window = MainWindow(library, runner, open_url=opened, models=models)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        pass  # the timeline of the empty search field, queued by the constructor
-    return window, runner, opened
 
 
 @pytest.fixture
@@ -87,10 +65,8 @@ def indexed(library: Library, photos: Path) -> Library:
 
 @pytest.fixture
 def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
-    win, runner, _ = make_window(qtbot, indexed)
-    yield win
-    runner.shutdown()
-    win.thumbnails.wait()
+    with open_window(qtbot, indexed) as (win, _):
+        yield win
 
 
 def search(qtbot: QtBot, window: MainWindow, text: str) -> list[str]:

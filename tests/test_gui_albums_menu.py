@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QStyle
 from pytestqt.qtbot import QtBot
 from tag_helpers import tagged_colour_library
-from test_gui import WAIT_MS, make_window, search
+from test_gui import WAIT_MS, search
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.core.library import Library
@@ -24,15 +24,6 @@ def library(home: Path, tmp_path: Path) -> Iterator[Library]:
     lib = tagged_colour_library(home, make_colour_classes(tmp_path / "photos", per_class=2))
     yield lib
     lib.close()
-
-
-@pytest.fixture
-def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
-    win, runner, _ = make_window(qtbot, library)
-    yield win
-    win.close()
-    runner.shutdown()
-    win.thumbnails.wait()
 
 
 def menu_actions(window: MainWindow, title: str) -> dict[str, QAction]:

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_colour_classes, make_photo
+from conftest import make_colour_classes, make_photo, open_window
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QTreeWidgetItem
 from pytestqt.qtbot import QtBot
 from tag_helpers import ids_of, tagged_colour_library
-from test_gui import WAIT_MS, colour_of, make_window, search
+from test_gui import WAIT_MS, colour_of, search
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.ops.albums import SuggestionsDialog
@@ -34,12 +34,9 @@ def library(home: Path, photos: Path) -> Iterator[Library]:
 
 @pytest.fixture
 def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
-    win, runner, _ = make_window(qtbot, library)
-    qtbot.waitUntil(lambda: win.sections.tags_section.childCount() == 3, timeout=WAIT_MS)  # the first refresh
-    yield win
-    win.close()
-    runner.shutdown()
-    win.thumbnails.wait()
+    with open_window(qtbot, library) as (win, _):
+        qtbot.waitUntil(lambda: win.sections.tags_section.childCount() == 3, timeout=WAIT_MS)  # the first refresh
+        yield win
 
 
 def rows(section: QTreeWidgetItem) -> dict[str, str]:

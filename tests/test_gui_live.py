@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEncoder, make_photo
+from conftest import FakeEncoder, make_photo, open_window
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -80,11 +80,8 @@ def indexed(home: Path, photos: Path) -> Iterator[Library]:
 
 @pytest.fixture
 def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
-    win, runner, _ = make_window(qtbot, indexed)
-    yield win
-    win.close()
-    runner.shutdown()
-    win.thumbnails.wait()
+    with open_window(qtbot, indexed) as (win, _):
+        yield win
 
 
 def test_watched_folder_changes_show_up_without_a_restart(qtbot: QtBot, window: MainWindow, photos: Path) -> None:

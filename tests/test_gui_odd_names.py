@@ -12,12 +12,12 @@ from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from conftest import make_photo
+from conftest import Opened, make_photo
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
-from test_gui import WAIT_MS, Opened, make_window, search
+from test_gui import WAIT_MS, make_window, search
 from test_library import open_library
 
 from photosift.app.gui.dialogs.failures import FailuresDialog

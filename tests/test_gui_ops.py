@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeEncoder, make_photo
+from conftest import WAIT_MS, FakeEncoder, make_photo
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
@@ -29,19 +29,6 @@ def library(home: Path) -> Iterator[Library]:
     library = open_library(home)
     yield library
     library.close()
-
-
-WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
-
-
-@pytest.fixture
-def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
-    runner = TaskRunner(library)
-    win = MainWindow(library, runner, open_url=lambda url: True)
-    qtbot.addWidget(win)
-    yield win
-    runner.shutdown()
-    win.thumbnails.wait()
 
 
 def menu_action(window: MainWindow, text: str) -> QAction:

@@ -9,10 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import make_photo
+from conftest import WAIT_MS, make_photo, open_window
 from PySide6.QtCore import QPoint
 from pytestqt.qtbot import QtBot
-from test_gui import WAIT_MS, make_window
 from test_library import open_library
 
 from photosift.app.gui.main_window import MainWindow
@@ -38,15 +37,6 @@ def library(home: Path, tmp_path: Path) -> Iterator[Library]:
     library.index()
     yield library
     library.close()
-
-
-@pytest.fixture
-def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
-    win, runner, _ = make_window(qtbot, library)
-    yield win
-    win.close()
-    runner.shutdown()
-    win.thumbnails.wait()
 
 
 def test_a_run_with_nothing_new_never_says_indexing_0_photos() -> None:
@@ -92,8 +82,7 @@ def test_the_idle_summary_with_a_long_model_name_ends_in_an_ellipsis_at_900_pixe
 ) -> None:
     """Regression: the summary's whole sentence set the window's least width, so at 900 pixels it was cut."""
     library.spec = replace(library.spec, title=LONG_TITLE)
-    window, runner, _ = make_window(qtbot, library)
-    try:
+    with open_window(qtbot, library) as (window, _):
         window.resize(900, 600)
         window.show()
         qtbot.waitExposed(window)
@@ -103,7 +92,3 @@ def test_the_idle_summary_with_a_long_model_name_ends_in_an_ellipsis_at_900_pixe
         assert label.is_elided() and label.toolTip() == label.text()  # drawn ending in "…", whole in the tooltip
         counts = label.text().partition(" · ")[0]
         assert label.width() >= label.fontMetrics().horizontalAdvance(counts)  # the counts always show
-    finally:
-        window.close()
-        runner.shutdown()
-        window.thumbnails.wait()
