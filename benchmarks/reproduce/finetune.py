@@ -95,13 +95,17 @@ def _key(base: ModelSpec, data: Path, method: str, seed: int, s: FineTuneSetting
 
 
 def _reporter(tag: str, log: Callable[[str], None]) -> Callable[..., None]:
-    """The trainer's `report(event, **fields)`: one compact line per evaluation, stage and caption mining."""
+    """The trainer's `report(event, **fields)`: one compact line per evaluation, logged step (the loss
+    parts, so a run that does not learn shows it), stage and caption mining."""
 
     def report(event: str, **fields: Any) -> None:
         if event == "eval":
             zs = fields.get("zero_shot_top1")
             zs_text = f" zs {zs:.3f}" if zs is not None else ""
             log(f"  {tag} eval {fields['when']}: map {fields['map']:.3f} knn {fields['knn_accuracy']:.3f}{zs_text}")
+        elif event == "step":
+            losses = " ".join(f"{k} {v:.3f}" for k, v in fields.items() if k.startswith("loss"))
+            log(f"  {tag} stage {fields['stage']} step {fields['step']}/{fields['total_steps']}: {losses}")
         elif event == "stage_done":
             best, epochs = fields["best_map"], fields["epochs"]
             log(f"  {tag} stage {fields['stage']} done: best val map {best:.3f} after {epochs} epochs")
