@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -32,10 +33,38 @@ def indexing_rate(library: Library, folder: Path) -> float:
 
 
 def random_weights_spec(name_or_path: str, paths: Paths) -> ModelSpec:
-    """A built-in spec with random weights: the same architecture and speed, no download."""
+    """A built-in spec with random weights: the same architecture and speed, no download. A model whose
+    tokenizer comes as files (SigLIP 2's Gemma tokenizer) gets stand-in files under `paths.models`: its
+    text tower's cost depends on the context length, not on which token ids fill it."""
     path = Path(name_or_path)
     spec = load_spec(path) if path.suffix == ".json" else ModelRegistry(paths).resolve(name_or_path)
-    return dataclasses.replace(spec, weights=None, checkpoint=None, random_init=True)
+    spec = dataclasses.replace(spec, weights=None, checkpoint=None, random_init=True)
+    if spec.files_folder is not None and not (paths.models / spec.files_folder / "tokenizer.json").exists():
+        folder = paths.models / "stand-in-tokenizer"
+        write_stand_in_tokenizer(folder, [file.name for file in spec.files])
+        spec = dataclasses.replace(spec, files_folder=str(folder))
+    return spec
+
+
+def write_stand_in_tokenizer(folder: Path, names: list[str]) -> None:
+    """A word-level Hugging Face tokenizer over a few words, saved as the tokenizer files in `names` (the
+    spec's list), so that the model counts as installed and nothing is downloaded. Other files (NLLB's
+    text tower config) are not made up: they stay missing and the model's load says so."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["<pad>", "</s>", "<unk>", "a", "photo", "of", "the", "dog", "cat", "beach", "bee", "ant"]
+    tokenizer = Tokenizer(models.WordLevel({word: i for i, word in enumerate(words)}, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    special = {"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
+    configs = {
+        "tokenizer_config.json": {"tokenizer_class": "PreTrainedTokenizerFast", **special},
+        "special_tokens_map.json": special,
+    }
+    for name in names:
+        if name in configs:
+            (folder / name).write_text(json.dumps(configs[name]), encoding="utf-8")
 
 
 def open_main_window(home: Path, model: str) -> MainWindow:
