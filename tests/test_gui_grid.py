@@ -5,6 +5,7 @@ scores on hover."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import replace
@@ -279,6 +280,18 @@ def test_hovering_a_photo_shows_its_name_and_score(qtbot: QtBot, cache: Thumbnai
     qtbot.mouseMove(grid.view.viewport(), QPoint(cell.center().x(), cell.center().y()))
     grid.view.verticalScrollBar().setValue(cell.height())
     assert not grid.view.caption.isVisible()  # the cell moved away under it
+
+
+def test_hovering_a_photo_whose_name_is_not_utf8_names_it_readably(qtbot: QtBot, cache: ThumbnailCache) -> None:
+    """Regression: Qt dropped the surrogates of `caf\\xe9.jpg`, so the hover caption said "caf.jpg"."""
+    odd = SearchHit(1, os.fsdecode(b"/photos/caf\xe9.jpg"), None, 1.5)
+    grid = Grid(qtbot, cache, [odd, *photos(PAGE)[1:]], None)
+    grid.show(None)
+    cell = grid.view.visualRect(grid.model.index(0, 0))
+    qtbot.mouseMove(grid.view.viewport(), cell.bottomRight())
+    qtbot.mouseMove(grid.view.viewport(), cell.center())
+    qtbot.waitUntil(grid.view.caption.isVisible, timeout=WAIT_MS)
+    assert grid.view.caption.text() == "café.jpg"
 
 
 def test_names_shown_below_every_photo_as_an_option(qtbot: QtBot, cache: ThumbnailCache) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStyle, QWidget
 
 from photosift.app.gui.prefs import THUMBNAIL_DEFAULT
+from photosift.app.gui.readable import readable_path
 from photosift.app.gui.widgets.grid_geometry import GridGeometry
 from photosift.app.gui.widgets.results_model import ResultsModel
 
@@ -253,7 +254,8 @@ class ResultsView(QListView):
             self.caption.hide()
             return
         score = "" if hit.score is None else f"  ·  {hit.score:.2f}"
-        self.caption.show_over(self.visualRect(self._model.index(index.row(), 0)), PurePath(hit.path).name + score)
+        name = PurePath(readable_path(hit.path)).name  # Qt would drop the odd letters of a name not in UTF-8
+        self.caption.show_over(self.visualRect(self._model.index(index.row(), 0)), name + score)
 
 
 class HoverCaption(QLabel):
