@@ -322,15 +322,24 @@ def two_processes(row: Row, tmp: Path, photos: int, rng: random.Random) -> None:
     row.add(audit(home, made))
 
 
+HEADER = (
+    f"{'scenario':<22}{'trials':>7}  {'kills (phase)':<30}{'lost':>5}{'dup':>5}{'stranded':>9}"
+    f"{'integrity':>10}{'agree':>6}{'peak MB':>9}{'recover s':>10}"
+)
+
+
+def table_line(r: Row) -> str:
+    kills = ", ".join(f"{k} {v}" for k, v in r.kills.items()) or "-"
+    line = f"{r.scenario:<22}{r.trials:>7}  {kills:<30}{r.lost:>5}{r.dup:>5}{r.stranded:>9}"
+    verdicts = f"{'ok' if r.integrity else 'FAIL':>10}{'yes' if r.agree else 'NO':>6}"
+    peak = f"{r.peak_mb:>9.0f}" if r.peak_mb else f"{'-':>9}"
+    return line + verdicts + peak + f"{r.recover_s:>10.1f}"
+
+
 def print_table(rows: list[Row]) -> None:
-    head = f"{'scenario':<22}{'trials':>7}  {'kills (phase)':<30}{'lost':>5}{'dup':>5}{'stranded':>9}"
-    print(head + f"{'integrity':>10}{'agree':>6}{'peak MB':>9}{'recover s':>10}")
+    print(HEADER)
     for r in rows:
-        kills = ", ".join(f"{k} {v}" for k, v in r.kills.items()) or "-"
-        line = f"{r.scenario:<22}{r.trials:>7}  {kills:<30}{r.lost:>5}{r.dup:>5}{r.stranded:>9}"
-        verdicts = f"{'ok' if r.integrity else 'FAIL':>10}{'yes' if r.agree else 'NO':>6}"
-        peak = f"{r.peak_mb:>9.0f}" if r.peak_mb else f"{'-':>9}"
-        print(line + verdicts + peak + f"{r.recover_s:>10.1f}")
+        print(table_line(r))
     for r in rows:
         for note in r.notes:
             print(f"  {note}")
@@ -369,7 +378,9 @@ def main() -> None:
             except Exception as exc:  # one broken scenario must not hide the others' results
                 row.notes.append(f"{title}: {type(exc).__name__}: {exc}")
             rows.append(row)
-            print(f"[{title} done]", file=sys.stderr, flush=True)
+            # The row at once: on a loaded host the whole suite can outlast the time one has to wait for it.
+            done = f"[{title} done, {time.perf_counter() - started:.0f} s]"
+            print(f"{done}\n{table_line(row)}", file=sys.stderr, flush=True)
     print_table(rows)
     sizes = f"kills {args.kills}, photos {args.photos}, storm {args.storm}"
     print(f"  whole suite: {time.perf_counter() - started:.0f} s ({sizes})")
