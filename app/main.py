@@ -137,14 +137,20 @@ def _keep_indexed_model(paths: Paths, settings: Settings, models: ModelProvider,
     no front end switches it (and re-indexes every photo) because the default changed."""
     from photosift.core.catalog.model_rows import stored_models
 
-    embedded = {row.key: row.embedded for row in stored_models(catalog.engine)}
-    kind = device_kind(settings.device)
-    kept = models.registry.model_for_library(kind, embedded)
-    if kept.name == models.registry.default_spec(kind).name:
+    kept = indexed_model(models, settings, {row.key: row.embedded for row in stored_models(catalog.engine)})
+    if kept is None:
         return settings
-    settings = settings.with_changes(model=kept.name)
+    settings = settings.with_changes(model=kept)
     save_settings(paths, settings)
     return settings
+
+
+def indexed_model(models: ModelProvider, settings: Settings, embedded: dict[str, int]) -> str | None:
+    """The name of the model that a library with no model selected keeps, where it is not the default
+    (ModelRegistry.model_for_library); `embedded`: photos embedded per spec key."""
+    kind = device_kind(settings.device)
+    kept = models.registry.model_for_library(kind, embedded)
+    return None if kept.name == models.registry.default_spec(kind).name else kept.name
 
 
 def end_process(code: int) -> NoReturn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +31,9 @@ from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_wor
 from photosift.core.library_index import LibraryIndex
 from photosift.core.library_lock import LibraryLock
 from photosift.core.library_search import LibrarySearch
+from photosift.core.library_status import LibraryStatus as LibraryStatus  # where status reads it without numpy
+from photosift.core.library_status import index_file as index_file
+from photosift.core.library_status import library_status
 from photosift.core.models.spec import ModelSpec
 from photosift.core.ocr.service import TextService
 from photosift.core.places import Places
@@ -44,11 +47,6 @@ from photosift.core.tags.service import TagService
 # Photos per forward pass when the settings say "automatic".
 CPU_BATCH = 16  # larger CPU batches gain nothing and delay the first results
 GPU_BATCH = 128  # fills an H100 with SO400M-384 in fp16 while staying far from its memory limit
-
-
-def index_file(paths: Paths, model_name: str, model_id: int) -> Path:
-    """The vector index file of one model's embeddings."""
-    return paths.indexes / f"{model_name}-{model_id}.faiss"
 
 
 class LibraryEncoder(ImageEncoder, Protocol):
@@ -70,28 +68,6 @@ class LibraryEncoder(ImageEncoder, Protocol):
 
     def release(self) -> None:
         """Free the model's memory (it loads again on next use)."""
-
-
-@dataclass(frozen=True)
-class IndexHealth:
-    """The state of the vector index for the active model."""
-
-    vectors: int
-    approximate: bool
-    saved_and_current: bool  # the file on disk matches the catalog; False: it is saved by the next run or close
-
-
-@dataclass(frozen=True)
-class LibraryStatus:
-    folders: tuple[FolderInfo, ...]
-    photos: int
-    files: int
-    embedded: int
-    pending: int
-    failed: int
-    model: str
-    device: str
-    index: IndexHealth
 
 
 class Library(LibrarySearch):
@@ -327,16 +303,5 @@ class Library(LibrarySearch):
     def status(self) -> LibraryStatus:
         """Counts and the vector index's health, without loading the index (LibraryIndex.health)."""
         counts = self.catalog.counts(self.model_id)
-        photos = sum(counts.get(k, 0) for k in ("pending", "ok", "failed"))
-        approximate, saved = self._index.health(counts["embedded"])
-        return LibraryStatus(
-            folders=tuple(self.catalog.folders()),
-            photos=photos,
-            files=counts["files"],
-            embedded=counts["embedded"],
-            pending=photos - counts["embedded"] - counts.get("failed", 0),
-            failed=counts.get("failed", 0),
-            model=self.spec.name,
-            device=self.encoder.device,
-            index=IndexHealth(counts["embedded"], approximate, saved),
-        )
+        health = self._index.health(counts["embedded"])
+        return library_status(counts, self.catalog.folders(), self.spec.name, self.encoder.device, health)

@@ -26,8 +26,8 @@ import numpy as np
 
 from photosift.core.atomic import remove_stale_temps
 from photosift.core.catalog import Catalog
-from photosift.core.vindex import APPROXIMATE_THRESHOLD, VectorIndex
-from photosift.core.vindex_file import saved_trained_size
+from photosift.core.vindex import VectorIndex
+from photosift.core.vindex_file import file_health, index_stamp
 
 
 class LibraryIndex:
@@ -48,7 +48,7 @@ class LibraryIndex:
         remove_stale_temps(path.parent)  # what a process killed mid-save left (a full-size file each)
 
     def stamp(self, generation: int) -> str:
-        return f"{self._key}:{generation}"
+        return index_stamp(self._key, generation)
 
     def current(self) -> VectorIndex:
         """The index, brought up to the catalog's state first if the catalog moved on meanwhile."""
@@ -73,10 +73,7 @@ class LibraryIndex:
             if self._index is not None and not self._moved_on():
                 return self._index.is_approximate, self._saved_generation == self._generation
             generation = self._catalog.generation(self._model_id)
-        trained = saved_trained_size(self.path, self.stamp(generation), self._dim)
-        if trained is None:
-            return embedded > APPROXIMATE_THRESHOLD, False
-        return trained > 0, True
+        return file_health(self.path, self.stamp(generation), self._dim, embedded)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:

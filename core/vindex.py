@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from photosift.core.vindex_file import APPROXIMATE_THRESHOLD as APPROXIMATE_THRESHOLD
 from photosift.core.vindex_file import faiss, read_index_file, write_index_file
 from photosift.core.vindex_gpu import GpuMirror
 from photosift.core.vindex_lock import ReadWriteLock
@@ -51,10 +52,6 @@ from photosift.core.vindex_subset import Subsets, selector
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
-# Exact search reads every vector per query, ~0.17 us per 1152-d vector on 2 cores: p95 17.8 ms at 100k,
-# 27.5 ms at 150k, 34.7 ms at 200k (benchmarks/bench_query.py). 150k leaves headroom under the 40 ms
-# target for slower machines; beyond it the approximate index answers in a few ms in a quarter the memory.
-APPROXIMATE_THRESHOLD = 150_000
 # Retrain the coarse quantiser once the index has grown this much since training: the lists grow long
 # and their centroids stale, but retraining costs minutes, so it must stay rare (at 150k, 600k, 2.4M...).
 RETRAIN_GROWTH = 4

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, add_paging, emit, open_library, photo_id, plural, print_page
+from photosift.app.cli.quick import quick_albums
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
@@ -58,11 +59,13 @@ def add_albums_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with open_library(args, paths, settings) as library:
-        albums = library.albums.list_all()
-        lines = [_album_line(a) for a in albums] or ["No albums yet: create one with `photosift albums create NAME`."]
-        emit(args, [asdict(a) for a in albums], lambda: print("\n".join(lines)))
-        return EXIT_OK
+    albums = quick_albums(paths)  # read-only, without SQLAlchemy or numpy, where no album is smart
+    if albums is None:
+        with open_library(args, paths, settings) as library:
+            albums = library.albums.list_all()
+    lines = [_album_line(a) for a in albums] or ["No albums yet: create one with `photosift albums create NAME`."]
+    emit(args, [asdict(a) for a in albums], lambda: print("\n".join(lines)))
+    return EXIT_OK
 
 
 def _album_line(album: AlbumInfo) -> str:

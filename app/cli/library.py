@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import emit, model_setting, open_library, plural, unindexed_model_hint
+from photosift.app.cli.quick import quick_status
 from photosift.app.cli.text import read_text, text_lines, text_status, text_status_line, text_summary
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings, save_settings
 
 if TYPE_CHECKING:
-    from photosift.core.catalog.records import FolderInfo
+    from photosift.core.catalog.records import FolderInfo, PhotoInfo
     from photosift.core.catalog.skipped import SkippedFile
     from photosift.core.indexer import IndexReport
     from photosift.core.library import LibraryStatus
@@ -99,21 +100,33 @@ def _scan_line(scan: ScanReport, photo_count: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
+    quick = quick_status(args, paths, settings)  # read-only, without SQLAlchemy or numpy, where it can
+    if quick is not None:
+        _print_status(args, paths, *quick, [], [], None)
+        return EXIT_OK
     with open_library(args, paths, settings) as library:
-        status = library.status()
         failures = library.failures() if args.failures else []
         skipped = library.skipped_files() if args.failures and args.all else []
-        hint = unindexed_model_hint(library)
-        data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
-        data["skipped"] = [asdict(f) for f in skipped]
-        data["ocr"] = text_status(library)
-        lines = [
-            *status_lines(status, failures, paths, skipped),
-            text_status_line(data["ocr"]),
-            *([hint] if hint else []),
-        ]
-        emit(args, data | {"hint": hint}, lambda: print("\n".join(lines)))
+        _print_status(
+            args, paths, library.status(), text_status(library), failures, skipped, unindexed_model_hint(library)
+        )
         return EXIT_OK
+
+
+def _print_status(
+    args: argparse.Namespace,
+    paths: Paths,
+    status: LibraryStatus,
+    text: dict[str, Any],
+    failures: list[PhotoInfo],
+    skipped: list[SkippedFile],
+    hint: str | None,
+) -> None:
+    data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
+    data["skipped"] = [asdict(f) for f in skipped]
+    data["ocr"] = text
+    lines = [*status_lines(status, failures, paths, skipped), text_status_line(text), *([hint] if hint else [])]
+    emit(args, data | {"hint": hint}, lambda: print("\n".join(lines)))
 
 
 def status_lines(

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id, plural
+from photosift.app.cli.quick import quick_tags
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
+from photosift.core.tags.records import in_group
 
 if TYPE_CHECKING:
     from photosift.core.library import Library
@@ -69,15 +71,20 @@ def add_tags_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
-    with open_library(args, paths, settings) as library:
-        tags = library.tags.tags(args.group)
-        if args.group and not tags:
-            groups = sorted({t.group for t in library.tags.tags()})
-            raise UserError(f"There is no tag group {args.group!r}; the groups are: {', '.join(groups)}.")
-        counts = library.tags.counts() if args.counts else {}
-        rows = [asdict(t) | ({"photos": counts[t.name]} if counts else {}) for t in tags]
-        emit(args, rows, lambda: _print_tags(tags, counts))
-        return EXIT_OK
+    every = None if args.counts else quick_tags(paths)  # read-only, without SQLAlchemy or numpy, where it can
+    if every is None:
+        with open_library(args, paths, settings) as library:
+            every = library.tags.tags()
+            counts = library.tags.counts() if args.counts else {}
+    else:
+        counts = {}
+    tags = in_group(every, args.group)
+    if args.group and not tags:
+        groups = sorted({t.group for t in every})
+        raise UserError(f"There is no tag group {args.group!r}; the groups are: {', '.join(groups)}.")
+    rows = [asdict(t) | ({"photos": counts[t.name]} if counts else {}) for t in tags]
+    emit(args, rows, lambda: _print_tags(tags, counts))
+    return EXIT_OK
 
 
 def _print_tags(tags: list[TagInfo], counts: dict[str, int]) -> None:

@@ -57,8 +57,12 @@ def text_summary(report: OcrReport | None) -> dict[str, Any] | None:
 
 def text_status(library: Library) -> dict[str, Any]:
     """How far reading the text in photos is: photos per outcome, and how many the next pass looks at."""
-    counts = library.text.counts()
-    return {"mode": library.text.mode, "pending": library.text.pending()} | {
+    return text_status_of(library.text.mode, library.text.counts(), library.text.pending())
+
+
+def text_status_of(mode: str, counts: dict[str, int], pending: int) -> dict[str, Any]:
+    """`text_status` from the `ocr` setting, the photos per OCR outcome and the count still to read."""
+    return {"mode": mode, "pending": pending} | {
         status: counts.get(status, 0) for status in ("text", "none", "unlikely", "failed")
     }
 

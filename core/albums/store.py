@@ -7,40 +7,17 @@ leaves every album when its last file is gone (album_photos rows cascade with th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
+from photosift.core.albums.records import AlbumInfo as AlbumInfo  # defined where the listing reads it
+from photosift.core.albums.records import AlbumKind as AlbumKind
+from photosift.core.albums.records import album_infos
+from photosift.core.catalog import readonly
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import IN_CHUNK, write_transaction
 from photosift.core.errors import AlbumError
-
-AlbumKind = Literal["manual", "smart"]
-
-
-@dataclass(frozen=True)
-class AlbumInfo:
-    """An album. A manual album holds the photos put in it; a smart album is a saved search whose
-    members are whatever it finds now, so it keeps up as photos arrive.
-
-    Attributes:
-        query: smart albums: the search, in the full query language (core.query).
-        threshold: smart albums: the least similarity a photo needs to belong; None keeps the hits
-            close to the best one (see core.selection.RELEVANCE_MARGIN).
-        photo_count: members now; None where a smart album's search fails (see `problem`).
-        problem: why a smart album's search fails now (a tag or album it names is gone), else None.
-    """
-
-    id: int
-    name: str
-    kind: AlbumKind
-    query: str | None
-    threshold: float | None
-    created_at: datetime
-    photo_count: int | None = None
-    problem: str | None = None
 
 
 class AlbumStore:
@@ -51,27 +28,8 @@ class AlbumStore:
 
     def albums(self) -> list[AlbumInfo]:
         """Every album by name, manual ones with their member counts (smart ones count on read)."""
-        counts = (
-            select(s.album_photos.c.album_id, func.count().label("members"))
-            .group_by(s.album_photos.c.album_id)
-            .subquery()
-        )
-        query = select(s.albums, counts.c.members).outerjoin(counts, counts.c.album_id == s.albums.c.id)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        albums = [
-            AlbumInfo(
-                r.id,
-                r.name,
-                cast(AlbumKind, r.kind),
-                r.query,
-                r.threshold,
-                r.created_at,
-                (r.members or 0) if r.kind == "manual" else None,
-            )
-            for r in rows
-        ]
-        return sorted(albums, key=lambda a: a.name.casefold())
+            return album_infos(readonly.album_rows(conn.connection.driver_connection))
 
     def find(self, name: str) -> AlbumInfo:
         """The album called `name`, ignoring case. Raises AlbumError if there is none."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from photosift.core.catalog import readonly
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import chunks, open_engine, write_transaction
 from photosift.core.catalog.embeddings import EmbeddingRows
@@ -75,26 +76,8 @@ class Catalog(EmbeddingRows):
             return self._delete_orphans(conn)
 
     def folders(self) -> list[FolderInfo]:
-        counts = (
-            select(
-                s.files.c.folder_id,
-                func.count(func.distinct(s.files.c.photo_id)).label("photos"),
-                func.count(func.distinct(s.photos.c.id)).filter(s.photos.c.status == "failed").label("failed"),
-            )
-            .join(s.photos, s.photos.c.id == s.files.c.photo_id)
-            .group_by(s.files.c.folder_id)
-            .subquery()
-        )
-        query = (
-            select(s.folders, counts.c.photos, counts.c.failed)
-            .outerjoin(counts, counts.c.folder_id == s.folders.c.id)
-            .order_by(s.folders.c.path)
-        )
         with self.engine.connect() as conn:
-            return [
-                FolderInfo(r.id, r.path, r.status, r.photos or 0, r.failed or 0, r.scanned_at)
-                for r in conn.execute(query)
-            ]
+            return readonly.folders(conn.connection.driver_connection)  # the query `photosift status` runs too
 
     def folder_by_path(self, path: str) -> FolderInfo:
         for folder in self.folders():
@@ -262,15 +245,6 @@ class Catalog(EmbeddingRows):
         return [found[i] for i in ids if i in found]
 
     def counts(self, model_id: int | None = None) -> dict[str, int]:
-        """Photo counts by status, plus `embedded` for the given model."""
+        """Photo counts by status, plus `files`, and `embedded` for the given model."""
         with self.engine.connect() as conn:
-            counts = {
-                r[0]: int(r[1])
-                for r in conn.execute(select(s.photos.c.status, func.count()).group_by(s.photos.c.status))
-            }
-            counts["files"] = int(conn.execute(select(func.count()).select_from(s.files)).scalar_one())
-            if model_id is not None:
-                counts["embedded"] = int(
-                    conn.execute(select(func.count()).where(s.embeddings.c.model_id == model_id)).scalar_one()
-                )
-        return counts
+            return readonly.photo_counts(conn.connection.driver_connection, model_id)

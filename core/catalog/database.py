@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
+from photosift.core.catalog.readonly import MIGRATIONS_DIR, head_revision
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Busy timeout: readers in the GUI and the single writer share the file; WAL keeps waits rare and short.
 BUSY_TIMEOUT_MS = 10_000
 # SQLite limits bound parameters per statement; chunk IN (...) lists well below it.
@@ -105,12 +106,6 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with write_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-
-
-def head_revision() -> str:
-    """The newest migration's revision: revisions are numbered as their files are ("0009" for
-    0009_place_indexes.py; tests/test_startup.py checks that Alembic finds the same head)."""
-    return max(file.name.partition("_")[0] for file in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
 
 
 def _revisions(engine: Engine) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, select
 
+from photosift.core.catalog import readonly
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import write_transaction
 
@@ -33,14 +34,8 @@ class StoredModel:
 
 def stored_models(engine: Engine) -> list[StoredModel]:
     """Every registered model with its embedding count, in registration order."""
-    counts = select(s.embeddings.c.model_id, func.count().label("n")).group_by(s.embeddings.c.model_id).subquery()
-    query = (
-        select(s.models.c.id, s.models.c.key, s.models.c.name, s.models.c.dim, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.model_id == s.models.c.id)
-        .order_by(s.models.c.id)
-    )
     with engine.connect() as conn:
-        return [StoredModel(int(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query)]
+        return [StoredModel(*row) for row in readonly.stored_model_rows(conn.connection.driver_connection)]
 
 
 def delete_model(engine: Engine, model_id: int) -> int:

@@ -7,19 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
+from photosift.core.catalog.readonly import FolderInfo as FolderInfo  # defined where status reads it
 from photosift.core.imageio import PhotoMetadata
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    """A watched photo folder and what the catalog knows of it."""
-
-    id: int
-    path: str
-    status: str  # "ok" or "offline" (missing at the last scan: unplugged drive, unmounted share)
-    photo_count: int
-    failed_count: int
-    scanned_at: datetime | None
 
 
 @dataclass(frozen=True)

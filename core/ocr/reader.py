@@ -19,6 +19,7 @@ from PIL import Image
 from photosift.core.catalog import Catalog
 from photosift.core.errors import FileMissingError, ImageError
 from photosift.core.imageio import load_image
+from photosift.core.ocr import MODES as MODES
 from photosift.core.ocr import store
 from photosift.core.ocr.engine import MAX_SIDE, TextEngine
 from photosift.core.ocr.gate import GatePrompts
@@ -27,7 +28,6 @@ from photosift.core.progress import CancelToken, Progress, ProgressCallback
 
 GATE_CHUNK = 4096  # embeddings gated at a time: (4096, 1152) float32 is 19 MB
 DECODE_AHEAD = 2  # photos decoded ahead of the engine by one thread: reading one takes far longer
-MODES = ("likely", "all", "off")
 
 
 @dataclass(frozen=True)

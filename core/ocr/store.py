@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, not_, or_, select, text
+from sqlalchemy import Engine, TextClause, delete, func, insert, select, text
 
+from photosift.core.catalog import readonly
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import write_transaction
 
 TextStatus = Literal["text", "none", "unlikely", "failed"]
 _ESCAPE = "!"
-UNIX_EPOCH_JULIAN_DAY = 2440587.5  # 1970-01-01 00:00 UTC as a Julian day number (SQLite's julianday)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def pending(engine: Engine, model_id: int, with_unlikely: bool) -> list[tuple[in
     query = (
         select(s.embeddings.c.photo_id, func.min(s.files.c.path))
         .join(s.files, s.files.c.photo_id == s.embeddings.c.photo_id)
-        .where(*_pending_where(model_id, with_unlikely))
+        .where(_pending_where(model_id, with_unlikely))
         .group_by(s.embeddings.c.photo_id)
         .order_by(s.embeddings.c.photo_id)
     )
@@ -57,28 +57,14 @@ def pending(engine: Engine, model_id: int, with_unlikely: bool) -> list[tuple[in
 def count_pending(engine: Engine, model_id: int, with_unlikely: bool) -> int:
     """How many photos `pending` would list, counted by SQLite: `photosift status` listed a million
     rows into Python to count them (30 s at a million photos)."""
-    has_file = select(s.files.c.photo_id).where(s.files.c.photo_id == s.embeddings.c.photo_id).exists()
-    query = select(func.count()).where(*_pending_where(model_id, with_unlikely), has_file)
     with engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+        return readonly.text_pending_count(conn.connection.driver_connection, model_id, with_unlikely)
 
 
-def _pending_where(model_id: int, with_unlikely: bool) -> tuple[ColumnElement[bool], ...]:
-    """Embedded photos OCR has not looked at, or whose outcome may differ now: those another model's gate
-    left out (this model's embedding may see their text), with `with_unlikely` every photo the gate left
-    out (the setting to read every photo was turned on), and those that could not be read whose file was
-    modified since (a copy completed, a file repaired in place; `retry_failed` covers a new decoder)."""
-    t, f = s.photo_text, s.files
-    unlikely = t.c.status == "unlikely"
-    if not with_unlikely:
-        unlikely = and_(unlikely, or_(t.c.model_id.is_(None), t.c.model_id != model_id))
-    # read_at is local time (datetime.now()); SQLite's 'utc' modifier turns it into the files' epoch time.
-    failed_at_ns = (func.julianday(t.c.read_at, "utc") - UNIX_EPOCH_JULIAN_DAY) * 86_400e9
-    changed = select(f.c.id).where(f.c.photo_id == t.c.photo_id, f.c.mtime_ns > failed_at_ns).exists()
-    looked = select(t.c.photo_id).where(not_(or_(unlikely, and_(t.c.status == "failed", changed))))
-    # `+ 0` keeps SQLite off the model_id index, whose every hit costs a read of the embedding's row
-    # (a page each, 4 GB at a million photos): the primary key's index holds both columns.
-    return s.embeddings.c.model_id + 0 == model_id, s.embeddings.c.photo_id.not_in(looked)
+def _pending_where(model_id: int, with_unlikely: bool) -> TextClause:
+    """Embedded photos whose text is still to be read (core.catalog.readonly.TEXT_PENDING_WHERE says which),
+    the condition `photosift status` counts with."""
+    return text(readonly.TEXT_PENDING_WHERE).bindparams(model_id=model_id, with_unlikely=with_unlikely)
 
 
 def retry_failed(engine: Engine) -> int:

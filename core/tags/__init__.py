@@ -1,17 +1,5 @@
 """Zero-shot auto-tagging: a built-in vocabulary and custom tags, scored against every photo's embedding,
-thresholds calibrated per tag and model, and the user's accepted and rejected labels."""
+thresholds calibrated per tag and model, and the user's accepted and rejected labels.
 
-from photosift.core.tags.records import ExchangeReport, PhotoTag, RetagReport, ReviewItem, TagInfo, TagSuggestion
-from photosift.core.tags.service import TagService
-from photosift.core.tags.store import TagStore
-
-__all__ = [
-    "ExchangeReport",
-    "PhotoTag",
-    "RetagReport",
-    "ReviewItem",
-    "TagInfo",
-    "TagService",
-    "TagStore",
-    "TagSuggestion",
-]
+Import from the modules (`records`, `service`, `store`): importing this package loads none of them, so
+`photosift tag list` reads `records` and `vocabulary` without SQLAlchemy or numpy (issue 15)."""

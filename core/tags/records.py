@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,20 @@ class ExchangeReport:
     labels: int
     unmatched: int = 0
     files: int = 0
+
+
+def tag_infos(rows: list[tuple[Any, ...]], examples: list[tuple[int, int]]) -> list[TagInfo]:
+    """Tags from `core.catalog.readonly.tag_rows`, each with its example photos in id order."""
+    by_tag: dict[int, list[int]] = {}
+    for tag_id, photo_id in examples:
+        by_tag.setdefault(tag_id, []).append(photo_id)
+    return [
+        TagInfo(int(i), name, group, bool(builtin), tuple(json.loads(prompts)), int(level), tuple(by_tag.get(i, ())))
+        for i, name, group, builtin, prompts, level in rows
+    ]
+
+
+def in_group(tags: list[TagInfo], group: str | None) -> list[TagInfo]:
+    """The tags of `group` (any case, and its first words suffice: "weather" is "Weather and seasons"),
+    or all where it is None."""
+    return [t for t in tags if group is None or t.group.lower().startswith(group.strip().lower())]

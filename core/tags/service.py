@@ -14,7 +14,7 @@ from pathlib import Path
 from photosift.core.catalog import Catalog
 from photosift.core.progress import ProgressCallback, no_progress
 from photosift.core.tags.calibration import Calibration
-from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo, TagSuggestion
+from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo, TagSuggestion, in_group
 from photosift.core.tags.scoring import TextEncoder
 from photosift.core.tags.tagger import Tagger
 from photosift.core.tags.vocabulary import VOCABULARY_FILE
@@ -40,8 +40,7 @@ class TagService:
     def tags(self, group: str | None = None) -> list[TagInfo]:
         """Every tag (built-in and custom), by group and name; only one group's when `group` is given
         (any case, and its first words suffice: "weather" is "Weather and seasons")."""
-        found = self.store.tags()
-        return [t for t in found if group is None or t.group.lower().startswith(group.strip().lower())]
+        return in_group(self.store.tags(), group)
 
     def tag(self, name: str) -> TagInfo:
         """Raises QueryError for an unknown name, listing close ones."""

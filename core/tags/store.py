@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from photosift.core.catalog import readonly
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import IN_CHUNK, write_transaction
 from photosift.core.errors import QueryError, UserError
@@ -40,9 +41,9 @@ from photosift.core.tags.calibration import (
     decode_histogram,
     encode_histogram,
 )
-from photosift.core.tags.records import TagInfo
+from photosift.core.tags.records import TagInfo, tag_infos
 from photosift.core.tags.scoring import Candidates, Vectors
-from photosift.core.tags.vocabulary import CUSTOM_GROUP, Vocabulary, check_definition, normalise_name
+from photosift.core.tags.vocabulary import CUSTOM_GROUP, Vocabulary, check_definition, normalise_name, seed_plan
 
 CLOSE_NAMES = 5  # suggestions in an "unknown tag" message
 
@@ -82,30 +83,21 @@ class TagStore:
         digest). A built-in the vocabulary no longer has is kept as a custom tag, since the user's labels
         may rely on it; a custom tag that a new built-in would shadow keeps its user's definition."""
         with write_transaction(self.engine) as conn:
-            rows = {r.name: r for r in conn.execute(select(s.tags))}
-            for tag in vocabulary.tags:
+            plan = seed_plan(vocabulary, _tags(conn))
+            for tag in plan.added:
+                values = {"name": tag.name, "group_name": tag.group, "prompts": json.dumps(list(tag.prompts))}
+                # OR IGNORE: two libraries on one catalog (a model switch) may seed at the same moment.
+                conn.execute(insert(s.tags).prefix_with("OR IGNORE").values(**values, sensitivity=0, builtin=True))
+            for tag_id, tag in plan.changed:
                 prompts = json.dumps(list(tag.prompts))
-                row = rows.pop(tag.name, None)
-                if row is None:
-                    values = {"name": tag.name, "group_name": tag.group, "prompts": prompts, "sensitivity": 0}
-                    # OR IGNORE: two libraries on one catalog (a model switch) may seed at the same moment.
-                    conn.execute(insert(s.tags).prefix_with("OR IGNORE").values(**values, builtin=True))
-                elif row.builtin and (row.prompts != prompts or row.group_name != tag.group):
-                    conn.execute(
-                        update(s.tags).where(s.tags.c.id == row.id).values(prompts=prompts, group_name=tag.group)
-                    )
-            retired = [row.id for row in rows.values() if row.builtin]
-            if retired:
-                conn.execute(update(s.tags).where(s.tags.c.id.in_(retired)).values(builtin=False))
+                conn.execute(update(s.tags).where(s.tags.c.id == tag_id).values(prompts=prompts, group_name=tag.group))
+            if plan.retired:
+                conn.execute(update(s.tags).where(s.tags.c.id.in_(plan.retired)).values(builtin=False))
 
     def tags(self) -> list[TagInfo]:
-        """Every tag, by group and name, with its example photos."""
+        """Every tag, by group and name, with its example photos (the query `photosift tag list` runs too)."""
         with self.engine.connect() as conn:
-            examples: dict[int, list[int]] = {}
-            for r in conn.execute(select(s.tag_examples).order_by(s.tag_examples.c.photo_id)):
-                examples.setdefault(r.tag_id, []).append(r.photo_id)
-            rows = conn.execute(select(s.tags).order_by(s.tags.c.group_name, s.tags.c.name))
-            return [_info(r, examples.get(r.id, [])) for r in rows]
+            return _tags(conn)
 
     def tag(self, name: str) -> TagInfo:
         """The tag called `name` (case and `_`/`-` for spaces forgiven).
@@ -384,6 +376,10 @@ class TagStore:
 
 def _score_of(model_id: int, tag_id: int) -> ColumnElement[bool]:
     return and_(s.tag_scores.c.model_id == model_id, s.tag_scores.c.tag_id == tag_id)
+
+
+def _tags(conn: Connection) -> list[TagInfo]:
+    return tag_infos(*readonly.tag_rows(conn.connection.driver_connection))
 
 
 def _info(r: Row[Any], examples: Sequence[int]) -> TagInfo:

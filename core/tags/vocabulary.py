@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from photosift.core.errors import UserError
+from photosift.core.tags.records import TagInfo
 from photosift.resources import resource_path
 
 VOCABULARY_FILE = resource_path("tags", "vocabulary.json")
@@ -41,6 +43,34 @@ class Vocabulary:
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tag.group for tag in self.tags))
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """What bringing the catalog's built-in tags in line with the vocabulary changes (TagStore.seed)."""
+
+    added: tuple[TagDefinition, ...]
+    changed: tuple[tuple[int, TagDefinition], ...]  # (tag id, its definition now)
+    retired: tuple[int, ...]  # built-ins the vocabulary no longer has: kept as custom tags (labels rely on them)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.retired)
+
+
+def seed_plan(vocabulary: Vocabulary, tags: Iterable[TagInfo]) -> SeedPlan:
+    """The changes that bring `tags` (the catalog's) in line with `vocabulary`. A custom tag that a new
+    built-in would shadow keeps its user's definition."""
+    current = {tag.name: tag for tag in tags}
+    added: list[TagDefinition] = []
+    changed: list[tuple[int, TagDefinition]] = []
+    for tag in vocabulary.tags:
+        row = current.pop(tag.name, None)
+        if row is None:
+            added.append(tag)
+        elif row.builtin and (row.prompts != tag.prompts or row.group != tag.group):
+            changed.append((row.id, tag))
+    return SeedPlan(tuple(added), tuple(changed), tuple(row.id for row in current.values() if row.builtin))
 
 
 def normalise_name(name: str) -> str:
