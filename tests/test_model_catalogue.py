@@ -232,7 +232,7 @@ def test_a_catalogue_model_loads_its_weights_strictly(name: str, tmp_path: Path)
             param.add_(0.02)  # differ from the encoder's own seeded initialisation
     weights = spec.weights_file(paths)
     assert weights is not None
-    weights.parent.mkdir(parents=True)
+    weights.parent.mkdir(parents=True, exist_ok=True)  # the tokenizer folder made it
     safetensors.torch.save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(weights))
     assert ModelRegistry(paths).is_downloaded(spec)
     encoder = Encoder(spec, paths, "cpu")
