@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated rows to fine-tune")
     parser.add_argument("--lr-tower", type=float, help="override the image tower's learning rate")
     parser.add_argument("--lr-proxies", type=float, help="override the ArcMargin class proxies' learning rate")
+    parser.add_argument("--epochs", type=int, help="override the fine-tuning epochs (stage a)")
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/photosift-repro").expanduser())
     parser.add_argument("--out", type=Path, default=REPO / "bench-out" / "reproduce_mcip.json")
     parser.add_argument(
@@ -63,13 +64,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         " spins waiting for the first (measured: 2.8 CPU-minutes for under 50 pretraining steps with 2, 0.3 s a step"
         " with 1)",
     )
-    parser.add_argument("--finetune-images", type=int, default=100, help="labelled train photos per seen class")
+    parser.add_argument(
+        "--finetune-images",
+        type=int,
+        default=200,
+        help="labelled train photos per seen class (200: every one the base was not pretrained on)",
+    )
     return parser.parse_args(argv)
 
 
 def settings(args: argparse.Namespace) -> tuple[Split, PretrainSettings, FineTuneSettings, int | None]:
     """Full or --quick settings; quick keeps every code path but shrinks every loop."""
-    overrides = {"lr_tower": args.lr_tower, "lr_proxies": args.lr_proxies}
+    overrides = {"lr_tower": args.lr_tower, "lr_proxies": args.lr_proxies, "epochs": args.epochs}
     fine = FineTuneSettings(**{name: value for name, value in overrides.items() if value is not None})
     if not args.quick:
         return Split(finetune=(50, 50 + args.finetune_images)), PretrainSettings(), fine, None

@@ -30,7 +30,9 @@ class FineTuneSettings:
     tower, pretrained for minutes, needs a much larger step to move in a few hundred updates.
     """
 
-    epochs: int = 3  # the paper's
+    # The paper's 3 epochs move this tower hardly at all: gpr-ft seed 0 on 100 photos a class read seen mAP 5.2
+    # (base 5.2) after 3 epochs, 5.5 after 12; on 200 photos a class 5.8 after 10 (README, the reproduction).
+    epochs: int = 10
     batch_size: int = 128  # the paper's
     lr_tower: float = 3e-4  # 1e-4 moved the tower ~2.5% in 180 steps: too little to learn anything new
     lr_proxies: float = 1e-2
