@@ -43,7 +43,7 @@ class ModelCard:
 
     @property
     def cpu_speed(self) -> str:
-        """The CPU speed as a person reads it: "19 photos/s" or "not measured"."""
+        """The CPU speed as a person reads it: "42 photos/s" or "not measured"."""
         return _speed_text(self.cpu_photos_per_s)
 
     @property
