@@ -5,8 +5,9 @@ what a model spec's `indexing_speed` measures on reference hardware. A run embed
 before training, after each epoch and at the end; embeds the training photos and the caption bank once to
 mine pseudo-captions; and trains on every training photo each epoch, which costs `TRAIN_COST` inference
 photos apiece. Before the plan has run, the rate is the spec's reference speed (an estimate for this kind
-of device); after it, the rate this machine measured with this model, so the figure becomes a measurement
-scaled by a measured ratio. Early stopping can only make a run shorter than the figure.
+of device; on a CPU converted from onnxruntime, which indexing uses, to torch, which training uses);
+after it, the rate this machine measured with this model, so the figure becomes a measurement scaled by a
+measured ratio. Early stopping can only make a run shorter than the figure.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from photosift.training.config import TrainConfig
 TRAIN_COST = 2.9
 TRAIN_COST_CHECKPOINTED = 3.5
 TEXT_COST = 1.0  # one caption against one photo: 0.96 to 1.10 measured for ViT-B/32 (same benchmark)
+# A spec's CPU `indexing_speed` is measured on onnxruntime, as indexing runs on a CPU; training runs on torch,
+# whose inference is this many times slower there: MetaCLIP ViT-B/32 model-only 47.7 against 23.3 photos/s,
+# `bench_indexing.py --model vit-b-32-metaclip --runtime auto` beside `--runtime torch` on a quiet 2-core host.
+CPU_ONNX_SPEEDUP = 2.0
 STARTUP_S = 15.0  # process start, imports and model load: 6 s for the tiny model here, more to read big weights
 # GPU memory of training, per byte of fp32 weights: the weights, plus the image tower's gradients and AdamW's
 # two moments. The image tower is at most 0.6 of a CLIP model (ViT-B/32: 88M of 151M parameters; SigLIP
@@ -72,7 +77,10 @@ def estimate(
     measured_rate: float | None = None,
 ) -> Estimate:
     """The estimate for `config` on `sizes` = (training, held-out) photos with a caption bank of `captions`."""
-    rate = measured_rate or spec.speed_on(device_kind)
+    reference = spec.speed_on(device_kind)
+    if reference and device_kind == "cpu":
+        reference /= CPU_ONNX_SPEEDUP  # an inference photo here is a torch one, as TRAIN_COST counts it
+    rate = measured_rate or reference
     seconds = None if not rate else STARTUP_S + run_work(config, *sizes, captions) / rate
     return Estimate(
         seconds, measured_rate is not None, training_memory_gb(spec, paths) if device_kind != "cpu" else None
