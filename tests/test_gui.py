@@ -396,15 +396,22 @@ def test_a_thumbnail_keeps_its_shape_in_its_square_icon(qtbot: QtBot, tmp_path: 
     assert corner.alpha() == 0 and centre.red() > 150 > centre.green()  # transparent margin, red picture
 
 
-def test_only_the_rows_on_screen_ask_for_thumbnails(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+def test_only_the_rows_on_screen_ask_for_thumbnails(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[range] = []  # every range of rows the view asked thumbnails for
+    want = window.model.want_thumbnails
+    monkeypatch.setattr(window.model, "want_thumbnails", lambda rows: (asked.append(rows), want(rows)))
     hits = tuple(SearchHit(i, str(tmp_path / f"missing-{i}.jpg"), 0.5) for i in range(1000))
     window.model.reset(SearchPage(hits, 0, len(hits), False))
     view = window.results_view
     qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
     # The first screen is shown: its thumbnails are made (here: found unreadable).
     qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in view.rows_on_screen()), timeout=WAIT_MS)
-    top = view.rows_on_screen()
-    assert top.start == 0 and 0 < len(top) < 100
+    # On a loaded machine the window may still settle (and the viewport change size) meanwhile: what counts
+    # is every row asked for so far, a screen or two from the top.
+    top = range(0, max(rows.stop for rows in asked))
+    assert view.rows_on_screen().start == 0 and 0 < len(top) < 200
     view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
     bottom = view.rows_on_screen()
     assert bottom.stop == len(hits) and bottom.start > top.stop
