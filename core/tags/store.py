@@ -107,10 +107,13 @@ class TagStore:
         """
         with self.engine.connect() as conn:
             row = _find(conn, name)
-            examples = [
-                r[0] for r in conn.execute(select(s.tag_examples.c.photo_id).where(s.tag_examples.c.tag_id == row.id))
-            ]
-            return _info(row, examples)
+            examples = conn.execute(
+                select(s.tag_examples.c.tag_id, s.tag_examples.c.photo_id)
+                .where(s.tag_examples.c.tag_id == row.id)
+                .order_by(s.tag_examples.c.photo_id)
+            )
+            fields = (row.id, row.name, row.group_name, row.builtin, row.prompts, row.sensitivity)
+            return tag_infos([fields], [(int(t), int(p)) for t, p in examples])[0]
 
     def add_tag(self, name: str, prompts: Sequence[str], group: str | None, example_ids: Sequence[int]) -> TagInfo:
         """Create a custom tag; its example photos also become accepted labels (they show the tag).
@@ -380,11 +383,6 @@ def _score_of(model_id: int, tag_id: int) -> ColumnElement[bool]:
 
 def _tags(conn: Connection) -> list[TagInfo]:
     return tag_infos(*readonly.tag_rows(conn.connection.driver_connection))
-
-
-def _info(r: Row[Any], examples: Sequence[int]) -> TagInfo:
-    prompts = tuple(json.loads(r.prompts))
-    return TagInfo(int(r.id), r.name, r.group_name, bool(r.builtin), prompts, int(r.sensitivity), tuple(examples))
 
 
 def _find(conn: Connection, name: str) -> Row[Any]:
