@@ -22,7 +22,7 @@ from PIL import Image
 from torchvision import transforms
 
 from photosift.core.errors import ModelError, UserError
-from photosift.core.models import encoder as encoder_module
+from photosift.core.models import build as build_module
 from photosift.core.models.build import build_model, tokenizer_is_bundled
 from photosift.core.models.encoder import Encoder, select_device
 from photosift.core.models.preprocess import Preprocessor
@@ -361,7 +361,7 @@ def test_the_model_loads_once_when_threads_race(tiny: ModelSpec, paths: Paths, m
         builds.append(spec.name)
         return build_model(spec, *options)
 
-    monkeypatch.setattr(encoder_module, "build_model", counting_build)
+    monkeypatch.setattr(build_module, "build_model", counting_build)  # the encoder imports it when it loads
     encoder = Encoder(tiny, paths, "cpu")
     batch = encoder.preprocess(photo((40, 40)))[None]
     start = threading.Barrier(4)

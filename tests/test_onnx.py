@@ -17,7 +17,8 @@ from photosift.core.imageio import load_image
 from photosift.core.models import onnx_export
 from photosift.core.models.build import build_model, load_tokenizer
 from photosift.core.models.encoder import Encoder
-from photosift.core.models.onnx_export import OnnxExportError, cache_key, cached_export, export_towers
+from photosift.core.models.onnx_cache import OnnxExport, OnnxExportError, cache_key, cached_export
+from photosift.core.models.onnx_export import export_towers
 from photosift.core.models.onnx_runtime import open_towers
 from photosift.core.models.spec import ModelSpec, load_spec
 from photosift.core.settings import Paths
@@ -47,7 +48,7 @@ def photos(encoder: Encoder, folder: Path) -> np.ndarray:
     return np.stack([encoder.preprocess(load_image(f, min_side=encoder.min_side)[0]) for f in files])
 
 
-def export_tiny(spec: ModelSpec, paths: Paths, weights: Path | None = None) -> onnx_export.OnnxExport:
+def export_tiny(spec: ModelSpec, paths: Paths, weights: Path | None = None) -> OnnxExport:
     return export_towers(build_model(spec), spec, load_tokenizer(spec, paths.models), paths, weights)
 
 

@@ -15,7 +15,7 @@ from test_library import open_library
 
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.tasks import TaskRunner
-from photosift.core.models.onnx_export import cache_key, cached_export
+from photosift.core.models.onnx_cache import cache_key, cached_export
 from photosift.core.models.spec import load_spec
 from photosift.core.settings import Paths
 
@@ -62,7 +62,7 @@ def test_a_thumbnail_half_written_by_a_killed_app_goes_at_the_next_start(
         assert look_alike.read_bytes() == b"theirs"
     finally:
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
         library.close()
 
 

@@ -3,32 +3,43 @@
 One encoder owns one model. It is cheap to construct; the model is downloaded if needed and loaded on
 first use (or by an explicit `load`), once, under a lock, and `release` gives its memory back.
 Preprocessing needs no model, so decode worker threads call `preprocess` while the model is busy.
+
+torch and open_clip are imported only where the torch runtime is used: on a CPU with a verified
+onnxruntime export (and its saved tokenizer) a search or an indexing run starts without them, about
+2.7 s sooner (benchmarks/bench_text_search.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
 import gc
 import logging
+import platform
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
 from PIL import Image
 
 from photosift.core.errors import EnvironmentFault, ModelDownloadError, ModelError, UserError
-from photosift.core.models.build import Tokenizer, build_model, load_tokenizer, tokenizer_is_bundled
 from photosift.core.models.files import fetch_missing
-from photosift.core.models.onnx_export import OnnxExportError
+from photosift.core.models.onnx_cache import OnnxExportError
 from photosift.core.models.onnx_runtime import OnnxTowers, model_threads, open_towers
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import DEVICE_KINDS, ModelSpec
-from photosift.core.models.weights import apply_state_dict, load_state_dict
+from photosift.core.models.text_tokens import SavedTokenizer
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 from photosift.core.settings import Paths
+
+if TYPE_CHECKING:
+    import torch
+
+    from photosift.core.models.build import Tokenizer
 
 OOM_MESSAGES = ("out of memory", "can't allocate memory")  # MPS and CPU allocator wording
 SMALLER_BATCH = "choose a smaller batch size in the settings, or close other programs that use the GPU"
@@ -62,11 +73,31 @@ def available_devices() -> list[str]:
 
 
 def _is_available(kind: str) -> bool:
+    if kind == "cpu":
+        return True
+    if not _may_have(kind):
+        return False  # no driver for it: not worth importing torch (seconds) to hear the same
+    import torch
+
     if kind == "cuda":
         return torch.cuda.is_available()
+    return torch.backends.mps.is_available()
+
+
+def _may_have(kind: str) -> bool:
+    """Whether this machine has the driver a `kind` device needs; torch answers where it may.
+
+    CUDA (and ROCm, which torch also calls "cuda") needs a kernel driver or its library: NVIDIA's driver
+    shows in /proc (in containers too), WSL ships libcuda under /usr/lib/wsl, ROCm opens /dev/kfd.
+    """
     if kind == "mps":
-        return torch.backends.mps.is_available()
-    return True
+        return sys.platform == "darwin" and platform.machine() == "arm64"
+    if sys.platform == "win32":
+        return ctypes.util.find_library("nvcuda") is not None
+    if sys.platform == "darwin":
+        return False
+    markers = ("/proc/driver/nvidia/version", "/usr/lib/wsl/lib/libcuda.so.1", "/dev/kfd")
+    return any(Path(marker).exists() for marker in markers) or ctypes.util.find_library("cuda") is not None
 
 
 class Encoder:
@@ -103,7 +134,8 @@ class Encoder:
         self._model: torch.nn.Module | None = None
         self._use_onnx = runtime == "auto" and self._device == "cpu"
         self._onnx: OnnxTowers | None = None
-        self._tokenizer: Tokenizer | None = None
+        self._tokenizer: Tokenizer | None = None  # open_clip's
+        self._saved_tokenizer: SavedTokenizer | None = None  # the onnxruntime export's (no torch)
         self._count_lock = threading.Lock()
         self._image_forward_count = 0
 
@@ -169,9 +201,12 @@ class Encoder:
             EnvironmentFault: out of memory or disk space.
             Cancelled: `cancel` was set.
         """
-        if self._ensure_onnx(progress, cancel) is None:
+        towers = self._ensure_onnx(progress, cancel)
+        if towers is None:
             self._ensure_model(progress, cancel)
-        self._ensure_tokenizer()
+            self._ensure_tokenizer()
+        else:
+            self._onnx_token_ids(towers, [""])  # its tokenizer: the saved one, or open_clip's
 
     def prepare_bundled_tokenizer(self) -> None:
         """Build the text tokenizer now if it needs no download (see `tokenizer_is_bundled`); else nothing.
@@ -180,6 +215,8 @@ class Encoder:
         vocabulary in single C calls that hold the GIL for 25-33 ms, a stall of the window if it happens
         on a worker while the window runs (the start of the first indexing run or search).
         """
+        from photosift.core.models.build import tokenizer_is_bundled
+
         try:
             bundled = tokenizer_is_bundled(self._spec)
         except ModelError:
@@ -193,11 +230,12 @@ class Encoder:
             self._model = None
             self._onnx = None
             self._tokenizer = None
+            self._saved_tokenizer = None
         gc.collect()  # open_clip modules hold reference cycles; collect before emptying the CUDA cache
-        if self._device == "cuda":
-            torch.cuda.empty_cache()
-        elif self._device == "mps":
-            torch.mps.empty_cache()
+        if self._device in ("cuda", "mps"):
+            import torch  # loaded already: the device was chosen with it
+
+            torch.cuda.empty_cache() if self._device == "cuda" else torch.mps.empty_cache()
 
     def encode_images(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Embed a batch of preprocessed photos, (N, 3, H, W), into (N, embed_dim) unit vectors.
@@ -213,7 +251,7 @@ class Encoder:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
         towers = self._ensure_onnx(no_progress, None)
         if towers is not None:
-            vectors = self._unit_vectors(torch.from_numpy(towers.encode_images(batch)))
+            vectors = self._unit_vectors(towers.encode_images(batch))
         else:
             vectors = self._encode_images_torch(batch)
         with self._count_lock:
@@ -221,6 +259,8 @@ class Encoder:
         return vectors
 
     def _encode_images_torch(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        import torch
+
         model = self._ensure_model(no_progress, None)
         pixels = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         guard = self._out_of_memory_guard(f"encoding {len(batch)} photos", SMALLER_BATCH)
@@ -229,7 +269,7 @@ class Encoder:
             if self._device == "cuda":
                 pixels = pixels.contiguous(memory_format=torch.channels_last)
             features = model.encode_image(pixels)  # type: ignore[operator]
-            return self._unit_vectors(features)
+            return self._unit_vectors(features.float().cpu().numpy())
 
     def encode_texts(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed texts into (len(texts), embed_dim) unit vectors, comparable with the photo embeddings.
@@ -241,18 +281,34 @@ class Encoder:
         if not texts:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
         towers = self._ensure_onnx(no_progress, None)
-        tokens = self._ensure_tokenizer()(list(texts))
         if towers is not None:
-            return self._unit_vectors(torch.from_numpy(towers.encode_texts(tokens.numpy())))
+            return self._unit_vectors(towers.encode_texts(self._onnx_token_ids(towers, list(texts))))
+        import torch
+
+        tokens = self._ensure_tokenizer()(list(texts))
         model = self._ensure_model(no_progress, None)
         guard = self._out_of_memory_guard(f"encoding {len(texts)} texts", SMALLER_BATCH)
         with guard, torch.inference_mode(), self._autocast():
             features = model.encode_text(tokens.to(self._device))  # type: ignore[operator]
-            return self._unit_vectors(features)
+            return self._unit_vectors(features.float().cpu().numpy())
 
-    def _unit_vectors(self, features: torch.Tensor) -> npt.NDArray[np.float32]:
-        # Normalise in float32: under fp16/bf16 autocast the features are half precision.
-        vectors = torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+    def _onnx_token_ids(self, towers: OnnxTowers, texts: list[str]) -> npt.NDArray[np.int64]:
+        """Token ids for the onnxruntime text tower: from the tokenizer saved with its export (no torch or
+        open_clip to import), or open_clip's where none was saved."""
+        with self._lock:
+            if self._saved_tokenizer is None:
+                self._saved_tokenizer = towers.export.tokenizer()
+            saved = self._saved_tokenizer
+        if saved is not None:
+            return saved(texts)
+        return np.asarray(self._ensure_tokenizer()(texts).numpy(), dtype=np.int64)
+
+    def _unit_vectors(self, features: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+        # Normalise in float32 (under fp16/bf16 autocast the features are half precision), as
+        # torch.nn.functional.normalize does: a zero vector stays zero.
+        as_float = np.asarray(features, dtype=np.float32)
+        norms = np.maximum(np.linalg.norm(as_float, axis=-1, keepdims=True), np.float32(1e-12))
+        vectors: npt.NDArray[np.float32] = as_float / norms
         if vectors.shape[1] != self.embed_dim:
             raise ModelError(
                 f"The {self._spec.name} spec says embed_dim {self.embed_dim}, but the model produces "
@@ -280,7 +336,7 @@ class Encoder:
                         self._paths,
                         weights,
                         lambda: self._load_model_to_export(progress, cancel),
-                        lambda: load_tokenizer(self._spec, self._paths.models),
+                        self._load_tokenizer,
                         model_threads(),
                     )
                 except (OnnxExportError, ModelDownloadError) as exc:  # no export, or no tokenizer to check it
@@ -300,10 +356,20 @@ class Encoder:
     def _ensure_tokenizer(self) -> Tokenizer:
         with self._lock:
             if self._tokenizer is None:
-                self._tokenizer = load_tokenizer(self._spec, self._paths.models)
+                self._tokenizer = self._load_tokenizer()
             return self._tokenizer
 
+    def _load_tokenizer(self) -> Tokenizer:
+        from photosift.core.models.build import load_tokenizer  # open_clip, and with it torch
+
+        return load_tokenizer(self._spec, self._paths.models)
+
     def _load_model(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
+        import torch
+
+        from photosift.core.models.build import build_model
+        from photosift.core.models.weights import apply_state_dict
+
         weights = self._fetch_weights(progress, cancel)
         progress(Progress(stage="load", done=0, total=1, message=self._spec.title))
         model = build_model(self._spec, self._patch_dropout, self._paths.models)
@@ -332,6 +398,8 @@ class Encoder:
         return self._spec.weights_file(self._paths)
 
     def _read_weights(self, path: Path) -> dict[str, torch.Tensor]:
+        from photosift.core.models.weights import load_state_dict
+
         try:
             return load_state_dict(path)
         except ModelError as exc:
@@ -343,6 +411,8 @@ class Encoder:
     def _autocast(self) -> contextlib.AbstractContextManager[object]:
         if self._device != "cuda":
             return contextlib.nullcontext()
+        import torch
+
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast(device_type="cuda", dtype=dtype)
 
@@ -352,6 +422,8 @@ class Encoder:
         try:
             yield
         except RuntimeError as exc:
+            import torch  # loaded already: the work that failed ran on it
+
             # CUDA raises torch.cuda.OutOfMemoryError; MPS and the CPU allocator plain RuntimeErrors.
             message = str(exc)
             if not isinstance(exc, torch.cuda.OutOfMemoryError) and not any(s in message for s in OOM_MESSAGES):

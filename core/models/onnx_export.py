@@ -1,22 +1,19 @@
 """Exporting a model's image and text towers to ONNX, once, for onnxruntime on the CPU.
 
-onnxruntime runs CLIP towers about twice as fast as torch on a CPU (bench_onnx.py). The export is
-derived data: it is written under `Paths.models/onnx/`, in a folder named by `cache_key` (the spec's
-key, the digest of its weights file, the onnxruntime version and this module's export format), so new
-weights, a fine-tuned checkpoint or an onnxruntime upgrade export afresh rather than reuse a stale file.
-An export is used only after it reproduced torch's embeddings on a few photos and texts (cosine >=
-`MIN_COSINE`); `verified.json`, written last, marks a folder as finished and checked.
+onnxruntime runs CLIP towers about twice as fast as torch on a CPU (bench_onnx.py). Where an export is
+kept and how it is found is `onnx_cache`'s; this module makes one, with torch. An export is used only
+after it reproduced torch's embeddings on a few photos and texts (cosine >= `MIN_COSINE`); the model's
+tokenizer is saved beside it where it converts (`text_tokens`), so using the export needs no torch.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,76 +22,23 @@ import onnxruntime
 import torch
 from PIL import Image
 
-from photosift.core.atomic import atomic_folder, remove_stale_temps
-from photosift.core.errors import EnvironmentFault, ModelError
+from photosift.core.atomic import atomic_folder
+from photosift.core.errors import EnvironmentFault
 from photosift.core.models.build import Tokenizer
+from photosift.core.models.onnx_cache import DONE_FILE, OnnxExport, OnnxExportError, cache_key
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import ModelSpec
+from photosift.core.models.text_tokens import save_tokenizer
 from photosift.core.settings import Paths
 
-EXPORT_FORMAT = 1  # bump when the exported graph changes (opset, inputs, wrappers): old caches are ignored
 OPSET = 17  # the newest opset the TorchScript exporter covers fully for these towers
 # fp32 ONNX reproduces torch to ~1e-7; 0.999 still admits fused-kernel rounding but not a wrong graph
 # (a dropped layer or a misread weight gives cosines far below it).
 MIN_COSINE = 0.999
 VERIFY_TEXTS = ("a photo", "two bees on a yellow flower in the garden", "x", "a dog running on a beach at sunset")
 VERIFY_PHOTOS = 3  # synthetic photos, a batch size other than the export's to prove the batch axis is free
-CHUNK_BYTES = 1 << 20
-DONE_FILE = "verified.json"
 
-
-class OnnxExportError(ModelError):
-    """The towers could not be exported, or the export does not reproduce torch; torch runs the model."""
-
-
-@dataclass(frozen=True)
-class OnnxExport:
-    """A verified export: the two tower files and the worst cosine the check measured."""
-
-    folder: Path
-    min_cosine: float
-
-    @property
-    def image(self) -> Path:
-        return self.folder / "image.onnx"
-
-    @property
-    def text(self) -> Path:
-        return self.folder / "text.onnx"
-
-
-def cache_key(spec: ModelSpec, weights: Path | None) -> str:
-    """The folder name of the spec's export: it changes with the weights' content, not just their name."""
-    identity = [spec.key, weights_digest(spec, weights), onnxruntime.__version__, EXPORT_FORMAT]
-    return f"{spec.name}-{hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]}"
-
-
-def weights_digest(spec: ModelSpec, weights: Path | None) -> str:
-    """The spec's sha256 when it names one (downloads are checked against it), else the file's own digest.
-
-    A fine-tuned checkpoint keeps its file name across retraining, so the name alone cannot say whether
-    the cached export still matches; hashing ~600 MB costs about a second, once per model load.
-    """
-    if weights is None:
-        return "random-init"
-    if spec.sha256:
-        return spec.sha256
-    digest = hashlib.sha256()
-    with weights.open("rb") as file:
-        while chunk := file.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def cached_export(spec: ModelSpec, paths: Paths, weights: Path | None) -> OnnxExport | None:
-    """The verified export for these weights if one was made before, else None."""
-    folder = paths.models / "onnx" / cache_key(spec, weights)
-    remove_stale_temps(folder.parent)  # what a process killed mid-export left: a model's size each
-    try:
-        done = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return OnnxExport(folder, float(done["min_cosine"]))
+logger = logging.getLogger(__name__)
 
 
 def export_towers(
@@ -115,6 +59,8 @@ def export_towers(
         with atomic_folder(final, f"the onnxruntime export of {spec.title}") as scratch:
             _export(model, spec, tokenizer, scratch)
             min_cosine = _verify(model, spec, tokenizer, OnnxExport(scratch, 0.0))
+            if not save_tokenizer(tokenizer, scratch):
+                logger.info("%s: its tokenizer has no torch-free form; searches tokenize with open_clip", spec.title)
             (scratch / DONE_FILE).write_text(json.dumps({"min_cosine": min_cosine}), encoding="utf-8")
             for old in root.glob(f"{spec.name}-*"):  # the scratch folder's name starts with a dot
                 shutil.rmtree(old, ignore_errors=True)

@@ -11,16 +11,20 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime
-import torch
 
-from photosift.core.models.build import Tokenizer
-from photosift.core.models.onnx_export import OnnxExport, cached_export, export_towers
+from photosift.core.models.onnx_cache import OnnxExport, cached_export
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
+
+if TYPE_CHECKING:
+    import torch
+
+    from photosift.core.models.build import Tokenizer
 
 
 def model_threads() -> int:
@@ -90,5 +94,7 @@ def open_towers(
     """
     export = cached_export(spec, paths, weights)
     if export is None:
+        from photosift.core.models.onnx_export import export_towers  # torch: only to make an export
+
         export = export_towers(load_model(), spec, load_tokenizer(), paths, weights)
     return OnnxTowers(export, threads)

@@ -1,0 +1,87 @@
+"""Where a model's onnxruntime export lives and whether one is ready: no torch needed to find or use it.
+
+The export (`onnx_export`, which needs torch) is derived data: it is written under `Paths.models/onnx/`,
+in a folder named by `cache_key` (the spec's key, the digest of its weights file, the onnxruntime
+version and the export format), so new weights, a fine-tuned checkpoint or an onnxruntime upgrade export
+afresh rather than reuse a stale file. `verified.json`, written last, marks a folder as finished and
+checked; the folder also holds the model's tokenizer in a torch-free form where it converts
+(`text_tokens`), so a search on onnxruntime imports neither torch nor open_clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime
+
+from photosift.core.atomic import remove_stale_temps
+from photosift.core.errors import ModelError
+from photosift.core.models.spec import ModelSpec
+from photosift.core.models.text_tokens import SavedTokenizer, load_saved_tokenizer
+from photosift.core.settings import Paths
+
+EXPORT_FORMAT = 2  # bump when what an export holds changes (2: its tokenizer too): old caches are ignored
+CHUNK_BYTES = 1 << 20
+DONE_FILE = "verified.json"
+
+
+class OnnxExportError(ModelError):
+    """The towers could not be exported, or the export does not reproduce torch; torch runs the model."""
+
+
+@dataclass(frozen=True)
+class OnnxExport:
+    """A verified export: the two tower files and the worst cosine the check measured."""
+
+    folder: Path
+    min_cosine: float
+
+    @property
+    def image(self) -> Path:
+        return self.folder / "image.onnx"
+
+    @property
+    def text(self) -> Path:
+        return self.folder / "text.onnx"
+
+    def tokenizer(self) -> SavedTokenizer | None:
+        """The model's tokenizer saved with the export, or None where it could not be converted (or an
+        export from before tokenizers were saved): then open_clip's tokenizes."""
+        return load_saved_tokenizer(self.folder)
+
+
+def cache_key(spec: ModelSpec, weights: Path | None) -> str:
+    """The folder name of the spec's export: it changes with the weights' content, not just their name."""
+    identity = [spec.key, weights_digest(spec, weights), onnxruntime.__version__, EXPORT_FORMAT]
+    return f"{spec.name}-{hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]}"
+
+
+def weights_digest(spec: ModelSpec, weights: Path | None) -> str:
+    """The spec's sha256 when it names one (downloads are checked against it), else the file's own digest.
+
+    A fine-tuned checkpoint keeps its file name across retraining, so the name alone cannot say whether
+    the cached export still matches; hashing ~600 MB costs about a second, once per model load.
+    """
+    if weights is None:
+        return "random-init"
+    if spec.sha256:
+        return spec.sha256
+    digest = hashlib.sha256()
+    with weights.open("rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cached_export(spec: ModelSpec, paths: Paths, weights: Path | None) -> OnnxExport | None:
+    """The verified export for these weights if one was made before, else None."""
+    folder = paths.models / "onnx" / cache_key(spec, weights)
+    remove_stale_temps(folder.parent)  # what a process killed mid-export left: a model's size each
+    try:
+        done = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return OnnxExport(folder, float(done["min_cosine"]))
