@@ -27,7 +27,7 @@ from photosift.app.gui.app import ExceptionHook, run_gui
 from photosift.app.gui.controllers import search as search_controller
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.widgets import thumbnails as thumbnails_module
-from photosift.app.gui.widgets.thumbnails import THUMB_SIZE, ThumbnailCache, prune_thumbnails
+from photosift.app.gui.widgets.thumbnails import SMALL_LINE, THUMB_SIZE, ThumbnailCache, prune_thumbnails
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
@@ -391,7 +391,7 @@ def test_a_thumbnail_keeps_its_shape_in_its_square_icon(qtbot: QtBot, tmp_path: 
         assert cache.icon(7, str(wide)) is None  # queued
     icon, preview = cache.icon(7, str(wide)), cache.preview(7)
     assert icon is not None and icon.availableSizes() == [QSize(THUMB_SIZE, THUMB_SIZE)]
-    assert preview is not None and preview.size() == QSize(THUMB_SIZE, THUMB_SIZE // 2)
+    assert preview is not None and preview.size() == QSize(2 * SMALL_LINE, SMALL_LINE)  # as tall as its line
     corner, centre = icon.pixmap(THUMB_SIZE).toImage().pixelColor(0, 0), preview.toImage().pixelColor(96, 48)
     assert corner.alpha() == 0 and centre.red() > 150 > centre.green()  # transparent margin, red picture
 
@@ -504,7 +504,8 @@ def test_thumbnails_of_forgotten_photos_are_pruned(home: Path, indexed: Library)
     cache = home / "cache" / "thumbnails"
     cache.mkdir(parents=True)
     live = next(iter(indexed.catalog.photo_ids()))
-    for name in (f"{live}-192.jpg", "999999-192.jpg", "999999-384.jpg", "notes.txt"):
+    kept = f"{live}-{SMALL_LINE}.jpg"
+    for name in (kept, f"{live}-384.jpg", f"999999-{SMALL_LINE}.jpg", "999999-384.jpg", "notes.txt"):
         (cache / name).write_bytes(b"x")
-    assert prune_thumbnails(cache, indexed.catalog.photo_ids()) == 2
-    assert sorted(p.name for p in cache.iterdir()) == sorted([f"{live}-192.jpg", "notes.txt"])
+    assert prune_thumbnails(cache, indexed.catalog.photo_ids()) == 3  # 384: a size no longer made
+    assert sorted(p.name for p in cache.iterdir()) == sorted([kept, "notes.txt"])

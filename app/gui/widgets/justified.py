@@ -18,6 +18,11 @@ from dataclasses import dataclass
 
 MIN_ASPECT = 0.25  # a photo narrower than this is cropped to it: a sliver would be unrecognisable
 MAX_ASPECT = 4.0  # a wider panorama is cropped to this, so it does not squash its line into a strip
+# A full line that would grow more than this above the target height keeps its last photo and shrinks
+# instead: unbounded, a narrow window made 320 px lines 500-600 px tall, and the thumbnails' tiers
+# (`thumbnails`) are sized for the tallest line. 1.25 keeps lines as even as before in windows 1400 px
+# and wider and costs a little evenness in narrow ones (more lines shrink).
+MAX_GROWTH = 1.25
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,11 @@ def justify(aspects: Sequence[float | None], line: int, height: int, spacing: in
 
 
 def _closer_without_last(aspects: list[float], room: int, spacing: int, height: int) -> bool:
-    """Whether a full line comes nearer `height` (as a ratio) without its last photo, stretched taller,
-    than with it, shrunk to `room`."""
+    """Whether a full line comes nearer `height` (as a ratio) without its last photo, stretched taller
+    (by MAX_GROWTH at most), than with it, shrunk to `room`."""
     with_last = room / sum(aspects)
     without = (room + spacing) / (sum(aspects) - aspects[-1])
-    return without / height < height / with_last
+    return without / height < height / with_last and round(without) <= MAX_GROWTH * height
 
 
 def _fit(aspects: list[float], room: int, height: int, full: bool) -> list[tuple[int, int]]:

@@ -98,6 +98,14 @@ class ResultsView(QListView):
         if event.type() == QEvent.Type.PaletteChange:  # a theme switch: the selection's frame follows it
             self._lay_out()
 
+    def event(self, event: QEvent) -> bool:
+        # A screen of another pixel ratio (Qt sends no resize with it, nor a changeEvent): the pictures on
+        # screen are made again for it, at the thumbnails' tier for it (`ThumbnailCache.fit_to`).
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._lay_out()
+            self._model.want_thumbnails(self.rows_on_screen())
+        return super().event(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._model.rowCount() > RELAYOUT_AT_ONCE:

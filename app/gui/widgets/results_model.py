@@ -210,6 +210,9 @@ class ResultsModel(QStandardItemModel):
     def set_geometry(self, geometry: GridGeometry) -> None:
         """Lay every row out again (the view was resized or the thumbnail size changed), and frame the
         selected photos in a new highlight colour (the theme changed)."""
+        # Taller cells or a sharper screen may need another tier; another screen, pictures scaled for it.
+        if self._thumbnails.fit_to(geometry.height, geometry.ratio) or geometry.ratio != self._geometry.ratio:
+            self.icons_changed()
         old, self._geometry = self._geometry, geometry
         if replace(old, highlight=geometry.highlight) != geometry:
             captions = old.caption != geometry.caption
