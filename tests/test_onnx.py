@@ -14,6 +14,7 @@ from conftest import make_photo, with_tiny_export
 
 from photosift.core.errors import UserError
 from photosift.core.imageio import load_image
+from photosift.core.models import build as build_module
 from photosift.core.models import onnx_export
 from photosift.core.models.build import build_model, load_tokenizer
 from photosift.core.models.encoder import Encoder
@@ -63,6 +64,25 @@ def test_the_export_embeds_as_torch_does(tiny: ModelSpec, paths: Paths, tmp_path
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     export = cached_export(tiny, paths, None)
     assert export is not None and export.min_cosine >= onnx_export.MIN_COSINE
+
+
+def test_a_cached_export_tokenizes_without_open_clip(
+    tiny: ModelSpec, paths: Paths, tiny_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tokenizer saved with the export serves the GUI's warm-up and every search: open_clip's is never
+    built (building it imports torch and open_clip), and the texts embed as torch embeds them."""
+    with_cached_export(paths, tiny_export)
+    expected = Encoder(tiny, paths, "cpu").encode_texts(TEXTS)
+
+    def no_open_clip(*args: object) -> None:
+        raise AssertionError("open_clip's tokenizer was built")
+
+    monkeypatch.setattr(build_module, "load_tokenizer", no_open_clip)
+    warmed = Encoder(tiny, paths, "cpu", runtime="auto")
+    warmed.prepare_bundled_tokenizer()
+    assert warmed.has_tokenizer and not warmed.is_loaded
+    assert np.allclose(warmed.encode_texts(TEXTS), expected, atol=1e-5)
+    assert np.allclose(Encoder(tiny, paths, "cpu", runtime="auto").encode_texts(TEXTS), expected, atol=1e-5)
 
 
 def test_a_cached_export_is_used_without_building_the_torch_model(

@@ -28,7 +28,7 @@ from PIL import Image
 
 from photosift.core.errors import EnvironmentFault, ModelDownloadError, ModelError, UserError
 from photosift.core.models.files import fetch_missing
-from photosift.core.models.onnx_cache import OnnxExportError
+from photosift.core.models.onnx_cache import OnnxExportError, cached_export
 from photosift.core.models.onnx_runtime import OnnxTowers, model_threads, open_towers
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import DEVICE_KINDS, ModelSpec
@@ -172,7 +172,7 @@ class Encoder:
 
     @property
     def has_tokenizer(self) -> bool:
-        return self._tokenizer is not None
+        return self._tokenizer is not None or self._saved_tokenizer is not None
 
     @property
     def model(self) -> torch.nn.Module:
@@ -209,12 +209,17 @@ class Encoder:
             self._onnx_token_ids(towers, [""])  # its tokenizer: the saved one, or open_clip's
 
     def prepare_bundled_tokenizer(self) -> None:
-        """Build the text tokenizer now if it needs no download (see `tokenizer_is_bundled`); else nothing.
+        """Make the text tokenizer ready now if that needs no download and no export; else nothing.
 
-        The GUI calls this before its event loop starts. Building CLIP's BPE tokenizer splits a 1.3 MB
-        vocabulary in single C calls that hold the GIL for 25-33 ms, a stall of the window if it happens
-        on a worker while the window runs (the start of the first indexing run or search).
+        On the CPU runtime with an export made before, that is the tokenizer saved with it (no torch or
+        open_clip to import: seconds and hundreds of MB); otherwise open_clip's, if it ships inside open_clip
+        (see `tokenizer_is_bundled`). The GUI has this done as it opens the library: building CLIP's BPE
+        tokenizer in Python splits a 1.3 MB vocabulary in single C calls that hold the GIL for 25-33 ms, a
+        stall of the window if it happens while the window runs (the start of the first indexing run or
+        search).
         """
+        if self._use_onnx and self._cached_export_tokenizer() is not None:
+            return
         from photosift.core.models.build import tokenizer_is_bundled
 
         try:
@@ -302,6 +307,19 @@ class Encoder:
         if saved is not None:
             return saved(texts)
         return np.asarray(self._ensure_tokenizer()(texts).numpy(), dtype=np.int64)
+
+    def _cached_export_tokenizer(self) -> SavedTokenizer | None:
+        """The tokenizer saved with this model's export, if the export was made before (nothing is
+        downloaded or exported here); it is kept for the searches to come."""
+        weights = self._spec.weights_file(self._paths)
+        if weights is not None and not weights.is_file():
+            return None  # not downloaded yet: no export either
+        export = cached_export(self._spec, self._paths, weights)
+        saved = export.tokenizer() if export is not None else None
+        with self._lock:
+            if self._saved_tokenizer is None:
+                self._saved_tokenizer = saved
+            return self._saved_tokenizer
 
     def _unit_vectors(self, features: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
         # Normalise in float32 (under fp16/bf16 autocast the features are half precision), as
