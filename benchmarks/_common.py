@@ -96,4 +96,4 @@ def close_main_window(window: MainWindow) -> None:
     from photosift.app.gui.app import shut_down
 
     window.close()
-    shut_down(window.state, window.thumbnails, wait_ms=-1)  # a benchmark's next run needs them all stopped
+    shut_down(window.parts.state, window.parts.thumbnails, wait_ms=-1)  # a benchmark's next run needs them all stopped

@@ -64,11 +64,11 @@ def run(home: Path, paints: int, busy: list[int], rows: int, pictures: bool) -> 
         time.sleep(0.01)
     aspects = [ASPECTS[i % len(ASPECTS)] for i in range(rows)]
     if pictures:
-        write_thumbnails(window.thumbnails.cache_dir, window.thumbnails.size, aspects[:1000])
+        write_thumbnails(window.parts.thumbnails.cache_dir, window.parts.thumbnails.size, aspects[:1000])
     hits = tuple(SearchHit(i, f"/photos/holiday/IMG_{i:05d}.jpg", 0.3, a) for i, a in enumerate(aspects))
     started = time.perf_counter()
-    window.model.reset(SearchPage(hits, 0, rows, False))
-    while window.model.filling():  # many rows are made over several turns of the event loop
+    window.parts.results_model.reset(SearchPage(hits, 0, rows, False))
+    while window.parts.results_model.filling():  # many rows are made over several turns of the event loop
         app.processEvents()
     app.processEvents()  # the view lays the rows out
     filled = time.perf_counter() - started
@@ -78,14 +78,14 @@ def run(home: Path, paints: int, busy: list[int], rows: int, pictures: bool) -> 
     relaid = time.perf_counter() - started
     print(f"{rows:,} results: in the grid in {filled * 1000:.0f} ms, at another size in {relaid * 1000:.0f} ms")
     if pictures:
-        on_screen = window.results_view.rows_on_screen()
+        on_screen = window.parts.results_view.rows_on_screen()
         for _ in range(100):  # the rows on screen ask for their thumbnails, which load from the cache
             app.processEvents()
-            window.thumbnails.wait()
-            if all(window.thumbnails.is_ready(i) for i in on_screen):
+            window.parts.thumbnails.wait()
+            if all(window.parts.thumbnails.is_ready(i) for i in on_screen):
                 break
         app.processEvents()
-    viewport = window.results_view.viewport()
+    viewport = window.parts.results_view.viewport()
 
     def paint_times() -> list[float]:
         times = []

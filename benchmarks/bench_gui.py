@@ -172,7 +172,7 @@ def run(
     from photosift.app.gui.app import exempt_startup_objects_from_gc
 
     window = open_main_window(home, model)
-    app, runner = QApplication.instance(), window.runner
+    app, runner = QApplication.instance(), window.parts.runner
     assert app is not None  # open_main_window made it
     if tokenizer_first:
         runner.library.encoder.prepare_bundled_tokenizer()
@@ -194,7 +194,7 @@ def run(
     direction = [1]
 
     def scroll() -> None:
-        bar = window.results_view.verticalScrollBar()
+        bar = window.parts.results_view.verticalScrollBar()
         if bar.value() >= bar.maximum() or bar.value() <= bar.minimum():
             direction[0] = -direction[0] if bar.maximum() else 1
         bar.setValue(bar.value() + direction[0] * SCROLL_STEP)
@@ -244,7 +244,7 @@ def run(
     status = runner.library.status()
     close_main_window(window)
     collections.stop()
-    rate, rows = status.embedded / elapsed, window.model.rowCount()
+    rate, rows = status.embedded / elapsed, window.parts.results_model.rowCount()
     if burn_seconds:
         print(f"indexed {status.embedded} photos, then scrolled {rows} results for {burn_seconds:g} s beside burners")
     else:

@@ -83,10 +83,11 @@ def build_window(home: Path, model: Path, photos: Path) -> MainWindow:
 
 def show_first_screen(window: MainWindow) -> None:
     """Wait for the results and for the thumbnails of the first screen of them."""
-    wait_until(lambda: window.model.hit_count() > 0)
-    first_screen = [hit.photo_id for hit in window.model.hits()[:30]]
-    window.model.want_thumbnails(range(min(window.model.rowCount(), 32)))  # before it is shown
-    wait_until(lambda: all(window.thumbnails.is_ready(photo_id) for photo_id in first_screen))
+    model = window.parts.results_model
+    wait_until(lambda: model.hit_count() > 0)
+    first_screen = [hit.photo_id for hit in model.hits()[:30]]
+    model.want_thumbnails(range(min(model.rowCount(), 32)))  # before it is shown
+    wait_until(lambda: all(window.parts.thumbnails.is_ready(photo_id) for photo_id in first_screen))
     settle()
 
 
@@ -95,28 +96,29 @@ def photograph(window: MainWindow, only: Collection[str]) -> None:
         if not only or name in only:
             save(widget, name)
 
-    wait_until(lambda: window.side_panel.folders_section.childCount() > 0)
-    wait_until(lambda: len(window.sections.albums()) == len(ALBUMS))
+    wait_until(lambda: window.parts.side_panel.folders_section.childCount() > 0)
+    wait_until(lambda: len(window.parts.sections.albums()) == len(ALBUMS))
     show_first_screen(window)  # the empty field's timeline
     shoot(window, "timeline")
     window.search_for(QUERY)
-    wait_until(lambda: window.search_field.text() == QUERY and window.model.hit_at(0) is not None)
+    wait_until(lambda: window.parts.search_field.text() == QUERY and window.parts.results_model.hit_at(0) is not None)
     show_first_screen(window)
     shoot(window, "main-window")
     shoot(context_menu(window, 2), "context-menu")
 
     window.open_viewer(0)
-    wait_until(lambda: window.viewer.isVisible())
-    window.viewer.resize(1100, 720)
-    viewer = window.viewer
+    wait_until(lambda: window.parts.viewer.isVisible())
+    window.parts.viewer.resize(1100, 720)
+    viewer = window.parts.viewer
     wait_until(lambda: viewer.zoom_view.zoom is not None and viewer.details.pixels.text() not in ("", "…"))
     settle(1500)
-    shoot(window.viewer, "viewer")
-    window.viewer.close()
+    shoot(window.parts.viewer, "viewer")
+    window.parts.viewer.close()
 
     photograph_query_chips(window, shoot)
 
-    dialog = SettingsDialog(window.library.settings, window.prefs, window.models.registry.specs(), ["cpu"], window)
+    specs = window.parts.models.registry.specs()
+    dialog = SettingsDialog(window.library.settings, window.prefs, specs, ["cpu"], window)
     dialog.show()
     settle()
     shoot(dialog, "settings")
@@ -128,7 +130,7 @@ def photograph(window: MainWindow, only: Collection[str]) -> None:
     shoot(shortcuts, "shortcuts")
     shortcuts.close()
 
-    welcome = window.first_run.open_welcome()
+    welcome = window.parts.first_run.open_welcome()
     welcome.resize(720, 520)
     settle()
     shoot(welcome, "welcome-folders")
@@ -148,21 +150,21 @@ def photograph(window: MainWindow, only: Collection[str]) -> None:
 def context_menu(window: MainWindow, row: int) -> QPixmap:
     """The window with the photo at `row` selected and its context menu open (as the window builds it, with
     the albums' entries), the "Add to album" submenu open beside it."""
-    index = window.model.index(row, 0)
-    window.results_view.selectionModel().select(
-        index, window.results_view.selectionModel().SelectionFlag.ClearAndSelect
+    index = window.parts.results_model.index(row, 0)
+    window.parts.results_view.selectionModel().select(
+        index, window.parts.results_view.selectionModel().SelectionFlag.ClearAndSelect
     )
     hits = window.selected_hits(index)
-    menu = window.actions_.menu(hits)
-    window.albums_.extend_result_menu(menu, hits)
+    menu = window.parts.photo_actions.menu(hits)
+    window.parts.album_actions.extend_result_menu(menu, hits)
     menu.adjustSize()
     entry = next(action for action in menu.actions() if action.text() == "Add to album")
     submenu = entry.menu()
     assert isinstance(submenu, QMenu)
     submenu.adjustSize()
     menu.setActiveAction(entry)  # highlighted, as under the pointer
-    rect = window.results_view.visualRect(index)
-    at = window.results_view.viewport().mapTo(window, rect.center()) + QPoint(8, 8)
+    rect = window.parts.results_view.visualRect(index)
+    at = window.parts.results_view.viewport().mapTo(window, rect.center()) + QPoint(8, 8)
     at.setX(min(at.x(), window.width() - menu.width() - submenu.width()))  # both inside the window
     shot = window.grab()
     painter = QPainter(shot)
@@ -174,11 +176,11 @@ def context_menu(window: MainWindow, row: int) -> QPixmap:
 
 def photograph_query_chips(window: MainWindow, shoot: Callable[[QWidget | QPixmap, str], None]) -> None:
     """Two photos of the results added to the words: chips in the field, Query badges over the photos."""
-    first, second = window.model.hits()[0], window.model.hits()[5]
+    first, second = window.parts.results_model.hits()[0], window.parts.results_model.hits()[5]
     window.search_for(f"#{first.photo_id} + #{second.photo_id} + {QUERY}")
-    chips = window.search_field.chips
+    chips = window.parts.search_field.chips
     wait_until(lambda: len(chips()) == 2 and not any(c.icon().isNull() for c in chips()))
-    wait_until(lambda: window.model.hit_at(0) is not None and bool(window.search.badges.badges()))
+    wait_until(lambda: window.parts.results_model.hit_at(0) is not None and bool(window.parts.search.badges.badges()))
     show_first_screen(window)
     shoot(window, "query-chips")
 

@@ -84,7 +84,7 @@ def photograph(window: MainWindow, models: ModelProvider) -> None:
     wizard.resize(*SIZE)
     page = wizard.data_page
     wait_until(lambda: page.classes.topLevelItemCount() == CLASSES and page.strip.count() > 0)
-    wait_until(lambda: all(window.thumbnails.is_ready(i) for i in page._first))
+    wait_until(lambda: all(window.parts.thumbnails.is_ready(i) for i in page._first))
     settle(1200)
     save(wizard, "wizard-1-data")
 

@@ -41,8 +41,8 @@ def settle(ms: int = 400) -> None:
 def close_window(window: MainWindow) -> None:
     """Close the main window and wait for its background work before the temporary home goes away."""
     window.close()
-    window.runner.shutdown()
-    window.thumbnails.wait()
+    window.parts.runner.shutdown()
+    window.parts.thumbnails.wait()
     window.library.close()
 
 

@@ -198,7 +198,7 @@ def open_window(
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 @pytest.fixture

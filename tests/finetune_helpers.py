@@ -59,7 +59,7 @@ def main_window(qtbot: QtBot, library: Library, models: ModelProvider) -> Iterat
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def prepared_run(library: Library, name: str, **settings: object) -> RunRecord:

@@ -178,16 +178,17 @@ def gui_modules() -> dict[str, ast.Module]:
     }
 
 
-def test_only_the_window_and_its_menus_know_the_main_window() -> None:
+def test_only_the_window_and_its_parts_know_the_main_window() -> None:
     """Operations take a parent widget and the app state, never the window as a service locator (issue 14):
-    besides the window itself, only the widgets and menu bar it builds and the entry that creates it import it."""
+    besides the window itself, only its parts (connected to its slots) and the entry that creates it import
+    it; the menu bar takes the window as a `QMainWindow`, its parts and the slots it connects to."""
     knowing = {
         name
         for name, tree in gui_modules().items()
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module == "photosift.app.gui.main_window"
     }
-    assert knowing <= {"app/gui/window_parts.py", "app/gui/window_menus.py", "app/gui/app.py"}
+    assert knowing <= {"app/gui/window_parts.py", "app/gui/app.py"}
 
 
 def test_only_the_app_state_switches_the_library() -> None:
@@ -215,3 +216,43 @@ def test_nothing_outside_core_reaches_into_the_catalog() -> None:
         if isinstance(node, ast.Attribute) and node.attr == "catalog"
     )
     assert reaching == []
+
+
+def assigned_attributes(tree: ast.Module, owner: str) -> list[str]:
+    """`owner.attr:line` for every attribute of the name `owner` that the module sets (`=`, `: T =`, `+=`,
+    unpacking, `setattr(owner, ...)`)."""
+    found, targets = [], []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets.extend(node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets.append(node.target)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr" and ast.unparse(node.args[0]) == owner:
+            found.append(f"{owner}.(setattr):{node.lineno}")
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+        elif isinstance(target, ast.Attribute) and ast.unparse(target.value) == owner:
+            found.append(f"{owner}.{target.attr}:{target.lineno}")
+    return sorted(found)
+
+
+def test_assigned_attributes_are_found() -> None:
+    code = "window.a = 1\nwindow.b: int = 2\nwindow.c += 3\nx, (window.d, *window.e) = f()\nself.f = 4\n"
+    found = assigned_attributes(ast.parse(code + "setattr(window, 'g', 5)\n"), "window")
+    assert found == ["window.(setattr):6", "window.a:1", "window.b:2", "window.c:3", "window.d:4", "window.e:4"]
+
+
+def test_only_the_main_window_sets_its_attributes() -> None:
+    """No module gives the window attributes from outside (issue 14): its second build step returns its parts
+    (`window_parts.WindowParts`), which the window keeps, and the menus take what they connect to."""
+    setting = {
+        name: found
+        for name, tree in gui_modules().items()
+        if name != "app/gui/main_window.py"
+        if (found := assigned_attributes(tree, "window"))
+    }
+    assert setting == {}

@@ -81,12 +81,13 @@ def test_the_window_badges_marked_photos_and_follows_new_marks(qtbot: QtBot, ind
     indexed.marks.set_rating([first], 4)
     window, runner, _ = make_window(qtbot, indexed)
     try:
-        qtbot.waitUntil(lambda: window.model.badge(first) == "\u26054", timeout=WAIT_MS)
-        assert window.model.photos_without_badges() == [] and window.model.badge(second) == ""
+        model = window.parts.results_model
+        qtbot.waitUntil(lambda: model.badge(first) == "\u26054", timeout=WAIT_MS)
+        assert model.photos_without_badges() == [] and model.badge(second) == ""
 
-        window.marker.toggle_favourite([second])
+        window.parts.marker.toggle_favourite([second])
 
-        qtbot.waitUntil(lambda: window.model.badge(second) == "\u2665", timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.parts.results_model.badge(second) == "\u2665", timeout=WAIT_MS)
     finally:
         window.close()
         runner.shutdown()

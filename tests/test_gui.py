@@ -72,7 +72,7 @@ def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
 def search(qtbot: QtBot, window: MainWindow, text: str) -> list[str]:
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.search_for(text)
-    return [hit.path for hit in window.model.hits()]
+    return [hit.path for hit in window.parts.results_model.hits()]
 
 
 def colour_of(path: str) -> str:
@@ -80,15 +80,15 @@ def colour_of(path: str) -> str:
 
 
 def test_typing_searches_after_a_pause(qtbot: QtBot, window: MainWindow) -> None:
-    timeline = window.model.hits()
+    timeline = window.parts.results_model.hits()
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        qtbot.keyClicks(window.search_field, "red")
-        assert window.model.hits() == timeline  # debounced: nothing until typing pauses
-    paths = [hit.path for hit in window.model.hits()]
+        qtbot.keyClicks(window.parts.search_field, "red")
+        assert window.parts.results_model.hits() == timeline  # debounced: nothing until typing pauses
+    paths = [hit.path for hit in window.parts.results_model.hits()]
     assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["red"] * 3
-    spoken = window.model.data(window.model.index(0, 0), Qt.ItemDataRole.AccessibleTextRole)
+    spoken = window.parts.results_model.data(window.parts.results_model.index(0, 0), Qt.ItemDataRole.AccessibleTextRole)
     assert spoken.startswith(Path(paths[0]).name)  # names show on hover; screen readers read them always
-    assert window.search_field.accessibleName() and window.results_view.accessibleName()
+    assert window.parts.search_field.accessibleName() and window.parts.results_view.accessibleName()
 
 
 def test_the_empty_field_shows_every_photo_newest_first_under_month_headings(
@@ -104,26 +104,26 @@ def test_the_empty_field_shows_every_photo_newest_first_under_month_headings(
     try:
         window.show()
         qtbot.waitExposed(window)
-        model = window.model
+        model = window.parts.results_model
         headings = [model.data(model.index(r, 0)) for r in range(model.rowCount()) if model.hit_at(r) is None]
         assert headings == [QLocale().toString(QDate(d.year, d.month, 1), "MMMM yyyy") for d in months.values()]
         assert [colour_of(h.path) for h in model.hits()] == ["red"] * 3 + ["green"] * 3 + ["blue"] * 3
         assert model.rowCount() == 12 and model.hit_count() == 9
-        assert window.count_label.text() == "9 photos, newest first"
-        heading = window.results_view.visualRect(model.index(4, 0))  # "January 2024", a line of its own
-        assert heading.width() > 3 * window.results_view.iconSize().width()
-        assert window.results_view.visualRect(model.index(5, 0)).top() > heading.bottom()
+        assert window.parts.count_label.text() == "9 photos, newest first"
+        heading = window.parts.results_view.visualRect(model.index(4, 0))  # "January 2024", a line of its own
+        assert heading.width() > 3 * window.parts.results_view.iconSize().width()
+        assert window.parts.results_view.visualRect(model.index(5, 0)).top() > heading.bottom()
         window.open_viewer(3)  # the last red photo; the next is past a heading
-        window.viewer.show_next()
-        assert window.viewer.row == 5 and window.viewer.position_label.text() == "4 of 9"
-        window.viewer.close()
+        window.parts.viewer.show_next()
+        assert window.parts.viewer.row == 5 and window.parts.viewer.position_label.text() == "4 of 9"
+        window.parts.viewer.close()
         search(qtbot, window, "after:2090")
-        assert model.rowCount() == 0 and window.count_label.text().startswith("No photos match “after:2090”")
+        assert model.rowCount() == 0 and window.parts.count_label.text().startswith("No photos match “after:2090”")
         search(qtbot, window, "")
         assert model.hit_count() == 9 and model.hit_at(0) is None  # back to the timeline
     finally:
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_the_status_bar_tells_the_truth_while_indexing(
@@ -135,22 +135,23 @@ def test_the_status_bar_tells_the_truth_while_indexing(
         window.resize(900, 600)
         window.show()
         qtbot.waitExposed(window)
-        window.progress_status.set_state("running")
-        window.indexing.state = "running"
+        window.parts.progress_status.set_state("running")
+        window.parts.indexing.state = "running"
         with qtbot.waitSignal(window.library_status_shown, timeout=WAIT_MS):  # the count follows the run
-            window.runner.progress.emit(Progress("index", 3, 9, 25.0, 0.24))
-        assert window.summary_label.text() == "9 photos indexed"
-        assert window.progress_status.label.text() == "Indexing 3/9 photos, 25 photos/s, almost done"
-        window.runner.progress.emit(Progress("tag-vectors", 0, 462))  # reported at its start and end only
-        assert window.progress_status.label.text() == "Preparing tags (462 tags)…"
-        assert window.progress_status.bar.maximum() == 0  # a busy bar, not 0 % standing still
-        window.runner.progress.emit(Progress("download", 120 * 2**20, 350 * 2**20, None, 200.0))
-        qtbot.waitUntil(lambda: window.progress_status.label.width() >= window.progress_status.label.sizeHint().width())
-        assert window.summary_label.width() >= window.summary_label.sizeHint().width()  # nothing cut off at 900 px
+            window.parts.runner.progress.emit(Progress("index", 3, 9, 25.0, 0.24))
+        assert window.parts.summary_label.text() == "9 photos indexed"
+        assert window.parts.progress_status.label.text() == "Indexing 3/9 photos, 25 photos/s, almost done"
+        window.parts.runner.progress.emit(Progress("tag-vectors", 0, 462))  # reported at its start and end only
+        assert window.parts.progress_status.label.text() == "Preparing tags (462 tags)…"
+        assert window.parts.progress_status.bar.maximum() == 0  # a busy bar, not 0 % standing still
+        window.parts.runner.progress.emit(Progress("download", 120 * 2**20, 350 * 2**20, None, 200.0))
+        label, summary = window.parts.progress_status.label, window.parts.summary_label
+        qtbot.waitUntil(lambda: label.width() >= label.sizeHint().width())
+        assert summary.width() >= summary.sizeHint().width()  # nothing cut off at 900 px
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_the_viewer_opens_centred_over_the_main_window(qtbot: QtBot, window: MainWindow) -> None:
@@ -159,12 +160,12 @@ def test_the_viewer_opens_centred_over_the_main_window(qtbot: QtBot, window: Mai
     window.move(screen.left() + screen.width() // 5, screen.top() + screen.height() // 5)
     window.show()
     qtbot.waitExposed(window)
-    window.viewer.resize(screen.width() // 2, screen.height() // 2)
+    window.parts.viewer.resize(screen.width() // 2, screen.height() // 2)
     window.open_viewer(1)
-    qtbot.waitExposed(window.viewer)
-    offset = window.viewer.frameGeometry().center() - window.frameGeometry().center()
+    qtbot.waitExposed(window.parts.viewer)
+    offset = window.parts.viewer.frameGeometry().center() - window.frameGeometry().center()
     assert offset.manhattanLength() <= 10  # the frame, unknown until the window is shown
-    window.viewer.close()
+    window.parts.viewer.close()
 
 
 def test_the_count_line_says_how_a_partly_loaded_result_is_ordered(
@@ -172,20 +173,20 @@ def test_the_count_line_says_how_a_partly_loaded_result_is_ordered(
 ) -> None:
     monkeypatch.setattr(search_controller, "FIRST_PAGE", 4)
     search(qtbot, window, "red")
-    assert window.count_label.text() == "The 4 best matches so far; more load as you scroll"
+    assert window.parts.count_label.text() == "The 4 best matches so far; more load as you scroll"
     search(qtbot, window, "folder:photos")  # filters only: every photo of the folder, newest first
-    assert window.count_label.text() == "The first 4 matching photos, newest first; more load as you scroll"
+    assert window.parts.count_label.text() == "The first 4 matching photos, newest first; more load as you scroll"
 
 
 def test_invalid_query_shows_an_inline_error_and_keeps_results(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
     with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as shown:
-        qtbot.keyClicks(window.search_field, " +")
+        qtbot.keyClicks(window.parts.search_field, " +")
     assert "Expected a term after the '+'" in shown.args[0]
-    assert window.error_label.isVisibleTo(window) and window.model.rowCount() == 9
+    assert window.parts.error_label.isVisibleTo(window) and window.parts.results_model.rowCount() == 9
     with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as cleared:
         window.search_for("blue")
-    assert cleared.args == [""] and not window.error_label.isVisibleTo(window)
+    assert cleared.args == [""] and not window.parts.error_label.isVisibleTo(window)
 
 
 def test_results_load_page_by_page(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,19 +194,19 @@ def test_results_load_page_by_page(qtbot: QtBot, window: MainWindow, monkeypatch
     monkeypatch.setattr(search_controller, "NEXT_PAGE", 4)
     assert len(search(qtbot, window, "green")) == 4
     for expected in (8, 9):  # the view may ask for the next page itself once the first is laid out
-        if window.model.canFetchMore(QModelIndex()):
-            window.model.fetchMore(QModelIndex())
-        qtbot.waitUntil(lambda n=expected: window.model.rowCount() >= n, timeout=WAIT_MS)
-    assert not window.model.canFetchMore(QModelIndex())
-    assert len({hit.photo_id for hit in window.model.hits()}) == 9
+        if window.parts.results_model.canFetchMore(QModelIndex()):
+            window.parts.results_model.fetchMore(QModelIndex())
+        qtbot.waitUntil(lambda n=expected: window.parts.results_model.rowCount() >= n, timeout=WAIT_MS)
+    assert not window.parts.results_model.canFetchMore(QModelIndex())
+    assert len({hit.photo_id for hit in window.parts.results_model.hits()}) == 9
 
 
 def test_context_menu_finds_similar_and_opens(qtbot: QtBot, indexed: Library) -> None:
     window, runner, opened = make_window(qtbot, indexed)
     try:
         first = search(qtbot, window, "blue")[0]
-        hit = window.model.hit(0)
-        actions = {a.text().replace("&", ""): a for a in window.actions_.menu([hit]).actions() if a.text()}
+        hit = window.parts.results_model.hit(0)
+        actions = {a.text().replace("&", ""): a for a in window.parts.photo_actions.menu([hit]).actions() if a.text()}
         assert {"Find similar images", "Open in default app", "Show in folder", "Copy path"} <= set(actions)
 
         actions["Open in default app"].trigger()
@@ -217,13 +218,13 @@ def test_context_menu_finds_similar_and_opens(qtbot: QtBot, indexed: Library) ->
         with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
             actions["Find similar images"].trigger()
         assert window.query_text() == f"#{hit.photo_id}"
-        query, *similar = window.model.hits()  # the photo itself first, as the query
+        query, *similar = window.parts.results_model.hits()  # the photo itself first, as the query
         assert query.photo_id == hit.photo_id and len(similar) == 8
         assert hit.photo_id not in {h.photo_id for h in similar}
         assert [colour_of(h.path) for h in similar[:2]] == ["blue", "blue"]
     finally:
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_dropping_an_outside_image_searches_for_similar(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -246,7 +247,7 @@ def test_dropping_an_outside_image_searches_for_similar(qtbot: QtBot, window: Ma
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.dropEvent(drop)
     assert window.query_text() == str(outside)
-    paths = [hit.path for hit in window.model.hits()]
+    paths = [hit.path for hit in window.parts.results_model.hits()]
     assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["green"] * 3
 
 
@@ -254,7 +255,8 @@ def test_adding_a_folder_indexes_it_in_the_background(qtbot: QtBot, library: Lib
     window, runner, _ = make_window(qtbot, library)
     reports, shown = [], []
     runner.progress.connect(reports.append)
-    window.indexing.state_changed.connect(lambda _: shown.append(window.progress_status.isVisibleTo(window)))
+    progress = window.parts.progress_status
+    window.parts.indexing.state_changed.connect(lambda _: shown.append(progress.isVisibleTo(window)))
     try:
         assert search(qtbot, window, "green") == []
         with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
@@ -262,13 +264,13 @@ def test_adding_a_folder_indexes_it_in_the_background(qtbot: QtBot, library: Lib
         assert finished.args[0].report.embedded == 9
         assert shown == [True, False]  # the progress shows while the run goes, and hides after
         assert any(p.stage == "index" and p.done == 9 and p.total == 9 for p in reports)
-        qtbot.waitUntil(lambda: window.model.rowCount() == 9, timeout=WAIT_MS)
-        assert [colour_of(h.path) for h in window.model.hits()[:3]] == ["green"] * 3
-        assert not window.progress_status.isVisibleTo(window)
-        qtbot.waitUntil(lambda: "9 photos indexed" in window.summary_label.text(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.parts.results_model.rowCount() == 9, timeout=WAIT_MS)
+        assert [colour_of(h.path) for h in window.parts.results_model.hits()[:3]] == ["green"] * 3
+        assert not window.parts.progress_status.isVisibleTo(window)
+        qtbot.waitUntil(lambda: "9 photos indexed" in window.parts.summary_label.text(), timeout=WAIT_MS)
     finally:
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_adding_a_missing_folder_reports_it(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -358,16 +360,16 @@ def test_thumbnails_are_made_in_the_cache_not_the_photo_folder(
 ) -> None:
     before = sorted(p for p in photos.rglob("*"))
     search(qtbot, window, "red")
-    hit, index = window.model.hit(0), window.model.index(0, 0)
+    hit, index = window.parts.results_model.hit(0), window.parts.results_model.index(0, 0)
 
     def picture() -> QPixmap | None:
-        return window.model.data(index, Qt.ItemDataRole.DecorationRole)
+        return window.parts.results_model.data(index, Qt.ItemDataRole.DecorationRole)
 
     qtbot.waitUntil(lambda: picture() is not None, timeout=WAIT_MS)  # the row is on screen
-    thumbnail = home / "cache" / "thumbnails" / f"{hit.photo_id}-{window.thumbnails.size}.jpg"
+    thumbnail = home / "cache" / "thumbnails" / f"{hit.photo_id}-{window.parts.thumbnails.size}.jpg"
     assert thumbnail.is_file()
     shown = picture()
-    assert shown is not None and shown.size() == window.results_view.visualRect(index).size()  # fills its cell
+    assert shown is not None and shown.size() == window.parts.results_view.visualRect(index).size()  # fills its cell
     assert sorted(p for p in photos.rglob("*")) == before
 
 
@@ -375,11 +377,11 @@ def test_a_refreshed_page_keeps_its_thumbnails(qtbot: QtBot, window: MainWindow)
     search(qtbot, window, "red")
 
     def first_picture() -> QPixmap | None:
-        return window.model.data(window.model.index(0, 0), Qt.ItemDataRole.DecorationRole)
+        return window.parts.results_model.data(window.parts.results_model.index(0, 0), Qt.ItemDataRole.DecorationRole)
 
     qtbot.waitUntil(lambda: first_picture() is not None, timeout=WAIT_MS)
-    hits = tuple(window.model.hits())
-    window.model.reset(SearchPage(hits, 0, len(hits), False))  # as results refresh during indexing
+    hits = tuple(window.parts.results_model.hits())
+    window.parts.results_model.reset(SearchPage(hits, 0, len(hits), False))  # as results refresh during indexing
     assert first_picture() is not None  # at once: no placeholder flashes in between
 
 
@@ -400,14 +402,14 @@ def test_only_the_rows_on_screen_ask_for_thumbnails(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[range] = []  # every range of rows the view asked thumbnails for
-    want = window.model.want_thumbnails
-    monkeypatch.setattr(window.model, "want_thumbnails", lambda rows: (asked.append(rows), want(rows)))
+    want = window.parts.results_model.want_thumbnails
+    monkeypatch.setattr(window.parts.results_model, "want_thumbnails", lambda rows: (asked.append(rows), want(rows)))
     hits = tuple(SearchHit(i, str(tmp_path / f"missing-{i}.jpg"), 0.5) for i in range(1000))
-    window.model.reset(SearchPage(hits, 0, len(hits), False))
-    view = window.results_view
+    window.parts.results_model.reset(SearchPage(hits, 0, len(hits), False))
+    view = window.parts.results_view
     qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
     # The first screen is shown: its thumbnails are made (here: found unreadable).
-    qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in view.rows_on_screen()), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(window.parts.thumbnails.is_ready(i) for i in view.rows_on_screen()), timeout=WAIT_MS)
     # On a loaded machine the window may still settle (and the viewport change size) meanwhile: what counts
     # is every row asked for so far, a screen or two from the top.
     top = range(0, max(rows.stop for rows in asked))
@@ -415,10 +417,10 @@ def test_only_the_rows_on_screen_ask_for_thumbnails(
     view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
     bottom = view.rows_on_screen()
     assert bottom.stop == len(hits) and bottom.start > top.stop
-    assert view.visualRect(window.model.index(bottom.start, 0)).intersects(view.viewport().rect())
-    qtbot.waitUntil(lambda: all(window.thumbnails.is_ready(i) for i in bottom), timeout=WAIT_MS)
-    window.thumbnails.wait()
-    assert not any(window.thumbnails.is_ready(i) for i in range(top.stop, bottom.start))  # never on screen
+    assert view.visualRect(window.parts.results_model.index(bottom.start, 0)).intersects(view.viewport().rect())
+    qtbot.waitUntil(lambda: all(window.parts.thumbnails.is_ready(i) for i in bottom), timeout=WAIT_MS)
+    window.parts.thumbnails.wait()
+    assert not any(window.parts.thumbnails.is_ready(i) for i in range(top.stop, bottom.start))  # never on screen
 
 
 def test_rows_give_back_thumbnails_the_cache_lets_go(
@@ -426,16 +428,16 @@ def test_rows_give_back_thumbnails_the_cache_lets_go(
 ) -> None:
     monkeypatch.setattr(thumbnails_module, "MEMORY_ITEMS", 1)
     delivered: list[int] = []
-    window.thumbnails.ready.connect(delivered.append)
+    window.parts.thumbnails.ready.connect(delivered.append)
     search(qtbot, window, "a photo")
 
     def shown() -> int:
-        rows = range(window.model.rowCount())
-        pictures = [window.model.data(window.model.index(r, 0), Qt.ItemDataRole.DecorationRole) for r in rows]
+        model = window.parts.results_model
+        pictures = [model.data(model.index(r, 0), Qt.ItemDataRole.DecorationRole) for r in range(model.rowCount())]
         return sum(picture is not None for picture in pictures)
 
     qtbot.waitUntil(lambda: shown() > 0, timeout=WAIT_MS)  # the rows on screen asked for theirs
-    window.thumbnails.wait()
+    window.parts.thumbnails.wait()
     made = len(list((home / "cache" / "thumbnails").glob("*.jpg")))
     qtbot.waitUntil(lambda: len(delivered) >= made, timeout=WAIT_MS)  # each one made has reached the GUI thread
     assert made > 1

@@ -40,7 +40,7 @@ def open_input_dialog(window: MainWindow) -> QInputDialog:
 
 def album_rows(window: MainWindow) -> dict[str, int]:
     """Album name -> the cache key of its icon."""
-    section = window.sections.albums_section
+    section = window.parts.sections.albums_section
     return {section.child(i).text(0): section.child(i).icon(0).cacheKey() for i in range(section.childCount())}
 
 
@@ -56,12 +56,12 @@ def test_albums_have_their_own_menu_not_the_tags_menu(qtbot: QtBot, window: Main
 
 def test_new_album_from_the_menu_shows_with_an_album_icon(qtbot: QtBot, window: MainWindow, library: Library) -> None:
     menu_actions(window, "&Albums")["New album…"].trigger()
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         open_input_dialog(window).textValueSelected.emit("Holiday")
     search(qtbot, window, "tag:red")
-    window.albums_.save_search().textValueSelected.emit("Reds")
+    window.parts.album_actions.save_search().textValueSelected.emit("Reds")
     qtbot.waitUntil(lambda: len(album_rows(window)) == 2, timeout=WAIT_MS)
-    icons = window.sections.icons
+    icons = window.parts.sections.icons
     assert album_rows(window) == {"Holiday": icons["album"].cacheKey(), "Reds": icons["smart-album"].cacheKey()}
     folder_icon = window.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon).cacheKey()
     assert folder_icon not in album_rows(window).values()
@@ -69,10 +69,10 @@ def test_new_album_from_the_menu_shows_with_an_album_icon(qtbot: QtBot, window: 
 
 
 def test_the_plus_beside_the_albums_heading_creates_one(qtbot: QtBot, window: MainWindow, library: Library) -> None:
-    button = window.side_panel.tree.itemWidget(window.sections.albums_section, 1)
-    assert button is window.sections.new_album_button and button.accessibleName() == "New album"
+    button = window.parts.side_panel.tree.itemWidget(window.parts.sections.albums_section, 1)
+    assert button is window.parts.sections.new_album_button and button.accessibleName() == "New album"
     button.click()
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         open_input_dialog(window).textValueSelected.emit("From the panel")
     assert [a.name for a in library.albums.list_all()] == ["From the panel"]
 

@@ -41,7 +41,7 @@ def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
     win.show()
     yield win
     runner.shutdown()
-    win.thumbnails.wait()
+    win.parts.thumbnails.wait()
 
 
 @pytest.mark.parametrize(
@@ -69,41 +69,41 @@ def test_an_image_file_with_spaces_is_one_chip(tmp_path: Path) -> None:
 
 def test_find_similar_shows_a_chip_with_a_picture_and_the_photo_first(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "blue")
-    window.results_view.setCurrentIndex(window.model.index(0, 0))
-    hit = window.model.hit(0)
+    window.parts.results_view.setCurrentIndex(window.parts.results_model.index(0, 0))
+    hit = window.parts.results_model.hit(0)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.actions_.similar.trigger()
-    field = window.search_field
+        window.parts.photo_actions.similar.trigger()
+    field = window.parts.search_field
     assert field.text() == "" and window.query_text() == f"#{hit.photo_id}"
     (chip,) = field.chips()
     qtbot.waitUntil(lambda: not chip.icon().isNull(), timeout=WAIT_MS)  # its thumbnail, decoded in the background
     assert Path(hit.path).name in chip.text() and chip.isVisible()
     assert field.textMargins().left() >= chip.geometry().right()  # typing starts after the chip
-    first = window.model.item(0)
-    assert window.model.hit(0).photo_id == hit.photo_id and first.data(QUERY_ROLE)
+    first = window.parts.results_model.item(0)
+    assert window.parts.results_model.hit(0).photo_id == hit.photo_id and first.data(QUERY_ROLE)
     assert "started from" in first.toolTip() and first.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Query")
-    qtbot.waitUntil(lambda: len(window.search.badges.badges()) == 1, timeout=WAIT_MS)
-    (badge,) = window.search.badges.badges()
-    cell = window.results_view.visualRect(window.model.index(0, 0))
+    qtbot.waitUntil(lambda: len(window.parts.search.badges.badges()) == 1, timeout=WAIT_MS)
+    (badge,) = window.parts.search.badges.badges()
+    cell = window.parts.results_view.visualRect(window.parts.results_model.index(0, 0))
     assert badge.text() == "Query" and cell.contains(badge.geometry().topLeft())
-    assert all(h.path.split("/")[-2] == "blue" for h in window.model.hits()[:3])
-    assert window.count_label.text() == "8 matching photos"  # the query photo is not one of its matches
+    assert all(h.path.split("/")[-2] == "blue" for h in window.parts.results_model.hits()[:3])
+    assert window.parts.count_label.text() == "8 matching photos"  # the query photo is not one of its matches
 
 
 def test_add_to_query_adds_a_chip_and_keeps_the_typed_words(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
-    window.results_view.setCurrentIndex(window.model.index(0, 0))
-    hit = window.model.hit(0)
+    window.parts.results_view.setCurrentIndex(window.parts.results_model.index(0, 0))
+    hit = window.parts.results_model.hit(0)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.actions_.add.trigger()
-    assert window.search_field.text() == "red" and len(window.search_field.chips()) == 1
+        window.parts.photo_actions.add.trigger()
+    assert window.parts.search_field.text() == "red" and len(window.parts.search_field.chips()) == 1
     assert window.query_text() == f"#{hit.photo_id} + red"
 
 
 def test_clicking_a_chip_or_backspace_removes_it_and_searches_again(qtbot: QtBot, window: MainWindow) -> None:
-    ids = [h.photo_id for h in window.model.hits()[:2]]
+    ids = [h.photo_id for h in window.parts.results_model.hits()[:2]]
     search(qtbot, window, f"#{ids[0]} + #{ids[1]} + red")
-    field = window.search_field
+    field = window.parts.search_field
     assert len(field.chips()) == 2 and field.text() == "red"
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         qtbot.mouseClick(field.chips()[0], Qt.MouseButton.LeftButton)
@@ -118,15 +118,15 @@ def test_clicking_a_chip_or_backspace_removes_it_and_searches_again(qtbot: QtBot
 
 
 def test_a_typed_photo_query_still_works_and_becomes_chips_on_enter(qtbot: QtBot, window: MainWindow) -> None:
-    ids = [h.photo_id for h in window.model.hits()[:2]]
-    field = window.search_field
+    ids = [h.photo_id for h in window.parts.results_model.hits()[:2]]
+    field = window.parts.search_field
     field.setFocus()
     qtbot.keyClicks(field, f"#{ids[0]} + #{ids[1]}")
     assert field.chips() == []  # typing never moves the text under the cursor
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         qtbot.keyClick(field, Qt.Key.Key_Return)
     assert [c.term.photo_id for c in field.chips()] == ids and field.text() == ""
-    marked = [window.model.item(window.model.row_of(i)).data(QUERY_ROLE) for i in ids]
+    marked = [window.parts.results_model.item(window.parts.results_model.row_of(i)).data(QUERY_ROLE) for i in ids]
     assert marked == [True, True]  # both query photos are marked where they rank
 
 
@@ -134,9 +134,9 @@ def test_a_dropped_file_shows_as_a_chip(qtbot: QtBot, window: MainWindow, tmp_pa
     outside = make_photo(tmp_path / "elsewhere" / "a green one.jpg", "green")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.find_similar_to_file(outside)
-    (chip,) = window.search_field.chips()
+    (chip,) = window.parts.search_field.chips()
     assert chip.term.value == str(outside) and "a green one.jpg" in chip.text()
-    assert window.model.hits()[0].path.split("/")[-2] == "green"
+    assert window.parts.results_model.hits()[0].path.split("/")[-2] == "green"
 
 
 def test_a_dropped_library_photo_leads_its_results_as_the_query(
@@ -147,22 +147,23 @@ def test_a_dropped_library_photo_leads_its_results_as_the_query(
     dropped = tmp_path / "photos" / "green" / "green-1.jpg"
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.find_similar_to_file(dropped)
-    (chip,) = window.search_field.chips()
-    hits = window.model.hits()
+    (chip,) = window.parts.search_field.chips()
+    hits = window.parts.results_model.hits()
     assert chip.term.photo_id == hits[0].photo_id and hits[0].path == str(dropped)
-    assert window.model.item(0).data(QUERY_ROLE) and len(hits) == 9  # itself, then the 8 others
+    assert window.parts.results_model.item(0).data(QUERY_ROLE) and len(hits) == 9  # itself, then the 8 others
     assert [h.path.split("/")[-2] for h in hits[1:3]] == ["green", "green"]
 
 
 def test_the_clear_button_clears_chips_and_text(qtbot: QtBot, window: MainWindow) -> None:
-    hit = window.model.hits()[0]
+    hit = window.parts.results_model.hits()[0]
     search(qtbot, window, f"#{hit.photo_id} + red")
-    field = window.search_field
+    field = window.parts.search_field
     assert field.clear_action.isVisible()
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         field.clear_action.trigger()
-    assert field.chips() == [] and window.query_text() == "" and window.model.hit_at(0) is None  # the timeline
-    qtbot.waitUntil(lambda: window.search.badges.badges() == [], timeout=WAIT_MS)  # no query photo to mark
+    assert field.chips() == [] and window.query_text() == ""
+    assert window.parts.results_model.hit_at(0) is None  # the timeline
+    qtbot.waitUntil(lambda: window.parts.search.badges.badges() == [], timeout=WAIT_MS)  # no query photo to mark
 
 
 def test_many_chips_drop_their_names_to_leave_room_for_typing(qtbot: QtBot, tmp_path: Path) -> None:

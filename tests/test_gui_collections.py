@@ -35,7 +35,7 @@ def library(home: Path, photos: Path) -> Iterator[Library]:
 @pytest.fixture
 def window(qtbot: QtBot, library: Library) -> Iterator[MainWindow]:
     with open_window(qtbot, library) as (win, _):
-        qtbot.waitUntil(lambda: win.sections.tags_section.childCount() == 3, timeout=WAIT_MS)  # the first refresh
+        qtbot.waitUntil(lambda: win.parts.sections.tags_section.childCount() == 3, timeout=WAIT_MS)  # the first refresh
         yield win
 
 
@@ -45,7 +45,7 @@ def rows(section: QTreeWidgetItem) -> dict[str, str]:
 
 
 def refreshed(qtbot: QtBot, window: MainWindow) -> Collections:
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS) as shown:
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS) as shown:
         window.refresh_library_status()
     collections: Collections = shown.args[0]
     return collections
@@ -53,56 +53,56 @@ def refreshed(qtbot: QtBot, window: MainWindow) -> Collections:
 
 def test_tags_with_counts_and_clicking_one_filters(qtbot: QtBot, window: MainWindow) -> None:
     refreshed(qtbot, window)
-    assert rows(window.sections.tags_section) == {"red": "4", "green": "4", "blue": "4"}
-    item = window.sections.tags_section.child(0)
+    assert rows(window.parts.sections.tags_section) == {"red": "4", "green": "4", "blue": "4"}
+    item = window.parts.sections.tags_section.child(0)
     assert item is not None
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.side_panel.item_activated.emit(item)
-    assert window.search_field.text() == f"tag:{item.text(0)}"
-    assert {colour_of(h.path) for h in window.model.hits()} == {item.text(0)}
+        window.parts.side_panel.item_activated.emit(item)
+    assert window.parts.search_field.text() == f"tag:{item.text(0)}"
+    assert {colour_of(h.path) for h in window.parts.results_model.hits()} == {item.text(0)}
 
 
 def test_photos_go_into_a_new_album_and_out_again(qtbot: QtBot, window: MainWindow, library: Library) -> None:
     search(qtbot, window, "green")
-    hits = [window.model.hit(0), window.model.hit(1)]
-    menu = window.actions_.menu(hits)
-    window.albums_.extend_result_menu(menu, hits)
+    hits = [window.parts.results_model.hit(0), window.parts.results_model.hit(1)]
+    menu = window.parts.photo_actions.menu(hits)
+    window.parts.album_actions.extend_result_menu(menu, hits)
     add_menu = next(a.menu() for a in menu.actions() if a.text() == "Add to album")
     new_album = next(a for a in add_menu.actions() if a.text() == "New album…")
     new_album.trigger()
     (dialog,) = [d for d in window.findChildren(QInputDialog) if d.isVisible()]
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         dialog.textValueSelected.emit("Greens")
     assert library.albums.photo_ids("Greens") == {h.photo_id for h in hits}
-    assert rows(window.sections.albums_section) == {"Greens": "2"}
+    assert rows(window.parts.sections.albums_section) == {"Greens": "2"}
 
-    album_row = window.sections.albums_section.child(0)
+    album_row = window.parts.sections.albums_section.child(0)
     assert album_row is not None
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.side_panel.item_activated.emit(album_row)
-    assert window.search_field.text() == "album:Greens" and window.model.rowCount() == 2
-    assert window.albums_.shown_album() == "Greens"
-    menu = window.actions_.menu([window.model.hit(0)])
-    window.albums_.extend_result_menu(menu, [window.model.hit(0)])
+        window.parts.side_panel.item_activated.emit(album_row)
+    assert window.parts.search_field.text() == "album:Greens" and window.parts.results_model.rowCount() == 2
+    assert window.parts.album_actions.shown_album() == "Greens"
+    menu = window.parts.photo_actions.menu([window.parts.results_model.hit(0)])
+    window.parts.album_actions.extend_result_menu(menu, [window.parts.results_model.hit(0)])
     remove = next(a for a in menu.actions() if a.text() == "Remove from Greens")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         remove.trigger()
-    assert len(library.albums.photo_ids("Greens")) == 1 and window.model.rowCount() == 1
+    assert len(library.albums.photo_ids("Greens")) == 1 and window.parts.results_model.rowCount() == 1
 
 
 def test_a_search_saved_as_a_smart_album_keeps_up(
     qtbot: QtBot, window: MainWindow, library: Library, photos: Path
 ) -> None:
     search(qtbot, window, "tag:blue")
-    dialog = window.albums_.save_search()
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+    dialog = window.parts.album_actions.save_search()
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         dialog.textValueSelected.emit("Blues")
-    assert rows(window.sections.albums_section) == {"Blues": "4"}
+    assert rows(window.parts.sections.albums_section) == {"Blues": "4"}
     make_photo(photos / "blue" / "blue-new.jpg", "blue")
     with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS):
-        window.indexing.request_scan(None)
+        window.parts.indexing.request_scan(None)
     assert refreshed(qtbot, window).albums[0].photo_count == 5
-    assert rows(window.sections.albums_section) == {"Blues": "5"}
+    assert rows(window.parts.sections.albums_section) == {"Blues": "5"}
 
 
 def test_a_ranked_search_saved_as_a_smart_album_keeps_the_photos_it_shows(
@@ -110,10 +110,10 @@ def test_a_ranked_search_saved_as_a_smart_album_keeps_the_photos_it_shows(
 ) -> None:
     shown = search(qtbot, window, "red")
     assert len(shown) == 12  # every photo, best first
-    dialog = window.albums_.save_search()
+    dialog = window.parts.album_actions.save_search()
     assert "12 photos shown" in dialog.labelText()
     assert dialog.minimumWidth() > dialog.fontMetrics().horizontalAdvance(dialog.windowTitle())  # title not cut
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         dialog.textValueSelected.emit("Reds and the rest")
     assert len(library.albums.photo_ids("Reds and the rest")) == 12  # not only the few near the best hit
 
@@ -124,11 +124,11 @@ def test_an_album_suggests_its_shared_tags_and_accepting_labels_them(
     reds = sorted(ids_of(library, photos / "red"))
     library.albums.create("Reds")
     library.albums.add("Reds", reds)
-    with qtbot.waitSignal(window.albums_.suggestions_shown, timeout=WAIT_MS) as shown:
-        window.albums_.suggest_tags("Reds")
+    with qtbot.waitSignal(window.parts.album_actions.suggestions_shown, timeout=WAIT_MS) as shown:
+        window.parts.album_actions.suggest_tags("Reds")
     dialog: SuggestionsDialog = shown.args[0]
     assert dialog.chosen() == ["red"]
-    with qtbot.waitSignal(window.sections.refreshed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         dialog.accept()
     assert set(library.tags.labelled_photos(True)["red"]) == set(reds)
 
@@ -136,16 +136,16 @@ def test_an_album_suggests_its_shared_tags_and_accepting_labels_them(
 def test_deleting_an_album_asks_and_keeps_the_photos(qtbot: QtBot, window: MainWindow, library: Library) -> None:
     library.albums.create("Old")
     refreshed(qtbot, window)
-    assert rows(window.sections.albums_section) == {"Old": "0"}
-    box = window.albums_.confirm_delete("Old")
+    assert rows(window.parts.sections.albums_section) == {"Old": "0"}
+    box = window.parts.album_actions.confirm_delete("Old")
     box.button(QMessageBox.StandardButton.Yes).click()
-    qtbot.waitUntil(lambda: rows(window.sections.albums_section) == {}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: rows(window.parts.sections.albums_section) == {}, timeout=WAIT_MS)
     assert library.albums.list_all() == [] and library.status().photos == 12
 
 
 def test_a_tag_menu_changes_its_sensitivity(qtbot: QtBot, window: MainWindow, library: Library) -> None:
     refreshed(qtbot, window)
-    more = next(a for a in window.tags_.menu("red").actions() if a.text().startswith("More"))
+    more = next(a for a in window.parts.tag_actions.menu("red").actions() if a.text().startswith("More"))
     more.trigger()
     qtbot.waitUntil(lambda: library.tags.tag("red").sensitivity == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "Sensitivity of red: +1" in window.statusBar().currentMessage(), timeout=WAIT_MS)

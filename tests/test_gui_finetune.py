@@ -27,11 +27,11 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
     with main_window(qtbot, library, models) as window:
         tools = next(a for a in window.menuBar().actions() if a.text() == "&Tools").menu()
         personalise = next(a for a in tools.actions() if a.text().startswith("&Personalise"))
-        with qtbot.waitSignal(window.runner.busy_changed, timeout=WAIT_MS, raising=False):
+        with qtbot.waitSignal(window.parts.runner.busy_changed, timeout=WAIT_MS, raising=False):
             personalise.trigger()
         wizard = window.findChild(FineTuneWizard)
         # One wizard at a time.
-        assert wizard is not None and open_finetune(window, window.state, window.thumbnails) is wizard
+        assert wizard is not None and open_finetune(window, window.parts.state, window.parts.thumbnails) is wizard
 
         # 1. Data: folders as classes, counts, thumbnails, warnings as classes are left out.
         qtbot.waitUntil(lambda: wizard.data_page.classes.topLevelItemCount() == len(COLOURS), timeout=WAIT_MS)
@@ -89,7 +89,7 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
             assert wizard.currentId() == TRAINING and not wizard.button(QWizard.WizardButton.BackButton).isEnabled()
             with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
                 window.search_for("red")
-            assert window.model.rowCount() == len(COLOURS) * PER_CLASS and wizard.training_page.running()
+            assert window.parts.results_model.rowCount() == len(COLOURS) * PER_CLASS and wizard.training_page.running()
         assert trained.args == [True]
         charts = wizard.training_page.charts.curve_lengths()
         assert charts["loss"] >= 1 and charts["loss_am"] >= 1 and charts["loss_mc"] >= 1 and charts["map"] == 3
@@ -106,7 +106,7 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
         assert wizard.result_page.grid.rowCount() == 4  # a header and three query photos
         activated: list[str] = []
         wizard.activated.connect(activated.append)
-        with qtbot.waitSignal(window.state.model_switched, timeout=TRAIN_MS) as switched:
+        with qtbot.waitSignal(window.parts.state.model_switched, timeout=TRAIN_MS) as switched:
             wizard.result_page.activate_button.click()
         assert activated == ["tiny-colours"]
         assert switched.args[0].spec.name == "tiny-colours" and window.library.spec.name == "tiny-colours"
@@ -126,7 +126,7 @@ def test_a_prepared_run_trains_shows_what_ran_and_takes_over(
     library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     record = prepared_run(library, "tiny-colours")
     with main_window(qtbot, library, models) as window:
-        wizard = FineTuneWizard(window, window.state, window.thumbnails)
+        wizard = FineTuneWizard(window, window.parts.state, window.parts.thumbnails)
         wizard.show()
         with qtbot.waitSignal(wizard.training_page.finished_run, timeout=TRAIN_MS) as trained:
             wizard.resume(record)
@@ -136,7 +136,7 @@ def test_a_prepared_run_trains_shows_what_ran_and_takes_over(
         assert charts["loss_am"] >= 1 and charts["loss_mc"] >= 1 and charts["map"] == 3  # before and 2 epochs
         what_ran = wizard.result_page.recipe.text()
         assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33" in what_ran
-        with qtbot.waitSignal(window.state.model_switched, timeout=TRAIN_MS) as switched:
+        with qtbot.waitSignal(window.parts.state.model_switched, timeout=TRAIN_MS) as switched:
             wizard.result_page.activate_button.click()
         assert switched.args[0].spec.name == "tiny-colours" and window.library.spec.name == "tiny-colours"
         assert window.library.status().embedded == len(COLOURS) * PER_CLASS
@@ -149,7 +149,7 @@ def test_closing_before_training_leaves_nothing_behind(
 ) -> None:
     library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     with main_window(qtbot, library, models) as window:
-        wizard = open_finetune(window, window.state, window.thumbnails)
+        wizard = open_finetune(window, window.parts.state, window.parts.thumbnails)
         qtbot.waitUntil(wizard.data_page.isComplete, timeout=WAIT_MS)
         assert wizard.currentId() == DATA
         wizard.data_page.source.setCurrentIndex(wizard.data_page.source.findData("albums"))

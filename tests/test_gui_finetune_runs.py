@@ -40,7 +40,7 @@ def test_pause_then_resume_in_a_new_session_then_discard(
     library, models = tiny_library(home, tmp_path / "photos", tiny_export)
     record = prepared_run(library, "paused-run", epochs=3, realign_after=False)  # pausing is stage (a)'s
     with main_window(qtbot, library, models) as window:
-        first = FineTuneWizard(window, window.state, window.thumbnails)
+        first = FineTuneWizard(window, window.parts.state, window.parts.thumbnails)
         first.show()
         (offered,) = [r for r in [load_record(record.run_dir)] if r is not None]
         assert offered.status == "prepared"  # set up but never started: not offered
@@ -62,7 +62,8 @@ def test_pause_then_resume_in_a_new_session_then_discard(
         paused = load_record(record.run_dir)
         assert paused is not None and paused.status == "stopped" and (record.run_dir / "checkpoint.pt").exists()
 
-        second = FineTuneWizard(window, window.state, window.thumbnails)  # as the next session would: offered
+        # As the next session would: offered.
+        second = FineTuneWizard(window, window.parts.state, window.parts.thumbnails)
         second.show()
         assert "“paused-run” is paused" in second.data_page.banner.text()
         with qtbot.waitSignal(second.training_page.finished_run, timeout=TRAIN_MS) as trained:
@@ -99,7 +100,7 @@ def test_a_failing_trainer_shows_what_went_wrong_and_the_log(
     refusal = json.dumps({"event": "error", "kind": "user", "message": message})
     fake_trainer(tmp_path, monkeypatch, f"""echo '{{}}' > "$(dirname "$4")/config.json"\necho '{refusal}'\nexit 1\n""")
     with main_window(qtbot, library, models) as window:
-        wizard = FineTuneWizard(window, window.state, window.thumbnails)
+        wizard = FineTuneWizard(window, window.parts.state, window.parts.thumbnails)
         wizard.show()
         with qtbot.waitSignal(wizard.training_page.finished_run, timeout=TRAIN_MS) as ended:
             wizard.resume(record)
@@ -133,7 +134,7 @@ def test_cancelling_a_running_run_discards_it(
     start = '{"event": "start", "device": "cpu", "train": 1, "validation": 1, "classes": 2}'
     fake_trainer(tmp_path, monkeypatch, f"echo '{start}'\nexec sleep 60\n")  # starts, then takes its time
     with main_window(qtbot, library, models) as window:
-        wizard = FineTuneWizard(window, window.state, window.thumbnails)
+        wizard = FineTuneWizard(window, window.parts.state, window.parts.thumbnails)
         wizard.show()
         wizard.resume(record)
         qtbot.waitUntil(lambda: "Training on the cpu" in wizard.training_page.status.text(), timeout=WAIT_MS)

@@ -67,7 +67,7 @@ def window(qtbot: QtBot, home: Path, offline_models: ModelProvider) -> Iterator[
     win.show()
     yield win
     runner.shutdown()
-    win.thumbnails.wait()
+    win.parts.thumbnails.wait()
     runner.library.close()
 
 
@@ -86,9 +86,9 @@ def open_boxes(window: MainWindow) -> list[str]:
 
 
 def test_a_new_user_offline_reaches_a_searchable_library(qtbot: QtBot, window: MainWindow, photos: Path) -> None:
-    dialog = window.first_run.offer_at_start()
+    dialog = window.parts.first_run.offer_at_start()
     assert dialog is not None and dialog.isVisible()
-    assert window.first_run.bar.isVisibleTo(window)  # the window says what is missing meanwhile
+    assert window.parts.first_run.bar.isVisibleTo(window)  # the window says what is missing meanwhile
     qtbot.mouseClick(dialog.folders_page.add_button, Qt.MouseButton.LeftButton)
     dialog.next()
     (chosen,) = [button.text() for button in dialog.model_page.buttons if button.isChecked()]
@@ -105,29 +105,29 @@ def test_a_new_user_offline_reaches_a_searchable_library(qtbot: QtBot, window: M
     # Searchable once embedded; the same run then prepares the tag vocabulary (a minute on a busy CPU).
     qtbot.waitUntil(lambda: window.library.status().embedded == PHOTOS, timeout=WAIT_MS)
 
-    assert window.library.spec.name == "tiny" and not window.first_run.bar.isVisibleTo(window)
+    assert window.library.spec.name == "tiny" and not window.parts.first_run.bar.isVisibleTo(window)
     assert load_settings(window.library.paths).model == str(TEST_MODELS / "tiny.json")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.search_for("a red photo")
-    assert window.model.rowCount() == PHOTOS and open_boxes(window) == []
-    assert window.first_run.offer_at_start() is None  # a usable model and a folder: no welcome at start
+    assert window.parts.results_model.rowCount() == PHOTOS and open_boxes(window) == []
+    assert window.parts.first_run.offer_at_start() is None  # a usable model and a folder: no welcome at start
 
 
 def test_cancel_keeps_the_folders_and_the_way_back_stays_open(qtbot: QtBot, window: MainWindow, photos: Path) -> None:
-    dialog = window.first_run.open_welcome()
+    dialog = window.parts.first_run.open_welcome()
     qtbot.mouseClick(dialog.folders_page.add_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.state.changed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.state.changed, timeout=WAIT_MS):
         dialog.reject()
     assert [Path(f.path) for f in window.library.folders()] == [photos]
     assert load_settings(window.library.paths).model is None  # the settings file now exists
 
     with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS):  # F5 with no model: no box, the bar says it
         next(a for a in window.findChildren(QAction) if a.text() == "&Rescan all folders").trigger()
-    assert open_boxes(window) == [] and window.first_run.bar.isVisibleTo(window)
-    assert "No model is on this computer yet" in window.first_run.message.text()
+    assert open_boxes(window) == [] and window.parts.first_run.bar.isVisibleTo(window)
+    assert "No model is on this computer yet" in window.parts.first_run.message.text()
 
-    again = window.first_run.offer_at_start()  # a later start with no usable model offers it again
+    again = window.parts.first_run.offer_at_start()  # a later start with no usable model offers it again
     assert again is not None and again.folders() == [photos] and again.new_folders() == []
     again.reject()
-    with qtbot.waitSignal(window.first_run.welcome_opened, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.first_run.welcome_opened, timeout=WAIT_MS):
         next(a for a in window.findChildren(QAction) if a.text() == "&Welcome…").trigger()

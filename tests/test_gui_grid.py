@@ -375,7 +375,7 @@ def test_the_view_menu_shows_names_below_photos_and_remembers_it(qtbot: QtBot, h
     try:
         view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
         action = next(a for a in view_menu.actions() if a.text() == "Show &names below photos")
-        assert action is window.results_view.names_action and not action.isChecked()
+        assert action is window.parts.results_view.names_action and not action.isChecked()
         action.trigger()
         window.close()  # saves the preferences
         assert load_prefs(library.paths).show_names
@@ -383,7 +383,7 @@ def test_the_view_menu_shows_names_below_photos_and_remembers_it(qtbot: QtBot, h
         assert not action.isChecked()
     finally:
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
         library.close()
 
 
@@ -400,12 +400,12 @@ def test_a_tag_or_album_change_runs_again_only_a_query_that_filters_by_them(
     window = MainWindow(library, runner)
     qtbot.addWidget(window)
     try:
-        window.search.field.set_query(query)
+        window.parts.search.field.set_query(query)
         runs: list[bool] = []
-        monkeypatch.setattr(window.search, "run_query", lambda keep_scroll=False: runs.append(keep_scroll))
-        window.state.changed.emit(Changes(tags=True, albums=True))
+        monkeypatch.setattr(window.parts.search, "run_query", lambda keep_scroll=False: runs.append(keep_scroll))
+        window.parts.state.changed.emit(Changes(tags=True, albums=True))
         assert runs == ([True] if reruns else [])
     finally:
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
         library.close()

@@ -86,13 +86,13 @@ def window(qtbot: QtBot, indexed: Library) -> Iterator[MainWindow]:
 
 def test_watched_folder_changes_show_up_without_a_restart(qtbot: QtBot, window: MainWindow, photos: Path) -> None:
     assert len(search(qtbot, window, "red")) == 9
-    qtbot.waitUntil(lambda: window.indexing.watching, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.parts.indexing.watching, timeout=WAIT_MS)
     added = make_photo(photos / "red" / "new-red.jpg", "red")
-    qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=WATCH_MS)
-    assert added.as_posix() in {h.path for h in window.model.hits()}
+    qtbot.waitUntil(lambda: window.parts.results_model.rowCount() == 10, timeout=WATCH_MS)
+    assert added.as_posix() in {h.path for h in window.parts.results_model.hits()}
     (photos / "green" / "green-0.jpg").unlink()
-    qtbot.waitUntil(lambda: window.model.rowCount() == 9, timeout=WATCH_MS)
-    assert not any(h.path.endswith("green-0.jpg") for h in window.model.hits())
+    qtbot.waitUntil(lambda: window.parts.results_model.rowCount() == 9, timeout=WATCH_MS)
+    assert not any(h.path.endswith("green-0.jpg") for h in window.parts.results_model.hits())
 
 
 def test_start_up_catches_up_with_changes_made_while_closed(qtbot: QtBot, indexed: Library, photos: Path) -> None:
@@ -108,7 +108,7 @@ def test_start_up_catches_up_with_changes_made_while_closed(qtbot: QtBot, indexe
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_moved_photo_keeps_its_place_without_re_embedding(
@@ -123,9 +123,10 @@ def test_moved_photo_keeps_its_place_without_re_embedding(
     try:
         passes = encoder.image_forward_count
         search(qtbot, window, "blue")
-        qtbot.waitUntil(lambda: window.indexing.watching, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.parts.indexing.watching, timeout=WAIT_MS)
         (photos / "blue" / "blue-1.jpg").rename(photos / "blue" / "renamed.jpg")
-        qtbot.waitUntil(lambda: any(h.path.endswith("renamed.jpg") for h in window.model.hits()), timeout=WATCH_MS)
+        model = window.parts.results_model
+        qtbot.waitUntil(lambda: any(h.path.endswith("renamed.jpg") for h in model.hits()), timeout=WATCH_MS)
         assert encoder.image_forward_count == passes
     finally:
         window.close()
@@ -145,13 +146,13 @@ def test_pause_stops_indexing_and_resume_finishes_it(qtbot: QtBot, home: Path, p
             window.toggle_pause()
             encoder.gate.set()
         assert isinstance(paused.args[0], RunOutcome) and paused.args[0].report.cancelled
-        assert window.indexing.state == PAUSED and window.progress_status.pause_button.text() == "Resume"
+        assert window.parts.indexing.state == PAUSED and window.parts.progress_status.pause_button.text() == "Resume"
         done_before = library.status().embedded
         assert done_before < 9
         with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as resumed:
             window.toggle_pause()
         assert resumed.args[0].report.embedded == 9 - done_before
-        assert library.status().pending == 0 and not window.progress_status.isVisibleTo(window)
+        assert library.status().pending == 0 and not window.parts.progress_status.isVisibleTo(window)
     finally:
         encoder.gate.set()
         window.close()
@@ -163,10 +164,10 @@ def test_changes_wait_while_paused(qtbot: QtBot, home: Path, photos: Path) -> No
     library = open_library(home)
     window, runner, _ = make_window(qtbot, library)
     try:
-        window.indexing.pause()
-        with qtbot.waitSignal(window.indexing.folders_changed, timeout=WAIT_MS):
+        window.parts.indexing.pause()
+        with qtbot.waitSignal(window.parts.indexing.folders_changed, timeout=WAIT_MS):
             window.add_folder(photos)
-        assert library.status().embedded == 0 and window.progress_status.isVisibleTo(window)
+        assert library.status().embedded == 0 and window.parts.progress_status.isVisibleTo(window)
         with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
             window.toggle_pause()
         assert finished.args[0].report.embedded == 9
@@ -181,13 +182,13 @@ def test_model_switch_serves_searches_from_the_old_model_until_done(
 ) -> None:
     encoder = GatedEncoder()
     target = indexed.with_model(fake_spec("fake-colour-2"), encoder)
-    window.indexing.embed_model(target)
+    window.parts.indexing.embed_model(target)
     qtbot.waitUntil(encoder.waiting.is_set, timeout=WAIT_MS)
     assert [colour_of(p) for p in search(qtbot, window, "green")[:3]] == ["green"] * 3  # the old model answers
     assert window.library is indexed
-    with qtbot.waitSignal(window.state.model_switched, timeout=WAIT_MS) as switched:
+    with qtbot.waitSignal(window.parts.state.model_switched, timeout=WAIT_MS) as switched:
         encoder.gate.set()
-    assert switched.args[0] is target and window.library is target and window.runner.library is target
+    assert switched.args[0] is target and window.library is target and window.parts.runner.library is target
     assert getattr(indexed.encoder, "released", False)  # the old model's memory is given back
     assert target.status().embedded == 9
     assert [colour_of(p) for p in search(qtbot, window, "blue")[:3]] == ["blue"] * 3
@@ -199,24 +200,24 @@ def test_settings_apply_and_persist(qtbot: QtBot, indexed: Library, home: Path) 
     old = window.library
     settings = old.settings.with_changes(decode_workers=3, watch_polling=True, model="fake-colour-2")
     try:
-        with qtbot.waitSignal(window.state.model_switched, timeout=WAIT_MS):
-            apply_changes(window.state, settings, replace(window.prefs, thumbnail_size=224), window.apply_prefs)
+        with qtbot.waitSignal(window.parts.state.model_switched, timeout=WAIT_MS):
+            apply_changes(window.parts.state, settings, replace(window.prefs, thumbnail_size=224), window.apply_prefs)
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
     assert load_settings(Paths(home)) == settings
     assert load_prefs(Paths(home)).thumbnail_size == 224
-    assert window.results_view.iconSize().width() == 224 and window.thumbnails.size > 192
+    assert window.parts.results_view.iconSize().width() == 224 and window.parts.thumbnails.size > 192
     assert window.library is not old and window.library.spec.name == "fake-colour-2"
     assert window.library.settings.decode_workers == 3 and window.library.status().embedded == 9
 
 
 def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
-    hit = window.model.hit(0)
-    window.results_view.setCurrentIndex(window.model.index(0, 0))
-    actions = {a.text().replace("&", ""): a for a in window.actions_.menu([hit]).actions() if a.text()}
+    hit = window.parts.results_model.hit(0)
+    window.parts.results_view.setCurrentIndex(window.parts.results_model.index(0, 0))
+    actions = {a.text().replace("&", ""): a for a in window.parts.photo_actions.menu([hit]).actions() if a.text()}
     assert {"Find similar images", "Add to query (+)", "Subtract from query (-)", "Copy image", "Properties"} <= set(
         actions
     )
@@ -224,7 +225,7 @@ def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindo
         actions["Add to query (+)"].trigger()
     assert window.query_text() == f"#{hit.photo_id} + red"
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.actions_.menu([hit]).actions()[2].trigger()
+        window.parts.photo_actions.menu([hit]).actions()[2].trigger()
     assert window.query_text() == f"#{hit.photo_id} - #{hit.photo_id} + red"
 
     QGuiApplication.clipboard().clear()
@@ -233,10 +234,10 @@ def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindo
     pixel = QGuiApplication.clipboard().image().pixelColor(5, 5)
     assert pixel.red() > 150 and pixel.green() < 100
 
-    with qtbot.waitSignal(window.viewer.image_shown, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.viewer.image_shown, timeout=WAIT_MS):
         actions["Properties"].trigger()
-    assert window.viewer.isVisible()
-    window.viewer.close()
+    assert window.parts.viewer.isVisible()
+    window.parts.viewer.close()
 
 
 def test_keyboard_finds_similar_from_the_grid(qtbot: QtBot, window: MainWindow) -> None:
@@ -244,13 +245,13 @@ def test_keyboard_finds_similar_from_the_grid(qtbot: QtBot, window: MainWindow) 
     window.show()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
-    window.results_view.setFocus()
-    window.results_view.setCurrentIndex(window.model.index(0, 0))
-    hit = window.model.hit(0)
+    window.parts.results_view.setFocus()
+    window.parts.results_view.setCurrentIndex(window.parts.results_model.index(0, 0))
+    hit = window.parts.results_model.hit(0)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        qtbot.keyClick(window.results_view, Qt.Key.Key_S)
+        qtbot.keyClick(window.parts.results_view, Qt.Key.Key_S)
     assert window.query_text() == f"#{hit.photo_id}"
-    assert [h.photo_id for h in window.model.hits()].count(hit.photo_id) == 1  # first, as the query
+    assert [h.photo_id for h in window.parts.results_model.hits()].count(hit.photo_id) == 1  # first, as the query
 
 
 def test_pasting_an_image_finds_similar_photos(qtbot: QtBot, window: MainWindow, home: Path) -> None:
@@ -259,20 +260,20 @@ def test_pasting_an_image_finds_similar_photos(qtbot: QtBot, window: MainWindow,
     QGuiApplication.clipboard().setImage(image)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.paste_image()
-    (chip,) = window.search_field.chips()  # the pasted picture shows as a chip in the field
+    (chip,) = window.parts.search_field.chips()  # the pasted picture shows as a chip in the field
     pasted = Path(chip.term.value)
     assert pasted.parent == home / "cache" / "pasted" and pasted.suffix == ".png"
-    assert [colour_of(h.path) for h in window.model.hits()[:3]] == ["green"] * 3
+    assert [colour_of(h.path) for h in window.parts.results_model.hits()[:3]] == ["green"] * 3
 
 
 def test_removing_a_folder_asks_then_forgets_its_photos_only(
     qtbot: QtBot, window: MainWindow, photos: Path, indexed: Library
 ) -> None:
     files = sorted(photos.rglob("*"))
-    qtbot.waitUntil(lambda: window.side_panel.folders_section.childCount() == 1, timeout=WAIT_MS)
-    box = confirm_remove_folder(window, window.state, str(photos))
+    qtbot.waitUntil(lambda: window.parts.side_panel.folders_section.childCount() == 1, timeout=WAIT_MS)
+    box = confirm_remove_folder(window, window.parts.state, str(photos))
     box.button(QMessageBox.StandardButton.Yes).click()
-    qtbot.waitUntil(lambda: not window.side_panel.folders_section.childCount(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.parts.side_panel.folders_section.childCount(), timeout=WAIT_MS)
     assert sorted(photos.rglob("*")) == files
     assert indexed.status().photos == 0
 
@@ -287,8 +288,8 @@ def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(
     window = MainWindow(library, runner, open_url=lambda url: True, models=fake_models(library.paths, encoders))
     qtbot.addWidget(window)
     try:
-        assert is_first_run(window.state)
-        dialog = window.first_run.offer_at_start()
+        assert is_first_run(window.parts.state)
+        dialog = window.parts.first_run.offer_at_start()
         assert dialog is not None
         dialog.folders_page.add_button.click()
         dialog.next()
@@ -298,12 +299,12 @@ def test_first_run_wizard_adds_the_chosen_folders_and_indexes_them(
         with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
             dialog.accept()
         assert finished.args[0].report.embedded == 9
-        assert not is_first_run(window.state) and library.paths.settings_file.exists()
+        assert not is_first_run(window.parts.state) and library.paths.settings_file.exists()
         assert [colour_of(p) for p in search(qtbot, window, "red")[:3]] == ["red"] * 3
     finally:
         window.close()
         runner.shutdown()
-        window.runner.library.close()
+        window.parts.runner.library.close()
 
 
 def test_new_matches_refresh_at_the_top_and_wait_for_the_user_further_down(
@@ -312,18 +313,19 @@ def test_new_matches_refresh_at_the_top_and_wait_for_the_user_further_down(
     window.resize(420, 320)
     window.show()
     search(qtbot, window, "red")
-    bar = window.results_view.verticalScrollBar()
-    qtbot.waitUntil(lambda: bar.maximum() > window.results_view.gridSize().height(), timeout=WAIT_MS)
+    bar = window.parts.results_view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > window.parts.results_view.gridSize().height(), timeout=WAIT_MS)
     bar.setValue(bar.maximum())
     make_photo(photos / "red" / "late-red.jpg", "red")
-    with qtbot.waitSignal(window.search.new_results, timeout=WAIT_MS) as offered:
-        window.indexing.request_scan(None)  # indexing ends with a refresh
-    assert offered.args == [True] and window.new_results_button.isVisible() and window.model.rowCount() == 9
+    with qtbot.waitSignal(window.parts.search.new_results, timeout=WAIT_MS) as offered:
+        window.parts.indexing.request_scan(None)  # indexing ends with a refresh
+    button, model = window.parts.new_results_button, window.parts.results_model
+    assert offered.args == [True] and button.isVisible() and model.rowCount() == 9
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.new_results_button.click()
-    assert window.model.rowCount() == 10 and not window.new_results_button.isVisible()
+        button.click()
+    assert model.rowCount() == 10 and not button.isVisible()
     bar.setValue(0)
     make_photo(photos / "red" / "later-red.jpg", "red")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.indexing.request_scan(None)  # at the top: the first page is fetched again at once
-    assert window.model.rowCount() == 11
+        window.parts.indexing.request_scan(None)  # at the top: the first page is fetched again at once
+    assert window.parts.results_model.rowCount() == 11

@@ -50,7 +50,7 @@ def window(qtbot: QtBot, library: Library) -> Iterator[tuple[MainWindow, Opened]
     win, runner, opened = make_window(qtbot, library)
     yield win, opened
     runner.shutdown()
-    win.thumbnails.wait()
+    win.parts.thumbnails.wait()
 
 
 def file_bytes(url: QUrl) -> bytes:
@@ -71,17 +71,17 @@ def test_the_viewer_shows_a_latin1_name_readably_and_opens_it(
 ) -> None:
     win, opened = window
     assert search(qtbot, win, "red")[0] == str(odd)
-    win.model.give_tooltip(0)  # the grid's name and tooltip too (they said "caf.jpg")
-    item = win.model.item(0)
+    win.parts.results_model.give_tooltip(0)  # the grid's name and tooltip too (they said "caf.jpg")
+    item = win.parts.results_model.item(0)
     assert item.text() in ("", "café.jpg") and item.toolTip().startswith(str(odd.parent / "café.jpg"))
     assert item.data(Qt.ItemDataRole.AccessibleTextRole).startswith("café.jpg")
-    photo_id = win.model.hit(0).photo_id
-    with qtbot.waitSignal(win.viewer.image_shown, timeout=WAIT_MS, check_params_cb=lambda shown: shown == photo_id):
+    photo_id, viewer = win.parts.results_model.hit(0).photo_id, win.parts.viewer
+    with qtbot.waitSignal(viewer.image_shown, timeout=WAIT_MS, check_params_cb=lambda shown: shown == photo_id):
         win.open_viewer(0)  # image_shown: decoded from the odd path, not the "cannot be read" note
-    assert win.viewer.windowTitle() == "café.jpg - Photosift"  # was "caf.jpg - Photosift"
-    details = win.viewer.details
+    assert viewer.windowTitle() == "café.jpg - Photosift"  # was "caf.jpg - Photosift"
+    details = viewer.details
     assert details.name.text() == "café.jpg" and details.path.text() == str(odd.parent / "café.jpg")
-    win.viewer.open_current()  # Enter in the viewer
+    viewer.open_current()  # Enter in the viewer
     assert [file_bytes(url) for url in opened] == [os.fsencode(odd)]
 
 
@@ -90,12 +90,13 @@ def test_a_latin1_name_is_copied_and_exported_as_the_file_it_is(
 ) -> None:
     win, _ = window
     search(qtbot, win, "red")
-    actions = {a.text().replace("&", ""): a for a in win.actions_.menu([win.model.hit(0)]).actions()}
+    menu = win.parts.photo_actions.menu([win.parts.results_model.hit(0)])
+    actions = {a.text().replace("&", ""): a for a in menu.actions()}
     actions["Copy path"].trigger()
     assert QGuiApplication.clipboard().text() == str(odd.parent / "café.jpg")  # was ".../caf.jpg"
 
-    win.state.library.albums.create("Trip")
-    win.state.library.albums.add("Trip", [win.model.hit(0).photo_id])
+    win.parts.state.library.albums.create("Trip")
+    win.parts.state.library.albums.add("Trip", [win.parts.results_model.hit(0).photo_id])
     target = tmp_path / "out" / "albums.json"
     target.parent.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_: (str(target), "JSON files (*.json)"))

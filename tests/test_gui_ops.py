@@ -38,10 +38,10 @@ def menu_action(window: MainWindow, text: str) -> QAction:
 def test_review_suggested_tags_opens_the_queue_for_every_tag(qtbot: QtBot, window: MainWindow) -> None:
     """Regression: the action's `checked` flag arrived as the tag name ('bool' object has no attribute...)."""
     action = menu_action(window, "&Review suggested tags…")
-    with qtbot.waitSignal(window.review_queue.loaded, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.parts.review_queue.loaded, timeout=WAIT_MS):
         action.trigger()
-    assert window.review_queue.isVisible() and window.review_queue.tag is None
-    assert window.review_queue.tag_filter.currentData() is None
+    assert window.parts.review_queue.isVisible() and window.parts.review_queue.tag is None
+    assert window.parts.review_queue.tag_filter.currentData() is None
 
 
 class FullDisk(FakeEncoder):
@@ -82,7 +82,7 @@ def no_file_manager(qtbot: QtBot, library: Library, tmp_path: Path) -> Iterator[
     qtbot.addWidget(win)
     yield win
     runner.shutdown()
-    win.thumbnails.wait()
+    win.parts.thumbnails.wait()
 
 
 def test_each_photo_action_is_one_action_in_the_menu_bar_and_the_context_menu(
@@ -92,24 +92,25 @@ def test_each_photo_action_is_one_action_in_the_menu_bar_and_the_context_menu(
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.search_for("red")
     photo_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Photo")
-    context = [a for a in window.actions_.menu([window.model.hit(1)]).actions() if not a.isSeparator()]
+    actions = window.parts.photo_actions
+    context = [a for a in actions.menu([window.parts.results_model.hit(1)]).actions() if not a.isSeparator()]
     # Each action of every group once, in order, and the same QAction objects in the menu bar.
-    assert context == [action for group in window.actions_.groups for action in group]
+    assert context == [action for group in actions.groups for action in group]
     assert len(context) == 11 and set(context) <= set(photo_menu.actions())  # 9 + favourite + rating
-    keyed = [a for a in context if a is not window.actions_.show_in_folder]
+    keyed = [a for a in context if a is not window.parts.photo_actions.show_in_folder]
     # A submenu (the star rating) has its keys on its entries: Ctrl+0 to Ctrl+5.
     assert all(a.shortcuts() or (a.menu() and all(b.shortcuts() for b in a.menu().actions())) for a in keyed)
-    assert window.current_hits() == [window.model.hit(1)]  # the right-clicked photo is the one acted on
+    assert window.current_hits() == [window.parts.results_model.hit(1)]  # the right-clicked photo is the one acted on
 
 
 def test_show_in_folder_says_so_when_no_file_manager_opens(qtbot: QtBot, no_file_manager: MainWindow) -> None:
     window = no_file_manager
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.search_for("blue")
-    hit = window.model.hit(0)
+    hit = window.parts.results_model.hit(0)
     QGuiApplication.clipboard().clear()
-    window.actions_.menu([hit])
-    window.actions_.show_in_folder.trigger()
+    window.parts.photo_actions.menu([hit])
+    window.parts.photo_actions.show_in_folder.trigger()
     folder = str(Path(hit.path).parent)
     assert [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()] == [
         f"No file manager could be opened to show {folder}. Its path is on the clipboard: paste it into a "
@@ -140,7 +141,7 @@ def test_f1_lists_every_shortcut_once_in_its_group(window: MainWindow) -> None:
 
 def test_the_models_dialog_names_a_model_from_a_spec_file(qtbot: QtBot, window: MainWindow) -> None:
     """Regression: a model outside the registry (a spec file) read as its bare name, "gone or changed"."""
-    dialog = ModelsDialog(window, window.state)
+    dialog = ModelsDialog(window, window.parts.state)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() == 1, timeout=WAIT_MS)
     row = dialog.table.topLevelItem(0)

@@ -103,7 +103,7 @@ def test_grid_keys_mark_the_selection(qtbot: QtBot, library: Library, runner: Ta
     grid = Grid(hits)
     qtbot.addWidget(grid)
     notices: list[str] = []
-    actions = MarkActions(grid, Marker(runner, notices.append), grid)
+    actions = MarkActions(grid.results_view, grid.current_hits, Marker(runner, notices.append), grid)
     favourite, rating = actions.group
     assert favourite.shortcuts()[0].toString() == "F"
     rate = {a.shortcuts()[0].toString(): a for a in rating.menu().actions()}
@@ -157,29 +157,29 @@ def test_the_window_has_places_and_no_key_does_two_things(qtbot: QtBot, library:
     else, the viewer's keys against each other)."""
     window, runner, _ = make_window(qtbot, library)
     try:
-        qtbot.waitUntil(lambda: window.places.section.childCount() == 4, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.parts.places.section.childCount() == 4, timeout=WAIT_MS)
         rows = gather_shortcuts(window)
         keys = [keys for _, _, keys in rows]
         assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
         assert ("Grid", "Favourite", "F") in rows
         viewer_keys = [k.strip() for _, _, listed in VIEWER_KEYS for k in listed.replace("/", ",").split(",")]
         assert len(viewer_keys) == len(set(viewer_keys))
-        context = window.actions_.menu([SearchHit(by_name(library)["tokyo"], "tokyo.jpg", None)])
+        context = window.parts.photo_actions.menu([SearchHit(by_name(library)["tokyo"], "tokyo.jpg", None)])
         assert {"&Favourite", "&Rating"} <= {a.text() for a in context.actions()}
         search(qtbot, window, "place:Tokyo")
         window.show()
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
-        window.results_view.setFocus()
-        window.results_view.setCurrentIndex(window.model.index(0, 0))
-        tokyo = window.model.hit(0).photo_id
-        qtbot.keyClick(window.results_view, Qt.Key.Key_F)
-        qtbot.keyClick(window.results_view, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+        window.parts.results_view.setFocus()
+        window.parts.results_view.setCurrentIndex(window.parts.results_model.index(0, 0))
+        tokyo = window.parts.results_model.hit(0).photo_id
+        qtbot.keyClick(window.parts.results_view, Qt.Key.Key_F)
+        qtbot.keyClick(window.parts.results_view, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: library.marks.of([tokyo])[tokyo] == PhotoMarks(True, 5), timeout=WAIT_MS)
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_a_country_lists_its_most_photographed_cities(qtbot: QtBot, runner: TaskRunner) -> None:
@@ -196,16 +196,16 @@ def test_the_viewer_explains_the_search_on_show_not_the_text_typed_since(qtbot: 
     window, runner, _ = make_window(qtbot, library)
     try:
         search(qtbot, window, "place:Tokyo")
-        window.search.field.setText("place:Sydney")  # typed, not searched yet: Tokyo's photo is on show
+        window.parts.search.field.setText("place:Sydney")  # typed, not searched yet: Tokyo's photo is on show
         assert window.query_text() == "place:Sydney"
         window.open_viewer(0)
-        qtbot.waitUntil(lambda: "place:" in window.viewer.why.why.text(), timeout=WAIT_MS)
-        assert "place:Tokyo passes" in window.viewer.why.why.text()
-        window.viewer.close()
+        qtbot.waitUntil(lambda: "place:" in window.parts.viewer.why.why.text(), timeout=WAIT_MS)
+        assert "place:Tokyo passes" in window.parts.viewer.why.why.text()
+        window.parts.viewer.close()
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()
 
 
 def test_more_results_continue_the_search_on_show_not_the_text_typed_since(
@@ -218,12 +218,12 @@ def test_more_results_continue_the_search_on_show_not_the_text_typed_since(
 
     def red_then_the_rest(typed: str) -> set[str]:
         search(qtbot, window, "red")
-        assert len(window.model.hits()) == 3
-        window.search.field.setText(typed)  # typed, not searched yet: "red" is on show
+        assert len(window.parts.results_model.hits()) == 3
+        window.parts.search.field.setText(typed)  # typed, not searched yet: "red" is on show
         with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-            window.model.load_all()
-        qtbot.waitUntil(lambda: not window.model.filling(), timeout=WAIT_MS)
-        return {Path(h.path).stem for h in window.model.hits()}
+            window.parts.results_model.load_all()
+        qtbot.waitUntil(lambda: not window.parts.results_model.filling(), timeout=WAIT_MS)
+        return {Path(h.path).stem for h in window.parts.results_model.hits()}
 
     try:
         every_red = red_then_the_rest("red")
@@ -232,4 +232,4 @@ def test_more_results_continue_the_search_on_show_not_the_text_typed_since(
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()

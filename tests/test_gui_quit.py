@@ -46,7 +46,7 @@ def test_quitting_does_not_wait_for_a_read_whose_result_is_thrown_away(qtbot: Qt
     runner.run_op(slow_read, lambda _: None)
     assert started.wait(10)
     begun = time.perf_counter()
-    closed = shut_down(window.state, window.thumbnails, wait_ms=100)
+    closed = shut_down(window.parts.state, window.parts.thumbnails, wait_ms=100)
     waited = time.perf_counter() - begun
     release.set()
     # Before, shutting down waited for every read to end (here 30 s); the library stays open while one runs.
@@ -59,8 +59,8 @@ def test_quitting_with_nothing_running_closes_the_library(qtbot: QtBot, library:
     runner = TaskRunner(library)
     window = MainWindow(library, runner)
     qtbot.addWidget(window)
-    assert shut_down(window.state, window.thumbnails, wait_ms=-1)
-    assert not window.state.text_reading.running
+    assert shut_down(window.parts.state, window.parts.thumbnails, wait_ms=-1)
+    assert not window.parts.state.text_reading.running
 
 
 # Run as `photosift` runs the window (run_gui, then end_process), over the fake colour model slowed to a
@@ -102,7 +102,7 @@ def window():
 gui_app.build_library = lambda paths, settings, model: open_library(paths.root, CpuPacedEncoder(), settings)
 gui_app.shut_down = shut_down_at_once
 # The window's frame shows first; its runner exists once the library has opened.
-QTimer.singleShot(0, lambda: window().opened.connect(lambda: window().runner.progress.connect(close_when_indexing)))
+QTimer.singleShot(0, lambda: window().opened.connect(lambda: window().parts.runner.progress.connect(close_when_indexing)))
 paths = Paths.default()
 end_process(gui_app.run_gui(paths, load_settings(paths)))
 """

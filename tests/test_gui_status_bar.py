@@ -46,9 +46,9 @@ def test_a_run_with_nothing_new_never_says_indexing_0_photos() -> None:
 
 def test_a_rescan_that_finds_nothing_new_shows_no_zero_count(qtbot: QtBot, window: MainWindow) -> None:
     shown: list[str] = []
-    window.runner.progress.connect(lambda _: shown.append(window.progress_status.label.text()))
+    window.parts.runner.progress.connect(lambda _: shown.append(window.parts.progress_status.label.text()))
     with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS):
-        window.indexing.request_scan(None)
+        window.parts.indexing.request_scan(None)
     assert shown and not any(text.startswith("Indexing 0") for text in shown)
 
 
@@ -56,23 +56,24 @@ def test_a_long_progress_line_leaves_pause_and_cancel_on_screen_at_900_pixels(qt
     window.resize(900, 600)
     window.show()
     qtbot.waitExposed(window)
-    window.progress_status.set_state("running")
-    window.runner.progress.emit(Progress(WAIT_STAGE, 0, None, message=LOCK_WAIT))
-    window.summary_label.setText("17,500 photos indexed")
-    bar, label, cancel = window.statusBar(), window.progress_status.label, window.progress_status.cancel_button
+    window.parts.progress_status.set_state("running")
+    window.parts.runner.progress.emit(Progress(WAIT_STAGE, 0, None, message=LOCK_WAIT))
+    window.parts.summary_label.setText("17,500 photos indexed")
+    progress = window.parts.progress_status
+    bar, label, cancel = window.statusBar(), progress.label, progress.cancel_button
 
     def cancel_right_edge() -> int:
         return cancel.mapTo(window, QPoint(cancel.width(), 0)).x()
 
     def laid_out() -> bool:
-        summary = window.summary_label  # its text may become the idle sentence, from the window's own status read
+        summary = window.parts.summary_label  # its text may become the idle sentence, from the window's own status read
         laid = all(shown.width() >= shown.minimumSizeHint().width() for shown in (label, summary))
         return laid and 0 < cancel_right_edge() <= bar.width()
 
     qtbot.waitUntil(laid_out, timeout=WAIT_MS)
     assert window.width() == 900 and label.text() == LOCK_WAIT and label.toolTip() == LOCK_WAIT
     assert label.is_elided()  # drawn ending in "…", the whole sentence in the tooltip
-    summary = window.summary_label
+    summary = window.parts.summary_label
     counts = summary.text().partition(" · ")[0]  # the model's name may give way to the progress, the counts not
     assert summary.width() >= summary.fontMetrics().horizontalAdvance(counts)
 
@@ -86,7 +87,7 @@ def test_the_idle_summary_with_a_long_model_name_ends_in_an_ellipsis_at_900_pixe
         window.resize(900, 600)
         window.show()
         qtbot.waitExposed(window)
-        label = window.summary_label
+        label = window.parts.summary_label
         qtbot.waitUntil(lambda: label.text().endswith(LONG_TITLE), timeout=WAIT_MS)
         assert window.width() == 900 and label.geometry().right() < window.statusBar().width()
         assert label.is_elided() and label.toolTip() == label.text()  # drawn ending in "…", whole in the tooltip

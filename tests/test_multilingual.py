@@ -175,15 +175,15 @@ def test_non_english_queries_search_from_the_gui_search_field(
         try:
             for query in ["Mädchen am Fluss", "子猫", "חתול", "🐶"]:
                 with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-                    window.search_field.clear()
-                    _type_through_an_input_method(window.search_field, query)
-                assert window.search_field.text() == query
-                hits = window.model.hits()
+                    window.parts.search_field.clear()
+                    _type_through_an_input_method(window.parts.search_field, query)
+                assert window.parts.search_field.text() == query
+                hits = window.parts.results_model.hits()
                 names = [Path(hit.path).name for hit in hits]
                 assert names == _ranked_by_hand(encoder, query, [Path(hit.path) for hit in hits]), query
         finally:
             runner.shutdown()
-            window.thumbnails.wait()
+            window.parts.thumbnails.wait()
 
 
 def _type_through_an_input_method(field: QLineEdit, text: str) -> None:

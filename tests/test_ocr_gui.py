@@ -142,22 +142,19 @@ def test_the_status_bar_shows_the_pass_while_indexing_is_idle(qtbot: QtBot) -> N
 
 def test_the_window_shows_the_pass_and_the_settings_switch_its_mode(qtbot: QtBot, library: Library, home: Path) -> None:
     window, runner, _ = make_window(qtbot, library)
-    reading = window.state.text_reading
+    state, progress = window.parts.state, window.parts.progress_status
+    reading = state.text_reading
     seen: list[tuple[bool, str]] = []  # after the window's own slot: (status shown, its line)
-    reading.progress.connect(
-        lambda _p: seen.append((not window.progress_status.isHidden(), window.progress_status.label.text()))
-    )
+    reading.progress.connect(lambda _p: seen.append((not progress.isHidden(), progress.label.text())))
     try:
         with qtbot.waitSignal(reading.finished, timeout=WAIT_MS):
-            apply_changes(
-                window.state, window.state.settings.with_changes(ocr="likely"), window.prefs, window.apply_prefs
-            )
+            apply_changes(state, state.settings.with_changes(ocr="likely"), window.prefs, window.apply_prefs)
         assert library.text.mode == "likely" and load_settings(Paths(home)).ocr == "likely"
         assert seen[0][0] and seen[0][1].startswith("Reading text in photos")
         assert seen[-1] == (False, "")  # the pass ended: the line is gone
 
-        window.progress_status.cancel_button.click()  # no pass: nothing to stop, nothing breaks
-        apply_changes(window.state, window.state.settings.with_changes(ocr="off"), window.prefs, window.apply_prefs)
+        progress.cancel_button.click()  # no pass: nothing to stop, nothing breaks
+        apply_changes(state, state.settings.with_changes(ocr="off"), window.prefs, window.apply_prefs)
         assert library.text.mode == "off" and library.text.pending() == 0
     finally:
         reading.stop(wait_ms=-1)

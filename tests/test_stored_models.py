@@ -68,14 +68,14 @@ def test_models_dialog_switches_back_instantly_and_deletes(
     models = ModelProvider(FakeRegistry(Paths(home)), lambda spec, _device: encoders[spec.name])
     window, runner, _ = make_window(qtbot, library, models)
     try:
-        dialog = ModelsDialog(window, window.state)
+        dialog = ModelsDialog(window, window.parts.state)
         qtbot.waitUntil(lambda: dialog.table.topLevelItemCount() == 2, timeout=WAIT_MS)
         states = [dialog.table.topLevelItem(i).text(3) for i in range(2)]
         assert states == ["Searching now", "Ready: switching to it is instant"]
         dialog.select("fake-colour")
         assert not dialog.switch_button.isEnabled() and not dialog.delete_button.isEnabled()
         dialog.select("fake-colour-2")
-        with qtbot.waitSignal(window.state.model_switched, timeout=WAIT_MS) as switched:
+        with qtbot.waitSignal(window.parts.state.model_switched, timeout=WAIT_MS) as switched:
             dialog.switch_to_selected()
         assert switched.args[0].spec.name == "fake-colour-2" and load_settings(Paths(home)).model == "fake-colour-2"
         assert encoders["fake-colour-2"].image_forward_count == 0  # all embedded already: nothing recomputed
@@ -90,4 +90,4 @@ def test_models_dialog_switches_back_instantly_and_deletes(
     finally:
         window.close()
         runner.shutdown()
-        window.thumbnails.wait()
+        window.parts.thumbnails.wait()

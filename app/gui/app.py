@@ -178,7 +178,7 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
         opening.stop()
         sys.excepthook = previous_hook
         if window.is_open:
-            shut_down(window.state, window.thumbnails)
+            shut_down(window.parts.state, window.parts.thumbnails)
     if failures:
         raise failures[0]
     return code
@@ -197,5 +197,5 @@ def _open(window: MainWindow, library: Library, paths: Paths, settings: Settings
     # background once the window is up, so the first search finds them ready.
     runner.run_op(lambda lib: lib.encoder.prepare_bundled_tokenizer(), on_done=lambda _: None)
     # The welcome at a first start and while no model is usable; it catches up once a model is ready.
-    if window.first_run.offer_at_start() is None:
+    if window.parts.first_run.offer_at_start() is None:
         window.catch_up()

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QItemSelectionModel, QObject, Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QListView, QMenu
+from PySide6.QtWidgets import QListView, QMenu, QWidget
 
 from photosift.app.gui.dialogs.shortcuts import GROUP_PROPERTY, Shortcut, key_bindings
 from photosift.app.gui.ops.results import copy_paths, file_url, refine_query, show_folder, similar_query
@@ -25,10 +25,7 @@ Act = Callable[[list[SearchHit]], object]
 
 
 class PhotoGrid(Protocol):
-    """What the actions need of the window they serve (the main window is one)."""
-
-    results_view: QListView
-    model: ResultsModel
+    """What the actions do with photos in the window they serve (the main window is one)."""
 
     def current_hits(self) -> list[SearchHit]:
         """The selected photos, the current one first."""
@@ -47,10 +44,19 @@ class PhotoGrid(Protocol):
 class PhotoActions(QObject):
     """The photo actions of one window; `add_to(menu)` lists them, `menu(hits)` is the context menu."""
 
-    def __init__(self, grid: PhotoGrid, open_url: Callable[[QUrl], object]):
-        super().__init__(grid)
-        self._grid = grid
-        search_for, model = grid.search_for, grid.model
+    def __init__(
+        self,
+        parent: QWidget,
+        view: QListView,
+        model: ResultsModel,
+        grid: PhotoGrid,
+        open_url: Callable[[QUrl], object],
+    ):
+        """The actions act on `view`'s selection of `model`'s photos (their shortcuts are `view`'s) through
+        `grid`; `parent` owns them and their dialogs."""
+        super().__init__(parent)
+        self._parent, self._view, self._model, self._grid = parent, view, model, grid
+        search_for = grid.search_for
         refine = lambda sign: lambda h: search_for(refine_query(grid.query_text(), h, sign))  # noqa: E731
 
         def view_first(hits: list[SearchHit]) -> None:
@@ -64,7 +70,7 @@ class PhotoActions(QObject):
         self.view = self._action("&View", "Space", view_first)
         self.open = self._action("&Open in default app", "Ctrl+Return", lambda h: open_files(open_url, h))
         self.show_in_folder = self._action(
-            "Show in &folder", None, lambda h: show_folder(grid, open_url, Path(h[0].path).parent)
+            "Show in &folder", None, lambda h: show_folder(parent, open_url, Path(h[0].path).parent)
         )
         self.copy_path = self._action("Copy &path", "Ctrl+Shift+C", copy_paths)
         self.copy_image = self._action("&Copy image", QKeySequence.StandardKey.Copy, lambda h: grid.copy_image(h[0]))
@@ -77,13 +83,13 @@ class PhotoActions(QObject):
         ]
 
     def _action(self, text: str, shortcut: Shortcut | None, act: Act) -> QAction:
-        action = QAction(text, self._grid)
+        action = QAction(text, self._parent)
         action.setProperty(GROUP_PROPERTY, "Grid")
         if shortcut is not None:
             action.setShortcuts(key_bindings(shortcut))
             # A shortcut of the grid only, so typing "+" or "S" in the search field still types.
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self._grid.results_view.addAction(action)
+            self._view.addAction(action)
         action.triggered.connect(lambda: self._run(act))
         return action
 
@@ -102,14 +108,14 @@ class PhotoActions(QObject):
     def menu(self, hits: Sequence[SearchHit]) -> QMenu:
         """The context menu for `hits` (the right-clicked photo first), which become the selection."""
         self.select(hits)
-        menu = QMenu(self._grid)
+        menu = QMenu(self._parent)
         menu.setAccessibleName("Photo actions")
         self.add_to(menu)
         return menu
 
     def select(self, hits: Sequence[SearchHit]) -> None:
         """Make `hits` the grid's selection, the first one current."""
-        selection, model = self._grid.results_view.selectionModel(), self._grid.model
+        selection, model = self._view.selectionModel(), self._model
         rows = [row for row in (model.row_of(hit.photo_id) for hit in hits) if row is not None]
         if not rows:
             return

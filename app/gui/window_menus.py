@@ -7,11 +7,12 @@ and they act on the selected photos.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
 
 from photosift.app.gui.dialogs.models import open_models_dialog
 from photosift.app.gui.dialogs.shortcuts import (
@@ -24,69 +25,81 @@ from photosift.app.gui.dialogs.shortcuts import (
     key_bindings,
 )
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS
-from photosift.app.gui.ops.duplicates import open_duplicates
 
 if TYPE_CHECKING:
-    from photosift.app.gui.main_window import MainWindow
+    from photosift.app.gui.window_parts import WindowParts
 
 GRID_STEP = 32  # pixels per "larger/smaller thumbnails" step
 
 
-def build(window: MainWindow) -> None:
-    """Create the menu bar and shortcuts of `window`."""
+@dataclass(frozen=True)
+class WindowSlots:
+    """What the menus ask of the window itself, beyond its parts."""
+
+    choose_folder: Callable[[], None]
+    paste_image: Callable[[], None]
+    open_settings: Callable[[], None]
+    set_thumbnail_size: Callable[[int], None]
+    toggle_pause: Callable[[], None]
+    open_duplicates: Callable[[], None]
+
+
+def build(window: QMainWindow, parts: WindowParts, slots: WindowSlots) -> None:
+    """Create the menu bar and shortcuts of `window` (it owns the actions) over its `parts`."""
     bar = window.menuBar()
-    _file_menu(window, bar.addMenu("&File"))
-    _photo_menu(window, bar.addMenu("&Photo"))
-    _view_menu(window, bar.addMenu("&View"))
-    _tags_menu(window, bar.addMenu("&Tags"))
-    _albums_menu(window, bar.addMenu("&Albums"))
-    _indexing_menu(window, bar.addMenu("&Indexing"))
-    _tools_menu(window, bar.addMenu("&Tools"))
-    _help_menu(window, bar.addMenu("&Help"))
+    _file_menu(window, parts, slots, bar.addMenu("&File"))
+    _photo_menu(window, parts, bar.addMenu("&Photo"))
+    _view_menu(window, parts, slots, bar.addMenu("&View"))
+    _tags_menu(window, parts, bar.addMenu("&Tags"))
+    _albums_menu(window, parts, bar.addMenu("&Albums"))
+    _indexing_menu(window, parts, slots, bar.addMenu("&Indexing"))
+    _tools_menu(window, parts, slots, bar.addMenu("&Tools"))
+    _help_menu(window, parts, bar.addMenu("&Help"))
     # Down from the search field goes to the results; Esc in the results goes back to the field.
     QShortcut(
         QKeySequence(Qt.Key.Key_Down),
-        window.search_field,
-        window.results_view.setFocus,
+        parts.search_field,
+        parts.results_view.setFocus,
         context=Qt.ShortcutContext.WidgetShortcut,
     )
     QShortcut(
         QKeySequence(Qt.Key.Key_Escape),
-        window.results_view,
-        window.search_field.setFocus,
+        parts.results_view,
+        parts.search_field.setFocus,
         context=Qt.ShortcutContext.WidgetShortcut,
     )
 
 
 def _action(
-    window: MainWindow,
+    window: QMainWindow,
     menu: QMenu,
     text: str,
     slot: Callable[[], object],
     shortcut: Shortcut | None = None,
-    grid_only: bool = False,
     group: str = "Library",
+    grid: QWidget | None = None,
 ) -> QAction:
-    """A menu action; `grid_only` ones act on the selected photos; `group` is its section in F1's list."""
+    """A menu action; one with a `grid` is that grid's shortcut and acts on its selected photos; `group` is
+    its section in F1's list."""
     action = QAction(text, window)
-    action.setProperty(GROUP_PROPERTY, "Grid" if grid_only else group)
+    action.setProperty(GROUP_PROPERTY, "Grid" if grid is not None else group)
     # Called without arguments: PySide passes `triggered`'s checked flag to any slot with an optional
     # parameter (Review suggested tags once got False as its tag name).
     action.triggered.connect(lambda: slot())
     if shortcut is not None:
         action.setShortcuts(key_bindings(shortcut))
-    if grid_only:
+    if grid is not None:
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        window.results_view.addAction(action)
+        grid.addAction(action)
     menu.addAction(action)
     return action
 
 
-def _file_menu(window: MainWindow, menu: QMenu) -> None:
-    _action(window, menu, "&Add folder…", window.choose_folder, "Ctrl+O")
-    _action(window, menu, "Find photos like the &pasted image", window.paste_image, "Ctrl+Shift+V", group="Search")
+def _file_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
+    _action(window, menu, "&Add folder…", slots.choose_folder, "Ctrl+O")
+    _action(window, menu, "Find photos like the &pasted image", slots.paste_image, "Ctrl+Shift+V", group="Search")
     menu.addSeparator()
-    _action(window, menu, "&Settings…", window.open_settings, QKeySequence.StandardKey.Preferences)
+    _action(window, menu, "&Settings…", slots.open_settings, QKeySequence.StandardKey.Preferences)
     menu.addSeparator()
     _action(window, menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
     # Ctrl+V outside the search field (where it pastes text) finds photos like the clipboard's image.
@@ -94,93 +107,93 @@ def _file_menu(window: MainWindow, menu: QMenu) -> None:
         window,
         QMenu(window),
         "Find photos like the pasted image",
-        window.paste_image,
+        slots.paste_image,
         QKeySequence.StandardKey.Paste,
-        True,
+        grid=parts.results_view,
     )
     paste.setProperty(GROUP_PROPERTY, "Search")
 
 
-def _photo_menu(window: MainWindow, menu: QMenu) -> None:
-    window.actions_.add_to(menu)
+def _photo_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
+    parts.photo_actions.add_to(menu)
     menu.addSeparator()
+    field = parts.search_field
     find = _action(
         window,
         menu,
         "&Find…",
-        lambda: (window.search_field.setFocus(), window.search_field.selectAll()),
+        lambda: (field.setFocus(), field.selectAll()),
         QKeySequence.StandardKey.Find,
         group="Search",
     )
     find.setShortcuts([QKeySequence(QKeySequence.StandardKey.Find), QKeySequence("Ctrl+L")])
 
 
-def _view_menu(window: MainWindow, menu: QMenu) -> None:
+def _view_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
+    view = parts.results_view
+
     def resize(step: int) -> Callable[[], None]:
-        return lambda: window.set_thumbnail_size(window.results_view.iconSize().width() + step)
+        return lambda: slots.set_thumbnail_size(view.iconSize().width() + step)
 
     _action(window, menu, "&Larger thumbnails", resize(GRID_STEP), QKeySequence.StandardKey.ZoomIn)
     _action(window, menu, "&Smaller thumbnails", resize(-GRID_STEP), QKeySequence.StandardKey.ZoomOut)
-    menu.addAction(window.results_view.names_action)
+    menu.addAction(view.names_action)
 
 
-def _tags_menu(window: MainWindow, menu: QMenu) -> None:
-    _action(window, menu, "&Review suggested tags…", window.review_queue.review, "Ctrl+R")
-    _action(window, menu, "&New tag from the selection…", window.tags_.new_tag, "Ctrl+T")
+def _tags_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
+    _action(window, menu, "&Review suggested tags…", parts.review_queue.review, "Ctrl+R")
+    _action(window, menu, "&New tag from the selection…", parts.tag_actions.new_tag, "Ctrl+T")
 
 
-def _albums_menu(window: MainWindow, menu: QMenu) -> None:
+def _albums_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
     """Albums are made here or from the side panel (its "+" and context menu), not from the Tags menu."""
-    albums = window.albums_
-    _action(window, menu, "&New album…", lambda: new_album(window), "Ctrl+Shift+N")
+    albums = parts.album_actions
+
+    def new_album() -> None:
+        albums.ask_name("New album", "", albums.creator([]))
+
+    _action(window, menu, "&New album…", new_album, "Ctrl+Shift+N")
     smart = _action(window, menu, "New &smart album from this search…", albums.save_search)
     menu.addSeparator()
     export = _action(window, menu, "&Export…", albums.export)
     delete = _action(window, menu, "&Delete…", lambda: albums.choose("Delete album", albums.confirm_delete))
-    window.sections.new_album_wanted.connect(lambda: new_album(window))
+    parts.sections.new_album_wanted.connect(new_album)
 
     def update() -> None:
         """What can be done now: a search to save, albums to export or delete."""
-        smart.setEnabled(bool(window.query_text()))
+        smart.setEnabled(bool(parts.search.text()))
         export.setEnabled(bool(albums.albums()))
         delete.setEnabled(bool(albums.albums()))
 
     menu.aboutToShow.connect(update)
 
 
-def new_album(window: MainWindow) -> None:
-    window.albums_.ask_name("New album", "", window.albums_.creator([]))
+def _indexing_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
+    indexing = parts.indexing
+    _action(window, menu, "&Pause or resume", slots.toggle_pause)
+    _action(window, menu, "&Rescan all folders", lambda: indexing.request_scan(None), "F5")
+    _action(window, menu, "&Cancel", indexing.cancel)
 
 
-def _indexing_menu(window: MainWindow, menu: QMenu) -> None:
-    _action(window, menu, "&Pause or resume", window.toggle_pause)
-    _action(window, menu, "&Rescan all folders", lambda: window.indexing.request_scan(None), "F5")
-    _action(window, menu, "&Cancel", window.indexing.cancel)
+def _tools_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
+    _action(window, menu, "&Personalise the model…", lambda: _open_finetune(window, parts))
+    _action(window, menu, "&Models…", lambda: open_models_dialog(window, parts.state))
+    _action(window, menu, "Find near-&duplicates…", slots.open_duplicates)
 
 
-def _tools_menu(window: MainWindow, menu: QMenu) -> None:
-    _action(window, menu, "&Personalise the model…", lambda: _open_finetune(window))
-    _action(window, menu, "&Models…", lambda: open_models_dialog(window, window.state))
-    _action(window, menu, "Find near-&duplicates…", lambda: _open_duplicates(window))
-
-
-def _open_finetune(window: MainWindow) -> None:
+def _open_finetune(window: QMainWindow, parts: WindowParts) -> None:
     """The wizard and its charts (pyqtgraph: about a fifth of the window's imports) load when first opened."""
     from photosift.app.gui.finetune.wizard import open_finetune
 
-    open_finetune(window, window.state, window.thumbnails)
+    open_finetune(window, parts.state, parts.thumbnails)
 
 
-def _open_duplicates(window: MainWindow) -> None:
-    open_duplicates(window, window.state, window.thumbnails.cache_dir, lambda: window.run_query(keep_scroll=True))
-
-
-def _help_menu(window: MainWindow, menu: QMenu) -> None:
+def _help_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
     def shortcuts() -> None:
         rows = [*gather_shortcuts(window), *SEARCH_KEYS, *NAVIGATION_KEYS, *VIEWER_KEYS]
         ShortcutsDialog(rows, window).open()
 
-    _action(window, menu, "&Welcome…", lambda: window.first_run.open_welcome())
+    _action(window, menu, "&Welcome…", lambda: parts.first_run.open_welcome())
 
     _action(window, menu, "&Keyboard shortcuts", shortcuts, QKeySequence.StandardKey.HelpContents)
     _action(

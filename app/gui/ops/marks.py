@@ -10,7 +10,6 @@ photo un-favourited under `is:favourite` stays until the next search, as in othe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -24,14 +23,6 @@ from photosift.core.search.records import SearchHit
 
 FAVOURITE_KEY = "F"
 RATING_KEYS = tuple(f"Ctrl+{stars}" for stars in range(MAX_STARS + 1))  # Ctrl+0 clears
-
-
-class MarkGrid(Protocol):
-    """What the grid actions need of the window (the main window is one)."""
-
-    results_view: QListView
-
-    def current_hits(self) -> list[SearchHit]: ...
 
 
 def stars_text(stars: int) -> str:
@@ -79,9 +70,10 @@ class Marker(QObject):
 class MarkActions(QObject):
     """The grid's Favourite action and Rating submenu (F, Ctrl+0-5), for the Photo and context menus."""
 
-    def __init__(self, grid: MarkGrid, marker: Marker, parent: QWidget):
+    def __init__(self, view: QListView, selection: Callable[[], list[SearchHit]], marker: Marker, parent: QWidget):
+        """The actions are shortcuts of `view` and act on `selection()`, the selected photos."""
         super().__init__(parent)
-        self._grid, self._marker, self._parent = grid, marker, parent
+        self._view, self._selection, self._marker, self._parent = view, selection, marker, parent
         self.favourite = self._action("&Favourite", FAVOURITE_KEY, lambda ids: marker.toggle_favourite(ids))
         self.rating_menu = QMenu("&Rating", parent)
         for stars, key in enumerate(RATING_KEYS):
@@ -95,11 +87,11 @@ class MarkActions(QObject):
         action.setShortcuts(key_bindings(key))
         # The grid's own keys: F and Ctrl+digits typed in the search field stay the field's.
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._grid.results_view.addAction(action)
+        self._view.addAction(action)
         action.triggered.connect(lambda: self._run(act))
         return action
 
     def _run(self, act: Callable[[list[int]], None]) -> None:
-        hits = self._grid.current_hits()
+        hits = self._selection()
         if hits:
             act([hit.photo_id for hit in hits])
