@@ -24,8 +24,10 @@ from photosift.app.gui.finetune.estimates import (
 from photosift.app.gui.finetune.presets import VAL_FRACTION, preset_config, split_sizes
 from photosift.app.gui.finetune.problems import explain
 from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
+from photosift.app.gui.finetune.result_page import NOT_COMPARED, ResultPage
 from photosift.app.gui.finetune.runs import (
     HeldOut,
+    RunRecord,
     clear_progress,
     discard_run,
     load_record,
@@ -33,6 +35,8 @@ from photosift.app.gui.finetune.runs import (
     save_record,
     unfinished_runs,
 )
+from photosift.app.gui.presenter import CHECK_DISK
+from photosift.core.errors import EnvironmentFault
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.settings import Paths
 from photosift.training.data import split_by_image
@@ -165,3 +169,23 @@ def test_the_process_wrapper_reads_split_lines_keeps_a_log_and_reports_a_crash(q
     log = (tmp_path / "run" / "train.log").read_text().splitlines()
     assert log[0] == "$ python -m photosift.training --resume run" and "not json" in log and "Traceback: boom" in log
     assert explain(finish).title == "The training process stopped unexpectedly"
+
+
+def test_a_failed_comparison_is_worded_as_the_presenter_does_and_a_bug_is_presented(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The result page says a fault of the machine in place with what to do about it, and leaves a bug to
+    the runner's presenter (the crash dialog and the log) instead of printing it (issue 14)."""
+    record = RunRecord(tmp_path, "run", "base", "finished", "2025-01-01T00:00:00", ())
+    failures: list[BaseException] = [EnvironmentFault("The photos could not be read."), RuntimeError("a bug")]
+    presented: list[BaseException] = []
+    page = ResultPage(
+        lambda: record, lambda _record, _done, failed: failed(failures.pop(0)), lambda: "Base", presented.append
+    )
+    qtbot.addWidget(page)
+    with qtbot.waitSignal(page.compared):
+        page.initializePage()
+    assert page.comparing.text() == f"{NOT_COMPARED}: The photos could not be read. {CHECK_DISK}" and not presented
+    with qtbot.waitSignal(page.compared):
+        page.initializePage()
+    assert page.comparing.text() == f"{NOT_COMPARED}." and [str(exc) for exc in presented] == ["a bug"]

@@ -17,7 +17,7 @@ from conftest import TEST_MODELS, WAIT_MS, make_photo, make_window, open_window
 from PIL import Image
 from PySide6.QtCore import QDate, QLocale, QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QPixmap
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
@@ -26,10 +26,12 @@ from photosift.app.gui import main_window as main_window_module
 from photosift.app.gui.app import ExceptionHook, run_gui
 from photosift.app.gui.controllers import search as search_controller
 from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.presenter import CHECK_DISK
 from photosift.app.gui.widgets import thumbnails as thumbnails_module
 from photosift.app.gui.widgets.thumbnails import SMALL_LINE, THUMB_SIZE, ThumbnailCache, prune_thumbnails
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
+from photosift.core.errors import Cancelled, EnvironmentFault
 from photosift.core.library import Library
 from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT
@@ -500,6 +502,19 @@ def test_exception_hook_logs_and_tells_the_user(home: Path) -> None:
     log = (home / "logs" / "photosift.log").read_text(encoding="utf-8")
     assert "RuntimeError: a bug" in log and "Traceback" in log
     assert len(told) == 1 and "a bug" in told[0] and "photosift.log" in told[0]
+
+
+def test_exception_hook_presents_a_fault_raised_on_the_gui_thread(qtbot: QtBot, home: Path) -> None:
+    """Settings that cannot be written when a dialog's OK is pressed raise an environment fault on the GUI
+    thread: the failure presenter says it with what to do, as for an op, not the crash dialog (issue 14)."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    told: list[str] = []
+    hook = ExceptionHook(Paths(home), parent, show=lambda _parent, text: told.append(text))
+    for exc in (EnvironmentFault("Could not write the settings."), Cancelled()):
+        hook(type(exc), exc, None)
+    assert [box.text() for box in parent.findChildren(QMessageBox)] == [f"Could not write the settings. {CHECK_DISK}"]
+    assert told == [] and not (home / "logs" / "photosift.log").exists()  # no bug: nothing to report
 
 
 def test_thumbnails_of_forgotten_photos_are_pruned(home: Path, indexed: Library) -> None:

@@ -5,7 +5,7 @@ photos counted), the grid's favourite and rating actions and their keys, the vie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +20,17 @@ from test_library import open_library
 from photosift.app.gui.dialogs.shortcuts import gather_shortcuts
 from photosift.app.gui.dialogs.viewer import VIEWER_KEYS, Viewer
 from photosift.app.gui.ops.marks import MarkActions, Marker
+from photosift.app.gui.presenter import CHECK_DISK
+from photosift.app.gui.widgets import why_matched
 from photosift.app.gui.widgets.places_section import SHOWN_CITIES, PlacesSection
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
+from photosift.app.gui.widgets.why_matched import WhyMatched
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog.marks import PhotoMarks
 from photosift.core.catalog.place_rows import PlaceCount
+from photosift.core.errors import EnvironmentFault
 from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
 
@@ -233,3 +237,28 @@ def test_more_results_continue_the_search_on_show_not_the_text_typed_since(
         window.close()
         runner.shutdown()
         window.parts.thumbnails.wait()
+
+
+def test_why_it_matched_words_a_failure_as_the_presenter_does(
+    qtbot: QtBot, library: Library, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault of the machine is said in place with what to do about it, and a bug goes to the runner's
+    presenter (the crash dialog and the log), not into the label (issue 14: one triage, the presenter's)."""
+    presented: list[BaseException] = []
+    runner.set_presenter(presented.append)
+    why = WhyMatched(runner)
+    qtbot.addWidget(why)
+    why.attach(Marker(runner, lambda _: None), lambda: "red")
+
+    def failing(exc: Exception) -> Callable[..., object]:
+        def explain(*_args: object) -> object:
+            raise exc
+
+        return explain
+
+    monkeypatch.setattr(why_matched, "explain", failing(EnvironmentFault("The index could not be read.")))
+    why.show_photo(by_name(library)["tokyo"])
+    assert why.why.text() == f"Cannot explain: The index could not be read. {CHECK_DISK}" and presented == []
+    monkeypatch.setattr(why_matched, "explain", failing(RuntimeError("a bug")))
+    why.show_photo(by_name(library)["tokyo"])
+    assert [str(exc) for exc in presented] == ["a bug"] and "a bug" not in why.why.text()

@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from photosift.app.errorlog import log_exception
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.prefs import apply_theme, load_prefs
+from photosift.app.gui.presenter import FailurePresenter, failure_sentence
 from photosift.app.main import build_library, model_provider
+from photosift.core.errors import Cancelled
 from photosift.core.settings import Paths, Settings
 from photosift.resources import resource_path
 
@@ -38,17 +40,28 @@ QUIT_WAIT_MS = 500
 
 
 class ExceptionHook:
-    """`sys.excepthook` for the GUI: log the traceback, then tell the user in a dialog (GUI thread only)."""
+    """`sys.excepthook` for the GUI: a bug's traceback is logged and the user told in a dialog (GUI thread
+    only). A user error or an environment fault raised on the GUI thread itself (settings that cannot be
+    written when a dialog's OK is pressed) is no bug: it goes to the failure presenter, as an op's would."""
 
     def __init__(
-        self, paths: Paths, parent: QWidget | None, show: Callable[[QWidget | None, str], object] | None = None
+        self,
+        paths: Paths,
+        parent: QWidget | None,
+        show: Callable[[QWidget | None, str], object] | None = None,
+        present: Callable[[BaseException], None] | None = None,
     ):
         self._paths, self._parent = paths, parent
         self._show = show or (lambda parent, text: QMessageBox.critical(parent, "Photosift", text))
+        self._present = present or FailurePresenter(parent)
 
     def __call__(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        on_gui_thread = threading.current_thread() is threading.main_thread()
+        if on_gui_thread and (isinstance(exc, Cancelled) or failure_sentence(exc) is not None):
+            self._present(exc)
+            return
         log = log_exception(self._paths, exc.with_traceback(tb))
-        if threading.current_thread() is threading.main_thread():
+        if on_gui_thread:
             self._show(
                 self._parent,
                 f"Something went wrong inside Photosift ({kind.__name__}: {exc}).\n\nDetails are in {log}.",

@@ -76,7 +76,10 @@ class FailurePresenter:
     repeats the sentence in the status line so it can still be read after the box is closed."""
 
     def __init__(
-        self, parent: QWidget, status: StatusLine | None = None, shown_elsewhere: Callable[[BaseException], bool] = _no
+        self,
+        parent: QWidget | None,
+        status: StatusLine | None = None,
+        shown_elsewhere: Callable[[BaseException], bool] = _no,
     ):
         """`shown_elsewhere(exc)` may show a failure in a place of its own (the window's "no model yet"
         bar) and return True, so that it is not boxed once per action."""

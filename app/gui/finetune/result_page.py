@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.finetune.compare import THUMB, Comparison, Neighbour
 from photosift.app.gui.finetune.runs import HeldOut, RunRecord
+from photosift.app.gui.presenter import shown_in_place
 from photosift.training.recipe import recipe_lines
 
 METRICS = (
@@ -39,6 +40,7 @@ METRICS = (
 )
 GOOD, BAD = QColor("#2e7d32"), QColor("#d32f2f")
 SAME_CLASS, OTHER_CLASS = "#2e7d32", "#9e9e9e"  # frame colours of neighbours in the side by side
+NOT_COMPARED = "The side-by-side comparison could not be made"
 Compare = Callable[[RunRecord, Callable[[Comparison], None], Callable[[BaseException], None]], None]
 
 
@@ -54,9 +56,17 @@ class ResultPage(QWizardPage):
     discard_requested = Signal()
     compared = Signal()  # the side by side is shown (or could not be made)
 
-    def __init__(self, current_run: Callable[[], RunRecord], compare: Compare, current_title: Callable[[], str]):
+    def __init__(
+        self,
+        current_run: Callable[[], RunRecord],
+        compare: Compare,
+        current_title: Callable[[], str],
+        present: Callable[[BaseException], None],
+    ):
+        """`present` is the runner's presenter: a comparison that fails for a bug goes to it."""
         super().__init__()
         self._current_run, self._compare, self._current_title = current_run, compare, current_title
+        self._present = present
         self.setTitle("Result")
         self.setButtonText(QWizard.WizardButton.FinishButton, "Decide &later")
         self.verdict = QLabel(wordWrap=True)
@@ -150,8 +160,13 @@ class ResultPage(QWizardPage):
         self.compared.emit()
 
     def _comparison_failed(self, exc: BaseException) -> None:
-        self.comparing.setText(f"The side-by-side comparison could not be made: {exc}")
-        self.compared.emit()
+        """A failure the person can act on is said in place, worded as the presenter words it; a bug goes to
+        the presenter (the crash dialog and the log)."""
+        self.comparing.setText(f"{NOT_COMPARED}.")
+        try:
+            shown_in_place(lambda sentence: self.comparing.setText(f"{NOT_COMPARED}: {sentence}"), self._present)(exc)
+        finally:
+            self.compared.emit()
 
 
 def _query(comparison: Comparison, photo: HeldOut) -> QWidget:

@@ -75,7 +75,9 @@ class FineTuneWizard(QWizard):
             choose_file,
         )
         self.training_page = TrainingPage(self.paths, self.device_kind, self._current_run)
-        self.result_page = ResultPage(self._record, self._compare, lambda: state.library.spec.title)
+        self.result_page = ResultPage(
+            self._record, self._compare, lambda: state.library.spec.title, self.runner.present
+        )
         pages = (self.data_page, self.method_page, self.advanced_page, self.captions_page)
         for page_id, page in zip((DATA, METHOD, ADVANCED, CAPTIONS), pages, strict=True):
             self.setPage(page_id, page)

@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from photosift.app.gui.ops.marks import Marker, stars_text
+from photosift.app.gui.presenter import shown_in_place
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog.marks import PhotoMarks
 from photosift.core.catalog.place_rows import PlaceName
-from photosift.core.errors import PhotosiftError
 from photosift.core.library import Library
 from photosift.core.search.explain import Explanation, describe, explain, place_words
 
@@ -83,11 +83,14 @@ class WhyMatched(QWidget):
             self.show_photo(self._photo_id)
 
     def _failed(self, seq: int, exc: BaseException) -> None:
-        """A query the library refuses (edited since, a file gone) is said in place; the rest is presented."""
-        if not isinstance(exc, PhotosiftError):
-            self.runner.present(exc)
-        elif seq == self._seq:
-            self.why.setText(f"Cannot explain: {exc}")
+        """A query the library refuses (edited since, a file gone) or a fault of the machine is said in
+        place, as the presenter words it; a bug goes to the presenter."""
+
+        def say(sentence: str) -> None:
+            if seq == self._seq:
+                self.why.setText(f"Cannot explain: {sentence}")
+
+        shown_in_place(say, self.runner.present)(exc)
 
 
 def _why_text(why: Explanation) -> str:
