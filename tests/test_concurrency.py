@@ -4,6 +4,7 @@ readers need, checks and writes in one transaction, saving that never blocks sea
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,25 @@ def test_tag_reads_do_not_wait_for_a_tag_preparation(home: Path) -> None:
     finally:
         encoder.release.set()
         preparing.join()
+        library.close()
+
+
+def test_reads_of_a_library_just_opened_write_nothing(home: Path) -> None:
+    """Issue 14: the first tag read of an opened library seeded the tag vocabulary into the catalog, a write
+    on a read thread. It is seeded as the library opens; tag reads, their counts, a search and the status
+    then commit nothing (SQLite's data_version moves when another connection commits)."""
+    library = open_tag_library(home)
+    other = sqlite3.connect(library.paths.database)
+    try:
+        before = other.execute("PRAGMA data_version").fetchone()
+        tags = library.tags.tags()
+        assert len(tags) > 300 and library.tags.tag(tags[0].name) == tags[0]
+        library.tags.counts()
+        library.search(f"red tag:{tags[0].name}")
+        library.status()
+        assert other.execute("PRAGMA data_version").fetchone() == before
+    finally:
+        other.close()
         library.close()
 
 
