@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from photosift.core.imageio import PHOTO_EXTENSIONS
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec, load_spec
 from photosift.core.settings import Paths
@@ -19,6 +21,22 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def photo_files(source: str, limit: int) -> list[Path]:
+    """The first `limit` photos of a shared data set (`../shared/data/SOURCE`), in path order."""
+    folder = SHARED_DATA / source
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} not found")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_EXTENSIONS)[:limit]
+
+
+def linked_folder(folder: Path, files: list[Path]) -> Path:
+    """A new folder of symbolic links to `files`, numbered in order: the shared photos are never copied."""
+    folder.mkdir(parents=True)
+    for i, path in enumerate(files):
+        os.symlink(path, folder / f"{i:05}{path.suffix.lower()}")
+    return folder
 
 
 def indexing_rate(library: Library, folder: Path) -> float:

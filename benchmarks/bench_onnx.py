@@ -25,27 +25,25 @@ import dataclasses
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, indexing_rate, random_weights_spec
+from _common import indexing_rate, linked_folder, photo_files, random_weights_spec
+from _rclip import rclip_home, rclip_seconds, rclip_spec
 
 from photosift.core.catalog import Catalog
-from photosift.core.imageio import PHOTO_EXTENSIONS, load_image
+from photosift.core.imageio import load_image
 from photosift.core.indexer import default_decode_workers
 from photosift.core.library import CPU_BATCH, Library
 from photosift.core.models.encoder import Encoder
-from photosift.core.models.onnx_export import OnnxExport
+from photosift.core.models.onnx_cache import OnnxExport
 from photosift.core.models.onnx_runtime import OnnxTowers, model_threads
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths, Settings
 
-RCLIP_ARCHITECTURE, RCLIP_SIZE = "ViT-B-32-256", 256  # what rclip 3 runs (its model_download.MODEL_SUBDIR)
-RCLIP_SUBDIR = "ViT-B-32-256-datacomp_s34b_b86k"
 TOP_K = 10
 
 Encode = Callable[[np.ndarray], np.ndarray]
@@ -58,20 +56,6 @@ def cpu_counters() -> tuple[int, int]:
     except OSError:
         return 0, 0
     return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
-
-
-def photo_files(source: str, limit: int) -> list[Path]:
-    folder = SHARED_DATA / source
-    if not folder.is_dir():
-        raise SystemExit(f"{folder} not found")
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_EXTENSIONS)[:limit]
-
-
-def linked_folder(folder: Path, files: list[Path]) -> Path:
-    folder.mkdir(parents=True)
-    for i, path in enumerate(files):
-        os.symlink(path, folder / f"{i:05}{path.suffix.lower()}")
-    return folder
 
 
 def preprocessed(encoder: Encoder, files: list[Path]) -> np.ndarray:
@@ -124,44 +108,6 @@ def top_k_agreement(a: np.ndarray, b: np.ndarray) -> float:
 
     na, nb = neighbours(a), neighbours(b)
     return float(np.mean([len(set(x) & set(y)) / TOP_K for x, y in zip(na, nb, strict=True)]))
-
-
-def rclip_home(export: OnnxExport, datadir: Path) -> None:
-    """Lay our export where rclip looks before downloading, with the input name rclip feeds."""
-    import onnx
-    import open_clip
-
-    models = datadir / RCLIP_SUBDIR
-    models.mkdir(parents=True)
-    for source, name in ((export.image, "visual.onnx"), (export.text, "textual.onnx")):
-        graph = onnx.load(str(source))
-        old = graph.graph.input[0].name
-        graph.graph.input[0].name = "input"
-        for node in graph.graph.node:
-            node.input[:] = ["input" if x == old else x for x in node.input]
-        onnx.save(graph, str(models / name))
-    vocab = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
-    (datadir / "tokenizer").mkdir()
-    shutil.copy(vocab, datadir / "tokenizer" / vocab.name)
-
-
-def rclip_seconds(rclip: str, datadir: Path, folder: Path) -> float:
-    """Wall time of one whole `rclip` command that indexes `folder` from scratch and answers a query."""
-    for db in datadir.glob("db.sqlite3*"):
-        db.unlink()
-    env = {**os.environ, "RCLIP_DATADIR": str(datadir), "HF_HUB_OFFLINE": "1"}
-    start = time.perf_counter()
-    subprocess.run([rclip, "-f", "-t", "1", "a photo"], cwd=folder, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def benchmark_spec(name: str, paths: Paths, for_rclip: bool) -> ModelSpec:
-    spec = random_weights_spec(name, paths)
-    if for_rclip:
-        spec = dataclasses.replace(
-            spec, name="vit-b-32-256", architecture=RCLIP_ARCHITECTURE, image_size=RCLIP_SIZE, resize=RCLIP_SIZE
-        )
-    return spec
 
 
 def parse_args() -> argparse.Namespace:
@@ -217,7 +163,9 @@ def setup(args: argparse.Namespace, scratch: Path) -> Bench:
         (Path(cache) / "models").mkdir(parents=True, exist_ok=True)
         os.symlink(Path(cache).resolve() / "models", paths.models)
     paths.ensure()
-    spec = benchmark_spec(args.model, paths, for_rclip=bool(args.rclip))
+    spec = random_weights_spec(args.model, paths)
+    if args.rclip:
+        spec = rclip_spec(spec)
     encoder = Encoder(spec, paths, "cpu", runtime="auto")
     start = time.perf_counter()
     encoder.load()
@@ -244,7 +192,7 @@ def setup(args: argparse.Namespace, scratch: Path) -> Bench:
         args.workers or default_decode_workers("cpu"),
     )
     if args.rclip:
-        rclip_home(export, scratch / "rclip")
+        rclip_home(export.image, export.text, scratch / "rclip")
         bench.rclip_start = rclip_seconds(args.rclip, scratch / "rclip", linked_folder(scratch / "one", files[:1]))
         print(f"rclip start-up and one photo: {bench.rclip_start:.1f} s (subtracted from its times)")
     return bench

@@ -65,17 +65,19 @@ def photosift_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "photosift.app", *args]
 
 
-def median_seconds(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float, int]:
+def median_seconds(
+    command: list[str], env: dict[str, str], runs: int, cwd: Path | None = None
+) -> tuple[float, float, int]:
     """The median wall time and median CPU time (user + system) of `runs` runs of `command`, and the exit
     code of the last. On a loaded machine the CPU time is the steadier figure: the wall time includes
     waiting for a core. Where bytecode is kept, one unmeasured run first fills its cache."""
     if "PYTHONPYCACHEPREFIX" in env:
-        subprocess.run(command, env=env, capture_output=True, check=False)
+        subprocess.run(command, env=env, cwd=cwd, capture_output=True, check=False)
     times, cpu, code = [], [], 0
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        code = subprocess.run(command, env=env, capture_output=True, check=False).returncode
+        code = subprocess.run(command, env=env, cwd=cwd, capture_output=True, check=False).returncode
         times.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
