@@ -101,8 +101,11 @@ def window():
 
 gui_app.build_library = lambda paths, settings, model: open_library(paths.root, CpuPacedEncoder(), settings)
 gui_app.shut_down = shut_down_at_once
+def watch_progress():
+    window().parts.runner.progress.connect(close_when_indexing)
+
 # The window's frame shows first; its runner exists once the library has opened.
-QTimer.singleShot(0, lambda: window().opened.connect(lambda: window().parts.runner.progress.connect(close_when_indexing)))
+QTimer.singleShot(0, lambda: window().opened.connect(watch_progress))
 paths = Paths.default()
 end_process(gui_app.run_gui(paths, load_settings(paths)))
 """
