@@ -14,11 +14,13 @@ from finetune_helpers import TRAIN_MS, main_window, prepared_run, tiny_library
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 from test_gui import WAIT_MS
+from test_packaging import decoy_folder
 
 from photosift.app.gui.finetune import DATA, RESULT, TRAINING, training_page
 from photosift.app.gui.finetune.process import TrainerProcess
 from photosift.app.gui.finetune.runs import LOG_FILE, load_record
 from photosift.app.gui.finetune.wizard import FineTuneWizard
+from photosift.core.settings import Paths
 
 
 def evaluated_epochs(log: Path) -> int:
@@ -143,3 +145,19 @@ def test_cancelling_a_running_run_discards_it(
         button(box, "Discard it").click()
         assert not wizard.isVisible() and not wizard.training_page.running() and not record.run_dir.exists()
     library.close()
+
+
+def test_the_wizards_trainer_started_beside_decoy_packages_is_ours(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wizard's trainer process starts in the app's current folder: packages there named like ours
+    (`photosift/`, `training/`) are not run in its place (issue 14; the command line's `photosift train`
+    is tested from such a folder in test_packaging.py)."""
+    monkeypatch.chdir(decoy_folder(tmp_path / "work"))
+    trainer = TrainerProcess(Paths(tmp_path / "home"), tmp_path / "trainer.log")
+    lines: list[str] = []
+    trainer.line.connect(lines.append)
+    with qtbot.waitSignal(trainer.ended, timeout=120_000):
+        trainer.start(["--help"])
+    output = "\n".join(lines)
+    assert "--data" in output and "DECOY" not in output
