@@ -21,10 +21,9 @@ from photosift.core.catalog.catalog import absolute_path
 from photosift.core.catalog.embeddings import as_stored
 from photosift.core.catalog.marks import MarkStore
 from photosift.core.catalog.model_rows import StoredModel, delete_model, stored_models
-from photosift.core.catalog.photo_filters import PhotoDate, dated_order, photo_dates
+from photosift.core.catalog.photo_filters import PhotoDate, photo_dates, timeline_page
 from photosift.core.catalog.records import PhotoResult
 from photosift.core.catalog.skipped import SkippedFile, skipped_files
-from photosift.core.duplicates.store import duplicate_photo_ids
 from photosift.core.errors import Cancelled, UserError
 from photosift.core.imageio import retryable_failures
 from photosift.core.indexer import ImageEncoder, IndexReport, default_decode_workers, embed_photos
@@ -247,11 +246,12 @@ class Library(LibrarySearch):
         which); photos gone meanwhile are left out."""
         return photo_dates(self.catalog.engine, photo_ids)
 
-    def timeline(self, hide_duplicates: bool = False) -> list[tuple[int, PhotoDate]]:
-        """Every photo newest first with its date (the window's home view groups them by month), less the
-        photos marked as near-duplicates when `hide_duplicates`."""
-        hidden = duplicate_photo_ids(self.catalog.engine) if hide_duplicates else set()
-        return [dated for dated in dated_order(self.catalog.engine, None, newest_first=True) if dated[0] not in hidden]
+    def timeline_page(
+        self, offset: int, limit: int, hide_duplicates: bool = False
+    ) -> tuple[list[tuple[int, PhotoDate]], int]:
+        """A page of every photo, newest first, with its date (the window's home view groups them by month),
+        less the photos marked as near-duplicates when `hide_duplicates`; and how many photos there are."""
+        return timeline_page(self.catalog.engine, offset, limit, hide_duplicates)
 
     # Tags ----------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 from photosift.core.catalog import Catalog
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import write_transaction
-from photosift.core.catalog.photo_filters import capture_order
+from photosift.core.catalog.photo_filters import capture_order, dated_order, timeline_page
 from photosift.core.search.filter_index import FilterIndex
 from photosift.core.search.photo_columns import PhotoColumns
 from photosift.core.search.ranking import allowed_photo_ids
@@ -227,4 +227,32 @@ def test_an_answer_is_kept_read_only_until_the_catalog_changes(tmp_path: Path) -
     assert again is not first and again is not None
     assert again.tolist() == sorted(allowed_photo_ids(catalog.engine, sources, filters) or ())
     index.close()
+    catalog.close()
+
+
+def test_a_timeline_page_is_that_slice_of_every_photo_in_date_order(tmp_path: Path) -> None:
+    """The home view's pages read only as far as the page from two ordered streams (dated photos, and
+    photos dated by their files); page by page they must be what sorting every photo gives, with ties in
+    id order, a photo left with no file out, and photos marked as duplicates hidden on request."""
+    catalog = build_catalog(tmp_path / "catalog.sqlite3", np.random.default_rng(7), 300)
+    tie = datetime(2013, 5, 5, 12)
+    with write_transaction(catalog.engine) as conn:
+        conn.execute(s.photos.update().where(s.photos.c.id.in_([40, 12, 25])).values(taken_at=tie))
+        conn.execute(s.files.delete().where(s.files.c.photo_id == 20))
+        conn.execute(s.duplicate_groups.insert(), [{"id": 1, "best_photo_id": 30, "found_at": tie}])
+        marks = [
+            {"photo_id": i, "group_id": 1, "similarity": 0.99, "duplicate": i != 30, "by_user": False}
+            for i in (30, 31, 12)
+        ]
+        conn.execute(s.duplicate_members.insert(), marks)
+    everything = dated_order(catalog.engine, None, newest_first=True)
+    hidden = {31, 12}
+    for hide in (False, True):
+        expected = [row for row in everything if not hide or row[0] not in hidden]
+        assert 20 not in dict(expected) and len(expected) == 299 - 2 * hide
+        for offset, limit in ((0, 1), (0, 50), (37, 50), (250, 100), (299, 10)):
+            page, total = timeline_page(catalog.engine, offset, limit, hide)
+            assert (page, total) == (expected[offset : offset + limit], len(expected)), (hide, offset)
+    tied = [i for i, _ in everything if i in (40, 12, 25)]
+    assert tied == [12, 25, 40]
     catalog.close()

@@ -43,8 +43,9 @@ def test_a_photo_is_found_by_any_spelling_of_its_path(
 
 def test_the_timeline_lists_every_photo_newest_first_with_its_date(dated: Library) -> None:
     ids = ids_by_name(dated)
-    timeline = dated.timeline()
-    assert [photo_id for photo_id, _ in timeline] == [ids["new"], ids["middle"], ids["old"]]
+    timeline, total = dated.timeline_page(0, 10)
+    assert [photo_id for photo_id, _ in timeline] == [ids["new"], ids["middle"], ids["old"]] and total == 3
     assert all(date.from_file for _, date in timeline)  # no capture date: the file's time dates them
     assert dated.photo_dates([ids["old"], 10_000]) == {ids["old"]: timeline[-1][1]}  # a photo gone is left out
-    assert dated.timeline(hide_duplicates=True) == timeline  # none marked
+    assert dated.timeline_page(0, 10, hide_duplicates=True) == (timeline, 3)  # none marked
+    assert dated.timeline_page(1, 1) == (timeline[1:2], 3)

@@ -15,7 +15,20 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Engine, String, and_, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Engine,
+    String,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from photosift.core.catalog import schema as s
 from photosift.core.catalog.database import IN_CHUNK
@@ -77,6 +90,51 @@ def dated_order(engine: Engine, photo_ids: Collection[int] | None, newest_first:
     dates = photo_dates(engine, photo_ids)
     # sorted() is stable, also with reverse=True, so equal times keep the order of ids
     return sorted(dates.items(), key=lambda item: item[1].when, reverse=newest_first)
+
+
+def timeline_page(
+    engine: Engine, offset: int, limit: int, hide_duplicates: bool = False
+) -> tuple[list[tuple[int, PhotoDate]], int]:
+    """Photos `offset` to `offset + limit` of the timeline (every photo with a file, in `dated_order`'s
+    order: newest first, ties in id order) with their dates, and how many photos the timeline holds; with
+    `hide_duplicates`, less the photos marked as near-duplicates.
+
+    Reads `offset + limit` rows from each of two ordered streams, not every photo: the photos with a
+    capture date along the `taken_at` index, and those without one (screenshots, scans: few) by their
+    oldest file's time. The home view's first page of a million photos then takes tens of milliseconds,
+    where dating and sorting them all took seconds a page (benchmarks/bench_window.py).
+    """
+    photos, files = s.photos, s.files
+    wanted = offset + limit
+    has_file = select(files.c.photo_id).where(files.c.photo_id == photos.c.id).exists()
+    hidden = select(s.duplicate_members.c.photo_id).where(s.duplicate_members.c.duplicate)
+    shown = photos.c.id.not_in(hidden) if hide_duplicates else true()
+    dated = (
+        select(photos.c.id, photos.c.taken_at)
+        .where(photos.c.taken_at.is_not(None), has_file, shown)
+        .order_by(photos.c.taken_at.desc(), photos.c.id)
+        .limit(wanted)
+    )
+    oldest = func.min(files.c.mtime_ns)
+    undated = (
+        select(photos.c.id, oldest)
+        .join(files, files.c.photo_id == photos.c.id)
+        .where(photos.c.taken_at.is_(None), shown)
+        .group_by(photos.c.id)
+        .order_by(oldest.desc(), photos.c.id)
+        .limit(wanted)
+    )
+    counted = select(func.count(files.c.photo_id.distinct()))
+    if hide_duplicates:
+        counted = counted.where(files.c.photo_id.not_in(hidden))
+    with engine.connect() as conn:
+        rows = [(int(i), PhotoDate(taken_at, False)) for i, taken_at in conn.execute(dated)]
+        rows += [(int(i), PhotoDate(datetime.fromtimestamp(ns / 1e9), True)) for i, ns in conn.execute(undated)]
+        total = int(conn.execute(counted).scalar_one())
+    # As dated_order: ids ascending, then a stable sort by date, newest first.
+    rows.sort(key=lambda row: row[0])
+    rows.sort(key=lambda row: row[1].when, reverse=True)
+    return rows[offset:wanted], total
 
 
 def photo_dates(engine: Engine, photo_ids: Collection[int] | None = None) -> dict[int, PhotoDate]:

@@ -7,6 +7,7 @@ run on a worker thread (they may touch the disk).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -144,10 +145,10 @@ def timeline_op(offset: int, limit: int) -> Callable[[Library], TimelinePage]:
     """An op for the task runner: one page of the home view's timeline."""
 
     def op(library: Library) -> TimelinePage:
-        ordered = library.timeline(library.settings.hide_duplicates)
-        page = library.page([(photo_id, None) for photo_id, _ in ordered], offset, limit)
-        dates = {photo_id: date.when for photo_id, date in ordered[offset : offset + limit]}
-        return TimelinePage(page, len(ordered), dates)
+        dated, total = library.timeline_page(offset, limit, library.settings.hide_duplicates)
+        shown = library.page([(photo_id, None) for photo_id, _ in dated], 0, limit)
+        page = dataclasses.replace(shown, offset=offset, has_more=total > offset + limit)
+        return TimelinePage(page, total, {photo_id: date.when for photo_id, date in dated})
 
     return op
 
