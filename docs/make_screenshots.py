@@ -5,9 +5,10 @@
 
 A real main window over a temporary library of a copy of the shared photos, their file times spread over
 a year so that the timeline has months: the timeline of the empty search field, the results grid after a
-search, the context menu with its "Add to album" submenu, the viewer, a query with photos as chips, the
-first-run wizard, the settings and shortcuts dialogs, and the main window in the dark theme. `--only`
-writes the screenshots named and leaves the others as they are.
+search (also at the largest thumbnails with names, and at the smallest), the context menu with its "Add
+to album" submenu, the viewer, a query with photos as chips, the first-run wizard, the settings and
+shortcuts dialogs, and the main window in the dark theme. `--only` writes the screenshots named and
+leaves the others as they are.
 Rendering is offscreen, so it runs on a machine without a display; with QT_QPA_PLATFORM=xcb it renders
 in an X server (Xvfb), as the README's screenshots were. The model is the tiny test model by default
 (random weights, so the ranking means nothing, but the photos, layout and widgets are the real ones); pass
@@ -37,7 +38,7 @@ from screens import OUT, close_window, save, settle, wait_until  # noqa: E402
 from photosift.app.gui.dialogs.settings import SettingsDialog  # noqa: E402
 from photosift.app.gui.dialogs.shortcuts import NAVIGATION_KEYS, ShortcutsDialog, gather_shortcuts  # noqa: E402
 from photosift.app.gui.main_window import MainWindow  # noqa: E402
-from photosift.app.gui.prefs import apply_theme  # noqa: E402
+from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, apply_theme  # noqa: E402
 from photosift.app.main import model_provider  # noqa: E402
 from photosift.app.tasks import TaskRunner  # noqa: E402
 from photosift.core.catalog import Catalog  # noqa: E402
@@ -105,6 +106,14 @@ def photograph(window: MainWindow, only: Collection[str]) -> None:
     show_first_screen(window)
     shoot(window, "main-window")
     shoot(context_menu(window, 2), "context-menu")
+    for name, size, names in (("grid-large", THUMBNAIL_MAX, True), ("grid-small", THUMBNAIL_MIN, False)):
+        if not only or name in only:
+            window.parts.results_view.names_action.setChecked(names)
+            window.set_thumbnail_size(size)
+            show_first_screen(window)
+            shoot(window, name)
+    window.parts.results_view.names_action.setChecked(False)
+    window.set_thumbnail_size(window.prefs.thumbnail_size)
 
     window.open_viewer(0)
     wait_until(lambda: window.parts.viewer.isVisible())
