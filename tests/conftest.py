@@ -38,7 +38,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TEST_MODELS = Path(__file__).resolve().parent / "models"
 TINY_SPEC = TEST_MODELS / "tiny.json"
-WAIT_MS = 5000  # a GUI test's wait for a signal: generous on a loaded 2-core machine; it ends when the signal comes
+# A GUI test's wait for a signal or a condition; it ends as soon as that comes, so only a failing test waits
+# it out. 20 s: in a whole run beside two busy processes on 2 cores, indexing 9 photos in a window took 6.8 s
+# (0.3 s alone on a quiet host), and the tiny model's first build and the OCR models' first load take seconds.
+WAIT_MS = 20_000
 # How long a `photosift watch` process may take to say something: it imports torch and loads a model first,
 # which took over 60 s on a CI host loaded by other jobs and 120 s at load 8 on 2 cores (a wait, not a sleep:
 # it ends at the line).

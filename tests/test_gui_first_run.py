@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TEST_MODELS, make_colour_classes
+from conftest import TEST_MODELS, WAIT_MS, make_colour_classes
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWizard
@@ -31,7 +31,6 @@ from photosift.core.models.encoder import Encoder, select_device
 from photosift.core.models.registry import BUILTIN_SPECS_DIR, ModelRegistry
 from photosift.core.settings import Paths, Settings, load_settings
 
-WAIT_MS = 20_000  # building the tiny model and indexing with it on a loaded 2-core machine
 PHOTOS = 6  # two per colour
 
 

@@ -14,6 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from conftest import WAIT_MS
 from PIL import Image
 from PySide6.QtCore import QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
@@ -32,7 +33,6 @@ from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
 from photosift.core.search.records import SearchHit, SearchPage
 
-WAIT_MS = 5000
 ASPECTS = (1.5, 2 / 3, 4 / 3, 1.0, 3.0, 0.75, 16 / 9)  # landscape, portrait, square, panorama
 PAGE = 50
 

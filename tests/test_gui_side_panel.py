@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_photo
+from conftest import WAIT_MS, make_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTreeWidgetItem
@@ -19,7 +19,6 @@ from photosift.app.gui.widgets.side_panel import OFFLINE_TIP, SidePanel
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import FolderInfo, PhotoInfo
 
-WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 HOLIDAY = FolderInfo(1, "/photos/Holiday", "ok", 1204, 3, None)
 USB = FolderInfo(2, "/media/usb/Archive", "offline", 57, 0, None)
 CAMERA = FolderInfo(3, "/photos/camera", "ok", 8, 0, None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_colour_classes, make_photo, sync_runner
+from conftest import WAIT_MS, make_colour_classes, make_photo, sync_runner
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QApplication, QMenu
@@ -27,7 +27,6 @@ from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import Library
 
-WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 COLOURS = ("red", "green", "blue")
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import WAIT_MS
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QPixmap
@@ -24,7 +25,6 @@ from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.gui.widgets.thumbnails import SMALL_LINE, TIERS, ThumbnailCache, thumbnail_size, tier_for
 from photosift.core.search.records import SearchHit, SearchPage
 
-WAIT_MS = 5000
 SHAPES = {"3:2": (3000, 2000), "16:9": (3200, 1800), "2:3": (2000, 3000)}  # landscape, wide, portrait
 ASPECTS = (1.5, 2 / 3, 4 / 3, 1.0, 3.0, 0.75, 16 / 9, 4.0, 0.25)
 

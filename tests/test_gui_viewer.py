@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import make_photo
+from conftest import WAIT_MS, make_photo
 from PIL import ExifTags, Image
 from PySide6.QtCore import QLocale, QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QWheelEvent
@@ -27,8 +27,6 @@ from photosift.app.tasks import TaskRunner
 from photosift.core.imageio import CORRUPT
 from photosift.core.library import Library
 from photosift.core.search.records import SearchPage
-
-WAIT_MS = 5000  # generous on a loaded 2-core machine; waits end as soon as the signal arrives
 
 
 def camera_photo(path: Path) -> Path:

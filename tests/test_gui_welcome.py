@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import safetensors.torch
-from conftest import TEST_MODELS, leave_partial_download
+from conftest import TEST_MODELS, WAIT_MS, leave_partial_download
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QWizard
 from pytestqt.qtbot import QtBot
@@ -30,8 +30,6 @@ from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec, WeightsSource, load_spec
 from photosift.core.progress import CancelToken, Progress, ProgressCallback
 from photosift.core.settings import Paths
-
-WAIT_MS = 10_000  # building the tiny model twice on a loaded 2-core machine; waits end at the signal
 
 
 class Chooser:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_photo
+from conftest import WAIT_MS, make_photo
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from test_gui import make_window
@@ -29,8 +29,6 @@ from photosift.core.ocr.reader import MODES, OcrReport
 from photosift.core.progress import Progress
 from photosift.core.search.records import SearchHit
 from photosift.core.settings import Paths, Settings, load_settings
-
-WAIT_MS = 20_000  # the first read loads the OCR models: seconds on a loaded 2-core machine
 
 
 @pytest.fixture
