@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import FakeEncoder, make_photo, open_window
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -20,7 +20,7 @@ from test_gui import WAIT_MS, colour_of, make_window, search
 from test_library import fake_spec, open_library
 
 from photosift.app.gui.controllers.first_run import is_first_run
-from photosift.app.gui.controllers.indexing import PAUSED, RunOutcome
+from photosift.app.gui.controllers.indexing import PAUSED, IndexingController, RunOutcome
 from photosift.app.gui.controllers.settings import apply_changes
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.ops.folders import confirm_remove_folder
@@ -93,6 +93,23 @@ def test_watched_folder_changes_show_up_without_a_restart(qtbot: QtBot, window: 
     (photos / "green" / "green-0.jpg").unlink()
     qtbot.waitUntil(lambda: window.parts.results_model.rowCount() == 9, timeout=WATCH_MS)
     assert not any(h.path.endswith("green-0.jpg") for h in window.parts.results_model.hits())
+
+
+def test_only_a_watching_controller_runs_its_offline_check(qtbot: QtBot, indexed: Library) -> None:
+    """A controller that never watches (the OCR pass's in tests) holds no running timer: one that did, dropped
+    by the garbage collector on a worker thread, left Qt a timer it cannot stop from there, and a test run
+    crashed in Qt when it fired 30 s later. The window's controller runs it once it watches, and stops it."""
+    runner = TaskRunner(indexed)
+    try:
+        idle = IndexingController(runner)
+        assert not any(timer.isActive() for timer in idle.findChildren(QTimer))
+        idle.watch()
+        qtbot.waitUntil(lambda: idle.watching, timeout=WAIT_MS)
+        assert any(timer.isActive() for timer in idle.findChildren(QTimer))
+        idle.stop_watching()
+        assert not any(timer.isActive() for timer in idle.findChildren(QTimer))
+    finally:
+        runner.shutdown()
 
 
 def test_start_up_catches_up_with_changes_made_while_closed(qtbot: QtBot, indexed: Library, photos: Path) -> None:

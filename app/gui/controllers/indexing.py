@@ -61,9 +61,11 @@ class IndexingController(QObject):
         self._watcher: FolderWatcher | None = None
         self._closing = False
         self._disk_changed.connect(self.request_scan)
+        # Started by `watch`, not here: a controller that never watches (tests, the OCR pass's) must hold no
+        # running timer, or one dropped by the garbage collector on a worker thread leaves Qt a timer it
+        # cannot stop from there, which fires into freed memory (a test run crashed so).
         self._offline_timer = QTimer(self, interval=OFFLINE_CHECK_MS)
         self._offline_timer.timeout.connect(self._check_offline)
-        self._offline_timer.start()
 
     # Requests ---------------------------------------------------------------------------------------
 
@@ -144,6 +146,8 @@ class IndexingController(QObject):
         Starting a native watch walks every sub-folder (inotify needs one watch per directory), which
         takes seconds on a large library, so it happens on a worker thread; only the swap is here."""
         polling = self.runner.library.settings.watch_polling
+        if not self._closing:
+            self._offline_timer.start()  # folders that come back online are rescanned and watched
 
         def start(lib: Library) -> FolderWatcher | None:
             watcher = FolderWatcher([f.path for f in lib.folders()], self._disk_changed.emit, polling=polling)
