@@ -5,6 +5,7 @@ switch keeps the old model serving until it is done, settings apply and persist,
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -110,6 +111,24 @@ def test_only_a_watching_controller_runs_its_offline_check(qtbot: QtBot, indexed
         assert not any(timer.isActive() for timer in idle.findChildren(QTimer))
     finally:
         runner.shutdown()
+
+
+def test_a_watcher_that_starts_as_the_window_closes_is_stopped(indexed: Library) -> None:
+    """The watcher starts on a worker; closing the window stops watching and shuts the runner down, after
+    which no callback reaches the GUI thread. A watcher handed over by such a callback ran on unstopped
+    (three GUI tests each left one behind); it is now handed over on the worker itself."""
+    before = {t.ident for t in threading.enumerate() if t.name == "folder-watcher"}
+    runner = TaskRunner(indexed)
+    indexing = IndexingController(runner)
+    indexing.watch()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not {t.ident for t in threading.enumerate() if t.name == "folder-watcher"} - before:
+        assert time.monotonic() < deadline, "the watcher never started"
+        time.sleep(0.01)  # not qtbot.wait: the GUI thread must not deliver the worker's callback meanwhile
+    indexing.stop_watching()  # as the window's close does
+    runner.shutdown()
+    left = {t.ident for t in threading.enumerate() if t.name == "folder-watcher" and t.is_alive()} - before
+    assert not left and not indexing.watching
 
 
 def test_start_up_catches_up_with_changes_made_while_closed(qtbot: QtBot, indexed: Library, photos: Path) -> None:

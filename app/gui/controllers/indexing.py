@@ -10,6 +10,7 @@ until Resume; Cancel stops the run but lets later changes start new ones.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class IndexingController(QObject):
         self._token: CancelToken | None = None
         self._paused = False
         self._watcher: FolderWatcher | None = None
+        self._watch_lock = threading.Lock()  # `_watcher` and `_closing`, set from a worker by `watch`
         self._closing = False
         self._disk_changed.connect(self.request_scan)
         # Started by `watch`, not here: a controller that never watches (tests, the OCR pass's) must hold no
@@ -144,20 +146,26 @@ class IndexingController(QObject):
         """(Re)start watching the library's folders, natively or by polling as the settings say.
 
         Starting a native watch walks every sub-folder (inotify needs one watch per directory), which
-        takes seconds on a large library, so it happens on a worker thread; only the swap is here."""
+        takes seconds on a large library, so it happens on a worker thread, which also swaps the new watcher
+        in (and stops the old one) under `_watch_lock`."""
         polling = self.runner.library.settings.watch_polling
         if not self._closing:
             self._offline_timer.start()  # folders that come back online are rescanned and watched
 
-        def start(lib: Library) -> FolderWatcher | None:
-            watcher = FolderWatcher([f.path for f in lib.folders()], self._disk_changed.emit, polling=polling)
-            watcher.start()
-            if self._closing:  # the window closed meanwhile: nobody would stop it
-                watcher.stop()
-                return None
-            return watcher
+        def start(lib: Library) -> None:
+            started = FolderWatcher([f.path for f in lib.folders()], self._disk_changed.emit, polling=polling)
+            started.start()
+            # Handed over here, on the worker, not by a callback on the GUI thread: a runner shut down as the
+            # window closes delivers no more callbacks, and the watcher would have run on unstopped.
+            with self._watch_lock:
+                if self._closing:  # the window closed meanwhile
+                    replaced = started
+                else:
+                    replaced, self._watcher = self._watcher, started
+            if replaced is not None:
+                replaced.stop()
 
-        self.runner.run_op(start, self._use_watcher, self.run_finished.emit)
+        self.runner.run_op(start, lambda _: None, self.run_finished.emit)
 
     @property
     def watching(self) -> bool:
@@ -166,17 +174,11 @@ class IndexingController(QObject):
 
     def stop_watching(self) -> None:
         self._offline_timer.stop()
-        self._closing = True
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
-
-    def _use_watcher(self, watcher: FolderWatcher | None) -> None:
-        old, self._watcher = self._watcher, watcher
-        if self._closing:
-            old, self._watcher = watcher, None  # the window closed while this one started
-        if old is not None:
-            self.runner.run_op(lambda _: old.stop(), lambda _: None, self.run_finished.emit)
+        with self._watch_lock:
+            self._closing = True
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
 
     def _check_offline(self) -> None:
         def back_online(lib: Library) -> list[str]:
