@@ -18,7 +18,7 @@ import logging
 import platform
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from PIL import Image
 
 from photosift.core.errors import EnvironmentFault, ModelDownloadError, ModelError, UserError
 from photosift.core.models.files import fetch_missing
-from photosift.core.models.onnx_cache import OnnxExportError, cached_export
+from photosift.core.models.onnx_cache import OnnxExport, OnnxExportError, cached_export
 from photosift.core.models.onnx_runtime import OnnxTowers, model_threads, open_towers
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import DEVICE_KINDS, ModelSpec
@@ -206,7 +206,7 @@ class Encoder:
             self._ensure_model(progress, cancel)
             self._ensure_tokenizer()
         else:
-            self._onnx_token_ids(towers, [""])  # its tokenizer: the saved one, or open_clip's
+            self._onnx_tokenizer(towers)  # ready for the first search: the saved one, or open_clip's
 
     def prepare_bundled_tokenizer(self) -> None:
         """Make the text tokenizer ready now if that needs no download and no export; else nothing.
@@ -287,7 +287,7 @@ class Encoder:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
         towers = self._ensure_onnx(no_progress, None)
         if towers is not None:
-            return self._unit_vectors(towers.encode_texts(self._onnx_token_ids(towers, list(texts))))
+            return self._unit_vectors(towers.encode_texts(self._onnx_tokenizer(towers)(list(texts))))
         import torch
 
         tokens = self._ensure_tokenizer()(list(texts))
@@ -297,29 +297,33 @@ class Encoder:
             features = model.encode_text(tokens.to(self._device))  # type: ignore[operator]
             return self._unit_vectors(features.float().cpu().numpy())
 
-    def _onnx_token_ids(self, towers: OnnxTowers, texts: list[str]) -> npt.NDArray[np.int64]:
-        """Token ids for the onnxruntime text tower: from the tokenizer saved with its export (no torch or
-        open_clip to import), or open_clip's where none was saved."""
-        with self._lock:
-            if self._saved_tokenizer is None:
-                self._saved_tokenizer = towers.export.tokenizer()
-            saved = self._saved_tokenizer
+    def _onnx_tokenizer(self, towers: OnnxTowers) -> Callable[[list[str]], npt.NDArray[np.int64]]:
+        """The onnxruntime text tower's tokenizer: the one saved with its export, or open_clip's where none
+        was saved."""
+        saved = self._saved_tokenizer_of(towers.export)
         if saved is not None:
-            return saved(texts)
-        return np.asarray(self._ensure_tokenizer()(texts).numpy(), dtype=np.int64)
+            return saved
+        tokenizer = self._ensure_tokenizer()
+        return lambda texts: np.asarray(tokenizer(texts).numpy(), dtype=np.int64)
 
     def _cached_export_tokenizer(self) -> SavedTokenizer | None:
         """The tokenizer saved with this model's export, if the export was made before (nothing is
-        downloaded or exported here); it is kept for the searches to come."""
+        downloaded or exported here)."""
         weights = self._spec.weights_file(self._paths)
         if weights is not None and not weights.is_file():
             return None  # not downloaded yet: no export either
         export = cached_export(self._spec, self._paths, weights)
-        saved = export.tokenizer() if export is not None else None
-        with self._lock:
-            if self._saved_tokenizer is None:
-                self._saved_tokenizer = saved
-            return self._saved_tokenizer
+        return self._saved_tokenizer_of(export) if export is not None else None
+
+    def _saved_tokenizer_of(self, export: OnnxExport) -> SavedTokenizer | None:
+        """The tokenizer saved with `export` (no torch or open_clip to import), kept for the searches to
+        come; None where it saved none."""
+        if self._saved_tokenizer is None:
+            loaded = export.tokenizer()  # read before taking the lock: tens of milliseconds
+            with self._lock:
+                if self._saved_tokenizer is None:
+                    self._saved_tokenizer = loaded
+        return self._saved_tokenizer
 
     def _unit_vectors(self, features: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
         # Normalise in float32 (under fp16/bf16 autocast the features are half precision), as

@@ -10,6 +10,7 @@ checked; the folder also holds the model's tokenizer in a torch-free form where 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -63,14 +64,24 @@ def weights_digest(spec: ModelSpec, weights: Path | None) -> str:
     """The spec's sha256 when it names one (downloads are checked against it), else the file's own digest.
 
     A fine-tuned checkpoint keeps its file name across retraining, so the name alone cannot say whether
-    the cached export still matches; hashing ~600 MB costs about a second, once per model load.
+    the cached export still matches; hashing ~600 MB costs about a second, so a file's digest is kept for
+    as long as the file stays the same file, size and time (the window's tokenizer warm-up and the first
+    search both ask).
     """
     if weights is None:
         return "random-init"
     if spec.sha256:
         return spec.sha256
+    stat = weights.stat()
+    return _file_digest(str(weights), (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _file_digest(path: str, version: tuple[int, int, int, int]) -> str:
+    """The sha256 of the file at `path`; its `version` (inode, size, modification and change times) is part
+    of the key, so a file written again or replaced is hashed again."""
     digest = hashlib.sha256()
-    with weights.open("rb") as file:
+    with open(path, "rb") as file:
         while chunk := file.read(CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
