@@ -5,9 +5,10 @@ median of 3 rounds.
                                     [--model vit-b-32-metaclip] [--model-photos 96] [--workers N]
                                     [--int8] [--rclip /path/to/venv/bin/rclip]
 
-Each round measures, back to back on the same photos: torch model-only, onnxruntime model-only (and int8
-with --int8), Photosift end to end on onnxruntime (`Library.index` into a fresh catalog), and rclip's
-whole `rclip` command (with --rclip). The model has random weights: same architecture, same speed, no
+Each round measures, back to back on the same photos: torch model-only, onnxruntime model-only, Photosift
+end to end on onnxruntime (`Library.index` into a fresh catalog), with --int8 the same two for the
+`cpu_runtime` "int8" choice (the product's int8 image tower, core/models/onnx_int8.py), and rclip's whole
+`rclip` command (with --rclip). The model has random weights: same architecture, same speed, no
 download; PHOTOSIFT_BENCH_CACHE=DIR keeps the export between runs. rclip 3 runs open_clip's ViT-B-32-256,
 so with --rclip both tools run that architecture: its towers are exported here and laid where rclip
 looks for its downloads, so it needs no network. rclip's start-up (imports, session load) is measured
@@ -39,8 +40,7 @@ from photosift.core.imageio import load_image
 from photosift.core.indexer import default_decode_workers
 from photosift.core.library import CPU_BATCH, Library
 from photosift.core.models.encoder import Encoder
-from photosift.core.models.onnx_cache import OnnxExport
-from photosift.core.models.onnx_runtime import OnnxTowers, model_threads
+from photosift.core.models.onnx_runtime import model_threads
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths, Settings
 
@@ -89,15 +89,6 @@ def end_to_end(root: Path, models: Path, spec: ModelSpec, encoder: Encoder, fold
     return indexing_rate(library, folder)
 
 
-def int8_towers(export: OnnxExport, folder: Path) -> OnnxTowers:
-    """The image tower with int8 weights (onnxruntime's dynamic quantisation: activations stay float)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    folder.mkdir()
-    quantize_dynamic(export.image, folder / "image.onnx", weight_type=QuantType.QInt8)
-    return OnnxTowers(OnnxExport(folder, 0.0), model_threads())
-
-
 def top_k_agreement(a: np.ndarray, b: np.ndarray) -> float:
     """Mean share of each photo's top-10 neighbours (itself left out) that both embeddings agree on."""
 
@@ -132,6 +123,7 @@ class Bench:
     paths: Paths
     spec: ModelSpec
     encoder: Encoder
+    int8_encoder: Encoder | None
     stages: dict[str, Encode]
     pixels: np.ndarray
     folder: Path
@@ -145,6 +137,15 @@ def run_round(bench: Bench, r: int) -> dict[str, float]:
     row["photosift end-to-end"] = end_to_end(
         bench.scratch / f"round{r}", bench.paths.models, bench.spec, bench.encoder, bench.folder, bench.workers
     )
+    if bench.int8_encoder is not None:
+        row["photosift int8 end-to-end"] = end_to_end(
+            bench.scratch / f"round{r}-int8",
+            bench.paths.models,
+            bench.spec,
+            bench.int8_encoder,
+            bench.folder,
+            bench.workers,
+        )
     if bench.args.rclip:
         seconds = rclip_seconds(bench.args.rclip, bench.scratch / "rclip", bench.folder)
         # The one-photo run holds rclip's start-up and one photo: what is left is the other photos' time.
@@ -178,14 +179,20 @@ def setup(args: argparse.Namespace, scratch: Path) -> Bench:
         "onnxruntime": encoder.encode_images,
     }
     export = encoder._onnx.export  # type: ignore[union-attr]  # a benchmark may look inside
+    int8_encoder = None
     if args.int8:
-        stages["int8"] = int8_towers(export, scratch / "int8").encode_images
+        int8_encoder = Encoder(spec, paths, "cpu", runtime="int8")
+        int8_encoder.load()  # quantises and checks the tower the first time
+        if not int8_encoder._onnx or not int8_encoder._onnx.int8:  # a benchmark may look inside
+            raise SystemExit("the int8 tower was refused: see the log")
+        stages["int8"] = int8_encoder.encode_images
     bench = Bench(
         args,
         scratch,
         paths,
         spec,
         encoder,
+        int8_encoder,
         stages,
         preprocessed(encoder, files[: args.model_photos]),
         linked_folder(scratch / "photos", files),
@@ -232,8 +239,11 @@ def print_summary(bench: Bench, rows: list[dict[str, float]]) -> None:
     )
     if "int8 model-only" in median:
         print(f"int8 / fp32 onnxruntime model-only:      {ratio('int8 model-only', 'onnxruntime model-only')}")
+        print(f"int8 end-to-end / int8 model-only:       {ratio('photosift int8 end-to-end', 'int8 model-only')}")
     if "rclip" in median:
         print(f"end-to-end / rclip:                      {ratio('photosift end-to-end', 'rclip')}  (target >= 1.2)")
+    if "rclip" in median and "int8 model-only" in median:
+        print(f"int8 end-to-end / rclip:                 {ratio('photosift int8 end-to-end', 'rclip')}")
 
 
 def main() -> None:

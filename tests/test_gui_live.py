@@ -249,6 +249,17 @@ def test_settings_apply_and_persist(qtbot: QtBot, indexed: Library, home: Path) 
     assert window.library.settings.decode_workers == 3 and window.library.status().embedded == 9
 
 
+def test_a_new_cpu_runtime_is_saved_and_waits_for_the_next_start(qtbot: QtBot, window: MainWindow) -> None:
+    """The session's encoders were made with the old runtime: the status line says when the new one applies,
+    and the model is not switched (that would embed every photo again)."""
+    library = window.library
+    settings = library.settings.with_changes(cpu_runtime="int8")
+    with qtbot.waitSignal(window.parts.state.notice, timeout=WAIT_MS) as notice:
+        apply_changes(window.parts.state, settings, window.prefs, window.apply_prefs)
+    assert "next starts" in notice.args[0]
+    assert window.library is library and load_settings(library.paths).cpu_runtime == "int8"
+
+
 def test_photo_actions_refine_the_query_and_copy(qtbot: QtBot, window: MainWindow) -> None:
     search(qtbot, window, "red")
     hit = window.parts.results_model.hit(0)

@@ -84,6 +84,7 @@ def test_ok_gives_every_changed_field(
     select(dialog.device_combo, "cuda")
     dialog.workers_spin.setValue(3)
     dialog.batch_spin.setValue(64)
+    select(dialog.cpu_runtime_combo, "int8")
     dialog.add_excluded_button.click()
     dialog.polling_radio.click()
     dialog.thumbnail_slider.setValue(240)
@@ -94,6 +95,7 @@ def test_ok_gives_every_changed_field(
         device="cuda",
         decode_workers=3,
         batch_size=64,
+        cpu_runtime="int8",
         excluded_folders=(str(tmp_path / "photos" / "raw"),),
         watch_polling=True,
     )
@@ -123,7 +125,13 @@ def test_ok_without_changes_keeps_values_the_dialog_does_not_offer(qtbot: QtBot,
 
 def test_restore_defaults_resets_the_fields_but_not_the_window_layout(qtbot: QtBot, specs: list[ModelSpec]) -> None:
     settings = Settings(
-        model="tiny", device="cpu", decode_workers=5, batch_size=32, excluded_folders=("/x",), watch_polling=True
+        model="tiny",
+        device="cpu",
+        cpu_runtime="torch",
+        decode_workers=5,
+        batch_size=32,
+        excluded_folders=("/x",),
+        watch_polling=True,
     )
     prefs = GuiPrefs(thumbnail_size=288, window_geometry=b"geo", theme="dark")
     dialog = open_dialog(qtbot, specs, settings, prefs)
@@ -185,7 +193,7 @@ def test_every_input_is_named_and_labelled_for_the_keyboard(qtbot: QtBot, specs:
     dialog = open_dialog(qtbot, specs)
     inputs = [w for kind in (QComboBox, QSpinBox, QSlider, QListWidget) for w in dialog.findChildren(kind)]
     buttons = [b for b in dialog.findChildren(QAbstractButton) if b.parent() is not dialog.button_box]
-    assert len(inputs) == 9 and len(buttons) == 4
+    assert len(inputs) == 10 and len(buttons) == 4
     assert all(widget.accessibleName() for widget in [*inputs, *buttons])
     buddies = {label.buddy() for label in dialog.findChildren(QLabel) if label.buddy() is not None}
     unlabelled = [w.accessibleName() for w in inputs if w not in buddies and w is not dialog.thumbnail_spin]

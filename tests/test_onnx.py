@@ -15,7 +15,7 @@ from conftest import make_photo, with_tiny_export
 from photosift.core.errors import UserError
 from photosift.core.imageio import load_image
 from photosift.core.models import build as build_module
-from photosift.core.models import onnx_export
+from photosift.core.models import onnx_export, onnx_int8
 from photosift.core.models.build import build_model, load_tokenizer
 from photosift.core.models.encoder import Encoder
 from photosift.core.models.onnx_cache import OnnxExport, OnnxExportError, cache_key, cached_export
@@ -172,5 +172,57 @@ def test_the_app_runs_the_runtime_the_settings_choose(tiny: ModelSpec, paths: Pa
 
     assert model_provider(paths).make_encoder(tiny, "cpu").runtime == "onnxruntime"  # type: ignore[attr-defined]
     assert model_provider(paths, "torch").make_encoder(tiny, "cpu").runtime == "torch"  # type: ignore[attr-defined]
+    assert model_provider(paths, "int8").make_encoder(tiny, "cpu").runtime == "onnxruntime"  # type: ignore[attr-defined]
     with pytest.raises(UserError, match="Unknown runtime"):
         Encoder(tiny, paths, "cpu", runtime="tensorflow")
+
+
+def test_the_int8_runtime_embeds_photos_close_to_full_precision(
+    tiny: ModelSpec, paths: Paths, tmp_path: Path, tiny_export: Path
+) -> None:
+    """The int8 image tower is made once from the export, checked against it, and kept; texts stay fp32."""
+    with_cached_export(paths, tiny_export)
+    fp32 = Encoder(tiny, paths, "cpu", runtime="auto")
+    int8 = Encoder(tiny, paths, "cpu", runtime="int8")
+    batch = photos(int8, tmp_path)
+    got, expected = int8.encode_images(batch), fp32.encode_images(batch)
+    assert int8.runtime == "onnxruntime"
+    cosines = (got * expected).sum(axis=1)
+    assert cosines.min() >= onnx_int8.MIN_COSINE and not np.allclose(got, expected, atol=1e-6)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(int8.encode_texts(TEXTS), fp32.encode_texts(TEXTS))
+    export = cached_export(tiny, paths, None)
+    assert export is not None and (export.folder / onnx_int8.FOLDER / onnx_export.DONE_FILE).is_file()
+    again = Encoder(tiny, paths, "cpu", runtime="int8")
+    modified = (export.folder / onnx_int8.FOLDER / "image.onnx").stat().st_mtime_ns
+    assert np.array_equal(again.encode_images(batch), got)  # the kept tower: not quantised again
+    assert (export.folder / onnx_int8.FOLDER / "image.onnx").stat().st_mtime_ns == modified
+
+
+def test_an_int8_tower_that_fails_its_check_is_refused_once_and_for_all(
+    tiny: ModelSpec,
+    paths: Paths,
+    tmp_path: Path,
+    tiny_export: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with_cached_export(paths, tiny_export)
+    monkeypatch.setattr(onnx_int8, "MIN_COSINE", 1.01)  # no quantisation can pass: as if it were broken
+    encoder = Encoder(tiny, paths, "cpu", runtime="int8")
+    batch = photos(encoder, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        got = encoder.encode_images(batch)
+    assert np.array_equal(got, Encoder(tiny, paths, "cpu", runtime="auto").encode_images(batch))  # fp32 ran
+    assert "differs too much from fp32" in caplog.text
+    export = cached_export(tiny, paths, None)
+    assert export is not None and (export.folder / onnx_int8.REFUSED_FILE).is_file()
+    assert not (export.folder / onnx_int8.FOLDER).exists()
+    assert [p.name for p in export.folder.iterdir() if p.name.startswith(".")] == []  # no scratch left
+
+    def quantise_again(*args: object) -> float:
+        raise AssertionError("a refused tower was quantised again")
+
+    monkeypatch.setattr(onnx_int8, "MIN_COSINE", 0.98)
+    monkeypatch.setattr(onnx_int8, "_quantise", quantise_again)
+    assert np.array_equal(Encoder(tiny, paths, "cpu", runtime="int8").encode_images(batch), got)

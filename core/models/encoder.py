@@ -45,8 +45,9 @@ OOM_MESSAGES = ("out of memory", "can't allocate memory")  # MPS and CPU allocat
 SMALLER_BATCH = "choose a smaller batch size in the settings, or close other programs that use the GPU"
 SMALLER_MODEL = "close other programs that use the GPU, or choose a smaller model or the CPU"
 # "auto": on a CPU, onnxruntime runs the towers once their export reproduced torch (core.models.onnx_export);
-# torch runs them on GPUs, for the trainer and wherever the export failed. "torch": always torch.
-RUNTIMES = ("auto", "torch")
+# torch runs them on GPUs, for the trainer and wherever the export failed. "int8": "auto" with the image
+# tower quantised to int8 (core.models.onnx_int8). "torch": always torch.
+RUNTIMES = ("auto", "int8", "torch")
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ class Encoder:
         self._lock = threading.Lock()  # the model and tokenizer fields; never held through a download
         self._fetch_lock = threading.Lock()  # one download at a time
         self._model: torch.nn.Module | None = None
-        self._use_onnx = runtime == "auto" and self._device == "cpu"
+        self._use_onnx = runtime in ("auto", "int8") and self._device == "cpu"
+        self._int8 = runtime == "int8"
         self._onnx: OnnxTowers | None = None
         self._tokenizer: Tokenizer | None = None  # open_clip's
         self._saved_tokenizer: SavedTokenizer | None = None  # the onnxruntime export's (no torch)
@@ -360,6 +362,7 @@ class Encoder:
                         lambda: self._load_model_to_export(progress, cancel),
                         self._load_tokenizer,
                         model_threads(),
+                        int8=self._int8,
                     )
                 except (OnnxExportError, ModelDownloadError) as exc:  # no export, or no tokenizer to check it
                     logger.warning("%s %s", exc, exc.details)

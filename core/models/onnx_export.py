@@ -16,17 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
-import onnxruntime
 import torch
-from PIL import Image
 
 from photosift.core.atomic import atomic_folder
 from photosift.core.errors import EnvironmentFault
 from photosift.core.models.build import Tokenizer
 from photosift.core.models.onnx_cache import DONE_FILE, OnnxExport, OnnxExportError, cache_key
-from photosift.core.models.preprocess import Preprocessor
+from photosift.core.models.onnx_check import check_pixels, run_once, worst_cosine
 from photosift.core.models.spec import ModelSpec
 from photosift.core.models.text_tokens import save_tokenizer
 from photosift.core.settings import Paths
@@ -36,7 +32,6 @@ OPSET = 17  # the newest opset the TorchScript exporter covers fully for these t
 # (a dropped layer or a misread weight gives cosines far below it).
 MIN_COSINE = 0.999
 VERIFY_TEXTS = ("a photo", "two bees on a yellow flower in the garden", "x", "a dog running on a beach at sunset")
-VERIFY_PHOTOS = 3  # synthetic photos, a batch size other than the export's to prove the batch axis is free
 
 logger = logging.getLogger(__name__)
 
@@ -132,40 +127,17 @@ def _exportable() -> Iterator[None]:
 
 def _verify(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, export: OnnxExport) -> float:
     """The worst cosine between torch's and onnxruntime's embeddings; raises below `MIN_COSINE`."""
-    pixels = np.stack([Preprocessor.from_spec(spec)(photo) for photo in _synthetic_photos(spec.image_size)])
+    pixels = check_pixels(spec)
     tokens = tokenizer(list(VERIFY_TEXTS))
     with torch.inference_mode():
         pairs = (
-            (model.encode_image(torch.from_numpy(pixels)), _run(export.image, pixels)),  # type: ignore[operator]
-            (model.encode_text(tokens), _run(export.text, tokens.numpy())),  # type: ignore[operator]
+            (model.encode_image(torch.from_numpy(pixels)), run_once(export.image, pixels)),  # type: ignore[operator]
+            (model.encode_text(tokens), run_once(export.text, tokens.numpy())),  # type: ignore[operator]
         )
-    worst = min(float(_cosines(expected.numpy(), got).min()) for expected, got in pairs)
+    worst = min(worst_cosine(expected.numpy(), got) for expected, got in pairs)
     if not worst >= MIN_COSINE:  # also catches NaN
         raise OnnxExportError(
             f"The onnxruntime export of the {spec.title} model does not reproduce torch; it runs on torch instead.",
             details=f"worst cosine {worst:.6f} against torch, {MIN_COSINE} required",
         )
     return worst
-
-
-def _run(path: Path, value: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (features,) = session.run(["features"], {session.get_inputs()[0].name: value})
-    return np.asarray(features, dtype=np.float32)
-
-
-def _cosines(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.asarray((a * b).sum(axis=1) / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-def _synthetic_photos(size: int) -> Iterator[Image.Image]:
-    """Photo-like test images (gradients, edges and noise) of a few shapes; no photo files needed."""
-    rng = np.random.default_rng(0)
-    for i in range(VERIFY_PHOTOS):
-        height, width = size * (2 + i), size * (3 - i % 2)
-        ys, xs = np.mgrid[0:height, 0:width]
-        base = (xs * (i + 2) + ys * (3 - i)) % 256
-        noise = rng.integers(0, 48, (height, width, 3))
-        pixels = np.dstack([base, base[::-1], (base + 85 * (xs > width // 2)) % 256]) + noise
-        yield Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))

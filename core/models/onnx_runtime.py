@@ -18,6 +18,7 @@ import numpy.typing as npt
 import onnxruntime
 
 from photosift.core.models.onnx_cache import OnnxExport, cached_export
+from photosift.core.models.onnx_int8 import int8_image_tower
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
 
@@ -37,8 +38,10 @@ def model_threads() -> int:
 class OnnxTowers:
     """The two towers of one verified export. Thread-safe: sessions open once; `run` may be concurrent."""
 
-    def __init__(self, export: OnnxExport, threads: int) -> None:
+    def __init__(self, export: OnnxExport, threads: int, image: Path | None = None) -> None:
+        """`image` replaces the export's image tower (the int8 one); the text tower is always the export's."""
         self._export = export
+        self._image = image or export.image
         self._threads = threads
         self._lock = threading.Lock()
         self._sessions: dict[Path, onnxruntime.InferenceSession] = {}
@@ -47,9 +50,14 @@ class OnnxTowers:
     def export(self) -> OnnxExport:
         return self._export
 
+    @property
+    def int8(self) -> bool:
+        """Whether photos are embedded by the int8 image tower."""
+        return self._image != self._export.image
+
     def encode_images(self, pixels: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Image features (not normalised) of a preprocessed batch, (N, 3, H, W) float32."""
-        return self._run(self._export.image, "pixels", np.ascontiguousarray(pixels, dtype=np.float32))
+        return self._run(self._image, "pixels", np.ascontiguousarray(pixels, dtype=np.float32))
 
     def encode_texts(self, tokens: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """Text features (not normalised) of token ids, (N, context_length)."""
@@ -84,8 +92,10 @@ def open_towers(
     load_model: Callable[[], torch.nn.Module],
     load_tokenizer: Callable[[], Tokenizer],
     threads: int,
+    int8: bool = False,
 ) -> OnnxTowers:
-    """The spec's towers on onnxruntime, exporting and verifying them first if no export matches.
+    """The spec's towers on onnxruntime, exporting and verifying them first if no export matches; with
+    `int8`, photos are embedded by the int8 image tower where its check passes (`onnx_int8`).
 
     `load_model` and `load_tokenizer` are called only when an export is needed.
 
@@ -97,4 +107,4 @@ def open_towers(
         from photosift.core.models.onnx_export import export_towers  # torch: only to make an export
 
         export = export_towers(load_model(), spec, load_tokenizer(), paths, weights)
-    return OnnxTowers(export, threads)
+    return OnnxTowers(export, threads, int8_image_tower(export, spec) if int8 else None)

@@ -3,6 +3,7 @@
 A new model (or device) goes to `AppState.switch_model`, which embeds in the background while the
 current model keeps answering searches; excluded folders trigger a rescan; a new watch mode restarts
 the watcher; a new `ocr` setting restarts the OCR pass; preferences go back to the window through `apply_prefs`.
+A new CPU runtime is the one change that waits for the next start (the status line says so).
 """
 
 from __future__ import annotations
@@ -57,5 +58,7 @@ def apply_changes(
             if library is not None:
                 library.text.mode = settings.ocr  # the dialog offers only core.ocr.reader.MODES
         state.text_reading.restart()
+    if settings.cpu_runtime != old.cpu_runtime:  # the model provider made this session's encoders already
+        state.notice.emit("The new way to run the model without a GPU applies when Photosift next starts.")
     if (settings.model, settings.device) != (old.model, old.device):
         state.switch_model(state.models.resolve(settings.model, settings.device))

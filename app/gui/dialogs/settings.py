@@ -44,6 +44,11 @@ MAX_DECODE_WORKERS = 64  # more threads than this only contend for memory bandwi
 MAX_BATCH_SIZE = 1024  # beyond this even large GPUs gain nothing and memory runs out first
 THUMBNAIL_STEP = 16  # smaller steps change the grid too little to see
 DEVICE_LABELS = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU"}
+CPU_RUNTIME_LABELS = {  # the `cpu_runtime` setting's values (core.models.encoder.RUNTIMES)
+    "auto": "Full precision (onnxruntime)",
+    "int8": "Faster, slightly approximate (int8)",
+    "torch": "PyTorch (slowest)",
+}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 OCR_LABELS = {  # the `ocr` setting's values (core.ocr.reader.MODES)
     "likely": "Photos that look like they hold text",
@@ -115,6 +120,13 @@ class SettingsDialog(QDialog):
         self.workers_spin.setToolTip("Threads that decode photos ahead of the model")
         self.batch_spin = _auto_spin(MAX_BATCH_SIZE, "Batch size")
         self.batch_spin.setToolTip("Photos per model pass; larger is faster on a GPU with room to spare")
+        self.cpu_runtime_combo = _named(QComboBox(), "CPU runtime")
+        for runtime, label in CPU_RUNTIME_LABELS.items():
+            self.cpu_runtime_combo.addItem(label, runtime)
+        self.cpu_runtime_combo.setToolTip(
+            "How the model runs without a GPU. int8 indexes photos up to twice as fast on recent processors;"
+            " their embeddings differ from full precision by a few per cent. Applies when Photosift next starts."
+        )
         group = QGroupBox("Search model")
         form = QFormLayout(group)
         form.addRow("&Model:", self.model_combo)
@@ -122,6 +134,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Device:", self.device_combo)
         form.addRow("Decode &workers:", self.workers_spin)
         form.addRow("&Batch size:", self.batch_spin)
+        form.addRow("Without a &GPU:", self.cpu_runtime_combo)
         return group
 
     def _library_group(self) -> QGroupBox:
@@ -205,6 +218,7 @@ class SettingsDialog(QDialog):
             device=self.device_combo.currentData(),
             decode_workers=self.workers_spin.value(),
             batch_size=self.batch_spin.value(),
+            cpu_runtime=self.cpu_runtime_combo.currentData(),
             excluded_folders=tuple(self.excluded_list.item(i).text() for i in range(self.excluded_list.count())),
             watch_polling=self.polling_radio.isChecked(),
             ocr=self.ocr_combo.currentData(),
@@ -227,6 +241,7 @@ class SettingsDialog(QDialog):
         _select(self.device_combo, settings.device, f"{settings.device} (not available)")
         self.workers_spin.setValue(settings.decode_workers)
         self.batch_spin.setValue(settings.batch_size)
+        _select(self.cpu_runtime_combo, settings.cpu_runtime, settings.cpu_runtime)
         self.excluded_list.clear()
         for folder in dict.fromkeys(absolute_path(f) for f in settings.excluded_folders):
             self.excluded_list.addItem(folder)
