@@ -7,7 +7,8 @@ Run on a library that benchmarks/synthetic_library.py built (100k and 1M photos)
 No model loads: text terms get a fixed random unit vector per text (the encoder is not what is measured
 here; bench_onnx.py and bench_query.py measure it). Everything else is the app's own code path:
 `Library.search` with the query language, the vector index built from SQLite or loaded from its file,
-`TagService.counts` for the side panel, and `photosift status` as a whole process.
+`TagService.counts` for the side panel, the home view's timeline pages, and `photosift status` as a whole
+process.
 
 The first pass builds the vector index from SQLite (a library whose index file is missing or stale) and
 saves it on close; a second process then measures a cold open and the first search that loads the file.
@@ -138,6 +139,7 @@ def first_pass(home: Path, filter_stage: bool = True) -> dict[str, object]:
     tag = max(counts, key=lambda name: counts[name])
     out["tag"], out["tag_photos"] = tag, counts[tag]
     out["queries"] = measure_queries(library, tag, ROUNDS)
+    out["timeline_page_ms"] = measure_timeline(library)
     if filter_stage:
         out["filter_stage"] = measure_filter_stage(library, tag, ROUNDS)
     out["rss_end_mb"] = rss_mb()
@@ -155,6 +157,16 @@ def measure_queries(library: Library, tag: str, rounds: int) -> dict[str, dict[s
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
         results[label] = {"first": first, "p50": statistics.median(times), "p95": p95}
     return results
+
+
+def measure_timeline(library: Library, page: int = 200) -> dict[str, float]:
+    """The home view's pages (newest first): the first, one in the middle, the last (End); median of 3."""
+    _, total = library.timeline_page(0, 1)
+    offsets = {"first": 0, "middle": total // 2, "last": max(0, total - page)}
+    return {
+        name: statistics.median(timed(lambda o=offset: library.timeline_page(o, page)) for _ in range(3))  # type: ignore[misc]
+        for name, offset in offsets.items()
+    }
 
 
 def measure_filter_stage(library: Library, tag: str, rounds: int) -> dict[str, dict[str, float]]:

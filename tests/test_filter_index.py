@@ -235,9 +235,10 @@ def test_a_timeline_page_is_that_slice_of_every_photo_in_date_order(tmp_path: Pa
     photos dated by their files); page by page they must be what sorting every photo gives, with ties in
     id order, a photo left with no file out, and photos marked as duplicates hidden on request."""
     catalog = build_catalog(tmp_path / "catalog.sqlite3", np.random.default_rng(7), 300)
-    tie = datetime(2013, 5, 5, 12)
+    tie, old_tie = datetime(2013, 5, 5, 12), datetime(1970, 6, 1)  # the second among the oldest photos
     with write_transaction(catalog.engine) as conn:
         conn.execute(s.photos.update().where(s.photos.c.id.in_([40, 12, 25])).values(taken_at=tie))
+        conn.execute(s.photos.update().where(s.photos.c.id.in_([41, 13, 26, 7])).values(taken_at=old_tie))
         conn.execute(s.files.delete().where(s.files.c.photo_id == 20))
         conn.execute(s.duplicate_groups.insert(), [{"id": 1, "best_photo_id": 30, "found_at": tie}])
         marks = [
@@ -250,9 +251,19 @@ def test_a_timeline_page_is_that_slice_of_every_photo_in_date_order(tmp_path: Pa
     for hide in (False, True):
         expected = [row for row in everything if not hide or row[0] not in hidden]
         assert 20 not in dict(expected) and len(expected) == 299 - 2 * hide
-        for offset, limit in ((0, 1), (0, 50), (37, 50), (250, 100), (299, 10)):
+        for offset, limit in (
+            (0, 1),
+            (0, 50),
+            (37, 50),
+            (120, 40),
+            (150, 10),
+            (250, 100),
+            (290, 9),
+            (296, 10),
+            (299, 10),
+        ):
             page, total = timeline_page(catalog.engine, offset, limit, hide)
             assert (page, total) == (expected[offset : offset + limit], len(expected)), (hide, offset)
-    tied = [i for i, _ in everything if i in (40, 12, 25)]
-    assert tied == [12, 25, 40]
+    assert [i for i, _ in everything if i in (40, 12, 25)] == [12, 25, 40]
+    assert [i for i, _ in everything][-4:] == [7, 13, 26, 41]
     catalog.close()

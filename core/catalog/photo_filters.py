@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Connection,
     Engine,
     String,
     and_,
@@ -99,42 +100,63 @@ def timeline_page(
     order: newest first, ties in id order) with their dates, and how many photos the timeline holds; with
     `hide_duplicates`, less the photos marked as near-duplicates.
 
-    Reads `offset + limit` rows from each of two ordered streams, not every photo: the photos with a
-    capture date along the `taken_at` index, and those without one (screenshots, scans: few) by their
-    oldest file's time. The home view's first page of a million photos then takes tens of milliseconds,
-    where dating and sorting them all took seconds a page (benchmarks/bench_window.py).
+    Reads rows from two ordered streams as far as the page, not every photo: the photos with a capture date
+    along the `taken_at` index, and those without one (screenshots, scans: few) by their oldest file's time;
+    from the oldest end when the page is nearer to it. The home view's first page of a million photos then
+    takes tens of milliseconds, where dating and sorting them all took seconds a page
+    (benchmarks/bench_window.py), and so does its last page (End).
     """
+    files = s.files
+    hidden = select(s.duplicate_members.c.photo_id).where(s.duplicate_members.c.duplicate)
+    counted = select(func.count(files.c.photo_id.distinct()))
+    if hide_duplicates:
+        counted = counted.where(files.c.photo_id.not_in(hidden))
+    with engine.connect() as conn:
+        total = int(conn.execute(counted).scalar_one())
+        if offset >= total:
+            return [], total
+        from_oldest = offset > total - offset - limit  # fewer rows to read from that end
+        wanted = total - offset if from_oldest else offset + limit
+        rows = _timeline_rows(conn, wanted, hide_duplicates, newest_first=not from_oldest)
+    if from_oldest:  # the oldest `wanted` photos, oldest first: the page is at the start of them, reversed
+        return rows[max(0, wanted - limit) :][::-1], total
+    return rows[offset:], total
+
+
+def _timeline_rows(
+    conn: Connection, wanted: int, hide_duplicates: bool, newest_first: bool
+) -> list[tuple[int, PhotoDate]]:
+    """The first `wanted` photos of the timeline from one end: newest first with ties in id order, or
+    exactly the reverse of that."""
     photos, files = s.photos, s.files
-    wanted = offset + limit
     has_file = select(files.c.photo_id).where(files.c.photo_id == photos.c.id).exists()
     hidden = select(s.duplicate_members.c.photo_id).where(s.duplicate_members.c.duplicate)
     shown = photos.c.id.not_in(hidden) if hide_duplicates else true()
+    oldest = func.min(files.c.mtime_ns)
+
+    def ordered(when: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        return (when.desc(), photos.c.id) if newest_first else (when.asc(), photos.c.id.desc())
+
     dated = (
         select(photos.c.id, photos.c.taken_at)
         .where(photos.c.taken_at.is_not(None), has_file, shown)
-        .order_by(photos.c.taken_at.desc(), photos.c.id)
+        .order_by(*ordered(photos.c.taken_at))
         .limit(wanted)
     )
-    oldest = func.min(files.c.mtime_ns)
     undated = (
         select(photos.c.id, oldest)
         .join(files, files.c.photo_id == photos.c.id)
         .where(photos.c.taken_at.is_(None), shown)
         .group_by(photos.c.id)
-        .order_by(oldest.desc(), photos.c.id)
+        .order_by(*ordered(oldest))
         .limit(wanted)
     )
-    counted = select(func.count(files.c.photo_id.distinct()))
-    if hide_duplicates:
-        counted = counted.where(files.c.photo_id.not_in(hidden))
-    with engine.connect() as conn:
-        rows = [(int(i), PhotoDate(taken_at, False)) for i, taken_at in conn.execute(dated)]
-        rows += [(int(i), PhotoDate(datetime.fromtimestamp(ns / 1e9), True)) for i, ns in conn.execute(undated)]
-        total = int(conn.execute(counted).scalar_one())
-    # As dated_order: ids ascending, then a stable sort by date, newest first.
-    rows.sort(key=lambda row: row[0])
-    rows.sort(key=lambda row: row[1].when, reverse=True)
-    return rows[offset:wanted], total
+    rows = [(int(i), PhotoDate(taken_at, False)) for i, taken_at in conn.execute(dated)]
+    rows += [(int(i), PhotoDate(datetime.fromtimestamp(ns / 1e9), True)) for i, ns in conn.execute(undated)]
+    # As dated_order: ids ascending, then a stable sort by date, newest first (or all of it reversed).
+    rows.sort(key=lambda row: row[0], reverse=not newest_first)
+    rows.sort(key=lambda row: row[1].when, reverse=newest_first)
+    return rows[:wanted]
 
 
 def photo_dates(engine: Engine, photo_ids: Collection[int] | None = None) -> dict[int, PhotoDate]:
