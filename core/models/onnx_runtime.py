@@ -38,11 +38,15 @@ def model_threads() -> int:
 class OnnxTowers:
     """The two towers of one verified export. Thread-safe: sessions open once; `run` may be concurrent."""
 
-    def __init__(self, export: OnnxExport, threads: int, image: Path | None = None) -> None:
-        """`image` replaces the export's image tower (the int8 one); the text tower is always the export's."""
+    def __init__(self, export: OnnxExport, threads: int, int8_of: ModelSpec | None = None) -> None:
+        """With `int8_of` (the export's spec), photos are embedded by the int8 image tower where its check
+        passes (`onnx_int8`), quantised when the first photo needs it: a search never waits for it. The
+        text tower is always the export's."""
         self._export = export
-        self._image = image or export.image
         self._threads = threads
+        self._int8_of = int8_of
+        self._image: Path | None = None if int8_of else export.image
+        self._image_lock = threading.Lock()  # held through a quantisation; the sessions' lock is not
         self._lock = threading.Lock()
         self._sessions: dict[Path, onnxruntime.InferenceSession] = {}
 
@@ -52,12 +56,19 @@ class OnnxTowers:
 
     @property
     def int8(self) -> bool:
-        """Whether photos are embedded by the int8 image tower."""
-        return self._image != self._export.image
+        """Whether photos are embedded by the int8 image tower (quantising it first if it is asked for)."""
+        return self._image_tower() != self._export.image
 
     def encode_images(self, pixels: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Image features (not normalised) of a preprocessed batch, (N, 3, H, W) float32."""
-        return self._run(self._image, "pixels", np.ascontiguousarray(pixels, dtype=np.float32))
+        return self._run(self._image_tower(), "pixels", np.ascontiguousarray(pixels, dtype=np.float32))
+
+    def _image_tower(self) -> Path:
+        with self._image_lock:
+            if self._image is None:
+                int8 = int8_image_tower(self._export, self._int8_of) if self._int8_of else None
+                self._image = int8 or self._export.image
+            return self._image
 
     def encode_texts(self, tokens: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """Text features (not normalised) of token ids, (N, context_length)."""
@@ -95,7 +106,8 @@ def open_towers(
     int8: bool = False,
 ) -> OnnxTowers:
     """The spec's towers on onnxruntime, exporting and verifying them first if no export matches; with
-    `int8`, photos are embedded by the int8 image tower where its check passes (`onnx_int8`).
+    `int8`, photos are embedded by the int8 image tower where its check passes (`onnx_int8`), made when the
+    first photo is.
 
     `load_model` and `load_tokenizer` are called only when an export is needed.
 
@@ -107,4 +119,4 @@ def open_towers(
         from photosift.core.models.onnx_export import export_towers  # torch: only to make an export
 
         export = export_towers(load_model(), spec, load_tokenizer(), paths, weights)
-    return OnnxTowers(export, threads, int8_image_tower(export, spec) if int8 else None)
+    return OnnxTowers(export, threads, spec if int8 else None)
