@@ -4,11 +4,13 @@ presets' split arithmetic against the trainer's own, the run records, and the ch
 from __future__ import annotations
 
 import dataclasses
+import errno
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from photosift.app.gui.finetune import training_page
 from photosift.app.gui.finetune.charts import TrainingCharts
 from photosift.app.gui.finetune.estimates import (
     CPU_ONNX_SPEEDUP,
@@ -35,7 +37,7 @@ from photosift.app.gui.finetune.runs import (
     save_record,
     unfinished_runs,
 )
-from photosift.app.gui.presenter import CHECK_DISK
+from photosift.app.gui.presenter import CHECK_DISK, NO_SPACE
 from photosift.core.errors import EnvironmentFault
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.settings import Paths
@@ -189,3 +191,41 @@ def test_a_failed_comparison_is_worded_as_the_presenter_does_and_a_bug_is_presen
     with qtbot.waitSignal(page.compared):
         page.initializePage()
     assert page.comparing.text() == f"{NOT_COMPARED}." and [str(exc) for exc in presented] == ["a bug"]
+
+
+@pytest.mark.parametrize("content", ['{"before": {"map": 0.5}, "af', '{"before": 1, "after": 2}', None])
+def test_scores_that_cannot_be_read_are_explained_and_the_model_stays_usable(
+    qtbot: QtBot, tmp_path: Path, content: str | None
+) -> None:
+    """A truncated, malformed or missing eval.json: the page says which file and that the model is not
+    affected, in words rather than a parser's message, and still offers to use the model."""
+    record = RunRecord(tmp_path, "run", "base", "finished", "2025-01-01T00:00:00", ())
+    if content is not None:
+        record.file("eval.json").write_text(content, encoding="utf-8")
+    page = ResultPage(lambda: record, lambda _record, _done, failed: None, lambda: "Base", lambda exc: None)
+    qtbot.addWidget(page)
+    page.initializePage()
+    verdict = page.verdict.text()
+    assert f"{record.file('eval.json')} is missing or damaged" in verdict and "not affected" in verdict
+    assert "Expecting" not in verdict and "'after'" not in verdict and "subscriptable" not in verdict
+    assert page.activate_button.isEnabled()
+
+
+def test_a_run_record_that_cannot_be_saved_says_what_to_do_and_training_goes_on(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = RunRecord(tmp_path, "run", "base", "training", "2025-01-01T00:00:00", ())
+
+    def disk_full(_record: RunRecord) -> None:
+        raise EnvironmentFault(f"Could not save the run record in {tmp_path}: No space left on device.") from OSError(
+            errno.ENOSPC, "No space left on device"
+        )
+
+    monkeypatch.setattr(training_page, "save_record", disk_full)
+    page = training_page.TrainingPage(Paths(tmp_path / "home"), "cpu", lambda: record)
+    qtbot.addWidget(page)
+    page.record = record
+    with qtbot.waitSignal(page.record_changed) as changed:
+        page._set_status("finished")
+    assert changed.args[0].status == "finished"
+    assert NO_SPACE in page.notes.text() and "Training goes on" in page.notes.text()

@@ -9,6 +9,7 @@ as they are, including when the new model is worse.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -44,11 +45,20 @@ NOT_COMPARED = "The side-by-side comparison could not be made"
 Compare = Callable[[RunRecord, Callable[[Comparison], None], Callable[[BaseException], None]], None]
 
 
+logger = logging.getLogger(__name__)
+
+
 def read_scores(record: RunRecord) -> dict[str, dict[str, Any]]:
     """{"before": ..., "after": ...} EvalReport dicts from the run's eval.json, and the "recipe" the trainer
-    applied (empty for runs of older versions)."""
+    applied (empty for runs of older versions).
+
+    Raises:
+        OSError, ValueError, KeyError, TypeError: the file is missing, damaged or not the trainer's."""
     data = json.loads(record.file("eval.json").read_text(encoding="utf-8"))
-    return {"before": data["before"], "after": data["after"], "recipe": data.get("recipe") or {}}
+    scores = {"before": data["before"], "after": data["after"], "recipe": data.get("recipe") or {}}
+    if not all(isinstance(value, dict) for value in scores.values()):
+        raise ValueError("eval.json does not hold scores")
+    return scores
 
 
 class ResultPage(QWizardPage):
@@ -109,8 +119,13 @@ class ResultPage(QWizardPage):
         self.setSubTitle(f"“{record.name}” against {self._current_title()}, on photos held out from training.")
         try:
             self._show_scores(read_scores(record))
-        except (OSError, ValueError, KeyError) as exc:
-            self.verdict.setText(f"The scores could not be read ({exc}).")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("the scores of %s could not be read: %r", record.run_dir, exc)
+            self.verdict.setText(
+                f"The before-and-after scores could not be read: {record.file('eval.json')} is missing or damaged."
+                " The new model itself is not affected: the side by side below still compares it, and you can"
+                " still use it or discard it."
+            )
         self.comparing.setText("Comparing “find similar” on held-out photos…")
         self.activate_button.setFocus()  # not Discard: a stray Enter must not be the destructive choice
         self._compare(record, self._show_comparison, self._comparison_failed)

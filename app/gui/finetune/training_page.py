@@ -33,6 +33,7 @@ from photosift.app.gui.finetune.problems import Action, Problem, explain
 from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
 from photosift.app.gui.finetune.runs import LOG_FILE, SETTINGS_FILE, RunRecord, clear_progress, save_record
 from photosift.app.gui.finetune.setup import save_settings
+from photosift.app.gui.presenter import what_to_do
 from photosift.core.errors import EnvironmentFault
 from photosift.core.settings import Paths
 from photosift.training.config import TrainConfig
@@ -306,7 +307,8 @@ class TrainingPage(QWizardPage):
         try:
             save_record(self.record)
         except EnvironmentFault as exc:  # the run goes on; only an offer to resume after a restart is lost
-            self.notes.setText(f"{self.notes.text()}\n{exc}".strip())
+            advice = "Training goes on; only resuming it after Photosift is closed needs that file."
+            self.notes.setText(f"{self.notes.text()}\n{exc} {what_to_do(exc)} {advice}".strip())
         self.record_changed.emit(self.record)
         self.completeChanged.emit()
 
