@@ -13,7 +13,8 @@ gpr-ft loses zero-shot and text-to-image; mcip keeps them. Whatever the table sh
 and the targets of issue 18 are printed as met or missed.
 
     python benchmarks/reproduce_mcip.py [--quick] [--seeds 3] [--methods gpr-ft,mcip]
-                                         [--lr-tower 3e-4] [--lr-proxies 1e-1]
+                                         [--lr-tower 3e-4] [--lr-proxies 1e-1] [--epochs 10]
+                                         [--pretrain-images 50] [--pretrain-epochs 24] [--caption-group 2]
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         " with 1)",
     )
     parser.add_argument(
+        "--pretrain-images",
+        type=int,
+        default=50,
+        help="train photos per class the base is pretrained on (the first ones; above 50 they include the"
+        " fine-tuning photos, seen with their group's caption only)",
+    )
+    parser.add_argument("--pretrain-epochs", type=int, help="override the base's pretraining epochs")
+    parser.add_argument(
+        "--caption-group", type=int, default=2, help="classes whose pretraining captions are pooled (the blind spot)"
+    )
+    parser.add_argument(
         "--finetune-images",
         type=int,
         default=200,
@@ -78,7 +90,13 @@ def settings(args: argparse.Namespace) -> tuple[Split, PretrainSettings, FineTun
     overrides = {"lr_tower": args.lr_tower, "lr_proxies": args.lr_proxies, "epochs": args.epochs}
     fine = FineTuneSettings(**{name: value for name, value in overrides.items() if value is not None})
     if not args.quick:
-        return Split(finetune=(50, 50 + args.finetune_images)), PretrainSettings(), fine, None
+        split = Split(
+            pretrain=(0, args.pretrain_images),
+            finetune=(50, 50 + args.finetune_images),
+            caption_group=args.caption_group,
+        )
+        pre = PretrainSettings(**({"epochs": args.pretrain_epochs} if args.pretrain_epochs else {}))
+        return split, pre, fine, None
     split = Split(n_classes=QUICK_CLASSES, pretrain=(0, 20), finetune=(50, 90), held_out=(0, 10))
     return split, PretrainSettings(epochs=2), dataclasses.replace(fine, epochs=1, realign_epochs=1, batch_size=32), 1
 
