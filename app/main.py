@@ -129,7 +129,7 @@ def build_library(paths: Paths, settings: Settings, model: str | None = None) ->
         settings = _keep_indexed_model(paths, settings, models, catalog)
     spec = resolve_model(models, model, settings)
     encoder = DeferredEncoder(spec, settings.device, lambda: models.make_encoder(spec, settings.device))
-    return Library(paths, settings, catalog, spec, encoder)  # type: ignore[arg-type]
+    return Library(paths, settings, catalog, spec, encoder)
 
 
 def _keep_indexed_model(paths: Paths, settings: Settings, models: ModelProvider, catalog: Catalog) -> Settings:

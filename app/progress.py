@@ -43,7 +43,7 @@ class TqdmProgress:
     """A progress callback that draws one bar per stage; quiet when stderr is not a terminal and `quiet`."""
 
     def __init__(self, quiet: bool = False) -> None:
-        self._bar: tqdm | None = None  # type: ignore[type-arg]
+        self._bar: tqdm | None = None
         self._stage = ""
         self._quiet = quiet
 

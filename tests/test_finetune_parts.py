@@ -162,7 +162,7 @@ def test_the_process_wrapper_reads_split_lines_keeps_a_log_and_reports_a_crash(q
     fake.chmod(0o755)
     process = TrainerProcess(Paths(tmp_path / "home"), tmp_path / "run" / "train.log", python=str(fake))
     events: list[dict[str, object]] = []
-    process.event.connect(events.append)
+    process.trainer_event.connect(events.append)
     with qtbot.waitSignal(process.ended, timeout=10_000) as ended:
         process.start(["--resume", "run"])
     finish: ProcessEnd = ended.args[0]

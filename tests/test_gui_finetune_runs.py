@@ -55,7 +55,7 @@ def test_pause_then_resume_in_a_new_session_then_discard(
 
         process = first.training_page._process
         assert process is not None
-        with qtbot.waitSignal(process.event, check_params_cb=at_stage_a, timeout=TRAIN_MS):
+        with qtbot.waitSignal(process.trainer_event, check_params_cb=at_stage_a, timeout=TRAIN_MS):
             pass
         with qtbot.waitSignal(first.training_page.paused, timeout=TRAIN_MS):
             box = first.ask_how_to_close()

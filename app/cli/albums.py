@@ -29,7 +29,9 @@ def add_albums_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     albums.set_defaults(handler=cmd_list)
 
     def action(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        parser = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
+        parser: argparse.ArgumentParser = actions.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
         parser.set_defaults(handler=handler)
         return parser
 

@@ -27,6 +27,7 @@ def cmd_eval(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     from photosift.app.progress import TqdmProgress
     from photosift.core.evaluation.datasets import load_folder_dataset
     from photosift.core.evaluation.runner import evaluate
+    from photosift.core.models.encoder import Encoder
 
     dataset = load_folder_dataset(Path(args.path), args.limit_per_class)
     paths.ensure()
@@ -34,6 +35,9 @@ def cmd_eval(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     device = args.device or settings.device
     spec = resolve_model(models, args.model, settings.with_changes(device=device))
     encoder = models.make_encoder(spec, device)
+    # The provider's factory builds a core Encoder; evaluation needs more of it (its spec, texts of any
+    # sequence) than the LibraryEncoder protocol that the factory promises.
+    assert isinstance(encoder, Encoder)
     with TqdmProgress(quiet=args.json) as progress:
         encoder.load(progress)
         report = evaluate(encoder, dataset, progress)

@@ -46,7 +46,11 @@ def cmd_index(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         if first_model and report.embedded:
             save_settings(paths, settings.with_changes(model=model_setting(args.model)))
             lines.append(f"This library uses {library.spec.name} from now on; `photosift models select` changes it.")
-        summary = {"folders": [scan_summary(s) for s in scans], "index": asdict(report), "model": library.spec.name}
+        summary: dict[str, Any] = {
+            "folders": [scan_summary(s) for s in scans],
+            "index": asdict(report),
+            "model": library.spec.name,
+        }
         summary["ocr"] = text_summary(text)
         emit(args, summary, lambda: print("\n".join(lines)))
         return EXIT_OK

@@ -14,7 +14,9 @@ from photosift.core.settings import Paths, Settings
 
 def add_marks_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     def add(name: str, handler: Any, help_text: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, parents=[common], help=help_text, description=help_text, aliases=list(aliases))
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name, parents=[common], help=help_text, description=help_text, aliases=list(aliases)
+        )
         parser.set_defaults(handler=handler)
         return parser
 

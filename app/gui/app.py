@@ -162,7 +162,8 @@ def run_gui(paths: Paths, settings: Settings, model: str | None = None) -> int:
     The window's frame shows first; the library opens in the background and `_open` fills the window in.
     A library that cannot be opened (a selected model that is gone) ends the app with that error, raised
     here for the command line to report, as before the window existed."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Photosift")
     app.setDesktopFileName(DESKTOP_FILE_NAME)
     app.setWindowIcon(QIcon(str(APP_ICON)))

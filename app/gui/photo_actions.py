@@ -57,7 +57,9 @@ class PhotoActions(QObject):
         super().__init__(parent)
         self._parent, self._view, self._model, self._grid = parent, view, model, grid
         search_for = grid.search_for
-        refine = lambda sign: lambda h: search_for(refine_query(grid.query_text(), h, sign))  # noqa: E731
+
+        def refine(sign: str) -> Act:
+            return lambda h: search_for(refine_query(grid.query_text(), h, sign))
 
         def view_first(hits: list[SearchHit]) -> None:
             row = model.row_of(hits[0].photo_id)

@@ -133,9 +133,13 @@ class AppState(QObject):
             if self.model_ready():
                 self.indexing.add_folder(folder)
             else:
-                self.runner.run_op(
-                    lambda lib, f=folder: lib.add_folder(f), lambda _: self.announce(Changes(folders=True)), writes=True
-                )
+                self._keep_folder(folder)
+
+    def _keep_folder(self, folder: Path) -> None:
+        """Add `folder` to the library without scanning it: there is no model to index it with yet."""
+        self.runner.run_op(
+            lambda lib: lib.add_folder(folder), lambda _: self.announce(Changes(folders=True)), writes=True
+        )
 
     def _swap(self, new: Library) -> None:
         """Make `new` answer searches (the runner's next op gets it) and free the old model's memory."""

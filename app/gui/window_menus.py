@@ -118,11 +118,16 @@ def _photo_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
     parts.photo_actions.add_to(menu)
     menu.addSeparator()
     field = parts.search_field
+
+    def focus_search() -> None:
+        field.setFocus()
+        field.selectAll()
+
     find = _action(
         window,
         menu,
         "&Find…",
-        lambda: (field.setFocus(), field.selectAll()),
+        focus_search,
         QKeySequence.StandardKey.Find,
         group="Search",
     )

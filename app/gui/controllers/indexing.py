@@ -157,6 +157,7 @@ class IndexingController(QObject):
             started.start()
             # Handed over here, on the worker, not by a callback on the GUI thread: a runner shut down as the
             # window closes delivers no more callbacks, and the watcher would have run on unstopped.
+            replaced: FolderWatcher | None
             with self._watch_lock:
                 if self._closing:  # the window closed meanwhile
                     replaced = started

@@ -178,7 +178,7 @@ def pasted_image_op(mime: QMimeData, folder: Path) -> Callable[[Library], Path] 
         for old in sorted(folder.glob("pasted-*.png"))[: -KEEP_PASTED + 1 or None]:
             old.unlink(missing_ok=True)
         target = folder / f"pasted-{time.time_ns()}.png"
-        if not image.save(str(target), "PNG"):
+        if not image.save(str(target)):  # PNG, from the suffix
             raise UserError(f"The pasted image could not be saved to {folder}.")
         return target
 

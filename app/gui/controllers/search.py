@@ -58,7 +58,7 @@ class SearchController(QObject):
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_query)
         field.textEdited.connect(lambda _: self._debounce.start())
-        field.returnPressed.connect(lambda: (field.tidy(), self.run_query()))
+        field.returnPressed.connect(self._tidy_and_run)
         field.chips_changed.connect(self.run_query)
         field.picture_wanted.connect(self._fetch_picture)
         model.more_wanted.connect(self._load_more)
@@ -74,6 +74,11 @@ class SearchController(QObject):
         `keep_scroll` refreshes the current results in place (new photos indexed) instead of starting over.
         """
         self._run(max(FIRST_PAGE, self.model.rowCount()) if keep_scroll else FIRST_PAGE, keep_scroll)
+
+    def _tidy_and_run(self) -> None:
+        """Enter: the typed image terms become chips before the search, which starts without the debounce."""
+        self.field.tidy()
+        self.run_query()
 
     def _run(self, limit: int, keep_scroll: bool) -> None:
         self._debounce.stop()
@@ -201,7 +206,9 @@ class SearchController(QObject):
         self.badges.show_for(self._query_photos)
         for photo_id in self._query_photos:
             row = self.model.row_of(photo_id)
-            item = self.model.item(row) if row is not None else None
+            if row is None:
+                continue
+            item = self.model.item(row)
             if item is None or item.data(QUERY_ROLE):
                 continue
             item.setData(True, QUERY_ROLE)

@@ -95,7 +95,7 @@ class DuplicatesDialog(QDialog):
         self.keep_button = _button("&Keep this one", self.keep_selected)
         self.distinct_button = _button("N&ot duplicates", lambda: self.mark_group(False))
         self.folder_button = _button("Show in &folder", self.show_in_folder)
-        self.find_button = _button("&Find duplicates", self.find)
+        self.find_button = _button("&Find duplicates", self.find_duplicates)
         self.export_button = _button("&Export list…", self.export)
         review = QHBoxLayout()
         for button in (self.previous_button, self.next_button, self.keep_button, self.distinct_button):
@@ -120,7 +120,7 @@ class DuplicatesDialog(QDialog):
         """Fetch the groups the last search stored, and show the current one."""
         self.runner.run_op(lambda lib: Duplicates(lib).groups(), self._loaded)
 
-    def find(self) -> None:
+    def find_duplicates(self) -> None:
         """Search the library again in the background (Cancel stops it; the earlier groups then stay).
 
         The search reads on a read thread, so writes (marks, tags, indexing) go on meanwhile; only storing
@@ -257,7 +257,11 @@ class DuplicatesDialog(QDialog):
             self._write(lambda lib: Duplicates(lib).mark([m.photo_id for m in group.members], duplicate))
 
     def _write(self, work: Callable[[Library], object]) -> None:
-        self.runner.run_op(work, lambda _: (self.marks_changed.emit(), self.load()), writes=True)
+        self.runner.run_op(work, self._written, writes=True)
+
+    def _written(self, _: object) -> None:
+        self.marks_changed.emit()
+        self.load()
 
     def show_in_folder(self) -> None:
         member = self._selected()

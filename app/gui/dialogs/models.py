@@ -143,8 +143,9 @@ class ModelsDialog(QDialog):
 
     def select(self, name: str) -> None:
         for i in range(self.table.topLevelItemCount()):
-            if self.rows[i].stored.name == name:
-                self.table.setCurrentItem(self.table.topLevelItem(i))
+            item = self.table.topLevelItem(i)
+            if item is not None and self.rows[i].stored.name == name:
+                self.table.setCurrentItem(item)
 
     def _selected(self) -> ModelRow | None:
         item = self.table.currentItem()

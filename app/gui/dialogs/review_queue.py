@@ -44,7 +44,7 @@ PAGE = 200  # suggestions held at once: a few screens of the grid; the rest load
 ICON = QSize(128, 128)  # smaller than the results grid's cells: the tag under each photo matters as much
 Index = QModelIndex | QPersistentModelIndex
 Pair = tuple[int, str]  # (photo id, tag name)
-VERDICT_KEYS = {Qt.Key.Key_A: True, Qt.Key.Key_R: False}  # accept, reject
+VERDICT_KEYS: dict[int, bool] = {Qt.Key.Key_A: True, Qt.Key.Key_R: False}  # accept, reject; QKeyEvent.key() is an int
 CHORDS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
 
 
@@ -178,10 +178,11 @@ class ReviewQueue(QWidget):
         """Show the window with `tag`'s suggestions (every tag's with None), fetched afresh."""
         self.tag = tag
         self._select_filter()
+        parent = self.parentWidget()
         if self.isVisible():
             self.reload()
-        elif self.parentWidget() is not None:
-            centre_over(self, self.parentWidget())
+        elif parent is not None:
+            centre_over(self, parent)
         self.show()
         self.raise_()
         self.activateWindow()
@@ -295,16 +296,21 @@ class ReviewQueue(QWidget):
             self.view.setCurrentIndex(self.model.index(min(row, count - 1)))
 
     def _failed(self, exc: BaseException) -> None:
-        shown_in_place(lambda sentence: (self.message.setText(sentence), self.message.show()), self.runner.present)(exc)
+        shown_in_place(self._show_message, self.runner.present)(exc)
+
+    def _show_message(self, sentence: str) -> None:
+        self.message.setText(sentence)
+        self.message.show()
 
     # Keys -------------------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A accepts and R rejects the selection in the grid; the grid keeps its arrows and type-ahead."""
-        key = event.key() if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress else None
-        if watched is self.view and key in VERDICT_KEYS and not event.modifiers() & CHORDS:  # Ctrl+A: select all
-            self.review_selected(VERDICT_KEYS[key])
-            return True
+        if watched is self.view and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            verdict = VERDICT_KEYS.get(event.key())
+            if verdict is not None and not event.modifiers() & CHORDS:  # Ctrl+A: select all
+                self.review_selected(verdict)
+                return True
         return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

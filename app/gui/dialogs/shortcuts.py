@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QKeyCombination, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -95,8 +95,12 @@ def grouped(rows: Iterable[Row]) -> list[tuple[str, list[tuple[str, str]]]]:
 def _typable(keys: QKeySequence) -> bool:
     """False for the dedicated keys some keyboards have (Copy, Paste, Help, F13-F35 on Sun keyboards) that
     Qt's standard shortcuts also bind: listing them only hides the keys people type."""
-    key = keys[0].key() if keys.count() else None
-    return key is not None and key not in DEDICATED_KEYS and not Qt.Key.Key_F13 <= key <= Qt.Key.Key_F35
+    if not keys.count():
+        return False
+    # PySide6's stubs leave out QKeySequence.__getitem__ (C++'s operator[]), which the binding has.
+    first: QKeyCombination = keys[0]  # type: ignore[index]
+    key = first.key()
+    return key not in DEDICATED_KEYS and not Qt.Key.Key_F13 <= key <= Qt.Key.Key_F35
 
 
 def _without_mnemonic(text: str) -> str:

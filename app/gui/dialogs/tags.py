@@ -80,7 +80,7 @@ class NewTagDialog(QDialog):
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.create_button = self.buttons.addButton("Create tag", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.accepted.connect(self.create)
+        self.buttons.accepted.connect(self.create_tag)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
         form.addRow("Name:", self.name)
@@ -99,7 +99,7 @@ class NewTagDialog(QDialog):
         self.group.addItems(groups)
         self.group.setEditText(typed)
 
-    def create(self) -> None:
+    def create_tag(self) -> None:
         """Store the tag and score it (in the background); the dialog closes once it is done."""
         name, group = self.name.text(), self.group.currentText().strip() or None
         prompts, examples = self.prompts.toPlainText().splitlines(), self.example_ids

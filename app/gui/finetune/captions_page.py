@@ -104,8 +104,8 @@ class CaptionsPage(QWizardPage):
         file_row.addWidget(self.file_button)
         file_row.addStretch()
         layout = QVBoxLayout(self)
-        for widget in (self.bundled, self.words):
-            layout.addWidget(widget)
+        for check in (self.bundled, self.words):
+            layout.addWidget(check)
         layout.addLayout(file_row)
         for widget in (self.progress, self.status, self.classes, self.examples, self.estimate):
             layout.addWidget(widget)
@@ -171,7 +171,7 @@ class CaptionsPage(QWizardPage):
         self.record, self.config = record, config
         self.status.setText("Finding captions for your photos with the current model…")
         self._process = TrainerProcess(self._paths, record.file(PLAN_LOG_FILE), self)
-        self._process.event.connect(self._event)
+        self._process.trainer_event.connect(self._event)
         self._process.ended.connect(self._ended)
         self._process.start(["--config", str(record.file(SETTINGS_FILE)), "--plan"])
 

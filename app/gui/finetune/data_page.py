@@ -107,7 +107,12 @@ class DataPage(QWizardPage):
         self.resume_button = QPushButton("&Resume" if record.status != "finished" else "&Show the result")
         self.discard_button = QPushButton("&Discard it")
         self.resume_button.clicked.connect(lambda: self.resume_requested.emit(record))
-        self.discard_button.clicked.connect(lambda: (banner.hide(), self.discard_requested.emit(record)))
+
+        def discard() -> None:
+            banner.hide()
+            self.discard_requested.emit(record)
+
+        self.discard_button.clicked.connect(discard)
         row.addWidget(text, 1)
         row.addWidget(self.resume_button)
         row.addWidget(self.discard_button)
@@ -146,8 +151,9 @@ class DataPage(QWizardPage):
         for column in (0, 1):
             self.classes.resizeColumnToContents(column)
         self._fetch_paths(list(self._first))
-        if self.classes.topLevelItemCount():
-            self.classes.setCurrentItem(self.classes.topLevelItem(0))
+        first_class = self.classes.topLevelItem(0)  # None when there are no classes
+        if first_class is not None:
+            self.classes.setCurrentItem(first_class)
         self._recheck()
         self.loaded.emit()
 
@@ -161,8 +167,11 @@ class DataPage(QWizardPage):
     # Choosing classes -------------------------------------------------------------------------------
 
     def excluded(self) -> list[str]:
-        items = (self.classes.topLevelItem(i) for i in range(self.classes.topLevelItemCount()))
-        return [item.text(0) for item in items if item.checkState(0) != Qt.CheckState.Checked]
+        return [item.text(0) for item in self._class_items() if item.checkState(0) != Qt.CheckState.Checked]
+
+    def _class_items(self) -> list[QTreeWidgetItem]:
+        count = self.classes.topLevelItemCount()
+        return [item for i in range(count) if (item := self.classes.topLevelItem(i)) is not None]
 
     def set_included(self, name: str, included: bool) -> None:
         for item in self.classes.findItems(name, Qt.MatchFlag.MatchExactly, 0):
@@ -184,8 +193,7 @@ class DataPage(QWizardPage):
         self._problems = check_labelled_set(chosen)
         warn = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self.classes.blockSignals(True)  # icons and tooltips are item changes too; only check marks recheck
-        for i in range(self.classes.topLevelItemCount()):
-            item = self.classes.topLevelItem(i)
+        for item in self._class_items():
             about = [p.message for p in self._problems if p.class_name == item.text(0)]
             item.setIcon(2, warn if about and item.checkState(0) == Qt.CheckState.Checked else QIcon())
             item.setToolTip(2, "\n".join(about))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QButtonGroup,
     QCheckBox,
     QFormLayout,
@@ -174,11 +175,11 @@ class MethodPage(QWizardPage):
     # What was chosen --------------------------------------------------------------------------------
 
     def method(self) -> Method:
-        key: Method = self.methods.checkedButton().property("key")
+        key: Method = _checked(self.methods).property("key")
         return key
 
     def preset(self) -> Preset:
-        key: Preset = self.presets.checkedButton().property("key")
+        key: Preset = _checked(self.presets).property("key")
         return key
 
     def config_for(self, preset: Preset) -> TrainConfig:
@@ -195,6 +196,13 @@ class MethodPage(QWizardPage):
 
     def config(self) -> TrainConfig:
         return self.config_for(self.preset())
+
+
+def _checked(group: QButtonGroup) -> QAbstractButton:
+    button = group.checkedButton()
+    # Never None: each group starts with a button checked, and an exclusive group cannot be unchecked.
+    assert button is not None
+    return button
 
 
 def _indented(text: str) -> QLabel:

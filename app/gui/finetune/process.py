@@ -3,7 +3,7 @@
 Training runs in a separate process, not on the task runner: it holds a second model in memory for
 minutes or hours, and a crash there (out of memory, a driver fault) must not take the app down with it.
 The process reports JSON lines on stdout (training/report.py); this wraps a QProcess, turns each line
-into an `event` signal, keeps everything it writes (stdout and stderr) in a log file in the run folder,
+into a `trainer_event` signal, keeps everything it writes (stdout and stderr) in a log file in the run folder,
 and says how it ended in terms the wizard can act on.
 
 Pausing sends SIGTERM: the trainer saves a checkpoint at its next step and exits with 75, and
@@ -70,7 +70,9 @@ def trainer_environment(paths: Paths) -> QProcessEnvironment:
 class TrainerProcess(QObject):
     """One run of `python -m photosift.training ARGS`. Create a new one for each start."""
 
-    event = Signal(dict)  # a JSON line from the trainer ("event" names the kind; see training/report.py)
+    # A JSON line from the trainer ("event" names the kind; see training/report.py). Not called `event`:
+    # that name is QObject's event handler, which a signal would shadow.
+    trainer_event = Signal(dict)
     line = Signal(str)  # every line it writes, JSON or not, as it goes into the log
     ended = Signal(object)  # a ProcessEnd
 
@@ -150,7 +152,7 @@ class TrainerProcess(QObject):
         if isinstance(record, dict) and "event" in record:
             if record["event"] == EVENT_ERROR:
                 self._error_event = record
-            self.event.emit(record)
+            self.trainer_event.emit(record)
 
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         for stdout in (True, False):  # a last line without a newline

@@ -218,10 +218,10 @@ def _photo(comparison: Comparison, path: str, label: str, same: bool | None) -> 
 
 
 def _clear(grid: QGridLayout) -> None:
-    while grid.count():
-        item = grid.takeAt(0)
-        if item.widget() is not None:
-            item.widget().deleteLater()
+    while (item := grid.takeAt(0)) is not None:  # None once the grid is empty
+        widget = item.widget()
+        if widget is not None:
+            widget.deleteLater()
 
 
 def _percent(value: float | None) -> str:

@@ -90,8 +90,8 @@ class TrainingPage(QWizardPage):
         self.problem_text.setAccessibleName("What went wrong")
         self.problem_actions = QHBoxLayout()
         box = QVBoxLayout(self.problem_box)
-        for widget in (self.problem_title, self.problem_text):
-            box.addWidget(widget)
+        for label in (self.problem_title, self.problem_text):
+            box.addWidget(label)
         box.addLayout(self.problem_actions)
         self.problem_box.hide()
         layout = QVBoxLayout(self)
@@ -132,7 +132,7 @@ class TrainingPage(QWizardPage):
         self.pause_button.setEnabled(True)
         self.status.setText("Starting the trainer…" if not resumable else "Resuming…")
         self._process = TrainerProcess(self._paths, record.file(LOG_FILE), self)
-        self._process.event.connect(self._event)
+        self._process.trainer_event.connect(self._event)
         self._process.line.connect(self.log.appendPlainText)
         self._process.ended.connect(self._ended)
         self._process.start(args)
@@ -246,10 +246,10 @@ class TrainingPage(QWizardPage):
         self.pause_button.setEnabled(False)
         self.problem_title.setText(f"<b>{problem.title}</b>")
         self.problem_text.setText(problem.message)
-        while self.problem_actions.count():
-            item = self.problem_actions.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        while (item := self.problem_actions.takeAt(0)) is not None:  # None once the row is empty
+            widget = item.widget()
+            if widget is not None:
+                widget.deleteLater()
         for action in problem.actions:
             button = QPushButton(ACTION_TEXT[action])
             button.setProperty("action", action)

@@ -10,6 +10,7 @@ window itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -87,7 +88,7 @@ class AlbumActions(QObject):
         submenu = menu.addMenu("Add to album")
         for album in self.albums():
             if album.kind == "manual":
-                submenu.addAction(album.name, lambda name=album.name: self.add(name, hits))
+                submenu.addAction(album.name, partial(self.add, album.name, hits))
         submenu.addSeparator()
         submenu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator(hits)))
         shown = self.shown_album()

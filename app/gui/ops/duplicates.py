@@ -48,4 +48,4 @@ def _find_if_never_searched(dialog: DuplicatesDialog) -> None:
     """The first load with no groups starts a search (once), so the menu entry does what it says."""
     if not dialog.groups and not dialog.property("searched"):
         dialog.setProperty("searched", True)
-        dialog.find()
+        dialog.find_duplicates()

@@ -10,6 +10,7 @@ photo un-favourited under `is:favourite` stays until the next search, as in othe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -78,7 +79,7 @@ class MarkActions(QObject):
         self.rating_menu = QMenu("&Rating", parent)
         for stars, key in enumerate(RATING_KEYS):
             text = f"&{stars} star{'s' if stars > 1 else ''}" if stars else "&No rating"
-            self.rating_menu.addAction(self._action(text, key, lambda ids, n=stars: marker.rate(ids, n)))
+            self.rating_menu.addAction(self._action(text, key, partial(marker.rate, stars=stars)))
         self.group: list[QAction] = [self.favourite, self.rating_menu.menuAction()]
 
     def _action(self, text: str, key: str, act: Callable[[list[int]], None]) -> QAction:

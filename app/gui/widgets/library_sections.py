@@ -8,7 +8,7 @@ folders on disk, and a "+" beside the Albums heading creates one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
@@ -87,7 +87,7 @@ class LibrarySections(QObject):
         self.refreshed.emit(collections)
 
     @staticmethod
-    def _fill(section: QTreeWidgetItem, rows: list[tuple[str, str, str, str, QIcon | None]]) -> None:
+    def _fill(section: QTreeWidgetItem, rows: Sequence[tuple[str, str, str, str, QIcon | None]]) -> None:
         section.takeChildren()
         for name, count, kind, tip, icon in rows:
             item = QTreeWidgetItem(section, [name, count])
@@ -101,7 +101,8 @@ class LibrarySections(QObject):
 
     def _plus_button(self, panel: SidePanel) -> QToolButton:
         """A "+" in the Albums heading's second column (the heading spans one column, so it has room)."""
-        button = QToolButton(text="+", autoRaise=True)
+        button = QToolButton(autoRaise=True)
+        button.setText("+")
         button.setToolTip("New album…")
         button.setAccessibleName("New album")
         button.clicked.connect(self.new_album_wanted)

@@ -170,15 +170,15 @@ class ResultsModel(QStandardItemModel):
         self._lay_out(tail, first)
         items = []
         for row in range(first, len(self._hits)):
-            hit = self._hits[row]
-            items.append(self._item(hit, row) if hit is not None else self._heading(row, dates or {}))
+            photo = self._hits[row]  # None for a month heading
+            items.append(self._item(photo, row) if photo is not None else self._heading(row, dates or {}))
         self.invisibleRootItem().appendRows(items)
         shown = first + SHOWN_MAX if preview else first  # a refreshed page shows its pictures at once: no flicker
         for row in range(first, min(len(self._hits), shown)):
-            hit = self._hits[row]
-            picture = self._thumbnails.preview(hit.photo_id) if hit is not None else None
-            if hit is not None and picture is not None:
-                self._show(row, hit.photo_id, picture)
+            photo = self._hits[row]
+            picture = self._thumbnails.preview(photo.photo_id) if photo is not None else None
+            if photo is not None and picture is not None:
+                self._show(row, photo.photo_id, picture)
 
     def _item(self, hit: SearchHit, row: int) -> QStandardItem:
         """A photo's row: three calls into Qt, as End may make 100,000 of them (the tooltip comes on

@@ -56,7 +56,8 @@ class TagChips(QWidget):
         self.chips: list[QToolButton] = []
         self.carried: dict[str, PhotoTag] = {}  # the tags behind the chips, by name
         self.flow = FlowLayout()
-        self.add_button = QToolButton(text="Add tag…")
+        self.add_button = QToolButton()
+        self.add_button.setText("Add tag…")
         self.add_button.setAccessibleName("Add tag")
         self.add_button.setToolTip("Label this photo with a tag")
         self.add_button.setProperty("chip", True)
@@ -65,7 +66,9 @@ class TagChips(QWidget):
         self.editor = QLineEdit(placeholderText="Tag name")
         self.editor.setAccessibleName("Tag to add")
         self.editor.setCompleter(_completer(self.editor))
-        self.editor.completer().activated[str].connect(self.add)  # a name picked from the list
+        # A name picked from the list. PySide6's stubs leave out SignalInstance.__getitem__, which picks
+        # the overload (activated has a QModelIndex one too).
+        self.editor.completer().activated[str].connect(self.add)  # type: ignore[index]
         self.editor.returnPressed.connect(lambda: self.add(self.editor.text()))
         self.editor.installEventFilter(self)
         self.editor.hide()
@@ -121,8 +124,8 @@ class TagChips(QWidget):
             self.flow.removeWidget(chip)
             chip.hide()
             chip.deleteLater()
-        for widget in (self.add_button, self.editor):
-            self.flow.removeWidget(widget)
+        for kept in (self.add_button, self.editor):
+            self.flow.removeWidget(kept)
         self.carried = {tag.name: tag for tag in tags}
         self.chips = [self._chip(tag) for tag in tags]
         order = (*self.chips, self.add_button, self.editor)
@@ -135,7 +138,8 @@ class TagChips(QWidget):
             self._give_back_focus()
 
     def _chip(self, tag: PhotoTag) -> QToolButton:
-        chip = QToolButton(self, text=(ACCEPTED_MARK if tag.state == "accepted" else "") + tag.name)
+        chip = QToolButton(self)
+        chip.setText((ACCEPTED_MARK if tag.state == "accepted" else "") + tag.name)
         chip.setProperty("chip", True)
         chip.setProperty("tag", tag.name)
         chip.setProperty("state", tag.state)
