@@ -61,7 +61,9 @@ def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "Embedded 6 photos in" in out and "This library uses tiny from now on" in out
     assert run(["status"]) == EXIT_OK  # no --model: the library kept the one it was indexed with
-    assert "Model: tiny on cpu" in capsys.readouterr().out
+    assert "Model: tiny on cpu\n" in capsys.readouterr().out
+    assert run(["status", "--cpu-runtime", "int8"]) == EXIT_OK
+    assert "Model: tiny on cpu (int8 image weights chosen)\n" in capsys.readouterr().out
     other = "vit-b-32-metaclip"  # not downloaded: a search with it must not try to fetch it
     assert run(["status", "--model", other]) == EXIT_OK
     assert f"No photos are indexed with {other} yet; this library has embeddings of tiny (6 photos)" in (

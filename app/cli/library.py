@@ -105,15 +105,15 @@ def _scan_line(scan: ScanReport, photo_count: int) -> str:
 
 def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     quick = quick_status(args, paths, settings)  # read-only, without SQLAlchemy or numpy, where it can
+    runtime = getattr(args, "cpu_runtime", None) or settings.cpu_runtime
     if quick is not None:
-        _print_status(args, paths, *quick, [], [], None)
+        _print_status(args, paths, *quick, [], [], None, runtime)
         return EXIT_OK
     with open_library(args, paths, settings) as library:
         failures = library.failures() if args.failures else []
         skipped = library.skipped_files() if args.failures and args.all else []
-        _print_status(
-            args, paths, library.status(), text_status(library), failures, skipped, unindexed_model_hint(library)
-        )
+        hint = unindexed_model_hint(library)
+        _print_status(args, paths, library.status(), text_status(library), failures, skipped, hint, runtime)
         return EXIT_OK
 
 
@@ -125,23 +125,38 @@ def _print_status(
     failures: list[PhotoInfo],
     skipped: list[SkippedFile],
     hint: str | None,
+    cpu_runtime: str,
 ) -> None:
     data = asdict(status) | {"failures": [asdict(f) for f in failures], "data_folder": str(paths.root)}
+    data["cpu_runtime"] = cpu_runtime
     data["skipped"] = [asdict(f) for f in skipped]
     data["ocr"] = text
-    lines = [*status_lines(status, failures, paths, skipped), text_status_line(text), *([hint] if hint else [])]
+    lines = [*status_lines(status, failures, paths, skipped, cpu_runtime), text_status_line(text)]
+    lines += [hint] if hint else []
     emit(args, data | {"hint": hint}, lambda: print("\n".join(lines)))
 
 
+def _runtime_words(device: str, cpu_runtime: str) -> str:
+    """The settings' CPU runtime where it is not the default: what was chosen, not a check that it ran
+    (a refused int8 tower falls back to fp32, and says so in the log)."""
+    if device != "cpu" or cpu_runtime == "auto":
+        return ""
+    return " (int8 image weights chosen)" if cpu_runtime == "int8" else f" ({cpu_runtime} chosen)"
+
+
 def status_lines(
-    status: LibraryStatus, failures: list[Any], paths: Paths, skipped: Sequence[SkippedFile] = ()
+    status: LibraryStatus,
+    failures: list[Any],
+    paths: Paths,
+    skipped: Sequence[SkippedFile] = (),
+    cpu_runtime: str = "auto",
 ) -> list[str]:
     counts = f"{status.embedded} indexed, {status.pending} pending, {status.failed} failed"
     kind = "approximate" if status.index.approximate else "exact"
     health = "saved" if status.index.saved_and_current else "rebuilt from the catalog"
     lines = [
         f"Data folder: {paths.root}",
-        f"Model: {status.model} on {status.device}",
+        f"Model: {status.model} on {status.device}{_runtime_words(status.device, cpu_runtime)}",
         f"Photos: {status.photos} ({plural(status.files, 'file')}): {counts}",
         f"Vector index: {plural(status.index.vectors, 'vector')}, {kind}, {health}",
     ]
