@@ -56,11 +56,16 @@ def open_library(args: argparse.Namespace, paths: Paths, settings: Settings) -> 
     """The library with the model the command names (--model), else the selected one, on --device."""
     from photosift.app.main import build_library
 
+    return build_library(paths, command_settings(args, settings), getattr(args, "model", None))
+
+
+def command_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """`settings` with what this command's --device and --cpu-runtime override (for this command only)."""
     if getattr(args, "device", None):
         settings = settings.with_changes(device=args.device)
     if getattr(args, "cpu_runtime", None):
         settings = settings.with_changes(cpu_runtime=args.cpu_runtime)
-    return build_library(paths, settings, getattr(args, "model", None))
+    return settings
 
 
 def spec_file(name_or_path: str | None) -> Path | None:

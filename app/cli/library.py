@@ -10,7 +10,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.cli.common import emit, model_setting, open_library, plural, unindexed_model_hint
+from photosift.app.cli.common import (
+    command_settings,
+    emit,
+    model_setting,
+    open_library,
+    plural,
+    unindexed_model_hint,
+)
 from photosift.app.cli.quick import quick_status
 from photosift.app.cli.text import read_text, text_lines, text_status, text_status_line, text_summary
 from photosift.core.errors import UserError
@@ -105,7 +112,7 @@ def _scan_line(scan: ScanReport, photo_count: int) -> str:
 
 def cmd_status(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     quick = quick_status(args, paths, settings)  # read-only, without SQLAlchemy or numpy, where it can
-    runtime = getattr(args, "cpu_runtime", None) or settings.cpu_runtime
+    runtime = command_settings(args, settings).cpu_runtime
     if quick is not None:
         _print_status(args, paths, *quick, [], [], None, runtime)
         return EXIT_OK

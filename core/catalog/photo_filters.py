@@ -20,6 +20,7 @@ from sqlalchemy import (
     CompoundSelect,
     Connection,
     Engine,
+    Select,
     String,
     and_,
     false,
@@ -107,10 +108,9 @@ def timeline_page(
     (benchmarks/bench_window.py), and so does its last page (End).
     """
     files = s.files
-    hidden = select(s.duplicate_members.c.photo_id).where(s.duplicate_members.c.duplicate)
     counted = select(func.count(files.c.photo_id.distinct()))
     if hide_duplicates:
-        counted = counted.where(files.c.photo_id.not_in(hidden))
+        counted = counted.where(files.c.photo_id.not_in(_marked_duplicates()))
     with engine.connect() as conn:
         total = int(conn.execute(counted).scalar_one())
         if offset >= total:
@@ -130,8 +130,7 @@ def _timeline_rows(
     exactly the reverse of that."""
     photos, files = s.photos, s.files
     has_file = select(files.c.photo_id).where(files.c.photo_id == photos.c.id).exists()
-    hidden = select(s.duplicate_members.c.photo_id).where(s.duplicate_members.c.duplicate)
-    shown = photos.c.id.not_in(hidden) if hide_duplicates else true()
+    shown = photos.c.id.not_in(_marked_duplicates()) if hide_duplicates else true()
     oldest = func.min(files.c.mtime_ns)
 
     def ordered(when: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
@@ -157,6 +156,11 @@ def _timeline_rows(
     rows.sort(key=lambda row: row[0], reverse=not newest_first)
     rows.sort(key=lambda row: row[1].when, reverse=newest_first)
     return rows[:wanted]
+
+
+def _marked_duplicates() -> Select[Any]:
+    """The ids of photos marked as near-duplicates: what `hide_duplicates` leaves out of the timeline."""
+    return select(s.duplicate_members.c.photo_id).where(s.duplicate_members.c.duplicate)
 
 
 def photo_dates(engine: Engine, photo_ids: Collection[int] | None = None) -> dict[int, PhotoDate]:
