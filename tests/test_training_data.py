@@ -18,6 +18,7 @@ from photosift.core.errors import FolderNotFoundError, UserError
 from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import load_spec
 from photosift.training.data import (
+    BatchAugment,
     Item,
     LabelledImageDataset,
     check_classes,
@@ -152,7 +153,7 @@ def test_dataset_and_collate_skip_an_unreadable_file(tmp_path: Path, caplog: pyt
     assert dataset[1][0] is None and dataset[1][1:] == (1, 1)
     assert "broken.jpg" in caplog.text
     batch = next(iter(DataLoader(dataset, batch_size=4, collate_fn=collate_skip_failed)))
-    assert batch.images.shape == (3, 3, 32, 32)
+    assert batch.images.shape == (3, 3, 36, 36) and batch.images.dtype == torch.uint8
     assert batch.labels.tolist() == [0, 1, 0] and batch.indices.tolist() == [0, 2, 3] and batch.failed == (1,)
 
 
@@ -161,21 +162,52 @@ def test_collate_of_only_failures_is_an_empty_batch() -> None:
     assert len(batch.images) == 0 and batch.labels.shape == (0,) and batch.failed == (4, 5)
 
 
-def test_train_transform_gives_normalised_crops_of_the_spec_size_flipped_at_random() -> None:
+def test_the_dataset_keeps_decoded_photos_within_its_memory_budget(tmp_path: Path) -> None:
+    photos = [make_photo(tmp_path / f"p{i}.jpg", "blue", size=(40, 30)) for i in range(3)]
+    transform = train_transform(load_spec(TEST_MODELS / "tiny.json"))
+    one_photo = 3 * 36 * 36  # uint8 bytes of a squashed photo
+    kept = LabelledImageDataset([(p, 0) for p in photos], transform, cache_bytes=2 * one_photo)
+    plain = LabelledImageDataset([(p, 0) for p in photos], transform)
+    first = [kept[i][0] for i in range(3)]
+    for i in range(3):
+        assert plain[i][0] is not None
+    for photo in photos:
+        photo.unlink()
+    again = [kept[i][0] for i in range(3)]
+    assert again[0] is first[0] and again[1] is first[1]  # served from memory, the files being gone
+    assert again[2] is None  # over the budget: read again, and now missing
+    assert plain[0][0] is None
+
+
+def test_train_transform_squashes_to_room_for_the_random_crop() -> None:
     spec = load_spec(TEST_MODELS / "tiny.json")
     transform = train_transform(spec)
     assert transform.min_side == 36  # 32 * 432 / 384: room for the random crop
-    pixels = np.zeros((40, 60, 3), dtype=np.uint8)
-    pixels[:, 30:] = 255  # dark left half, white right half
-    photo = Image.fromarray(pixels)
+    squashed = transform(Image.new("RGB", (60, 40), (10, 120, 200)))
+    assert type(squashed) is torch.Tensor and squashed.dtype == torch.uint8 and squashed.shape == (3, 36, 36)
+    assert squashed[:, 0, 0].tolist() == [10, 120, 200]
+
+
+def test_batch_augment_gives_normalised_crops_flipped_and_jittered_per_photo() -> None:
+    spec = load_spec(TEST_MODELS / "tiny.json")
+    augment = BatchAugment.for_spec(spec)
+    pixels = torch.zeros((3, 36, 36), dtype=torch.uint8)
+    pixels[:, :, 18:] = 200  # dark left half, light right half
     torch.manual_seed(0)
-    outs = torch.stack([transform(photo) for _ in range(20)])
-    assert type(outs[0]) is torch.Tensor and outs.dtype == torch.float32 and outs.shape == (20, 3, 32, 32)
-    white_on_right = outs[:, :, :, 16:].mean(dim=(1, 2, 3)) > outs[:, :, :, :16].mean(dim=(1, 2, 3))
-    assert 0 < int(white_on_right.sum()) < 20  # horizontal flips happen, but not always
-    assert type(transform(photo)) is torch.Tensor  # not torchvision's Image subclass
-    black = torch.tensor([-m / s for m, s in zip(spec.mean, spec.std, strict=True)])
-    assert torch.allclose(outs.amin(dim=(0, 2, 3)), black, atol=0.05)  # jitter cannot lift true black
+    outs = augment(pixels.expand(40, -1, -1, -1))
+    assert outs.dtype == torch.float32 and outs.shape == (40, 3, 32, 32)
+    light_on_right = outs[:, :, :, 16:].mean(dim=(1, 2, 3)) > outs[:, :, :, :16].mean(dim=(1, 2, 3))
+    assert 0 < int(light_on_right.sum()) < 40  # horizontal flips happen, but not always
+    mean, std = torch.tensor(spec.mean).view(3, 1, 1), torch.tensor(spec.std).view(3, 1, 1)
+    brightest = (outs * std + mean).amax(dim=(1, 2, 3))
+    assert brightest.std() > 0.05  # each photo draws its own jitter
+    assert float(brightest.min()) > 200 / 255 * 0.3 and float(brightest.max()) <= 1.0
+    black = -mean.flatten() / std.flatten()
+    assert torch.allclose(outs.amin(dim=(0, 2, 3)), black, atol=1e-5)  # jitter cannot lift true black
+    ramp = torch.arange(36, dtype=torch.uint8).view(1, 1, 36).expand(40, 3, 36, 36)  # pixel value = column
+    unjittered = BatchAugment(32, (0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255), jitter=0.0)(ramp)
+    lefts = {round(float(v)) for v in unjittered.amin(dim=(1, 2, 3))}
+    assert len(lefts) > 1 and lefts <= set(range(5))  # random crops, always inside the squashed photo
 
 
 def test_transforms_survive_pickling_for_spawned_workers() -> None:
@@ -184,4 +216,5 @@ def test_transforms_survive_pickling_for_spawned_workers() -> None:
     evaluation = pickle.loads(pickle.dumps(eval_transform(spec)))
     assert evaluation.min_side == 32
     np.testing.assert_array_equal(evaluation(photo).numpy(), Preprocessor.from_spec(spec)(photo))
-    assert pickle.loads(pickle.dumps(train_transform(spec)))(photo).shape == (3, 32, 32)
+    assert pickle.loads(pickle.dumps(train_transform(spec)))(photo).shape == (3, 36, 36)
+    assert pickle.loads(pickle.dumps(BatchAugment.for_spec(spec))) == BatchAugment.for_spec(spec)

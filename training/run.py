@@ -25,7 +25,15 @@ from photosift.core.settings import Paths, load_settings
 from photosift.training.captions import CaptionAssignment, build_caption_bank, encode_captions, mine_captions
 from photosift.training.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from photosift.training.config import TrainConfig, save_config
-from photosift.training.data import Item, LabelledImageDataset, collate_skip_failed, load_training_data, train_transform
+from photosift.training.data import (
+    DECODED_CACHE_BYTES,
+    BatchAugment,
+    Item,
+    LabelledImageDataset,
+    collate_skip_failed,
+    load_training_data,
+    train_transform,
+)
 from photosift.training.export import export_model, write_json
 from photosift.training.recipe import describe_recipe
 from photosift.training.runtime import Runtime
@@ -157,11 +165,13 @@ class FineTuneRun:
         rate = applied_patch_dropout(model)
         self.recipe = describe_recipe(self.config, tricks, rate, trainer.batch_size, self.runtime.precision)
         self.runtime.report("recipe", **self.recipe)
-        dataset = LabelledImageDataset(self.data.train, train_transform(self.base))
+        cache_bytes = DECODED_CACHE_BYTES if self.config.workers == 0 else 0
+        dataset = LabelledImageDataset(self.data.train, train_transform(self.base), cache_bytes)
         best = self.runtime.run_dir / BEST_TOWER
         progress = trainer.train(
             dataset,
             collate_skip_failed,
+            BatchAugment.for_spec(self.base),
             validate=lambda epoch: self.evaluate(f"epoch {epoch}").map,
             save_checkpoint=lambda: save_checkpoint(trainer.state_dict(), checkpoint),
             save_best=lambda: save_file(_cpu_state(image_tower(model)), str(best)),

@@ -141,12 +141,14 @@ class RetrievalTrainer:
         self,
         dataset: Dataset[Any],
         collate: Callable[[list[Any]], Any],
+        augment: Callable[[torch.Tensor], torch.Tensor],
         validate: Callable[[int], float],
         save_checkpoint: Callable[[], None],
         save_best: Callable[[], None],
     ) -> Progress:
-        """Run the remaining epochs; returns where it stopped. Validation mAP after each epoch drives
-        early stopping and picks the best weights (`save_best` is called when they improve)."""
+        """Run the remaining epochs; returns where it stopped. `augment` turns a collated batch, once on the
+        training device, into the model's input. Validation mAP after each epoch drives early stopping and
+        picks the best weights (`save_best` is called when they improve)."""
         n_items = len(dataset)  # type: ignore[arg-type]
         batch_size = min(self.batch_size, n_items)  # a small collection still gets one batch an epoch
         steps_per_epoch = math.ceil(n_items / batch_size)
@@ -164,7 +166,8 @@ class RetrievalTrainer:
             for batch in loader:
                 if len(batch.images) == 0:  # every photo of this batch failed to load
                     continue
-                parts = self._step(batch.images, batch.labels, batch.indices)
+                images = augment(batch.images.to(self.runtime.device, non_blocking=True))
+                parts = self._step(images, batch.labels, batch.indices)
                 self.progress.batches_done += 1
                 self.progress.step += 1
                 self._log(parts, total, first_step, start)
@@ -173,9 +176,10 @@ class RetrievalTrainer:
                     return self.progress
             self.progress.epoch += 1
             self.progress.batches_done = 0
-            if self._end_epoch(validate, save_best):
+            stop = self._end_epoch(validate, save_best)
+            save_checkpoint()  # also when stopping early: a resumed run must not train the last epoch again
+            if stop:
                 break
-            save_checkpoint()
         return self.progress
 
     def _end_epoch(self, validate: Callable[[int], float], save_best: Callable[[], None]) -> bool:
@@ -191,7 +195,7 @@ class RetrievalTrainer:
 
     def _step(self, images: torch.Tensor, labels: torch.Tensor, items: torch.Tensor) -> dict[str, float]:
         device = self.runtime.device
-        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        labels = labels.to(device, non_blocking=True)
         with self.runtime.autocast():
             embeddings = self.model.encode_image(images)  # type: ignore[operator]
             loss_am = self.arc(embeddings, labels)
