@@ -64,6 +64,9 @@ def test_the_export_embeds_as_torch_does(tiny: ModelSpec, paths: Paths, tmp_path
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     export = cached_export(tiny, paths, None)
     assert export is not None and export.min_cosine >= onnx_export.MIN_COSINE
+    for tower in (export.image, export.text):  # the weights sit beside each graph, for onnxruntime to map
+        weights = tower.with_name(f"{tower.name}.data")
+        assert weights.stat().st_size > 4 * tower.stat().st_size
 
 
 def test_a_cached_export_tokenizes_without_open_clip(

@@ -24,7 +24,9 @@ from photosift.core.models.spec import ModelSpec
 from photosift.core.models.text_tokens import SavedTokenizer, load_saved_tokenizer
 from photosift.core.settings import Paths
 
-EXPORT_FORMAT = 2  # bump when what an export holds changes (2: its tokenizer too): old caches are ignored
+# Bump when what an export holds changes (2: its tokenizer too; 3: weights beside the graphs): old caches are
+# ignored, and the next export of the spec removes them.
+EXPORT_FORMAT = 3
 CHUNK_BYTES = 1 << 20
 DONE_FILE = "verified.json"
 
@@ -35,7 +37,8 @@ class OnnxExportError(ModelError):
 
 @dataclass(frozen=True)
 class OnnxExport:
-    """A verified export: the two tower files and the worst cosine the check measured."""
+    """A verified export: the two tower files (each with its weights in `<tower>.onnx.data` beside it) and the
+    worst cosine the check measured."""
 
     folder: Path
     min_cosine: float
