@@ -101,6 +101,17 @@ def test_a_cached_export_is_used_without_building_the_torch_model(
     assert towers.encode_images(pixels).shape == (2, tiny.embed_dim)
 
 
+def test_an_export_missing_a_weights_file_is_made_again(tiny: ModelSpec, paths: Paths, tiny_export: Path) -> None:
+    with_cached_export(paths, tiny_export)
+    export = cached_export(tiny, paths, None)
+    assert export is not None
+    export.text.with_name("text.onnx.data").unlink()
+    assert cached_export(tiny, paths, None) is None
+    encoder = Encoder(tiny, paths, "cpu", runtime="auto")
+    assert np.allclose(encoder.encode_texts(TEXTS), Encoder(tiny, paths, "cpu").encode_texts(TEXTS), atol=1e-5)
+    assert encoder.runtime == "onnxruntime" and cached_export(tiny, paths, None) is not None
+
+
 def test_the_cache_key_changes_with_the_weights_content(tiny: ModelSpec, paths: Paths, tmp_path: Path) -> None:
     weights = tmp_path / "finetuned.pt"
     model = build_model(tiny)

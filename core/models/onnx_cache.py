@@ -51,6 +51,12 @@ class OnnxExport:
     def text(self) -> Path:
         return self.folder / "text.onnx"
 
+    @property
+    def towers(self) -> tuple[Path, ...]:
+        """Every file onnxruntime reads: the two graphs and their weights."""
+        graphs = (self.image, self.text)
+        return graphs + tuple(graph.with_name(f"{graph.name}.data") for graph in graphs)
+
     def tokenizer(self) -> SavedTokenizer | None:
         """The model's tokenizer saved with the export, or None where it could not be converted (or an
         export from before tokenizers were saved): then open_clip's tokenizes."""
@@ -91,11 +97,15 @@ def _file_digest(path: str, version: tuple[int, int, int, int]) -> str:
 
 
 def cached_export(spec: ModelSpec, paths: Paths, weights: Path | None) -> OnnxExport | None:
-    """The verified export for these weights if one was made before, else None."""
+    """The verified export for these weights if one was made before and its tower files are all there,
+    else None."""
     folder = paths.models / "onnx" / cache_key(spec, weights)
     remove_stale_temps(folder.parent)  # what a process killed mid-export left: a model's size each
     try:
         done = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return OnnxExport(folder, float(done["min_cosine"]))
+    export = OnnxExport(folder, float(done["min_cosine"]))
+    # A file removed since (a disk cleaner, a hand): export again, which replaces the folder, rather than
+    # fail at the first search.
+    return export if all(tower.is_file() for tower in export.towers) else None
