@@ -142,7 +142,7 @@ def _fine_tune_and_evaluate(
     evals: Path,
 ) -> Reports:
     paths = Paths(Path(os.environ[HOME_ENV]))
-    spec = fine_tune(base, data, method, seed, s, cache, paths, log)
+    spec = fine_tune(base, data, method, seed, s, cache, paths)
     return evaluate_model(spec, paths, folders, evals)
 
 
@@ -165,7 +165,6 @@ def fine_tune(
     s: FineTuneSettings,
     cache: Path,
     paths: Paths,
-    log: Callable[[str], None],
 ) -> ModelSpec:
     """Run the trainer (or reuse a finished run with the same inputs) and return the exported model's spec.
     `method` is a row name of `METHODS`."""
@@ -188,7 +187,7 @@ def fine_tune(
     }
     _continue_stage_a(base, data, method, seed, s, cache, Path(overrides["output"]))
     config = load_config(None, overrides)
-    report = _reporter(f"{method} s{seed}", log)
+    report = _reporter(f"{method} s{seed}")
     result = execute(config, paths, make_runtime(config, paths, report, CancelToken()))
     if not result.finished or result.spec_name is None:
         raise RuntimeError(f"the {method} run (seed {seed}) did not finish")
@@ -237,7 +236,7 @@ def _trainer_digest() -> str:
     return digest.hexdigest()[:12]
 
 
-def _reporter(tag: str, log: Callable[[str], None]) -> Callable[..., None]:
+def _reporter(tag: str) -> Callable[..., None]:
     """The trainer's `report(event, **fields)`: one compact line per evaluation, logged step (the loss
     parts, so a run that does not learn shows it), stage and caption mining."""
 

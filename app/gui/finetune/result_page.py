@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from photosift.app.gui.finetune.compare import THUMB, Comparison, Neighbour
 from photosift.app.gui.finetune.runs import HeldOut, RunRecord
 from photosift.app.gui.presenter import shown_in_place
+from photosift.app.gui.widgets.placement import clear_layout
 from photosift.training.recipe import recipe_lines
 
 METRICS = (
@@ -156,7 +157,7 @@ class ResultPage(QWizardPage):
         self.recipe.setText("<b>What ran:</b> " + " ".join(recipe_lines(recipe)) if recipe else "")
 
     def _show_comparison(self, comparison: Comparison) -> None:
-        _clear(self.grid)
+        clear_layout(self.grid)
         if not comparison.rows:
             self.comparing.setText("This run recorded no held-out photos to compare on.")
             self.compared.emit()
@@ -215,13 +216,6 @@ def _photo(comparison: Comparison, path: str, label: str, same: bool | None) -> 
     cell.setStyleSheet(f"border: 3px solid {colour}; padding: 1px;")
     cell.setAccessibleName(f"{label}, same class" if same else label)
     return cell
-
-
-def _clear(grid: QGridLayout) -> None:
-    while (item := grid.takeAt(0)) is not None:  # None once the grid is empty
-        widget = item.widget()
-        if widget is not None:
-            widget.deleteLater()
 
 
 def _percent(value: float | None) -> str:

@@ -34,6 +34,7 @@ from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
 from photosift.app.gui.finetune.runs import LOG_FILE, SETTINGS_FILE, RunRecord, clear_progress, save_record
 from photosift.app.gui.finetune.setup import save_settings
 from photosift.app.gui.presenter import what_to_do
+from photosift.app.gui.widgets.placement import clear_layout
 from photosift.core.errors import EnvironmentFault
 from photosift.core.settings import Paths
 from photosift.training.config import TrainConfig
@@ -246,10 +247,7 @@ class TrainingPage(QWizardPage):
         self.pause_button.setEnabled(False)
         self.problem_title.setText(f"<b>{problem.title}</b>")
         self.problem_text.setText(problem.message)
-        while (item := self.problem_actions.takeAt(0)) is not None:  # None once the row is empty
-            widget = item.widget()
-            if widget is not None:
-                widget.deleteLater()
+        clear_layout(self.problem_actions)
         for action in problem.actions:
             button = QPushButton(ACTION_TEXT[action])
             button.setProperty("action", action)
