@@ -35,7 +35,6 @@ from _rclip import rclip_environment, rclip_home, rclip_spec
 from bench_startup import median_seconds, photosift_command
 from bench_window import child_environment
 
-from photosift.core.models.encoder import Encoder
 from photosift.core.models.spec import dump_spec
 from photosift.core.settings import Paths
 
@@ -111,10 +110,7 @@ def prepare(root: Path, source: str, limit: int, rclip: str) -> tuple[Path, dict
     print(f"indexing {limit} photos with Photosift…", flush=True)
     index = [*photosift_command(["index", str(folder), "--model", str(spec_file), "--no-ocr"])]
     subprocess.run(index, env=photosift_env, check=True, capture_output=True)
-    encoder = Encoder(spec, paths, "cpu", runtime="auto")
-    encoder.load()  # the export the index run made and verified
-    export = encoder._onnx.export  # type: ignore[union-attr]  # a benchmark may look inside
-    rclip_home(export.image, export.text, datadir)
+    rclip_home(spec, datadir)
     print(f"indexing {limit} photos with rclip…", flush=True)
     subprocess.run([rclip, "-f", "-t", "1", "a photo"], cwd=folder, env=rclip_env, check=True, capture_output=True)
     (root / "ready").touch()

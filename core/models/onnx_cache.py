@@ -24,9 +24,9 @@ from photosift.core.models.spec import ModelSpec
 from photosift.core.models.text_tokens import SavedTokenizer, load_saved_tokenizer
 from photosift.core.settings import Paths
 
-# Bump when what an export holds changes (2: its tokenizer too; 3: weights beside the graphs): old caches are
-# ignored, and the next export of the spec removes them.
-EXPORT_FORMAT = 3
+# Bump when what an export holds changes (2: its tokenizer too; 3: weights beside the graphs; 4: self-attention
+# fused into one operator): old caches are ignored, and the next export of the spec removes them.
+EXPORT_FORMAT = 4
 CHUNK_BYTES = 1 << 20
 DONE_FILE = "verified.json"
 
