@@ -127,6 +127,28 @@ def test_an_export_missing_a_weights_file_is_made_again(tiny: ModelSpec, paths: 
     assert encoder.runtime == "onnxruntime" and cached_export(tiny, paths, None) is not None
 
 
+@pytest.mark.parametrize("damaged", ["text.onnx", "text.onnx.data", "image.onnx.data"])
+def test_a_damaged_export_is_made_again_at_its_first_use(
+    tiny: ModelSpec, paths: Paths, tiny_export: Path, tmp_path: Path, damaged: str
+) -> None:
+    """A tower file cut short after the export was verified (a full disk, a crash while copying a data folder):
+    the search or indexing that opens it gets a fresh export instead of onnxruntime's parse error."""
+    with_cached_export(paths, tiny_export)
+    export = cached_export(tiny, paths, None)
+    assert export is not None
+    whole = (export.folder / damaged).read_bytes()
+    (export.folder / damaged).write_bytes(whole[: len(whole) // 2])
+    torch_encoder = Encoder(tiny, paths, "cpu")
+    encoder = Encoder(tiny, paths, "cpu", runtime="auto")
+    batch = photos(encoder, tmp_path)
+    texts, images = encoder.encode_texts(TEXTS), encoder.encode_images(batch)
+    assert encoder.runtime == "onnxruntime"
+    assert np.allclose(texts, torch_encoder.encode_texts(TEXTS), atol=1e-5)
+    assert np.allclose(images, torch_encoder.encode_images(batch), atol=1e-5)
+    remade = cached_export(tiny, paths, None)
+    assert remade is not None and len((remade.folder / damaged).read_bytes()) == len(whole)
+
+
 def test_the_cache_key_changes_with_the_weights_content(tiny: ModelSpec, paths: Paths, tmp_path: Path) -> None:
     weights = tmp_path / "finetuned.pt"
     model = build_model(tiny)

@@ -256,11 +256,8 @@ class Encoder:
             raise ValueError(f"expected a batch of shape (N, 3, {size}, {size}), got {batch.shape}")
         if len(batch) == 0:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
-        towers = self._ensure_onnx(no_progress, None)
-        if towers is not None:
-            vectors = self._unit_vectors(towers.encode_images(batch))
-        else:
-            vectors = self._encode_images_torch(batch)
+        features = self._on_onnx(lambda towers: towers.encode_images(batch))
+        vectors = self._encode_images_torch(batch) if features is None else self._unit_vectors(features)
         with self._count_lock:
             self._image_forward_count += len(batch)
         return vectors
@@ -287,9 +284,9 @@ class Encoder:
         """
         if not texts:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
-        towers = self._ensure_onnx(no_progress, None)
-        if towers is not None:
-            return self._unit_vectors(towers.encode_texts(self._onnx_tokenizer(towers)(list(texts))))
+        features = self._on_onnx(lambda towers: towers.encode_texts(self._onnx_tokenizer(towers)(list(texts))))
+        if features is not None:
+            return self._unit_vectors(features)
         import torch
 
         tokens = self._ensure_tokenizer()(list(texts))
@@ -347,6 +344,25 @@ class Encoder:
                 with self._out_of_memory_guard("loading the model", SMALLER_MODEL):
                     self._model = self._load_model(progress, cancel)
             return self._model
+
+    def _on_onnx(self, run: Callable[[OnnxTowers], npt.NDArray[np.float32]]) -> npt.NDArray[np.float32] | None:
+        """`run` on the onnxruntime towers, or None where torch runs the model.
+
+        An export whose files turn out damaged when a tower opens (`OnnxTowers` removes it) is made again,
+        once: the search or batch that found it waits for the export instead of failing.
+        """
+        towers = self._ensure_onnx(no_progress, None)
+        if towers is None:
+            return None
+        try:
+            return run(towers)
+        except OnnxExportError as exc:
+            logger.warning("%s %s", exc, exc.details)
+            with self._lock:
+                if self._onnx is towers:  # not a fresh export another thread made meanwhile
+                    self._onnx = None
+        towers = self._ensure_onnx(no_progress, None)
+        return None if towers is None else run(towers)
 
     def _ensure_onnx(self, progress: ProgressCallback, cancel: CancelToken | None) -> OnnxTowers | None:
         """The onnxruntime towers if this encoder runs them (exported on first use), else None: torch."""

@@ -8,6 +8,7 @@ loads the image tower. `open_towers` reuses a verified export or makes one from 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime
 
-from photosift.core.models.onnx_cache import OnnxExport, cached_export
+from photosift.core.models.onnx_cache import OnnxExport, OnnxExportError, cached_export
 from photosift.core.models.onnx_int8 import int8_image_tower
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
@@ -79,11 +80,25 @@ class OnnxTowers:
         return np.asarray(features, dtype=np.float32)
 
     def _session(self, path: Path) -> onnxruntime.InferenceSession:
+        """The tower's session, opened on first use.
+
+        Raises:
+            OnnxExportError: the tower's files do not open (damaged since the export was verified: a full disk,
+                a crash while the data folder was copied). The export is removed, so the next `open_towers`
+                makes it again from the weights.
+        """
         with self._lock:
             if path not in self._sessions:
-                self._sessions[path] = onnxruntime.InferenceSession(
-                    str(path), self._options(), providers=["CPUExecutionProvider"]
-                )
+                try:
+                    self._sessions[path] = onnxruntime.InferenceSession(
+                        str(path), self._options(), providers=["CPUExecutionProvider"]
+                    )
+                except Exception as exc:  # onnxruntime's errors (InvalidProtobuf, Fail...) derive from nothing narrower
+                    shutil.rmtree(self._export.folder, ignore_errors=True)
+                    raise OnnxExportError(
+                        "The onnxruntime export of the model is damaged; it is made again.",
+                        details=f"{path}: {exc}",
+                    ) from exc
             return self._sessions[path]
 
     def _options(self) -> onnxruntime.SessionOptions:
