@@ -4,8 +4,9 @@
                                            [--limit 10000] [--runs 5] [--queries 21] [--keep DIR]
 
 Both tools first index the same photos (untimed here: bench_onnx.py compares indexing) with the same
-architecture and weights: open_clip's ViT-B-32-256, which rclip 3 runs, with random weights, exported to
-ONNX once by Photosift and laid where rclip looks for its download, so nothing is fetched. Then:
+architecture: open_clip's ViT-B-32-256, which rclip 3 runs, with random weights; rclip's towers are exported
+as rclip's own conversion script makes them and laid where rclip looks for its download, so nothing is
+fetched. Then:
 
 - whole command: `photosift search TEXT --limit 10` beside `rclip --no-indexing --top 10 TEXT`, each a new
   process started in the photos' folder, alternating, with `python -c pass` beside them; median wall and
