@@ -69,19 +69,21 @@ def test_the_export_embeds_as_torch_does(tiny: ModelSpec, paths: Paths, tmp_path
         assert weights.stat().st_size > 4 * tower.stat().st_size
 
 
-def test_the_image_towers_self_attention_is_one_fused_operator(tiny: ModelSpec, tiny_export: Path) -> None:
-    """What the tower files hold: one `Attention` node a layer of the image tower (so the close embeddings
-    above come from the fused operator), none in the text tower, whose causal mask keeps the plain layers."""
+def test_each_layers_self_attention_is_one_fused_operator(tiny: ModelSpec, tiny_export: Path) -> None:
+    """What the tower files hold: one `Attention` node a layer (so the close embeddings above come from the
+    fused operator), causal in the text tower and not in the image tower."""
     import onnx
 
-    layers = len(build_model(tiny).visual.transformer.resblocks)  # type: ignore[union-attr]
-
-    def attention_nodes(tower: Path) -> int:
-        return sum(node.op_type == "Attention" for node in onnx.load(str(tower), load_external_data=False).graph.node)
-
+    model = build_model(tiny)
+    layers = {"image.onnx": len(model.visual.transformer.resblocks), "text.onnx": len(model.transformer.resblocks)}  # type: ignore[union-attr, arg-type]
     (folder,) = (tower.parent for tower in tiny_export.glob("*/image.onnx"))
-    assert attention_nodes(folder / "image.onnx") == layers > 0
-    assert attention_nodes(folder / "text.onnx") == 0
+    for tower, causal in (("image.onnx", 0), ("text.onnx", 1)):
+        graph = onnx.load(str(folder / tower), load_external_data=False).graph
+        fused = [node for node in graph.node if node.op_type == "Attention"]
+        flags = {
+            onnx.helper.get_attribute_value(a) for node in fused for a in node.attribute if a.name == "unidirectional"
+        }
+        assert len(fused) == layers[tower] > 0 and flags == {causal}, tower
 
 
 def test_a_cached_export_tokenizes_without_open_clip(
