@@ -30,7 +30,8 @@ def rclip_spec(spec: ModelSpec) -> ModelSpec:
 
 def rclip_home(spec: ModelSpec, datadir: Path) -> None:
     """Lay towers of `spec`'s architecture where rclip looks before downloading, made as rclip makes the
-    ones it ships (its scripts/convert_model.py: a plain TorchScript export at opset 18, input "input").
+    ones it ships (its scripts/convert_model.py: a plain TorchScript export at opset 18, input "input"; it
+    exports `model.visual`, which is what `encode_image` runs).
 
     Not our own export: that one fuses self-attention into one onnxruntime operator (onnx_export.py),
     which rclip's towers do not, and the comparison is with rclip as its users run it."""
@@ -38,26 +39,14 @@ def rclip_home(spec: ModelSpec, datadir: Path) -> None:
     import torch
 
     from photosift.core.models.build import build_model
+    from photosift.core.models.onnx_export import ImageTower, TextTower
 
     model = build_model(spec).eval()
-
-    class Visual(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-            return self.model.visual(pixels)  # type: ignore[no-any-return, operator]
-
-    class Textual(Visual):
-        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            return self.model.encode_text(tokens)  # type: ignore[no-any-return, operator]
-
     models = datadir / RCLIP_SUBDIR
     models.mkdir(parents=True)
     towers = (
-        (Visual(), torch.randn(1, 3, spec.image_size, spec.image_size), "visual.onnx"),
-        (Textual(), torch.zeros(1, 77, dtype=torch.long), "textual.onnx"),
+        (ImageTower(model), torch.randn(1, 3, spec.image_size, spec.image_size), "visual.onnx"),
+        (TextTower(model), torch.zeros(1, 77, dtype=torch.long), "textual.onnx"),
     )
     # rclip's script exports weights that require gradients, which keeps torch's fused attention fast path
     # (it has no ONNX form) out of the trace; ours are frozen, so the path is turned off while exporting.

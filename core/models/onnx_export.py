@@ -68,7 +68,10 @@ def export_towers(
     return OnnxExport(final, min_cosine)
 
 
-class _ImageTower(torch.nn.Module):
+class ImageTower(torch.nn.Module):
+    """A model's `encode_image` as a module of its own, for the exporter (the benchmarks export rclip's towers
+    with it too)."""
+
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
@@ -77,7 +80,9 @@ class _ImageTower(torch.nn.Module):
         return self.model.encode_image(pixels)  # type: ignore[no-any-return, operator]
 
 
-class _TextTower(_ImageTower):
+class TextTower(ImageTower):
+    """A model's `encode_text` as a module of its own, for the exporter."""
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.model.encode_text(tokens)  # type: ignore[no-any-return, operator]
 
@@ -85,8 +90,8 @@ class _TextTower(_ImageTower):
 def _export(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, folder: Path) -> None:
     size = spec.image_size
     towers = (
-        (_ImageTower(model), torch.zeros(2, 3, size, size), "pixels", folder / "image.onnx"),
-        (_TextTower(model), tokenizer(list(VERIFY_TEXTS[:2])), "tokens", folder / "text.onnx"),
+        (ImageTower(model), torch.zeros(2, 3, size, size), "pixels", folder / "image.onnx"),
+        (TextTower(model), tokenizer(list(VERIFY_TEXTS[:2])), "tokens", folder / "text.onnx"),
     )
     with _exportable(), _fused_self_attention(model):
         for tower, example, name, path in towers:
