@@ -14,7 +14,7 @@ from photosift.app.cli import run
 from photosift.core.errors import Cancelled, FolderNotFoundError, UserError
 from photosift.core.evaluation import metrics
 from photosift.core.evaluation.datasets import GPR1200_DOMAINS, gpr1200_class, gpr1200_domain, load_folder_dataset
-from photosift.core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_recall, zero_shot_accuracy
+from photosift.core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_retrieval, zero_shot_accuracy
 from photosift.core.evaluation.prompts import TEMPLATES, class_text_embeddings
 from photosift.core.evaluation.runner import evaluate
 from photosift.core.models.encoder import Encoder
@@ -97,15 +97,16 @@ def test_zero_shot_top1_and_top5() -> None:
     assert (result.top1, result.top5) == pytest.approx((1 / 3, 2 / 3))
 
 
-def test_text_to_image_recall_at_k() -> None:
+def test_text_to_image_recall_and_precision_at_k() -> None:
     # Text 0 (0 deg) ranks images 0 (sim 1), 1 (.98), 2 (.94), 3 (0); its relevant image 2 is third.
-    # Text 1 (90 deg) ranks image 3 first, which is relevant. Recall@1 = @2 = 1/2, @3 = 1.
+    # Text 1 (90 deg) ranks image 3 first, which is relevant, then 2, 1, 0 (relevant): 0 is fourth.
+    # Recall@1 = @2 = 1/2, @3 = 1; precision@1 = (0 + 1) / 2, @2 = (0 + 1) / 4, @3 = (1 + 1) / 6, @4 = (1 + 2) / 8.
     texts, images, relevant = at_angles(0, 90), at_angles(0, 10, 20, 90), [{2}, {3, 0}]
-    assert text_to_image_recall(texts, relevant, images, k=1) == 0.5
-    assert text_to_image_recall(texts, relevant, images, k=2) == 0.5
-    assert text_to_image_recall(texts, relevant, images, k=3) == 1.0
+    found = {k: text_to_image_retrieval(texts, relevant, images, k=k) for k in (1, 2, 3, 4)}
+    assert [found[k].recall for k in (1, 2, 3)] == [0.5, 0.5, 1.0]
+    assert [found[k].precision for k in (1, 2, 3, 4)] == pytest.approx([1 / 2, 1 / 4, 2 / 6, 3 / 8])
     with pytest.raises(ValueError, match="non-empty"):
-        text_to_image_recall(texts, [{2}, set()], images)
+        text_to_image_retrieval(texts, [{2}, set()], images)
 
 
 def test_class_text_embeddings_average_the_templates_and_renormalise() -> None:
@@ -195,7 +196,7 @@ def test_evaluate_end_to_end(colour_folders: Path, tiny_encoder: Encoder) -> Non
     # With the query kept, each AP is at least (1/3) * (1/1 + 2/8 + 3/9) > 1/3 for three images per class.
     assert 1 / 3 < report.map <= 1 and report.group_maps == {}
     assert report.zero_shot_top1 is not None and report.zero_shot_top5 == 1.0  # three classes: always top-5
-    for value in (report.knn_accuracy, report.zero_shot_top1, report.t2i_recall_at_5):
+    for value in (report.knn_accuracy, report.zero_shot_top1, report.t2i_recall_at_5, report.t2i_precision_at_5):
         assert value is not None and 0 <= value <= 1
     assert reports[-1] == Progress("eval", 10, 10, message="embedding images")
 
@@ -205,7 +206,8 @@ def test_evaluate_gpr1200_groups_and_cancel(tmp_path: Path, tiny_encoder: Encode
         make_photo(tmp_path / f"{name}.jpg", colour)
     report = evaluate(tiny_encoder, load_folder_dataset(tmp_path))
     assert set(report.group_maps) == {"landmarks", "objects"} and report.zero_shot_top1 is None
-    assert report.t2i_recall_at_5 is None and 0.75 <= report.map <= 1  # worst AP: (1 + 2/4)/2
+    assert report.t2i_recall_at_5 is None and report.t2i_precision_at_5 is None
+    assert 0.75 <= report.map <= 1  # worst AP: (1 + 2/4)/2
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
@@ -215,9 +217,20 @@ def test_evaluate_gpr1200_groups_and_cancel(tmp_path: Path, tiny_encoder: Encode
 def test_cli_eval(home: Path, colour_folders: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["eval", str(colour_folders), "--limit-per-class", "2", "--json", "--model", str(TINY)]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
-    assert {"model", "map", "knn_accuracy", "zero_shot_top1", "zero_shot_top5", "t2i_recall_at_5"} <= set(data)
+    assert {
+        "model",
+        "map",
+        "knn_accuracy",
+        "zero_shot_top1",
+        "zero_shot_top5",
+        "t2i_recall_at_5",
+        "t2i_precision_at_5",
+    } <= set(data)
     assert (data["n_images"], data["n_failed"], data["n_classes"]) == (6, 0, 3)  # the broken file sorts last
-    assert all(0 <= data[key] <= 1 for key in ("map", "knn_accuracy", "zero_shot_top1", "t2i_recall_at_5"))
+    assert all(
+        0 <= data[key] <= 1
+        for key in ("map", "knn_accuracy", "zero_shot_top1", "t2i_recall_at_5", "t2i_precision_at_5")
+    )
     assert run(["eval", str(colour_folders), "--model", str(TINY)]) == EXIT_OK
     lines = capsys.readouterr().out.splitlines()
     assert "9 images, 3 classes, 1 unreadable" in lines[0] and lines[1].split() == [
@@ -228,6 +241,8 @@ def test_cli_eval(home: Path, colour_folders: Path, capsys: pytest.CaptureFixtur
         "top-1",
         "T2I",
         "R@5",
+        "T2I",
+        "P@5",
     ]
     assert lines[2].split()[0] == "all" and all(len(v.split(".")[1]) == 1 for v in lines[2].split()[1:])
     assert run(["eval", str(colour_folders / "missing"), "--model", str(TINY)]) == EXIT_USER

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from photosift.core.evaluation.runner import EvalReport
 
 HELP = "measure a model on a labelled folder (a subfolder per class, or GPR1200)"
-COLUMNS = ("I2I mAP", "kNN", "ZS top-1", "T2I R@5")  # the paper's Table 1 columns that apply here
+COLUMNS = ("I2I mAP", "kNN", "ZS top-1", "T2I R@5", "T2I P@5")  # the paper's Table 1 columns that apply here, and P@5
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,13 @@ def format_report(report: EvalReport) -> str:
         + (f", {report.n_failed} unreadable" if report.n_failed else ""),
         f"{'':<12}" + "".join(f"{c:>10}" for c in COLUMNS),
     ]
-    overall = (report.map, report.knn_accuracy, report.zero_shot_top1, report.t2i_recall_at_5)
+    overall = (
+        report.map,
+        report.knn_accuracy,
+        report.zero_shot_top1,
+        report.t2i_recall_at_5,
+        report.t2i_precision_at_5,
+    )
     lines.append(f"{'all':<12}" + "".join(f"{_percent(v):>10}" for v in overall))
     for group, value in report.group_maps.items():
         lines.append(f"{group:<12}{_percent(value):>10}" + "".join(f"{'-':>10}" for _ in COLUMNS[1:]))

@@ -16,7 +16,9 @@ from photosift.core.models.encoder import Encoder
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
 
-# (column title, eval set, EvalReport field), in the paper's order: image-to-image, k-NN, zero-shot, T2I.
+# (column title, eval set, EvalReport field), in the paper's order: image-to-image, k-NN, zero-shot, T2I;
+# then T2I precision@5, no target of issue 18's: it counts the right photos in the first five, where recall@5
+# asks only whether there is one.
 COLUMNS = (
     ("mAP seen", "seen", "map"),
     ("mAP unseen", "unseen", "map"),
@@ -25,6 +27,8 @@ COLUMNS = (
     ("ZS unseen", "unseen", "zero_shot_top1"),
     ("T2I R@5 seen", "seen", "t2i_recall_at_5"),
     ("T2I unseen", "unseen", "t2i_recall_at_5"),
+    ("T2I P@5 seen", "seen", "t2i_precision_at_5"),
+    ("P@5 unseen", "unseen", "t2i_precision_at_5"),
 )
 ROWS = ("base", "gpr-ft", "2sft", "mcip", "mcip+re-a")
 

@@ -17,7 +17,13 @@ import numpy.typing as npt
 
 from photosift.core.errors import UserError
 from photosift.core.evaluation.datasets import LabelledImages
-from photosift.core.evaluation.metrics import knn_accuracy, retrieval_map, text_to_image_recall, zero_shot_accuracy
+from photosift.core.evaluation.metrics import (
+    TextToImageResult,
+    knn_accuracy,
+    retrieval_map,
+    text_to_image_retrieval,
+    zero_shot_accuracy,
+)
 from photosift.core.evaluation.prompts import TextEncoder, class_text_embeddings
 from photosift.core.indexer import Decoded, ImageEncoder, decode_ahead
 from photosift.core.models.spec import ModelSpec
@@ -41,7 +47,8 @@ class EvalReport:
 
     Attributes:
         group_maps: group name -> mAP of that group's queries (GPR1200 domains); empty without groups.
-        zero_shot_top1, zero_shot_top5, t2i_recall_at_5: None when the class names are not words.
+        zero_shot_top1, zero_shot_top5, t2i_recall_at_5, t2i_precision_at_5: None when the class names are
+            not words (precision also in reports from before it was measured).
     """
 
     model: str
@@ -56,6 +63,7 @@ class EvalReport:
     t2i_recall_at_5: float | None
     elapsed_s: float
     group_maps: dict[str, float] = field(default_factory=dict)
+    t2i_precision_at_5: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ def evaluate(
     groups = dataset.groups[embedded.kept] if dataset.groups is not None else None
     maps = retrieval_map(vectors, labels, groups)
     knn = knn_accuracy(vectors, labels, vectors, labels, KNN_K, KNN_TEMPERATURE, exclude_self=True)
-    top1, top5, recall = _text_metrics(encoder, dataset, vectors, labels) if dataset.named else (None, None, None)
+    top1, top5, t2i = _text_metrics(encoder, dataset, vectors, labels) if dataset.named else (None, None, None)
     return EvalReport(
         model=encoder.spec.name,
         dataset=str(dataset.root),
@@ -103,9 +111,10 @@ def evaluate(
         knn_accuracy=knn,
         zero_shot_top1=top1,
         zero_shot_top5=top5,
-        t2i_recall_at_5=recall,
+        t2i_recall_at_5=t2i.recall if t2i else None,
         elapsed_s=time.perf_counter() - start,
         group_maps={dataset.group_names[g]: m for g, m in maps.per_group.items()},
+        t2i_precision_at_5=t2i.precision if t2i else None,
     )
 
 
@@ -149,11 +158,11 @@ def _encode(encoder: EvalEncoder, batch: list[Decoded], kept: list[int]) -> npt.
 
 def _text_metrics(
     encoder: EvalEncoder, dataset: LabelledImages, vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]
-) -> tuple[float, float, float]:
-    """Zero-shot top-1/top-5 over all classes, and Recall@5 of the prompts of the classes left with images."""
+) -> tuple[float, float, TextToImageResult]:
+    """Zero-shot top-1/top-5 over all classes, and text-to-image retrieval at 5 by the prompts of the classes
+    left with images."""
     texts = class_text_embeddings(encoder, dataset.class_names)
     zero_shot = zero_shot_accuracy(vectors, labels, texts)
     present = np.unique(labels)
     relevant = [np.flatnonzero(labels == c).tolist() for c in present]
-    recall = text_to_image_recall(texts[present], relevant, vectors, RECALL_K)
-    return zero_shot.top1, zero_shot.top5, recall
+    return zero_shot.top1, zero_shot.top5, text_to_image_retrieval(texts[present], relevant, vectors, RECALL_K)

@@ -38,6 +38,7 @@ METRICS = (
     ("map", "Image-to-image mAP (find similar)"),
     ("zero_shot_top1", "Zero-shot accuracy over your class names"),
     ("t2i_recall_at_5", "Text-to-image recall@5 (search by class name)"),
+    ("t2i_precision_at_5", "Right photos among the first 5 a class name finds"),
     ("knn_accuracy", "k-NN accuracy"),
 )
 GOOD, BAD = QColor("#2e7d32"), QColor("#d32f2f")
