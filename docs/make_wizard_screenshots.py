@@ -33,7 +33,7 @@ from photosift.app.gui.finetune.runs import new_record  # noqa: E402
 from photosift.app.gui.finetune.setup import CaptionChoice, prepare_run  # noqa: E402
 from photosift.app.gui.finetune.wizard import FineTuneWizard, open_finetune  # noqa: E402
 from photosift.app.gui.main_window import MainWindow  # noqa: E402
-from photosift.app.main import ModelProvider, model_provider  # noqa: E402
+from photosift.app.main import model_provider  # noqa: E402
 from photosift.app.tasks import TaskRunner  # noqa: E402
 from photosift.core.catalog import Catalog  # noqa: E402
 from photosift.core.library import Library  # noqa: E402
@@ -62,7 +62,7 @@ def copy_classes(source: Path, target: Path) -> Path:
     return target
 
 
-def build_window(home: Path, model: Path, photos: Path) -> tuple[MainWindow, ModelProvider]:
+def build_window(home: Path, model: Path, photos: Path) -> MainWindow:
     paths = Paths(home)
     paths.ensure()
     # Installed as the user's own model, so the Models dialog can offer to switch back to it.
@@ -76,11 +76,11 @@ def build_window(home: Path, model: Path, photos: Path) -> tuple[MainWindow, Mod
     window = MainWindow(library, TaskRunner(library), models=models)
     window.resize(1280, 820)
     window.show()
-    return window, models
+    return window
 
 
-def photograph(window: MainWindow, models: ModelProvider) -> None:
-    wizard = open_finetune(window, models)
+def photograph(window: MainWindow) -> None:
+    wizard = open_finetune(window, window.parts.state, window.parts.thumbnails)
     wizard.resize(*SIZE)
     page = wizard.data_page
     wait_until(lambda: page.classes.topLevelItemCount() == CLASSES and page.strip.count() > 0)
@@ -117,23 +117,23 @@ def photograph(window: MainWindow, models: ModelProvider) -> None:
     wizard.activate()
     wait_until(lambda: window.library.spec.name == wizard.method_page.name.text())
 
-    dialog = ModelsDialog(window, models)
+    dialog = ModelsDialog(window, window.parts.state)
     dialog.show()
     wait_until(lambda: dialog.table.topLevelItemCount() == 2)
     dialog.select(wizard.base.name)  # the model to switch back to
     settle()
     save(dialog, "wizard-6-models")
     dialog.close()
-    photograph_failure(window, models)
+    photograph_failure(window)
 
 
-def photograph_failure(window: MainWindow, models: ModelProvider) -> None:
+def photograph_failure(window: MainWindow) -> None:
     """A run whose settings the trainer refuses: the problem, what to do, and the log."""
     library = window.library
     record = new_record(library.paths, "refused-run", library.spec.name)
     config = TrainConfig(model=str(library.spec.path), val_fraction=1.5, workers=0)
     prepare_run(library, labelled_set(library, "folders"), config, record, CaptionChoice(False, False, None))
-    wizard = FineTuneWizard(window, models)
+    wizard = FineTuneWizard(window, window.parts.state, window.parts.thumbnails)
     wizard.resize(*SIZE)
     wizard.show()
     wizard.resume(record)
@@ -155,9 +155,9 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as temp:
         photos = copy_classes(args.photos, Path(temp) / "photos")
-        window, models = build_window(Path(temp) / "home", args.model, photos)
+        window = build_window(Path(temp) / "home", args.model, photos)
         try:
-            photograph(window, models)
+            photograph(window)
         finally:
             close_window(window)
     del app

@@ -101,7 +101,7 @@ def test_from_folders_to_a_new_model_searching(qtbot: QtBot, home: Path, tmp_pat
             wizard.result_page.table.item(0, 0).text() != "—" and "points" in wizard.result_page.table.item(0, 2).text()
         )
         what_ran = wizard.result_page.recipe.text()  # the applied tricks, from eval.json
-        assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33" in what_ran
+        assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33. Gradient clipping" in what_ran
         qtbot.waitUntil(lambda: wizard.result_page.grid.count() > 3, timeout=WAIT_MS)
         assert wizard.result_page.grid.rowCount() == 4  # a header and three query photos
         activated: list[str] = []
@@ -135,7 +135,7 @@ def test_a_prepared_run_trains_shows_what_ran_and_takes_over(
         charts = wizard.training_page.charts.curve_lengths()
         assert charts["loss_am"] >= 1 and charts["loss_mc"] >= 1 and charts["map"] == 3  # before and 2 epochs
         what_ran = wizard.result_page.recipe.text()
-        assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33" in what_ran
+        assert "0.75 ArcMargin + 0.25 MCArcMargin" in what_ran and "Patch dropout 0.33. Gradient clipping" in what_ran
         with qtbot.waitSignal(window.parts.state.model_switched, timeout=TRAIN_MS) as switched:
             wizard.result_page.activate_button.click()
         assert switched.args[0].spec.name == "tiny-colours" and window.library.spec.name == "tiny-colours"

@@ -45,8 +45,8 @@ def recipe_lines(recipe: dict[str, Any]) -> list[str]:
         f"Method {recipe['method']}: loss {recipe['loss']}; re-alignment: {recipe['realignment']}.",
         f"Batch {recipe['batch_size']}, {recipe['epochs']} epochs, learning rate {recipe['lr_tower']:g} (image tower)"
         f" and {recipe['lr_proxies']:g} (class proxies), {recipe['precision']}.",
-        f"Patch dropout {rate:g}"
+        f"Patch dropout {rate:g}."
         if rate > 0
-        else "No patch dropout (this image tower does not support it or it was off)",
+        else "No patch dropout (this image tower does not support it or it was off).",
         f"Gradient clipping: {recipe['gradient_clipping']}.",
     ]
