@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import time
-import warnings
 from pathlib import Path
 
 from photosift.core.models.spec import ModelSpec
@@ -39,7 +38,7 @@ def rclip_home(spec: ModelSpec, datadir: Path) -> None:
     import torch
 
     from photosift.core.models.build import build_model
-    from photosift.core.models.onnx_export import ImageTower, TextTower
+    from photosift.core.models.onnx_export import ImageTower, TextTower, exportable
 
     model = build_model(spec).eval()
     models = datadir / RCLIP_SUBDIR
@@ -49,25 +48,19 @@ def rclip_home(spec: ModelSpec, datadir: Path) -> None:
         (TextTower(model), torch.zeros(1, 77, dtype=torch.long), "textual.onnx"),
     )
     # rclip's script exports weights that require gradients, which keeps torch's fused attention fast path
-    # (it has no ONNX form) out of the trace; ours are frozen, so the path is turned off while exporting.
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            for tower, example, name in towers:
-                torch.onnx.export(
-                    tower,
-                    (example,),
-                    str(models / name),
-                    input_names=["input"],
-                    output_names=["output"],
-                    dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                    opset_version=18,
-                    dynamo=False,
-                )
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
+    # (it has no ONNX form) out of the trace; ours are frozen, so `exportable` turns the path off.
+    with exportable():
+        for tower, example, name in towers:
+            torch.onnx.export(
+                tower,
+                (example,),
+                str(models / name),
+                input_names=["input"],
+                output_names=["output"],
+                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                opset_version=18,
+                dynamo=False,
+            )
     vocab = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
     (datadir / "tokenizer").mkdir()
     shutil.copy(vocab, datadir / "tokenizer" / vocab.name)

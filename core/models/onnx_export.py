@@ -93,7 +93,7 @@ def _export(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, folde
         (ImageTower(model), torch.zeros(2, 3, size, size), "pixels", folder / "image.onnx"),
         (TextTower(model), tokenizer(list(VERIFY_TEXTS[:2])), "tokens", folder / "text.onnx"),
     )
-    with _exportable(), _fused_self_attention(model):
+    with exportable(), _fused_self_attention(model):
         for tower, example, name, path in towers:
             try:
                 torch.onnx.export(
@@ -225,8 +225,9 @@ class _AttentionOperator(torch.autograd.Function):
 
 
 @contextmanager
-def _exportable() -> Iterator[None]:
-    """Trace the plain attention path and keep the exporter's notices out of the user's log.
+def exportable() -> Iterator[None]:
+    """Trace the plain attention path and keep the exporter's notices out of the user's log (the benchmarks
+    export rclip's towers under it too).
 
     torch's fused attention fast path (`_native_multi_head_attention`) has no ONNX symbolic, and the
     TorchScript exporter is deprecated in favour of the torch.export one, which needs onnxscript and
