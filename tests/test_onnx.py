@@ -4,10 +4,12 @@ the cache and its key, and the fall back to torch when the export fails."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 from conftest import make_photo, with_tiny_export
@@ -116,6 +118,33 @@ def test_a_cached_export_is_used_without_building_the_torch_model(
     towers = open_towers(tiny, paths, None, no_model, lambda: load_tokenizer(tiny, paths.models), threads=1)
     pixels = np.zeros((2, 3, tiny.image_size, tiny.image_size), dtype=np.float32)
     assert towers.encode_images(pixels).shape == (2, tiny.embed_dim)
+
+
+def test_a_batch_of_photos_runs_as_parts_side_by_side(
+    tiny: ModelSpec, paths: Paths, tiny_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two threads, a batch's halves run on two threads at once, each session on one thread; the
+    features are those of the whole batch run at once, in order."""
+    with_cached_export(paths, tiny_export)
+    pixels = np.random.default_rng(0).standard_normal((5, 3, tiny.image_size, tiny.image_size)).astype(np.float32)
+    whole = open_towers(tiny, paths, None, torch.nn.Module, lambda: load_tokenizer(tiny, paths.models), threads=1)
+    expected = whole.encode_images(pixels)
+    runs: list[tuple[str, int, int]] = []
+    plain_run = onnxruntime.InferenceSession.run
+
+    def recorded(session: onnxruntime.InferenceSession, names: list[str], feeds: dict[str, np.ndarray]) -> list:
+        threads = session.get_session_options().intra_op_num_threads
+        runs.append((threading.current_thread().name, len(next(iter(feeds.values()))), threads))
+        return plain_run(session, names, feeds)
+
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", recorded)
+    halves = open_towers(tiny, paths, None, torch.nn.Module, lambda: load_tokenizer(tiny, paths.models), threads=2)
+    assert np.allclose(halves.encode_images(pixels), expected, atol=1e-6)
+    assert sorted(size for _, size, _ in runs) == [2, 3] and {threads for *_, threads in runs} == {1}
+    assert len({name for name, *_ in runs}) == 2
+    runs.clear()
+    halves.encode_texts(np.asarray(load_tokenizer(tiny, paths.models)(TEXTS[:1]), dtype=np.int64))
+    assert [threads for *_, threads in runs] == [2]  # a query runs on every thread
 
 
 def test_an_export_missing_a_weights_file_is_made_again(tiny: ModelSpec, paths: Paths, tiny_export: Path) -> None:
