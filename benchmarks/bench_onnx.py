@@ -6,15 +6,16 @@ median of 3 rounds.
                                     [--int8] [--rclip /path/to/venv/bin/rclip]
 
 Each round measures, back to back on the same photos: torch model-only, onnxruntime model-only, Photosift
-end to end on onnxruntime (`Library.index` into a fresh catalog), with --int8 the same two for the
-`cpu_runtime` "int8" choice (the product's int8 image tower, core/models/onnx_int8.py), and rclip's whole
-`rclip` command (with --rclip). The model has random weights: same architecture, same speed, no
-download; PHOTOSIFT_BENCH_CACHE=DIR keeps the export between runs. rclip 3 runs open_clip's ViT-B-32-256,
-so with --rclip both tools run that architecture: rclip's towers are exported here as rclip's own
-conversion script makes them (plain, where ours fuse self-attention) and laid where rclip looks for its
-downloads, so it needs no network. rclip's start-up (imports, session load) is measured on a one-photo
-folder (median of 3 runs) and subtracted from its time. End to end leaves out the tag prompts' text-tower
-pass that follows a model's first indexing run (once per model; the photos are searchable before it).
+end to end on onnxruntime (the folder added, scanned and indexed into a fresh catalog, as `photosift
+index` does), with --int8 the same two for the `cpu_runtime` "int8" choice (the product's int8 image
+tower, core/models/onnx_int8.py), and rclip's whole `rclip` command (with --rclip). The model has random
+weights: same architecture, same speed, no download; PHOTOSIFT_BENCH_CACHE=DIR keeps the export between
+runs. rclip 3 runs open_clip's ViT-B-32-256, so with --rclip both tools run that architecture: rclip's
+towers are exported here as rclip's own conversion script makes them (plain, where ours fuse
+self-attention) and laid where rclip looks for its downloads, so it needs no network. rclip's start-up
+(imports, session load) is measured on a one-photo folder (median of 3 runs) and subtracted from its time.
+End to end leaves out the tag prompts' text-tower pass that follows a model's first indexing run (once per
+model; the photos are searchable before it).
 
 Targets (issue 17): end-to-end >= 0.85 of the onnxruntime model-only rate, and >= 1.2x rclip's rate.
 The host is shared: each round prints the CPU steal and load, and ratios come from the same round.
@@ -77,7 +78,8 @@ def embed_all(encode: Encode, pixels: np.ndarray, batch: int) -> np.ndarray:
 
 
 def end_to_end(root: Path, models: Path, spec: ModelSpec, encoder: Encoder, folder: Path, workers: int) -> float:
-    """Photos/s of `Library.index` into a fresh catalog (the export cache is shared through `models`)."""
+    """Photos/s of scanning and indexing `folder` into a fresh catalog (the export cache is shared through
+    `models`)."""
     paths = Paths(root)
     paths.ensure()
     shutil.rmtree(paths.models)
