@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 from _common import REPO, SHARED_DATA
-from reproduce.finetune import METHODS, FineTuneSettings, fine_tune_all, log
+from reproduce.finetune import METHODS, FineTuneSettings, fine_tune_all, log, remove_stale_runs
 from reproduce.layout import Split, build_layout
 from reproduce.pretrain import PretrainSettings, ensure_base
 from reproduce.table import ROWS, evaluate_model, format_table, metric_row, summary, targets
@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     cache = (args.cache / ("quick" if args.quick else "full")).resolve()
     os.environ[HOME_ENV] = str(cache / "home")  # nothing touches the real user folders, trainer included
     paths = Paths(cache / "home")
+    if freed := remove_stale_runs(cache, paths):
+        log(f"removed the cached runs of earlier trainer code: {freed / 2**20:.0f} MB")
     layout = build_layout(TRAIN_SOURCE, EVAL_SOURCE, cache / "data", split)
     log(f"data: {len(layout.names)} classes under {layout.root}")
     base = ensure_base(cache, paths, layout.pretrain, layout.names, layout.groups, pre, log)

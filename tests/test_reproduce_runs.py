@@ -30,3 +30,30 @@ def test_mcip_with_realignment_continues_the_mcip_run_in_another_process(shared_
         assert table["mcip+re-a"][column]["values"] == table["mcip"][column]["values"]
     runs = {p.name.split("-s0-")[0] for p in (tmp_path / "cache" / "quick" / "runs").iterdir()}
     assert runs == {"repro-mcip", "repro-mcip-re-a"}
+
+
+def test_runs_of_other_trainer_code_are_removed_with_their_specs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A change to `training/` changes every run's key, so the runs the old code made can never be used
+    again: they go (with the model specs that point into them); this code's runs, and runs that recorded
+    no digest, stay."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    from reproduce import finetune
+
+    from photosift.core.settings import Paths
+
+    paths = Paths(tmp_path / "home")
+    paths.user_specs.mkdir(parents=True)
+    digests = {"repro-mcip-s0-old": "0123456789ab", "repro-mcip-s0-new": finetune._trainer_digest()}
+    for name in [*digests, "repro-mcip-s0-unrecorded"]:
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        (run / "model.safetensors").write_bytes(b"w" * 1000)
+        (paths.user_specs / f"{name}.json").write_text("{}")
+        if name in digests:
+            (run / finetune.TRAINER_RECORD).write_text(digests[name])
+    freed = finetune.remove_stale_runs(tmp_path, paths)
+    assert freed == 1000 + len("0123456789ab")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["repro-mcip-s0-new", "repro-mcip-s0-unrecorded"]
+    assert sorted(p.stem for p in paths.user_specs.iterdir()) == ["repro-mcip-s0-new", "repro-mcip-s0-unrecorded"]

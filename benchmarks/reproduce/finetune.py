@@ -64,6 +64,8 @@ class FineTuneSettings:
     workers: int = 0  # 64 px JPEGs decode in well under a millisecond: worker processes cost more than they save
 
 
+TRAINER_RECORD = "trainer-digest.txt"  # in each run folder: the digest of the trainer code that made it
+
 Reports = dict[str, EvalReport]
 """One model's evaluation on each eval folder ("seen", "unseen")."""
 
@@ -173,6 +175,8 @@ def fine_tune(
     exported = paths.user_specs / f"{name}.json"
     if exported.is_file() and (cache / "runs" / name / "eval.json").is_file():
         log(f"{method} seed {seed}: cached run {name}")
+        # The key holds the trainer's digest, so this code made it: recorded, a later change removes it.
+        (cache / "runs" / name / TRAINER_RECORD).write_text(_trainer_digest())
         return registry.resolve(str(exported))
     overrides: dict[str, Any] = {
         **asdict(s),
@@ -186,12 +190,34 @@ def fine_tune(
         "device": "cpu",
     }
     _continue_stage_a(base, data, method, seed, s, cache, Path(overrides["output"]))
+    Path(overrides["output"]).mkdir(parents=True, exist_ok=True)
+    (Path(overrides["output"]) / TRAINER_RECORD).write_text(_trainer_digest())
     config = load_config(None, overrides)
     report = _reporter(f"{method} s{seed}")
     result = execute(config, paths, make_runtime(config, paths, report, CancelToken()))
     if not result.finished or result.spec_name is None:
         raise RuntimeError(f"the {method} run (seed {seed}) did not finish")
     return registry.resolve(str(paths.user_specs / f"{result.spec_name}.json"))
+
+
+def remove_stale_runs(cache: Path, paths: Paths) -> int:
+    """Delete the cached runs that other trainer code made, with their model specs; return the bytes freed.
+
+    A run's key includes the trainer's digest (`_key`), so once `training/` changes no run of the new code
+    can reuse them, and each holds about 45 MB (checkpoint, best tower, model): a few changes a day filled
+    gigabytes. A run that recorded no digest (made before runs did, and not reused since) is kept, as nothing
+    says which code made it; cached evaluations (a few kB each) stay too.
+    """
+    current = _trainer_digest()
+    freed = 0
+    for record in sorted((cache / "runs").glob(f"*/{TRAINER_RECORD}")):
+        if record.read_text().strip() == current:
+            continue
+        run = record.parent
+        freed += sum(f.stat().st_size for f in run.rglob("*") if f.is_file())
+        (paths.user_specs / f"{run.name}.json").unlink(missing_ok=True)
+        shutil.rmtree(run)
+    return freed
 
 
 def _run_name(base: ModelSpec, data: Path, method: str, seed: int, s: FineTuneSettings) -> str:
