@@ -3,18 +3,22 @@
 Every file Photosift writes whole (settings, specs, the vector index, checkpoints, exports) goes through
 `atomic_writer`: the content goes to a temporary file in the target's own folder (a rename is atomic
 only within one file system), is flushed and fsynced, then `os.replace`d over the target, and the folder
-is fsynced so the rename itself survives a power cut. Temporary names are unique (`mkstemp`), so two
-threads or processes writing the same target never share one, and they follow one pattern,
-`.{target name}.{writer's pid}-{random}.tmp`, so that `remove_stale_temps` can find what a killed
-process left behind. An output of several files that are only usable together (an onnx export) is
+is fsynced so the rename itself survives a power cut. The result has the permissions of the file it
+replaces, or a new file's usual ones (0666 less the umask). Temporary names are unique (created
+exclusively, with a random part), so two threads or processes writing the same target never share one,
+and they follow one pattern, `.{target name}.{writer's pid}-{random}.tmp`, so that `remove_stale_temps`
+can find what a killed process left behind. An output of several files that are only usable together (an onnx export) is
 written into a temporary folder and renamed into place whole, by `atomic_folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,7 +47,8 @@ def atomic_writer(path: Path, what: str) -> Iterator[BinaryIO]:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX)
+        fd, tmp_name = _new_temp_file(path)
+        replaced_mode = _mode_of(path)
     except OSError as err:
         raise _fault(what, path, err) from err
     try:
@@ -51,6 +56,8 @@ def atomic_writer(path: Path, what: str) -> Iterator[BinaryIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if replaced_mode is not None:
+            os.chmod(tmp_name, replaced_mode)
         os.replace(tmp_name, path)
         _fsync_folder(path.parent)
     except OSError as err:
@@ -59,6 +66,29 @@ def atomic_writer(path: Path, what: str) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _new_temp_file(path: Path) -> tuple[int, str]:
+    """Create a uniquely named temporary file beside `path`, open for writing: (descriptor, name).
+
+    Created with mode 0666 less the umask, as a plain `open` creates a file: `mkstemp`'s 0600 would make
+    every new file Photosift writes, exported CSVs and XMP sidecars included, readable by its owner alone.
+    """
+    for _ in range(100):  # a 48-bit random part: a clash is a freak, never a loop
+        name = str(path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
+
+
+def _mode_of(path: Path) -> int | None:
+    """The permission bits of the file a write replaces (kept, as an editor keeps them), or None if new."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
 
 
 def write_bytes(path: Path, data: bytes, what: str) -> None:

@@ -96,3 +96,20 @@ def test_a_folder_is_never_renamed_over_another(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentFault, match="the export"), atomic_folder(target, "the export") as scratch:
         (scratch / "second").write_bytes(b"2")
     assert [p.name for p in target.iterdir()] == ["first"] and sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_new_file_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(tmp_path: Path) -> None:
+    """An exported CSV or sidecar is as readable as any file the user makes (0666 less the umask), not
+    private to its owner; a file replaced keeps the permissions someone gave it."""
+    previous = os.umask(0o022)
+    try:
+        write_text(tmp_path / "export.csv", "a,b\n", "the export")
+        kept = tmp_path / "settings.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        write_text(kept, '{"a": 1}', "the settings")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "export.csv").stat().st_mode & 0o777 == 0o644
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == '{"a": 1}'
