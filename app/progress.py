@@ -60,6 +60,8 @@ class TqdmProgress:
         if p.stage != self._stage or self._bar is None:
             self.close()
             self._stage = p.stage
+            if p.total == 0:  # nothing to do (no photo the text gate lets through): a bar would say "0 photos"
+                return
             unit_scale = p.stage == "download"
             self._bar = tqdm(
                 total=p.total,

@@ -85,6 +85,14 @@ def test_tagging_shows_no_meaningless_rate(capsys: pytest.CaptureFixture[str]) -
     assert "photos/s" in err  # indexing keeps its rate
 
 
+def test_a_stage_with_nothing_to_do_draws_no_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    with TqdmProgress() as progress:
+        progress(Progress("index", 3, 3))
+        progress(Progress("ocr", 0, 0))
+    err = capsys.readouterr().err
+    assert "Indexing" in err and "Reading text" not in err
+
+
 def test_library_warnings_go_to_the_log_file_not_the_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
