@@ -55,6 +55,23 @@ def actions(panel: SidePanel, folder: FolderInfo) -> dict[str, QAction]:
     return {a.text(): a for a in panel.folder_menu(folder.path).actions() if a.text()}
 
 
+def test_folders_that_share_a_name_show_the_parent_that_tells_them_apart(panel: SidePanel) -> None:
+    train = FolderInfo(4, "/data/hymenoptera/train/ants", "ok", 124, 0, None)
+    val = FolderInfo(5, "/data/hymenoptera/val/ants", "ok", 70, 0, None)
+    deep = FolderInfo(6, "/mnt/a/same/photos", "ok", 1, 0, None)
+    deeper = FolderInfo(7, "/mnt/b/same/Photos", "ok", 2, 0, None)
+    panel.set_folders([HOLIDAY, train, val, deep, deeper])
+    assert [text for text, _ in rows(panel)] == [
+        "ants — train",
+        "ants — val",
+        "Holiday",
+        "photos — a/same",
+        "Photos — b/same",
+    ]
+    panel.set_folders([HOLIDAY, val])  # alone again, a folder is called by its name
+    assert [text for text, _ in rows(panel)] == ["ants", "Holiday"]
+
+
 def test_folders_are_listed_by_name_with_counts(panel: SidePanel) -> None:
     assert rows(panel) == [("Archive", "57 · offline"), ("Holiday", "1,204 · 3 unreadable")]
     holiday = item(panel, HOLIDAY)

@@ -7,7 +7,8 @@ runs the library work through the TaskRunner and asks for confirmation where an 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
@@ -36,6 +37,25 @@ STATE_WORDS = {"offline": "offline", "indexing": "indexing…"}
 def folder_name(path: str) -> str:
     """The last part of the path, or the whole path for a drive root ("/", "D:\\")."""
     return Path(path).name or path
+
+
+def folder_labels(paths: Iterable[str]) -> dict[str, str]:
+    """Each folder's name, with as much of its parent path as tells apart folders that share the name, as
+    editors label tabs of same-name files: ".../train/ants" and ".../val/ants" show as "ants — train" and
+    "ants — val", where both would read "ants"."""
+    labels = {path: folder_name(path) for path in paths}
+    namesakes: dict[str, list[str]] = defaultdict(list)
+    for path, name in labels.items():
+        namesakes[name.casefold()].append(path)
+    for group in (g for g in namesakes.values() if len(g) > 1):
+        parents = {path: Path(path).parent.parts[::-1] for path in group}  # the nearest first
+        for depth in range(1, max(len(parts) for parts in parents.values()) + 1):
+            hints = {path: "/".join(reversed(parents[path][:depth])).replace("//", "/") for path in group}
+            if len(set(hints.values())) == len(group):
+                break
+        for path in group:
+            labels[path] = f"{labels[path]} — {hints[path]}"
+    return labels
 
 
 def folder_facts(folder: FolderInfo, state: str) -> list[str]:
@@ -89,6 +109,7 @@ class SidePanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._folders: dict[str, FolderInfo] = {}
+        self._labels: dict[str, str] = {}  # what each folder's row is called (`folder_labels`)
         self._busy: str | None = None
         self.tree = QTreeWidget()
         self.tree.setAccessibleName("Library")
@@ -131,6 +152,7 @@ class SidePanel(QWidget):
     def set_folders(self, folders: Sequence[FolderInfo]) -> None:
         """Show these folders, updating rows in place so selection, focus and scrolling survive a refresh."""
         self._folders = {f.path: f for f in folders}
+        self._labels = folder_labels(self._folders)
         rows = self._folder_rows()
         for path in rows.keys() - self._folders.keys():
             self.folders_section.removeChild(rows.pop(path))
@@ -186,7 +208,7 @@ class SidePanel(QWidget):
 
     def _show_folder(self, item: QTreeWidgetItem, folder: FolderInfo) -> None:
         state = "indexing" if folder.path == self._busy else folder.status
-        name, facts = folder_name(folder.path), folder_facts(folder, state)
+        name, facts = self._labels[folder.path], folder_facts(folder, state)
         style = self.style()
         icon = {"offline": QStyle.StandardPixmap.SP_DriveHDIcon, "indexing": QStyle.StandardPixmap.SP_BrowserReload}
         item.setText(0, name)
