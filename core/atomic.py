@@ -1,14 +1,14 @@
 """Atomic file writes: readers, and a crash at any moment, see the old file or the new one, never a mix.
 
 Every file Photosift writes whole (settings, specs, the vector index, checkpoints, exports) goes through
-`atomic_writer`: the content goes to a temporary file in the target's own folder (a rename is atomic
-only within one file system), is flushed and fsynced, then `os.replace`d over the target, and the folder
-is fsynced so the rename itself survives a power cut. The result has the permissions of the file it
-replaces, or a new file's usual ones (0666 less the umask). Temporary names are unique (created
-exclusively, with a random part), so two threads or processes writing the same target never share one,
-and they follow one pattern, `.{target name}.{writer's pid}-{random}.tmp`, so that `remove_stale_temps`
-can find what a killed process left behind. An output of several files that are only usable together (an onnx export) is
-written into a temporary folder and renamed into place whole, by `atomic_folder`.
+`atomic_writer`: the content goes to a temporary file in the target's own folder (a rename is atomic only
+within one file system), is flushed and fsynced, then `os.replace`d over the target, and the folder is
+fsynced so the rename itself survives a power cut. The result has the permissions of the file it replaces,
+or a new file's usual ones (0666 less the umask). Temporary names are unique (created exclusively, with a
+random part), so two threads or processes writing the same target never share one, and they follow one
+pattern, `.{target name}.{writer's pid}-{random}.tmp`, so that `remove_stale_temps` can find what a killed
+process left behind. An output of several files that are only usable together (an onnx export) is written
+into a temporary folder and renamed into place whole, by `atomic_folder`.
 """
 
 from __future__ import annotations
