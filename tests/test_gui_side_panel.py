@@ -70,6 +70,9 @@ def test_folders_that_share_a_name_show_the_parent_that_tells_them_apart(panel: 
     ]
     panel.set_folders([HOLIDAY, val])  # alone again, a folder is called by its name
     assert [text for text, _ in rows(panel)] == ["ants", "Holiday"]
+    upper = FolderInfo(8, "/photos/HOLIDAY", "ok", 5, 0, None)  # the same parent: the case tells them apart
+    panel.set_folders([HOLIDAY, upper])
+    assert sorted(text for text, _ in rows(panel)) == ["HOLIDAY", "Holiday"]
 
 
 def test_folders_are_listed_by_name_with_counts(panel: SidePanel) -> None:

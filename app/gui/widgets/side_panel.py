@@ -52,9 +52,8 @@ def folder_labels(paths: Iterable[str]) -> dict[str, str]:
         for depth in range(1, max(len(parts) for parts in parents.values()) + 1):
             hints = {path: "/".join(reversed(parents[path][:depth])).replace("//", "/") for path in group}
             if len(set(hints.values())) == len(group):
-                break
-        for path in group:
-            labels[path] = f"{labels[path]} — {hints[path]}"
+                labels.update({path: f"{labels[path]} — {hints[path]}" for path in group})
+                break  # (names that differ only in case, in one parent, stay as they are)
     return labels
 
 
