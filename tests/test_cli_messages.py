@@ -5,15 +5,19 @@ rather than on the progress bars. Sentences are built from reports, so no model 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from photosift.app.cli import run
+from photosift.app.cli.albums import album_line
 from photosift.app.cli.library import index_lines
 from photosift.app.cli.main import display_problem
 from photosift.app.errorlog import configure_logging
 from photosift.app.progress import TqdmProgress
+from photosift.app.wording import plural
+from photosift.core.albums.records import AlbumInfo
 from photosift.core.indexer import IndexReport
 from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT, EXIT_USER
@@ -28,6 +32,19 @@ def test_counts_have_plurals_and_a_rate_only_when_something_was_embedded() -> No
     assert nothing == ["/p: 3 unchanged", "Nothing new to embed: the library is up to date."]
     failed = index_lines([ScanReport("/p", added=2)], IndexReport(1, 1, 1.0), {"/p": 2})
     assert "1 photo could not be read: see which with `photosift status --failures`." in failed
+
+
+def test_a_count_has_its_noun_in_the_right_number_and_thousands_grouped() -> None:
+    """One helper for the command line and the window, so neither says "1 photos"."""
+    assert [plural(n, "photo") for n in (0, 1, 2, 1204)] == ["0 photos", "1 photo", "2 photos", "1,204 photos"]
+
+
+def test_album_lines_count_one_photo_in_the_singular() -> None:
+    now = datetime.now()
+    one = AlbumInfo(1, "Best ants", "manual", None, None, now, photo_count=1)
+    smart = AlbumInfo(2, "Bees", "smart", "bee", 0.2, now, photo_count=2)
+    assert album_line(one) == "Best ants  (1 photo)"
+    assert album_line(smart) == "Bees  (2 photos; smart: bee, similarity >= 0.2)"
 
 
 def test_photos_embedded_beyond_what_the_scan_found_are_explained() -> None:

@@ -10,8 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.cli.common import PHOTO_HELP, add_paging, emit, open_library, photo_id, plural, print_page
+from photosift.app.cli.common import PHOTO_HELP, add_paging, emit, open_library, photo_id, print_page
 from photosift.app.cli.quick import quick_albums
+from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
@@ -65,13 +66,13 @@ def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     if albums is None:
         with open_library(args, paths, settings) as library:
             albums = library.albums.list_all()
-    lines = [_album_line(a) for a in albums] or ["No albums yet: create one with `photosift albums create NAME`."]
+    lines = [album_line(a) for a in albums] or ["No albums yet: create one with `photosift albums create NAME`."]
     emit(args, [asdict(a) for a in albums], lambda: print("\n".join(lines)))
     return EXIT_OK
 
 
-def _album_line(album: AlbumInfo) -> str:
-    count = f"{album.photo_count} photos" if album.photo_count is not None else f"search fails: {album.problem}"
+def album_line(album: AlbumInfo) -> str:
+    count = plural(album.photo_count, "photo") if album.photo_count is not None else f"search fails: {album.problem}"
     if album.kind == "manual":
         return f"{album.name}  ({count})"
     threshold = "" if album.threshold is None else f", similarity >= {album.threshold:g}"
@@ -86,7 +87,7 @@ def cmd_create(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
             album = library.albums.create(args.name)
         else:
             album = library.albums.create_smart(args.name, args.smart, args.threshold)
-        emit(args, album, lambda: print(f"Created {_album_line(album)}"))
+        emit(args, album, lambda: print(f"Created {album_line(album)}"))
         return EXIT_OK
 
 
@@ -149,6 +150,6 @@ def cmd_autotag(args: argparse.Namespace, paths: Paths, settings: Settings) -> i
             emit(args, {"accepted": stored}, lambda: print(message))
             return EXIT_OK
         suggestions = library.suggest_tags(ids, args.top)
-        lines = [f"{s.name}  {s.photos} photos ({100 * s.share:.0f}%)" for s in suggestions]
+        lines = [f"{s.name}  {plural(s.photos, 'photo')} ({100 * s.share:.0f}%)" for s in suggestions]
         emit(args, suggestions, lambda: print("\n".join(lines) or f"No tags to suggest for {args.name} yet."))
         return EXIT_OK

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.settings import Paths, Settings
 
@@ -45,11 +46,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(item) for item in value]
     return value
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 photo', '2 photos' (our nouns are all regular)."""
-    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def open_library(args: argparse.Namespace, paths: Paths, settings: Settings) -> Library:

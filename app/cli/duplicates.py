@@ -11,7 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id, plural
+from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id
+from photosift.app.wording import plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
 

@@ -7,7 +7,8 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from photosift.app.cli.common import PHOTO_HELP, emit, open_library, photo_id, plural
+from photosift.app.cli.common import PHOTO_HELP, emit, open_library, photo_id
+from photosift.app.wording import plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
 

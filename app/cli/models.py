@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from photosift.app.cli.common import model_setting, plural, spec_file
+from photosift.app.cli.common import model_setting, spec_file
 from photosift.app.main import device_kind, model_provider, resolve_model
+from photosift.app.wording import plural
 from photosift.core.errors import ModelError
 from photosift.core.models.card import model_card
 from photosift.core.models.registry import ModelRegistry

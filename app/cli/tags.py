@@ -10,8 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id, plural
+from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id
 from photosift.app.cli.quick import quick_tags
+from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
@@ -133,7 +134,9 @@ def cmd_retag(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
 
     with open_library(args, paths, settings) as library, TqdmProgress(quiet=args.json) as progress:
         report = library.retag(progress)
-        message = f"Re-tagged {report.photos} photos with {report.tags} tags in {report.elapsed_s:.1f} s."
+        message = (
+            f"Re-tagged {plural(report.photos, 'photo')} with {plural(report.tags, 'tag')} in {report.elapsed_s:.1f} s."
+        )
         emit(args, report, lambda: print(message))
         return EXIT_OK
 

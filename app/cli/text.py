@@ -8,7 +8,8 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.cli.common import emit, open_library, plural
+from photosift.app.cli.common import emit, open_library
+from photosift.app.wording import plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.search.references import resolve_photo
 from photosift.core.settings import Paths, Settings

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow
 
 from photosift.app.errorlog import log_exception
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
+from photosift.app.wording import plural
 from photosift.core.errors import Cancelled, EnvironmentFault
 
 if TYPE_CHECKING:
@@ -286,7 +287,9 @@ class MainWindow(QMainWindow):
             stopped = " (paused)" if self.parts.indexing.state == "paused" else " (stopped)" if report.cancelled else ""
             unreadable = f", {report.failed} could not be read" if report.failed else ""
             if report.embedded or report.failed or report.cancelled:
-                self.statusBar().showMessage(f"Indexed {report.embedded} photos{unreadable}{stopped}.", 10_000)
+                self.statusBar().showMessage(
+                    f"Indexed {plural(report.embedded, 'photo')}{unreadable}{stopped}.", 10_000
+                )
         elif isinstance(outcome, Cancelled):
             self.statusBar().showMessage("Stopped.", 10_000)
         elif isinstance(outcome, BaseException):

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import filter_term
+from photosift.app.wording import plural
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
@@ -137,11 +138,11 @@ class AlbumActions(QObject):
 
     def add(self, name: str, hits: Sequence[SearchHit]) -> None:
         ids = [h.photo_id for h in hits]
-        self._write(lambda lib: lib.albums.add(name, ids), f"Added {len(ids)} photos to {name}.")
+        self._write(lambda lib: lib.albums.add(name, ids), f"Added {plural(len(ids), 'photo')} to {name}.")
 
     def remove(self, name: str, hits: Sequence[SearchHit]) -> None:
         ids = [h.photo_id for h in hits]
-        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {len(ids)} photos from {name}.")
+        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {plural(len(ids), 'photo')} from {name}.")
 
     def confirm_delete(self, name: str) -> QMessageBox:
         box = QMessageBox(
@@ -174,7 +175,9 @@ class AlbumActions(QObject):
     def _accept_tags(self, ids: list[int], tags: list[str]) -> None:
         pairs = [(photo_id, tag) for tag in tags for photo_id in ids]
         if pairs:
-            self._write(lambda lib: lib.tags.accept(pairs), f"Tagged {len(ids)} photos with {', '.join(tags)}.")
+            self._write(
+                lambda lib: lib.tags.accept(pairs), f"Tagged {plural(len(ids), 'photo')} with {', '.join(tags)}."
+            )
 
     def creator(self, hits: Sequence[SearchHit]) -> Callable[[str], None]:
         ids = [h.photo_id for h in hits]
@@ -233,7 +236,7 @@ class SuggestionsDialog(QDialog):
         self.list = QListWidget()
         self.list.setAccessibleName("Suggested tags")
         for s in suggestions:
-            item = QListWidgetItem(f"{s.name} — {s.photos} photos ({100 * s.share:.0f}%)")
+            item = QListWidgetItem(f"{s.name} — {plural(s.photos, 'photo')} ({100 * s.share:.0f}%)")
             item.setData(Qt.ItemDataRole.UserRole, s.name)
             item.setCheckState(Qt.CheckState.Checked if s.share >= 0.5 else Qt.CheckState.Unchecked)
             self.list.addItem(item)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMenu, QToolButton, QTreeWidgetItem
 
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
+from photosift.app.wording import plural
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
 from photosift.resources import resource_path
@@ -75,7 +76,10 @@ class LibrarySections(QObject):
         self._albums = {a.name: a for a in collections.albums}
         self._fill(
             self.tags_section,
-            [(name, f"{n:,}", "tag", f"{n:,} photos carry {name}", None) for name, n in collections.tags],
+            [
+                (name, f"{n:,}", "tag", f"{plural(n, 'photo')} {'carries' if n == 1 else 'carry'} {name}", None)
+                for name, n in collections.tags
+            ],
         )
         rows = []
         for album in collections.albums:
@@ -95,7 +99,9 @@ class LibrarySections(QObject):
             item.setData(0, NAME_ROLE, name)
             item.setToolTip(0, tip)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{kind} {name}, {count} photos")
+            item.setData(
+                0, Qt.ItemDataRole.AccessibleTextRole, f"{kind} {name}, {count} {'photo' if count == '1' else 'photos'}"
+            )
             if icon is not None:
                 item.setIcon(0, icon)
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QTreeWidgetItem
 from photosift.app.gui.widgets.library_sections import KIND_ROLE, NAME_ROLE, filter_term
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
+from photosift.app.wording import plural
 from photosift.core.catalog.place_rows import PlaceCount
 
 COUNTRY_ROLE = Qt.ItemDataRole.UserRole + 4  # a city row's country
@@ -68,9 +69,9 @@ class PlacesSection(QObject):
         item.setData(0, NAME_ROLE, name)
         item.setData(0, COUNTRY_ROLE, place.country)
         where = f"{place.city}, {place.country}" if place.city else place.country
-        item.setToolTip(0, f"{place.photos:,} photos taken in {where}")
+        item.setToolTip(0, f"{plural(place.photos, 'photo')} taken in {where}")
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{where}, {place.photos:,} photos")
+        item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{where}, {plural(place.photos, 'photo')}")
         return item
 
     def _countries(self) -> list[QTreeWidgetItem]:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.wording import plural
 from photosift.core.catalog import FolderInfo
 
 PATH_ROLE = Qt.ItemDataRole.UserRole  # a folder row's full path; section rows have none
@@ -68,7 +69,7 @@ def folder_facts(folder: FolderInfo, state: str) -> list[str]:
 
 
 def folder_tooltip(folder: FolderInfo, state: str) -> str:
-    lines = [folder.path, f"{folder.photo_count:,} photos"]
+    lines = [folder.path, plural(folder.photo_count, "photo")]
     if folder.failed_count:
         lines.append(f"{folder.failed_count:,} could not be read (right-click to see which)")
     if state == "offline":
@@ -214,7 +215,10 @@ class SidePanel(QWidget):
         item.setText(1, " · ".join(facts))
         item.setIcon(0, style.standardIcon(icon.get(state, QStyle.StandardPixmap.SP_DirIcon)))
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        tooltip, spoken = folder_tooltip(folder, state), ", ".join([name, f"{facts[0]} photos", *facts[1:]])
+        tooltip, spoken = (
+            folder_tooltip(folder, state),
+            ", ".join([name, plural(folder.photo_count, "photo"), *facts[1:]]),
+        )
         for column in (0, 1):
             item.setToolTip(column, tooltip)
             item.setData(column, Qt.ItemDataRole.AccessibleTextRole, spoken)
