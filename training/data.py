@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
@@ -22,7 +21,6 @@ from torchvision.transforms import v2
 
 from photosift.core.errors import FolderNotFoundError, ImageError, UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS, load_image
-from photosift.core.models.preprocess import Preprocessor
 from photosift.core.models.spec import ModelSpec
 from photosift.core.training_sets import MANIFEST_SUFFIX, check_class_counts, read_manifest
 
@@ -240,18 +238,15 @@ class ImageTransform:
     can receive it.
 
     Attributes:
-        pipeline: RGB image in, (3, H, W) tensor or array out: float32 normalised for evaluation, uint8
-            squashed for training (`train_transform`).
+        pipeline: RGB image in, (3, H, W) uint8 tensor out, squashed (`train_transform`).
         min_side: passed to `load_image`; smaller decodes would lose detail the transform keeps.
     """
 
-    pipeline: Callable[[Image.Image], torch.Tensor | npt.NDArray[np.float32]]
+    pipeline: Callable[[Image.Image], torch.Tensor]
     min_side: int
 
     def __call__(self, img: Image.Image) -> torch.Tensor:
         out = self.pipeline(img if img.mode == "RGB" else img.convert("RGB"))
-        if isinstance(out, np.ndarray):
-            return torch.from_numpy(out)
         return out.as_subclass(torch.Tensor)  # torchvision returns its own Image subclass
 
 
@@ -325,12 +320,6 @@ def _grey(images: torch.Tensor) -> torch.Tensor:
     """(B, 1, H, W) luminance of float RGB photos."""
     weights = torch.tensor(GREY_WEIGHTS, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
     return (images * weights).sum(dim=1, keepdim=True)
-
-
-def eval_transform(spec: ModelSpec) -> ImageTransform:
-    """The model's own evaluation preprocessing (what `Encoder.preprocess` does), as a tensor transform."""
-    preprocessor = Preprocessor.from_spec(spec)
-    return ImageTransform(preprocessor, preprocessor.min_side)
 
 
 Sample = tuple[torch.Tensor | None, int, int]

@@ -59,10 +59,6 @@ class TextService:
         """Let the next pass try again the photos that could not be read (a decoder was installed)."""
         return store.retry_failed(self._catalog.engine)
 
-    def photo_ids_with_words(self, value: str) -> set[int]:
-        """Photos whose recognised text holds every word of `value` (the `text:` filter)."""
-        return store.photos_with_words(self._catalog.engine, store.query_words(value))
-
     def blended_ids(self, texts: Iterable[str]) -> set[int]:
         """Photos whose recognised text holds every word of any of `texts` (a plain query's text terms),
         counting only words of BLEND_MIN_LETTERS or more."""
