@@ -14,35 +14,20 @@ SPEC is a spec file, as for `reproduce.features`: the cached base or a fine-tune
 
 from __future__ import annotations
 
-import argparse
-import os
-from pathlib import Path
-
 import numpy as np
-import torch
-from reproduce_mcip import EVAL_SOURCE, TRAIN_SOURCE
 
 from photosift.core.evaluation.datasets import load_folder_dataset
 from photosift.core.evaluation.runner import embed_images
 from photosift.core.models.encoder import Encoder
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.progress import no_progress
-from photosift.core.settings import HOME_ENV, Paths
 from photosift.training.captions import PROMPT_TEMPLATES, build_caption_bank, encode_captions, mine_captions
 from photosift.training.config import TrainConfig
-from reproduce.features import CACHE
-from reproduce.layout import Split, build_layout
+from reproduce.features import open_reproduction
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("specs", nargs="+", type=Path)
-    parser.add_argument("--finetune-images", type=int, default=200, help="as given to reproduce_mcip.py")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    os.environ[HOME_ENV] = str(CACHE / "home")  # where the reproduction's fine-tuned specs live
-    paths = Paths(CACHE / "home")
-    layout = build_layout(TRAIN_SOURCE, EVAL_SOURCE, CACHE / "data", Split(finetune=(50, 50 + args.finetune_images)))
+    specs, paths, layout = open_reproduction(__doc__)
     photos = load_folder_dataset(layout.finetune)
     bank = build_caption_bank(photos.class_names)
     if len(bank) != len(photos.class_names) * len(PROMPT_TEMPLATES):
@@ -51,7 +36,7 @@ def main() -> None:
     wnid = {name: w for w, name in layout.names.items()}
     group = np.array([layout.groups[wnid[name]] for name in photos.class_names])
     defaults = TrainConfig()
-    for spec_path in args.specs:
+    for spec_path in specs:
         encoder = Encoder(ModelRegistry(paths).resolve(str(spec_path.resolve())), paths, "cpu")
         embedded = embed_images(encoder, photos.paths, no_progress, None, workers=1, batch_size=256)
         if embedded.failed:

@@ -32,26 +32,33 @@ from photosift.core.models.encoder import Encoder
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.progress import no_progress
 from photosift.core.settings import HOME_ENV, Paths
-from reproduce.layout import Split, build_layout
+from reproduce.layout import Layout, Split, build_layout
 
 CACHE = Path("~/.cache/photosift-repro/full").expanduser()
 PROBE_STEPS = 500
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def open_reproduction(doc: str) -> tuple[list[Path], Paths, Layout]:
+    """The command line of a diagnostic over the reproduction's models (spec files and the reproduction's
+    --finetune-images) and what it reads: the specs, the cache's home and the data layout, with two torch
+    threads."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("specs", nargs="+", type=Path)
     parser.add_argument("--finetune-images", type=int, default=200, help="as given to reproduce_mcip.py")
     args = parser.parse_args()
     torch.set_num_threads(2)
     os.environ[HOME_ENV] = str(CACHE / "home")  # where the reproduction's fine-tuned specs live
-    paths = Paths(CACHE / "home")
-    layout = build_layout(TRAIN_SOURCE, EVAL_SOURCE, CACHE / "data", Split(finetune=(50, 50 + args.finetune_images)))
+    split = Split(finetune=(50, 50 + args.finetune_images))
+    return args.specs, Paths(CACHE / "home"), build_layout(TRAIN_SOURCE, EVAL_SOURCE, CACHE / "data", split)
+
+
+def main() -> None:
+    specs, paths, layout = open_reproduction(__doc__)
     fitted, held_out = load_folder_dataset(layout.finetune), load_folder_dataset(layout.eval_seen)
     if fitted.class_names != held_out.class_names:
         raise SystemExit("the fine-tuning and held-out folders name different classes")
     print(f"{len(fitted.class_names)} classes (chance {100 / len(fitted.class_names):.1f} %)")
-    for spec_path in args.specs:
+    for spec_path in specs:
         encoder = Encoder(ModelRegistry(paths).resolve(str(spec_path.resolve())), paths, "cpu")
         x_fit, x_held = (_embed(encoder, d.paths) for d in (fitted, held_out))
         encoder.release()
