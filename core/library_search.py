@@ -100,11 +100,19 @@ class LibrarySearch:
         else:
             stored, exclude = self._stored_vector(photo_id), (photo_id,)
             if stored is None:
-                raise UserError(f"Photo #{photo_id} is not indexed yet; run the indexer first.")
+                raise UserError(self._why_no_vector(photo_id))
             vector = stored
         allowed = self._filters.allowed((filters,))
         matches = self._ranked(vector, allowed, filters.min_score, filters.sort, offset + limit + 1, exclude)
         return self.page(matches, offset, limit)
+
+    def _why_no_vector(self, photo_id: int) -> str:
+        """Why a library photo cannot be compared: one whose file could not be read never will be until it
+        changes, which "not indexed yet" would not tell."""
+        info = self.catalog.photo(photo_id)
+        if info is not None and info.status == "failed":
+            return f"Photo #{photo_id} could not be read ({info.error}), so there is nothing to compare it with."
+        return f"Photo #{photo_id} is not indexed yet; run the indexer first."
 
     def _ranked(
         self,

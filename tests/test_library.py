@@ -13,7 +13,7 @@ import pytest
 from conftest import FakeEncoder, make_colour_classes, make_photo
 
 from photosift.core.catalog import Catalog
-from photosift.core.errors import Cancelled
+from photosift.core.errors import Cancelled, UserError
 from photosift.core.indexer import IndexReport
 from photosift.core.library import Library
 from photosift.core.models.spec import ModelSpec
@@ -95,6 +95,19 @@ def test_similar_to_a_library_photo_excludes_itself(library: Library, photos: Pa
     assert names(page) and all(n.startswith("red") and n != "red-0" for n in names(page))
     photo_id = library.catalog.photo_id_for_path(str(target))
     assert names(library.similar(photo_id, limit=2)) == names(page)
+
+
+def test_similar_to_a_photo_that_could_not_be_read_says_why(library: Library, photos: Path) -> None:
+    broken = photos / "red" / "broken.jpg"
+    broken.write_bytes((photos / "red" / "red-0.jpg").read_bytes()[:300])
+    library.scan()
+    library.index()
+    with pytest.raises(UserError, match=r"could not be read \(truncated or corrupt image data\)"):
+        library.similar(broken)
+    make_photo(photos / "red" / "new.jpg", "red")
+    library.scan()  # found, not embedded yet
+    with pytest.raises(UserError, match="not indexed yet"):
+        library.similar(photos / "red" / "new.jpg")
 
 
 def test_filters_by_folder_and_date(library: Library, photos: Path) -> None:
