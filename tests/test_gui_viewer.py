@@ -134,6 +134,17 @@ def test_details_of_a_photo_without_metadata_say_unknown_and_date_it_by_its_file
     assert not details.location.isVisibleTo(viewer) and not details.copies.isVisibleTo(viewer)
 
 
+def test_every_line_of_the_place_and_marks_shows_once_they_arrive(qtbot: QtBot, viewer: Viewer) -> None:
+    viewer.resize(1176, 760)  # the details column at its usual width: the place takes two lines there
+    open_at(qtbot, viewer, row_of(viewer, "red-0.jpg"))
+    why = viewer.why
+    qtbot.waitUntil(lambda: why.place.text() not in ("", "…") and why.marks.text() != "…", timeout=WAIT_MS)
+    qtbot.wait(50)  # the layout requests their new texts posted
+    assert why.place.heightForWidth(why.place.width()) > why.place.fontMetrics().height()  # two lines, or more
+    for label in (why.place, why.marks, why.why):
+        assert label.height() >= label.heightForWidth(label.width()), label.accessibleName()
+
+
 def test_keys_move_between_results(qtbot: QtBot, viewer: Viewer) -> None:
     open_at(qtbot, viewer, 0)
     shown: list[int] = []

@@ -25,6 +25,7 @@ class PhotoDetails(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Photo details")
         self._form = QFormLayout(self)
+        self._form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # by a value's first line
         self.name, self.path, self.taken, self.camera = (_label(n) for n in ("Name", "Path", "Taken", "Camera"))
         self.pixels, self.file_size = _label("Pixels"), _label("File size")
         self.location, self.copies = _label("Location"), _label("Other copies")

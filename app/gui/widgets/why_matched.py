@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from photosift.app.gui.ops.marks import Marker, stars_text
 from photosift.app.gui.presenter import shown_in_place
@@ -36,12 +36,15 @@ class WhyMatched(QWidget):
         self._query_text: Callable[[], str] = lambda: ""
         self._photo_id: int | None = None
         self._seq = 0  # bumped per photo shown; answers for an earlier one are dropped
-        form = QFormLayout(self)
+        # A grid, not a QFormLayout: after the place and marks arrived, the form kept sharing out the rows'
+        # old heights, and a two-line place or explanation was cut off mid-line (tests/test_gui_viewer.py).
+        grid = QGridLayout(self)
         self.place, self.marks, self.why = _label("Place"), _label("Marks"), _label("Why this matched")
         self.marks.setToolTip(MARKS_TIP)
-        form.addRow("Place:", self.place)
-        form.addRow("Marks:", self.marks)
-        form.addRow("Matched:", self.why)
+        for row, (name, label) in enumerate((("Place:", self.place), ("Marks:", self.marks), ("Matched:", self.why))):
+            grid.addWidget(QLabel(name), row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(label, row, 1)
+        grid.setColumnStretch(1, 1)
 
     def attach(self, marker: Marker, query_text: Callable[[], str]) -> None:
         """Write marks through `marker` (the grid's too, so both follow) and explain `query_text()`."""
