@@ -28,7 +28,14 @@ from photosift.app.gui.controllers import search as search_controller
 from photosift.app.gui.main_window import MainWindow
 from photosift.app.gui.presenter import CHECK_DISK
 from photosift.app.gui.widgets import thumbnails as thumbnails_module
-from photosift.app.gui.widgets.thumbnails import SMALL_LINE, THUMB_SIZE, ThumbnailCache, prune_thumbnails
+from photosift.app.gui.widgets.results_model import ResultsModel
+from photosift.app.gui.widgets.thumbnails import (
+    SMALL_LINE,
+    THUMB_SIZE,
+    ThumbnailCache,
+    prune_thumbnails,
+    unreadable_picture,
+)
 from photosift.app.priority import BACKGROUND_NICE
 from photosift.app.tasks import TaskRunner
 from photosift.core.errors import Cancelled, EnvironmentFault
@@ -398,6 +405,22 @@ def test_a_thumbnail_keeps_its_shape_in_its_square_icon(qtbot: QtBot, tmp_path: 
     assert preview is not None and preview.size() == QSize(2 * SMALL_LINE, SMALL_LINE)  # as tall as its line
     corner, centre = icon.pixmap(THUMB_SIZE).toImage().pixelColor(0, 0), preview.toImage().pixelColor(96, 48)
     assert corner.alpha() == 0 and centre.red() > 150 > centre.green()  # transparent margin, red picture
+
+
+def test_a_photo_that_cannot_be_read_gets_a_tile_saying_so_not_the_placeholder(qtbot: QtBot, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.jpg"
+    damaged.write_bytes(b"\xff\xd8\xff not really a JPEG")
+    cache = ThumbnailCache(tmp_path / "cache")
+    model = ResultsModel(cache)
+    model.reset(SearchPage((SearchHit(3, str(damaged), None),), 0, 1, False))
+    with qtbot.waitSignal(cache.ready, timeout=WAIT_MS, check_params_cb=lambda photo_id: photo_id == 3):
+        model.want_thumbnails(range(1))
+    tile = cache.picture(3, str(damaged))
+    assert tile is not None and tile.size() == QSize(cache.size, cache.size) and cache.preview(3) is not None
+    assert tile.toImage() == unreadable_picture(cache.size).toImage()
+    assert tile.toImage() != cache.placeholder.pixmap(cache.size).toImage()
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole) is not None  # the grid shows it
+    assert not list((tmp_path / "cache").rglob("*.jpg"))  # and no thumbnail file was made for it
 
 
 def test_only_the_rows_on_screen_ask_for_thumbnails(

@@ -2,9 +2,10 @@
 
 A thumbnail is written under the cache folder (`Paths.cache / "thumbnails"`), named by photo id and tier,
 never next to the photo: Photosift does not write into photo folders. Until one is ready the view shows
-a placeholder; `ready` says when it can be drawn. The results grid takes the bare `picture` (its cells have
-the photo's shape); the square `icon`, the picture centred on a transparent canvas, keeps names aligned in
-the plain icon lists of the review queue and the fine-tuning wizard.
+a placeholder; `ready` says when it can be drawn. A photo whose file cannot be read gets a tile that says
+so (`unreadable_picture`) instead, so it does not look forever about to load. The results grid takes the
+bare `picture` (its cells have the photo's shape); the square `icon`, the picture centred on a transparent
+canvas, keeps names aligned in the plain icon lists of the review queue and the fine-tuning wizard.
 
 Tiers are named by the height of the grid lines they cover, in device pixels: a tier's thumbnail is at
 least that tall (a cropped sliver's, as wide as its cell), so a cell of any aspect from MIN_ASPECT to
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QObject, QPoint, QRect, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPen, QPixmap
 
 from photosift.app.gui.widgets.justified import MAX_ASPECT, MAX_GROWTH, MIN_ASPECT
 from photosift.app.priority import lower_this_thread
@@ -38,6 +39,7 @@ from photosift.core.imageio import load_image
 # The square icons are drawn in. No thumbnail is smaller than its photo's fit in it, so the icon lists'
 # 128-160 px icons stay sharp, portraits too (~10 KB a file).
 THUMB_SIZE = 192
+UNREADABLE_TEXT = "Cannot be read"  # on the tile of a photo whose file is damaged or not a picture
 # The smallest tier: THUMB_SIZE's fit of a 3:2 photo is that tall, so up to 3:2 the smallest thumbnails
 # are the 192-pixel ones they always were; only wider photos' are taller, to cover their cells.
 SMALL_LINE = THUMB_SIZE * 2 // 3
@@ -118,7 +120,7 @@ class _Make(QRunnable):
                 make_thumbnail(self._source, self._target, self._size)
             image = QImage(str(self._target))  # QImage (not QPixmap) is safe to build off the GUI thread
             self._cache._finished.emit(self._id, self._size, None if image.isNull() else image)
-        except (ImageError, OSError):  # an unreadable photo keeps its placeholder; indexing records why
+        except (ImageError, OSError):  # an unreadable photo gets the tile that says so; indexing records why
             self._cache._finished.emit(self._id, self._size, None)
 
 
@@ -126,7 +128,7 @@ class ThumbnailCache(QObject):
     """Hands out thumbnails of one tier (`size`, a line height in TIERS), generating missing ones on a
     thread pool; the results grid moves it between tiers with `fit_to`."""
 
-    ready = Signal(int)  # photo id whose thumbnail can now be drawn
+    ready = Signal(int)  # photo id whose thumbnail (or the unreadable tile) can now be drawn
     dropped = Signal(int)  # photo id whose thumbnail left memory (least recently asked for)
     _finished = Signal(int, int, object)  # from a worker: photo id, tier, its QImage or None
 
@@ -143,15 +145,19 @@ class ThumbnailCache(QObject):
         self._icons: dict[int, QIcon] = {}  # square icons of some of those pictures, made when asked for
         self._pending: set[int] = set()
         self._broken: set[int] = set()
+        self._unreadable: QPixmap | None = None  # the tile of photos that cannot be read, at this tier
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(THREADS)
         self._finished.connect(self._on_finished)
 
     def picture(self, photo_id: int, path: str) -> QPixmap | None:
-        """The thumbnail if it is ready; otherwise None, and it is being made (the view draws the placeholder)."""
+        """The thumbnail if it is ready (the unreadable tile for a photo that cannot be read); otherwise
+        None, and it is being made (the view draws the placeholder)."""
         if photo_id in self._pictures:
             self._pictures.move_to_end(photo_id)
             return self._pictures[photo_id]
+        if photo_id in self._broken:
+            return self._unreadable_tile()
         if photo_id not in self._pending and photo_id not in self._broken:
             self._pending.add(photo_id)
             target = thumbnail_file(self.cache_dir, photo_id, self.size)
@@ -169,7 +175,7 @@ class ThumbnailCache(QObject):
 
     def preview(self, photo_id: int) -> QPixmap | None:
         """The thumbnail picture if it is in memory; unlike `picture`, never starts making one."""
-        return self._pictures.get(photo_id)
+        return self._unreadable_tile() if photo_id in self._broken else self._pictures.get(photo_id)
 
     def is_ready(self, photo_id: int) -> bool:
         """Whether the photo's thumbnail is done: drawn from memory, or known to be unreadable."""
@@ -190,6 +196,7 @@ class ThumbnailCache(QObject):
         self._pictures.clear()
         self._pixels = 0
         self._broken.clear()
+        self._unreadable = None
         return True
 
     def drop_queued(self) -> None:
@@ -208,6 +215,7 @@ class ThumbnailCache(QObject):
         self._pending.discard(photo_id)
         if image is None:
             self._broken.add(photo_id)
+            self.ready.emit(photo_id)
             return
         self._forget(photo_id)  # a request made again after `drop_queued` while its first was running
         self._pictures[photo_id] = QPixmap.fromImage(image)
@@ -218,11 +226,33 @@ class ThumbnailCache(QObject):
             self.dropped.emit(old)
         self.ready.emit(photo_id)
 
+    def _unreadable_tile(self) -> QPixmap:
+        if self._unreadable is None:
+            self._unreadable = unreadable_picture(self.size)
+        return self._unreadable
+
     def _forget(self, photo_id: int) -> None:
         picture = self._pictures.pop(photo_id, None)
         if picture is not None:
             self._pixels -= picture.width() * picture.height()
             self._icons.pop(photo_id, None)
+
+
+def unreadable_picture(size: int) -> QPixmap:
+    """A `size`-pixel square saying "Cannot be read" in the palette's text colour, for a photo whose file is
+    damaged or not a picture: the placeholder's grey, darker, so it reads as an answer, not as loading."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(128, 128, 128, 120))
+    painter = QPainter(pixmap)
+    font = painter.font()
+    font.setPixelSize(max(8, size // 10))
+    painter.setFont(font)
+    painter.setPen(QGuiApplication.palette().color(QPalette.ColorRole.Text))
+    margin = size // 10
+    flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+    painter.drawText(pixmap.rect().adjusted(margin, margin, -margin, -margin), flags, UNREADABLE_TEXT)
+    painter.end()
+    return pixmap
 
 
 def _placeholder(size: int) -> QIcon:
