@@ -43,8 +43,10 @@ def test_the_row_counts_the_marked_duplicates_and_a_click_opens_the_review(qtbot
     entry = DuplicatesEntry(panel, runner, lambda: opened.append(True))
     try:
         assert entry.item.text(0) == "Near-duplicates" and entry.item.text(1) == ""
+        assert entry.item.isFirstColumnSpanned()  # no count: the name may use its column
         entry.refresh(runner.present)
         qtbot.waitUntil(lambda: entry.item.text(1) == "2", timeout=WAIT_MS)
+        assert not entry.item.isFirstColumnSpanned()  # the count shows
 
         panel.item_activated.emit(entry.section)  # the heading: nothing
         panel.item_activated.emit(entry.item)

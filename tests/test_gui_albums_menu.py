@@ -69,8 +69,9 @@ def test_new_album_from_the_menu_shows_with_an_album_icon(qtbot: QtBot, window: 
 
 
 def test_the_plus_beside_the_albums_heading_creates_one(qtbot: QtBot, window: MainWindow, library: Library) -> None:
-    button = window.parts.side_panel.tree.itemWidget(window.parts.sections.albums_section, 1)
-    assert button is window.parts.sections.new_album_button and button.accessibleName() == "New album"
+    cell = window.parts.side_panel.tree.itemWidget(window.parts.sections.albums_section, 1)
+    button = window.parts.sections.new_album_button
+    assert button.parentWidget() is cell and button.accessibleName() == "New album"
     button.click()
     with qtbot.waitSignal(window.parts.sections.refreshed, timeout=WAIT_MS):
         open_input_dialog(window).textValueSelected.emit("From the panel")

@@ -41,6 +41,9 @@ class DuplicatesEntry(QObject):
 
     def show(self, count: int) -> None:
         self.item.setText(1, f"{count:,}" if count else "")
+        # With no count the name takes the count's column too: a folder's "1,204 · 3 unreadable" widens that
+        # column for every row, and "Near-duplicates" was cut to "Near-duplica…".
+        self.item.setFirstColumnSpanned(not count)
         tip = f"{count:,} photos are marked as near-duplicates: review them" if count else NOT_SEARCHED
         self.item.setToolTip(0, tip)
         self.item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"Near-duplicates, {count:,} photos")
