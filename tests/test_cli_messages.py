@@ -12,12 +12,14 @@ import pytest
 
 from photosift.app.cli import run
 from photosift.app.cli.albums import album_line
+from photosift.app.cli.duplicates import find_summary
 from photosift.app.cli.library import index_lines
 from photosift.app.cli.main import display_problem
 from photosift.app.errorlog import configure_logging
 from photosift.app.progress import TqdmProgress
-from photosift.app.wording import plural
+from photosift.app.wording import duplicates_found, plural
 from photosift.core.albums.records import AlbumInfo
+from photosift.core.duplicates.records import DuplicateReport
 from photosift.core.indexer import IndexReport
 from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT, EXIT_USER
@@ -37,6 +39,16 @@ def test_counts_have_plurals_and_a_rate_only_when_something_was_embedded() -> No
 def test_a_count_has_its_noun_in_the_right_number_and_thousands_grouped() -> None:
     """One helper for the command line and the window, so neither says "1 photos"."""
     assert [plural(n, "photo") for n in (0, 1, 2, 1204)] == ["0 photos", "1 photo", "2 photos", "1,204 photos"]
+
+
+def test_a_duplicate_search_summary_counts_one_group_and_one_photo_in_the_singular() -> None:
+    one = DuplicateReport(2, 1, 1, groups=1, duplicates=1, hashed=0, elapsed_s=0.5)
+    assert duplicates_found(one) == (
+        "Found 1 group of near-duplicates among 2 photos in 0.5 s: 1 photo marked as duplicates."
+    )
+    assert find_summary(one).startswith(duplicates_found(one) + " Review them with `photosift duplicates list`")
+    none = DuplicateReport(1, 0, 0, groups=0, duplicates=0, hashed=0, elapsed_s=0.1)
+    assert duplicates_found(none) == find_summary(none) == "No near-duplicates among 1 photo (0.1 s)."
 
 
 def test_album_lines_count_one_photo_in_the_singular() -> None:

@@ -47,6 +47,9 @@ def test_the_row_counts_the_marked_duplicates_and_a_click_opens_the_review(qtbot
         entry.refresh(runner.present)
         qtbot.waitUntil(lambda: entry.item.text(1) == "2", timeout=WAIT_MS)
         assert not entry.item.isFirstColumnSpanned()  # the count shows
+        assert entry.item.toolTip(0) == "2 photos are marked as near-duplicates: review them"
+        entry.show(1)
+        assert entry.item.toolTip(0) == "1 photo is marked as near-duplicates: review them"
 
         panel.item_activated.emit(entry.section)  # the heading: nothing
         panel.item_activated.emit(entry.item)

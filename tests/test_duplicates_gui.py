@@ -68,7 +68,7 @@ def test_find_then_review_group_by_group(qtbot: QtBot, dialog: tuple[DuplicatesD
     assert "No near-duplicates found yet" in dlg.title.text() and not dlg.keep_button.isEnabled()
     with qtbot.waitSignal(dlg.loaded, timeout=20_000):
         dlg.find_button.click()
-    assert "Found 2 groups among 5 photos" in dlg.status.text()
+    assert "Found 2 groups of near-duplicates among 5 photos" in dlg.status.text()
     assert dlg.title.text() == "Group 1 of 2: 2 photos, suggested"
     assert names(dlg) == ["blue-big.jpg", "blue-small.jpg"] and ticked(dlg) == [False, True]
     assert dlg.photos.item(0).text().startswith("Keep\n96x72")
@@ -104,7 +104,7 @@ def test_writes_go_on_while_the_search_reads(
     qtbot.waitUntil(lambda: bool(written), timeout=10_000)  # the writer was free during the comparison
     with qtbot.waitSignal(dlg.loaded, timeout=20_000):
         release.set()
-    assert "Found 2 groups among 5 photos" in dlg.status.text()
+    assert "Found 2 groups of near-duplicates among 5 photos" in dlg.status.text()
 
 
 def test_ticking_keeping_and_not_duplicates_are_stored(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id
-from photosift.app.wording import plural
+from photosift.app.wording import duplicates_found, plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
 
@@ -65,12 +65,8 @@ def cmd_find(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
 def find_summary(report: DuplicateReport) -> str:
     if not report.groups:
-        return f"No near-duplicates among {plural(report.photos, 'photo')} ({report.elapsed_s:.1f} s)."
-    return (
-        f"Found {plural(report.groups, 'group')} of near-duplicates among {plural(report.photos, 'photo')} "
-        f"in {report.elapsed_s:.1f} s: {plural(report.duplicates, 'photo')} marked as duplicates. "
-        "Review them with `photosift duplicates list` (nothing is deleted or moved)."
-    )
+        return duplicates_found(report)
+    return f"{duplicates_found(report)} Review them with `photosift duplicates list` (nothing is deleted or moved)."
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from photosift.app.gui.ops.results import show_folder
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
+from photosift.app.wording import duplicates_found
 from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, DuplicateReport, Findings
 from photosift.core.duplicates.service import Duplicates
 from photosift.core.errors import Cancelled
@@ -151,10 +152,7 @@ class DuplicatesDialog(QDialog):
 
     def _found(self, report: DuplicateReport) -> None:
         self._search_over()
-        self.status.setText(
-            f"Found {report.groups} groups among {report.photos:,} photos in {report.elapsed_s:.1f} s; "
-            f"{report.duplicates} photos are marked as duplicates."
-        )
+        self.status.setText(duplicates_found(report))
         self.position = 0
         self.marks_changed.emit()
         self.load()

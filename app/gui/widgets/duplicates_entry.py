@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QTreeWidgetItem
 from photosift.app.gui.widgets.library_sections import KIND_ROLE
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
+from photosift.app.wording import plural
 from photosift.core.library import Library
 
 NOT_SEARCHED = "Find bursts, resized copies and edits of the same photo, and choose which copy to keep"
@@ -44,7 +45,8 @@ class DuplicatesEntry(QObject):
         # With no count the name takes the count's column too: a folder's "1,204 · 3 unreadable" widens that
         # column for every row, and "Near-duplicates" was cut to "Near-duplica…".
         self.item.setFirstColumnSpanned(not count)
-        tip = f"{count:,} photos are marked as near-duplicates: review them" if count else NOT_SEARCHED
+        marked = f"{plural(count, 'photo')} {'is' if count == 1 else 'are'} marked as near-duplicates"
+        tip = f"{marked}: review them" if count else NOT_SEARCHED
         self.item.setToolTip(0, tip)
         self.item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"Near-duplicates, {count:,} photos")
 
