@@ -23,6 +23,7 @@ from photosift.core.atomic import write_text
 from photosift.core.catalog.catalog import absolute_path
 from photosift.core.catalog.photo_files import PhotoFile, photo_files
 from photosift.core.errors import QueryError, UserError
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.albums.store import AlbumInfo
@@ -228,7 +229,7 @@ def check_labelled_set(labelled: LabelledSet, min_per_class: int = MIN_PER_CLASS
             LabelWarning(
                 "warning",
                 None,
-                f"Left out: {_photos(unavailable)} with these labels that could not be read when indexed, or "
+                f"Left out: {plural(unavailable, 'photo')} with these labels that could not be read when indexed, or "
                 "whose folder is offline.",
             )
         )
@@ -238,8 +239,8 @@ def check_labelled_set(labelled: LabelledSet, min_per_class: int = MIN_PER_CLASS
             LabelWarning(
                 "warning",
                 None,
-                f"Left out: {_photos(shared)} in more than one class, as a photo trains as one class. Leave one "
-                "of those classes out to keep its photos in the other.",
+                f"Left out: {plural(shared, 'photo')} in more than one class, as a photo trains as one class. "
+                "Leave one of those classes out to keep its photos in the other.",
             )
         )
     counts = {c.name: len(c.photo_ids) for c in labelled.exclusive().classes if not c.problem}
@@ -250,7 +251,7 @@ def check_labelled_set(labelled: LabelledSet, min_per_class: int = MIN_PER_CLASS
             LabelWarning(
                 "warning",
                 None,
-                f"Only {_photos(total)} to train on: fine-tuning on so few rarely helps, and the handful held "
+                f"Only {plural(total, 'photo')} to train on: fine-tuning on so few rarely helps, and the handful held "
                 "out to measure it gives unreliable scores.",
             )
         )
@@ -276,9 +277,11 @@ def check_class_counts(counts: Mapping[str, int], min_per_class: int = MIN_PER_C
     for name, n in counts.items():
         if n < MIN_TO_SPLIT:
             reason = "a class needs at least two, one to learn from and one to check against"
-            found.append(LabelWarning("warning", name, f"{name!r} has {_photos(n)}: it is left out ({reason})."))
+            message = f"{name!r} has {plural(n, 'photo')}: it is left out ({reason})."
+            found.append(LabelWarning("warning", name, message))
         elif n < min_per_class:
-            message = f"{name!r} has only {n} photos, too few to learn it reliably (at least {min_per_class} advised)."
+            advised = f"at least {min_per_class} advised"
+            message = f"{name!r} has only {plural(n, 'photo')}, too few to learn it reliably ({advised})."
             found.append(LabelWarning("warning", name, message))
     if len(kept) >= 2:
         (large, most), (small, fewest) = max(kept.items(), key=_size), min(kept.items(), key=_size)
@@ -293,10 +296,6 @@ def check_class_counts(counts: Mapping[str, int], min_per_class: int = MIN_PER_C
 
 def _size(item: tuple[str, int]) -> int:
     return item[1]
-
-
-def _photos(n: int) -> str:
-    return f"{n} photo" if n == 1 else f"{n} photos"
 
 
 def _listed(names: list[str]) -> str:

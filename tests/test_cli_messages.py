@@ -17,7 +17,6 @@ from photosift.app.cli.library import index_lines
 from photosift.app.cli.main import display_problem
 from photosift.app.errorlog import configure_logging
 from photosift.app.progress import TqdmProgress
-from photosift.app.wording import duplicates_found, plural
 from photosift.core.albums.records import AlbumInfo
 from photosift.core.duplicates.records import DuplicateReport
 from photosift.core.indexer import IndexReport
@@ -25,6 +24,7 @@ from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT, EXIT_USER
 from photosift.core.scanner import ScanReport
 from photosift.core.settings import Paths
+from photosift.core.wording import plural
 
 
 def test_counts_have_plurals_and_a_rate_only_when_something_was_embedded() -> None:
@@ -43,12 +43,10 @@ def test_a_count_has_its_noun_in_the_right_number_and_thousands_grouped() -> Non
 
 def test_a_duplicate_search_summary_counts_one_group_and_one_photo_in_the_singular() -> None:
     one = DuplicateReport(2, 1, 1, groups=1, duplicates=1, hashed=0, elapsed_s=0.5)
-    assert duplicates_found(one) == (
-        "Found 1 group of near-duplicates among 2 photos in 0.5 s: 1 photo marked as duplicates."
-    )
-    assert find_summary(one).startswith(duplicates_found(one) + " Review them with `photosift duplicates list`")
+    assert one.summary() == ("Found 1 group of near-duplicates among 2 photos in 0.5 s: 1 photo marked as duplicates.")
+    assert find_summary(one).startswith(one.summary() + " Review them with `photosift duplicates list`")
     none = DuplicateReport(1, 0, 0, groups=0, duplicates=0, hashed=0, elapsed_s=0.1)
-    assert duplicates_found(none) == find_summary(none) == "No near-duplicates among 1 photo (0.1 s)."
+    assert none.summary() == find_summary(none) == "No near-duplicates among 1 photo (0.1 s)."
 
 
 def test_album_lines_count_one_photo_in_the_singular() -> None:

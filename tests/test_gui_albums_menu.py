@@ -88,7 +88,7 @@ def test_export_writes_every_album_to_the_chosen_file(
     target.parent.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_: (str(target), "JSON files (*.json)"))
     menu_actions(window, "&Albums")["Export…"].trigger()
-    qtbot.waitUntil(lambda: "Exported 1 albums" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Exported 1 album to" in window.statusBar().currentMessage(), timeout=WAIT_MS)
     assert [album["name"] for album in json.loads(target.read_text())["albums"]] == ["Kept"]
 
 

@@ -103,7 +103,7 @@ def test_a_latin1_name_is_copied_and_exported_as_the_file_it_is(
     export = next(a for a in win.findChildren(QAction) if a.text() == "&Export…")
     export.setEnabled(True)  # enabled when the Albums menu opens
     export.trigger()
-    qtbot.waitUntil(lambda: "Exported 1 albums" in win.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Exported 1 album to" in win.statusBar().currentMessage(), timeout=WAIT_MS)
     (album,) = json.loads(target.read_text(encoding="utf-8"))["albums"]
     assert [os.fsencode(path) for path in album["photos"]] == [os.fsencode(odd)]
 

@@ -54,7 +54,7 @@ def test_scan_manifest_leaves_out_missing_files_and_tiny_classes(
     with caplog.at_level(logging.WARNING):
         items, names = scan_manifest(path)
     assert names == ("a", "b") and items == [(kept[2], 0), (lone, 0), (kept[0], 1), (kept[1], 1)]
-    assert "1 photos listed in" in caplog.text and "no longer exist" in caplog.text
+    assert "1 photo listed in" in caplog.text and "no longer exists" in caplog.text
 
 
 def test_the_trainer_runs_on_a_manifest(home: Path, manifest: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,7 @@ from photosift.core.errors import FolderNotFoundError, ImageError, UserError
 from photosift.core.imageio import PHOTO_EXTENSIONS, load_image
 from photosift.core.models.spec import ModelSpec
 from photosift.core.training_sets import MANIFEST_SUFFIX, check_class_counts, read_manifest
+from photosift.core.wording import plural
 
 Item = tuple[Path, int]
 """One labelled photo: its path and the index of its class in `class_names`."""
@@ -126,7 +127,8 @@ def scan_manifest(path: Path, min_per_class: int = 2) -> tuple[list[Item], tuple
             items.extend((photo, len(names)) for photo in photos)
             names.append(name)
     if missing:
-        _log.warning("%d photos listed in %s no longer exist; training goes on without them", missing, path)
+        gone = f"{plural(missing, 'photo')} listed in {path} no longer {'exists' if missing == 1 else 'exist'}"
+        _log.warning("%s; training goes on without them", gone)
     return items, tuple(names)
 
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, add_paging, emit, open_library, photo_id, print_page
 from photosift.app.cli.quick import quick_albums
-from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.albums.store import AlbumInfo

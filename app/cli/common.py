@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.settings import Paths, Settings
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.library import Library

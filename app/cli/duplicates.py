@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id
-from photosift.app.wording import duplicates_found, plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.duplicates.records import DuplicateGroup, DuplicateReport
@@ -65,8 +65,8 @@ def cmd_find(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
 def find_summary(report: DuplicateReport) -> str:
     if not report.groups:
-        return duplicates_found(report)
-    return f"{duplicates_found(report)} Review them with `photosift duplicates list` (nothing is deleted or moved)."
+        return report.summary()
+    return f"{report.summary()} Review them with `photosift duplicates list` (nothing is deleted or moved)."
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from photosift.app.cli.common import command_settings, emit, model_setting, open_library, unindexed_model_hint
 from photosift.app.cli.quick import quick_status
 from photosift.app.cli.text import read_text, text_lines, text_status, text_status_line, text_summary
-from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings, save_settings
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.catalog.records import FolderInfo, PhotoInfo

@@ -8,9 +8,9 @@ from dataclasses import asdict
 from typing import Any
 
 from photosift.app.cli.common import PHOTO_HELP, emit, open_library, photo_id
-from photosift.app.wording import plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
+from photosift.core.wording import plural
 
 
 def add_marks_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 from photosift.app.cli.common import model_setting, spec_file
 from photosift.app.main import device_kind, model_provider, resolve_model
-from photosift.app.wording import plural
 from photosift.core.errors import ModelError
 from photosift.core.models.card import model_card
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec, load_spec
 from photosift.core.settings import Paths, Settings, save_settings
+from photosift.core.wording import plural
 
 
 def add_models_parser(sub: Any, common: argparse.ArgumentParser) -> None:

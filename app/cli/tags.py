@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import PHOTO_HELP, emit, open_library, page_size, photo_id
 from photosift.app.cli.quick import quick_tags
-from photosift.app.wording import plural
 from photosift.core.errors import UserError
 from photosift.core.protocol import EXIT_OK
 from photosift.core.settings import Paths, Settings
 from photosift.core.tags.records import in_group
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.library import Library
@@ -200,10 +200,10 @@ def cmd_export(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
     with open_library(args, paths, settings) as library:
         if args.xmp:
             report = export_xmp(library.tags, Path(absolute_path(args.xmp)), args.accepted_only)
-            message = f"Wrote {report.files} XMP sidecars ({report.labels} tags) under {args.xmp}."
+            message = f"Wrote {plural(report.files, 'XMP sidecar')} ({plural(report.labels, 'tag')}) under {args.xmp}."
         else:
             report = export_json(library.tags, Path(absolute_path(args.file)))
-            message = f"Wrote {report.tags} tags and {report.labels} labels to {args.file}."
+            message = f"Wrote {plural(report.tags, 'tag')} and {plural(report.labels, 'label')} to {args.file}."
         emit(args, report, lambda: print(message))
         return EXIT_OK
 
@@ -214,7 +214,8 @@ def cmd_import(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
     with open_library(args, paths, settings) as library:
         report = import_json(library.tags, Path(args.file))
         unmatched = f"; {report.unmatched} name photos not in this library" if report.unmatched else ""
-        emit(args, report, lambda: print(f"Imported {report.tags} tags and {report.labels} labels{unmatched}."))
+        counts = f"{plural(report.tags, 'tag')} and {plural(report.labels, 'label')}"
+        emit(args, report, lambda: print(f"Imported {counts}{unmatched}."))
         return EXIT_OK
 
 

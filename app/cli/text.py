@@ -9,10 +9,10 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from photosift.app.cli.common import emit, open_library
-from photosift.app.wording import plural
 from photosift.core.protocol import EXIT_OK
 from photosift.core.search.references import resolve_photo
 from photosift.core.settings import Paths, Settings
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.library import Library

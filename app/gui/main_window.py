@@ -30,8 +30,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow
 
 from photosift.app.errorlog import log_exception
 from photosift.app.gui.prefs import THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs, save_prefs
-from photosift.app.wording import plural
 from photosift.core.errors import Cancelled, EnvironmentFault
+from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.app.gui.controllers.indexing import IndexingController
@@ -332,14 +332,13 @@ class MainWindow(QMainWindow):
             switching = self.parts.indexing.switching_to
             moving = f" · switching to {switching.spec.title}" if switching else ""
             full = (
-                f"{status.embedded:,} photos indexed in {len(status.folders)} "
-                f"folder{'s' if len(status.folders) != 1 else ''}{waiting} · "
+                f"{plural(status.embedded, 'photo')} indexed in {plural(len(status.folders), 'folder')}{waiting} · "
                 f"{self.library.spec.title}{moving}"
             )
             summary.setToolTip(full)
             # Beside a run's progress the whole sentence was cut off in a 900-pixel window.
             running = self.parts.indexing.state != "idle"
-            summary.setText(f"{status.embedded:,} photos indexed" if running else full)
+            summary.setText(f"{plural(status.embedded, 'photo')} indexed" if running else full)
         self.library_status_shown.emit(status)
 
     def restore_geometry(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from photosift.core.wording import plural
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -105,3 +107,12 @@ class DuplicateReport:
     duplicates: int
     hashed: int
     elapsed_s: float
+
+    def summary(self) -> str:
+        """What the search found, in one sentence (the command line and the window both say it)."""
+        if not self.groups:
+            return f"No near-duplicates among {plural(self.photos, 'photo')} ({self.elapsed_s:.1f} s)."
+        return (
+            f"Found {plural(self.groups, 'group')} of near-duplicates among {plural(self.photos, 'photo')} "
+            f"in {self.elapsed_s:.1f} s: {plural(self.duplicates, 'photo')} marked as duplicates."
+        )

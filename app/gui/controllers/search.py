@@ -29,6 +29,7 @@ from photosift.app.gui.widgets.query_chips import ImageTerm, QueryField
 from photosift.app.gui.widgets.results_model import ResultsModel
 from photosift.app.tasks import TaskRunner
 from photosift.core.search.records import SearchPage
+from photosift.core.wording import plural
 
 DEBOUNCE_MS = 250  # typing pauses longer than this start a search; shorter ones are mid-word
 FIRST_PAGE = 200  # enough to fill a large screen of thumbnails with one query
@@ -150,7 +151,7 @@ class SearchController(QObject):
         asked = sum(1 for photo_id in self._query_photos if self.model.row_of(photo_id) is not None)
         shown, more = self.model.hit_count() - asked, self.model.canFetchMore(QModelIndex()) or self.model.filling()
         if self._timeline_total is not None:
-            summary = f"{self._timeline_total:,} photos, newest first" if self._timeline_total else ""
+            summary = f"{plural(self._timeline_total, 'photo')}, newest first" if self._timeline_total else ""
         elif not shown:
             summary = f"No photos match “{self.text()}”. Clear the search to see every photo."
         elif more and self.model.hits()[0].score is None:  # filters only: listed by date, not ranked

@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
 from photosift.app.gui.ops.results import show_folder
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
-from photosift.app.wording import duplicates_found
 from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, DuplicateReport, Findings
 from photosift.core.duplicates.service import Duplicates
 from photosift.core.errors import Cancelled
 from photosift.core.library import Library
 from photosift.core.progress import CancelToken, Progress
+from photosift.core.wording import plural
 
 ICON = QSize(160, 160)
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1  # the photo id of an item
@@ -152,7 +152,7 @@ class DuplicatesDialog(QDialog):
 
     def _found(self, report: DuplicateReport) -> None:
         self._search_over()
-        self.status.setText(duplicates_found(report))
+        self.status.setText(report.summary())
         self.position = 0
         self.marks_changed.emit()
         self.load()
@@ -272,7 +272,7 @@ class DuplicatesDialog(QDialog):
         if name:
             self.runner.run_op(
                 lambda lib: Duplicates(lib).export(Path(name)),
-                lambda count: self.status.setText(f"Wrote {count} groups to {name}."),
+                lambda count: self.status.setText(f"Wrote {plural(count, 'group')} to {name}."),
             )
 
 

@@ -29,6 +29,7 @@ from photosift.core.catalog.model_rows import StoredModel
 from photosift.core.library import Library, index_file
 from photosift.core.models.card import model_card
 from photosift.core.models.spec import ModelSpec
+from photosift.core.wording import plural
 
 VECTOR_BYTES = 2  # the catalog stores float16 vectors
 
@@ -51,7 +52,7 @@ class ModelRow:
             return "Its model is gone or has changed: only deleting is possible"
         if self.stored.embedded >= self.photos:
             return "Ready: switching to it is instant"
-        return f"{self.photos - self.stored.embedded:,} photos to prepare before switching"
+        return f"{plural(self.photos - self.stored.embedded, 'photo')} to prepare before switching"
 
 
 def model_rows(library: Library, specs: list[ModelSpec]) -> list[ModelRow]:

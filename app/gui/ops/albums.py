@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import filter_term
-from photosift.app.wording import plural
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
 from photosift.core.search.records import SearchHit
 from photosift.core.tags.records import TagSuggestion
+from photosift.core.wording import plural
 
 TITLE_ROOM = 160  # pixels beside a dialog's title for the window buttons and frame
 
@@ -133,7 +133,8 @@ class AlbumActions(QObject):
         def create(name: str) -> None:
             self._write(lambda lib: lib.albums.create_smart(name, query, threshold), f"Smart album “{name}” saved.")
 
-        label = f"The album keeps the {len(hits):,} photos shown, and new photos that match as well.\n\nAlbum name:"
+        kept = plural(len(hits), "photo")
+        label = f"The album keeps the {kept} shown, and new photos that match as well.\n\nAlbum name:"
         return self.ask_name("New smart album", "", create, label)
 
     def add(self, name: str, hits: Sequence[SearchHit]) -> None:
@@ -213,7 +214,7 @@ class AlbumActions(QObject):
         if path:
             self._state.runner.run_op(
                 lambda lib: lib.albums.export(Path(path)),
-                lambda count: self._state.notice.emit(f"Exported {count} albums to {path}."),
+                lambda count: self._state.notice.emit(f"Exported {plural(count, 'album')} to {path}."),
             )
 
     def _renamer(self, old: str) -> Callable[[str], None]:

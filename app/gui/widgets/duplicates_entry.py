@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QTreeWidgetItem
 from photosift.app.gui.widgets.library_sections import KIND_ROLE
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
-from photosift.app.wording import plural
 from photosift.core.library import Library
+from photosift.core.wording import plural
 
 NOT_SEARCHED = "Find bursts, resized copies and edits of the same photo, and choose which copy to keep"
 
@@ -48,7 +48,7 @@ class DuplicatesEntry(QObject):
         marked = f"{plural(count, 'photo')} {'is' if count == 1 else 'are'} marked as near-duplicates"
         tip = f"{marked}: review them" if count else NOT_SEARCHED
         self.item.setToolTip(0, tip)
-        self.item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"Near-duplicates, {count:,} photos")
+        self.item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"Near-duplicates, {plural(count, 'photo')}")
 
     def _activated(self, item: QTreeWidgetItem) -> None:
         if item is self.item:

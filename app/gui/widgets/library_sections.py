@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QTreeWidgetItem, 
 
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
-from photosift.app.wording import plural
 from photosift.core.albums.store import AlbumInfo
 from photosift.core.library import Library
+from photosift.core.wording import plural
 from photosift.resources import resource_path
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # "tag" or "album" on a row of these sections

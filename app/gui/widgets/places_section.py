@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QTreeWidgetItem
 from photosift.app.gui.widgets.library_sections import KIND_ROLE, NAME_ROLE, filter_term
 from photosift.app.gui.widgets.side_panel import SidePanel
 from photosift.app.tasks import TaskRunner
-from photosift.app.wording import plural
 from photosift.core.catalog.place_rows import PlaceCount
+from photosift.core.wording import plural
 
 COUNTRY_ROLE = Qt.ItemDataRole.UserRole + 4  # a city row's country
 # Cities listed under a country, most photos first: a tree of thousands of rows helps nobody, and every

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosift.app.wording import plural
 from photosift.core.catalog import FolderInfo
+from photosift.core.wording import plural
 
 PATH_ROLE = Qt.ItemDataRole.UserRole  # a folder row's full path; section rows have none
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # "ok", "offline" or "indexing", in every column

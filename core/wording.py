@@ -1,0 +1,9 @@
+"""Counts in sentences, for every message the library, the command line and the window write: a count with
+its noun, so none of them says "1 photos"."""
+
+from __future__ import annotations
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 photo', '1,204 photos' (our nouns are all regular)."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
