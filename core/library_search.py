@@ -111,7 +111,7 @@ class LibrarySearch:
         changes, which "not indexed yet" would not tell."""
         info = self.catalog.photo(photo_id)
         if info is not None and info.status == "failed":
-            return f"Photo #{photo_id} could not be read ({info.error}), so there is nothing to compare it with."
+            return f"Photo #{photo_id} could not be read, so there is nothing to compare it with: {info.error}."
         return f"Photo #{photo_id} is not indexed yet; run the indexer first."
 
     def _ranked(
