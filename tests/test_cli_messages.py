@@ -15,11 +15,13 @@ from photosift.app.cli.albums import album_line
 from photosift.app.cli.duplicates import find_summary
 from photosift.app.cli.library import index_lines
 from photosift.app.cli.main import display_problem
+from photosift.app.cli.text import text_lines, text_status_line, text_status_of
 from photosift.app.errorlog import configure_logging
 from photosift.app.progress import TqdmProgress
 from photosift.core.albums.records import AlbumInfo
 from photosift.core.duplicates.records import DuplicateReport
 from photosift.core.indexer import IndexReport
+from photosift.core.ocr.reader import OcrReport
 from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT, EXIT_USER
 from photosift.core.scanner import ScanReport
@@ -47,6 +49,20 @@ def test_a_duplicate_search_summary_counts_one_group_and_one_photo_in_the_singul
     assert find_summary(one).startswith(one.summary() + " Review them with `photosift duplicates list`")
     none = DuplicateReport(1, 0, 0, groups=0, duplicates=0, hashed=0, elapsed_s=0.1)
     assert none.summary() == find_summary(none) == "No near-duplicates among 1 photo (0.1 s)."
+
+
+def test_the_text_pass_says_what_it_read_and_what_it_skipped_in_plain_words() -> None:
+    report = OcrReport(read=1, with_text=1, unlikely=122, failed=1, elapsed_s=0.5)
+    assert text_lines(report) == [
+        "Read the text of 1 photo (1 with text) in 0.5 s (2.00 photos/s).",
+        "Skipped 122 photos that do not look like they hold text.",
+        "1 photo could not be read for text.",
+    ]
+    assert text_lines(OcrReport(0, 0, 0, 0, 0.0)) == []
+    status = text_status_of("likely", {"text": 1, "none": 2, "unlikely": 122}, pending=0)
+    assert text_status_line(status) == (
+        "Text in photos (ocr: likely): 3 read, 1 with text, 0 pending, 122 skipped as unlikely to hold text"
+    )
 
 
 def test_album_lines_count_one_photo_in_the_singular() -> None:

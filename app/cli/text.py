@@ -46,7 +46,7 @@ def text_lines(report: OcrReport | None) -> list[str]:
         found = f"{report.with_text} with text"
         lines.append(f"Read the text of {plural(report.read, 'photo')} ({found}) in {report.elapsed_s:.1f} s ({rate}).")
     if report.unlikely:
-        lines.append(f"Left {plural(report.unlikely, 'photo')} unread: they do not look like they hold text.")
+        lines.append(f"Skipped {plural(report.unlikely, 'photo')} that do not look like they hold text.")
     if report.failed:
         lines.append(f"{plural(report.failed, 'photo')} could not be read for text.")
     return lines
@@ -74,7 +74,7 @@ def text_status_line(status: dict[str, Any]) -> str:
         f"Text in photos (ocr: {status['mode']}): {read} read, {status['text']} with text, {status['pending']} pending"
     )
     if status["unlikely"]:
-        line += f", {status['unlikely']} left unread by the gate"
+        line += f", {status['unlikely']} skipped as unlikely to hold text"
     return line + (f", {status['failed']} failed" if status["failed"] else "")
 
 
