@@ -15,6 +15,7 @@ from photosift.app.cli.albums import album_line
 from photosift.app.cli.duplicates import find_summary
 from photosift.app.cli.library import index_lines
 from photosift.app.cli.main import display_problem
+from photosift.app.cli.tags import import_line
 from photosift.app.cli.text import text_lines, text_status_line, text_status_of
 from photosift.app.errorlog import configure_logging
 from photosift.app.progress import TqdmProgress
@@ -26,6 +27,7 @@ from photosift.core.progress import Progress
 from photosift.core.protocol import EXIT_ENVIRONMENT, EXIT_USER
 from photosift.core.scanner import ScanReport
 from photosift.core.settings import Paths
+from photosift.core.tags.records import ExchangeReport
 from photosift.core.wording import plural
 
 
@@ -63,6 +65,13 @@ def test_the_text_pass_says_what_it_read_and_what_it_skipped_in_plain_words() ->
     assert text_status_line(status) == (
         "Text in photos (ocr: likely): 3 read, 1 with text, 0 pending, 122 skipped as unlikely to hold text"
     )
+
+
+def test_a_tag_import_says_how_many_entries_name_photos_that_are_not_here() -> None:
+    assert import_line(ExchangeReport(3, 1)) == "Imported 3 tags and 1 label."
+    one = import_line(ExchangeReport(1, 4, unmatched=1))
+    assert one == "Imported 1 tag and 4 labels; 1 entry names a photo not in this library."
+    assert import_line(ExchangeReport(0, 0, unmatched=2)).endswith("; 2 entries name photos not in this library.")
 
 
 def test_album_lines_count_one_photo_in_the_singular() -> None:

@@ -20,7 +20,7 @@ from photosift.core.wording import plural
 
 if TYPE_CHECKING:
     from photosift.core.library import Library
-    from photosift.core.tags.records import PhotoTag, ReviewItem, TagInfo
+    from photosift.core.tags.records import ExchangeReport, PhotoTag, ReviewItem, TagInfo
 
 PAIR_HELP = "PHOTO:TAG pairs, PHOTO being #id or a file's path, e.g. #12:beach"
 
@@ -213,10 +213,18 @@ def cmd_import(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 
     with open_library(args, paths, settings) as library:
         report = import_json(library.tags, Path(args.file))
-        unmatched = f"; {report.unmatched} name photos not in this library" if report.unmatched else ""
-        counts = f"{plural(report.tags, 'tag')} and {plural(report.labels, 'label')}"
-        emit(args, report, lambda: print(f"Imported {counts}{unmatched}."))
+        emit(args, report, lambda: print(import_line(report)))
         return EXIT_OK
+
+
+def import_line(report: ExchangeReport) -> str:
+    """'Imported 3 tags and 1 label; 1 entry names a photo not in this library.' Labels and examples both
+    name a photo: "entries" covers the two."""
+    counts = f"{plural(report.tags, 'tag')} and {plural(report.labels, 'label')}"
+    if not report.unmatched:
+        return f"Imported {counts}."
+    entries = "entry names a photo" if report.unmatched == 1 else "entries name photos"
+    return f"Imported {counts}; {report.unmatched:,} {entries} not in this library."
 
 
 def _pair(library: Library, text: str) -> tuple[int, str]:
