@@ -134,6 +134,8 @@ def test_the_hide_option_is_announced(qtbot: QtBot, dialog: tuple[DuplicatesDial
     with qtbot.waitSignal(dlg.hide_changed) as blocker:
         dlg.hide_box.click()
     assert blocker.args == [True]
+    dlg.close_button.click()
+    assert not dlg.isVisible()
 
 
 def test_the_tools_menu_opens_the_review_and_the_option_hides_duplicates(qtbot: QtBot, library: Library) -> None:

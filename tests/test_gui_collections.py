@@ -75,6 +75,7 @@ def test_photos_go_into_a_new_album_and_out_again(qtbot: QtBot, window: MainWind
         dialog.textValueSelected.emit("Greens")
     assert library.albums.photo_ids("Greens") == {h.photo_id for h in hits}
     assert rows(window.parts.sections.albums_section) == {"Greens": "2"}
+    assert window.statusBar().currentMessage() == "Album “Greens” created with 2 photos."
 
     album_row = window.parts.sections.albums_section.child(0)
     assert album_row is not None
@@ -84,10 +85,11 @@ def test_photos_go_into_a_new_album_and_out_again(qtbot: QtBot, window: MainWind
     assert window.parts.album_actions.shown_album() == "Greens"
     menu = window.parts.photo_actions.menu([window.parts.results_model.hit(0)])
     window.parts.album_actions.extend_result_menu(menu, [window.parts.results_model.hit(0)])
-    remove = next(a for a in menu.actions() if a.text() == "Remove from Greens")
+    remove = next(a for a in menu.actions() if a.text() == "Remove from “Greens”")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         remove.trigger()
     assert len(library.albums.photo_ids("Greens")) == 1 and window.parts.results_model.rowCount() == 1
+    assert window.statusBar().currentMessage() == "Removed 1 photo from “Greens”."
 
 
 def test_a_search_saved_as_a_smart_album_keeps_up(

@@ -288,6 +288,8 @@ def test_the_queue_for_one_tag(qtbot: QtBot, queue: ReviewQueue, library: Librar
         queue.tag_filter.setCurrentIndex(0)
         queue.tag_filter.activated.emit(0)  # as when the user picks "All tags"
     assert queue.model.rowCount() == 12 and queue.tag is None
+    queue.close_button.click()
+    assert not queue.isVisible()
 
 
 def test_a_new_tag_with_examples_then_filters_searches(qtbot: QtBot, library: Library, photos: Path) -> None:

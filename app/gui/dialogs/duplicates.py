@@ -98,6 +98,7 @@ class DuplicatesDialog(QDialog):
         self.folder_button = _button("Show in &folder", self.show_in_folder)
         self.find_button = _button("&Find duplicates", self.find_duplicates)
         self.export_button = _button("&Export list…", self.export)
+        self.close_button = _button("Close", self.close)
         review = QHBoxLayout()
         for button in (self.previous_button, self.next_button, self.keep_button, self.distinct_button):
             review.addWidget(button)
@@ -108,6 +109,7 @@ class DuplicatesDialog(QDialog):
         tools.addStretch(1)
         tools.addWidget(self.find_button)
         tools.addWidget(self.export_button)
+        tools.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(photos, 1)

@@ -161,6 +161,8 @@ class ReviewQueue(QWidget):
         for button in (self.accept_button, self.reject_button, self.accept_all_button, self.reject_all_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.close_button = _button("Close", "Close", self.close)
+        buttons.addWidget(self.close_button)
         top = QHBoxLayout()
         top.addWidget(QLabel("Tag:"))
         top.addWidget(self.tag_filter)

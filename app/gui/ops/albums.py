@@ -94,7 +94,7 @@ class AlbumActions(QObject):
         submenu.addAction("New album…", lambda: self.ask_name("New album", "", self.creator(hits)))
         shown = self.shown_album()
         if shown is not None:
-            menu.addAction(f"Remove from {shown}", lambda: self.remove(shown, hits))
+            menu.addAction(f"Remove from “{shown}”", lambda: self.remove(shown, hits))
 
     def shown_album(self) -> str | None:
         """The manual album the search field shows exactly (`album:"X"`), if any."""
@@ -139,21 +139,21 @@ class AlbumActions(QObject):
 
     def add(self, name: str, hits: Sequence[SearchHit]) -> None:
         ids = [h.photo_id for h in hits]
-        self._write(lambda lib: lib.albums.add(name, ids), f"Added {plural(len(ids), 'photo')} to {name}.")
+        self._write(lambda lib: lib.albums.add(name, ids), f"Added {plural(len(ids), 'photo')} to “{name}”.")
 
     def remove(self, name: str, hits: Sequence[SearchHit]) -> None:
         ids = [h.photo_id for h in hits]
-        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {plural(len(ids), 'photo')} from {name}.")
+        self._write(lambda lib: lib.albums.remove(name, ids), f"Removed {plural(len(ids), 'photo')} from “{name}”.")
 
     def confirm_delete(self, name: str) -> QMessageBox:
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Delete album",
-            f"Delete the album {name}?\n\nIts photos stay in the library and on disk.",
+            f"Delete the album “{name}”?\n\nIts photos stay in the library and on disk.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self._parent,
         )
-        box.accepted.connect(lambda: self._write(lambda lib: lib.albums.delete(name), f"Album {name} deleted."))
+        box.accepted.connect(lambda: self._write(lambda lib: lib.albums.delete(name), f"Album “{name}” deleted."))
         box.open()
         return box
 
@@ -189,7 +189,8 @@ class AlbumActions(QObject):
                 if ids:
                     lib.albums.add(name, ids)
 
-            self._write(work, f"Album {name} created.")
+            held = f" with {plural(len(ids), 'photo')}" if ids else ""
+            self._write(work, f"Album “{name}” created{held}.")
 
         return create
 
@@ -218,7 +219,7 @@ class AlbumActions(QObject):
             )
 
     def _renamer(self, old: str) -> Callable[[str], None]:
-        return lambda new: self._write(lambda lib: lib.albums.rename(old, new), f"Album renamed to {new}.")
+        return lambda new: self._write(lambda lib: lib.albums.rename(old, new), f"Album “{old}” renamed to “{new}”.")
 
     def _write(self, work: Callable[[Library], object], done: str) -> None:
         def finished(_: object) -> None:
