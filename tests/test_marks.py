@@ -157,3 +157,9 @@ def test_a_page_is_explained_with_one_encoding_of_the_query(library: Library, mo
     assert encoded == [["red", "blue"]]
     assert [why.score for why in page] == pytest.approx([h.score for h in hits], abs=1e-4)
     assert all(why.passes for why in page) and len(page) == 3
+    lines = describe(page[0])
+    red, blue = page[0].terms
+    assert lines[:2] == [
+        f"+1 x text 'red': similarity {red.similarity:.3f}, adds {red.share:+.3f}",
+        f"+1 x text 'blue': similarity {blue.similarity:.3f}, adds {blue.share:+.3f}",
+    ]  # each term's part of the score, where there are several

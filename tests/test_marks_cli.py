@@ -64,6 +64,6 @@ def test_search_explain(indexed: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert term["value"] == "a red photo" and term["share"] == pytest.approx(hit["score"], abs=1e-5)
         assert hit["filters"][0]["key"] == "place" and hit["filters"][0]["passed"]
     out = run_text(capsys, "search", "a red photo near:38.72,-9.14,1km", "--explain")
-    assert "+1 x text 'a red photo': similarity" in out
+    assert "\n              text 'a red photo': similarity" in out
     assert "near:38.72,-9.14,1km passes (0.0 km away)" in out
     assert "taken in Intendente, Lisbon, Portugal" in out

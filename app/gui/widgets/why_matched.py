@@ -15,7 +15,7 @@ from photosift.app.tasks import TaskRunner
 from photosift.core.catalog.marks import PhotoMarks
 from photosift.core.catalog.place_rows import PlaceName
 from photosift.core.library import Library
-from photosift.core.search.explain import Explanation, describe, explain, place_words
+from photosift.core.search.explain import Explanation, describe, explain, lone_term, place_words
 
 MARKS_TIP = "F: favourite or not · Ctrl+1 to Ctrl+5: stars · Ctrl+0: no rating"
 
@@ -97,7 +97,8 @@ class WhyMatched(QWidget):
 
 
 def _why_text(why: Explanation) -> str:
-    score = [] if why.score is None else [f"score {why.score:.3f}"]
+    """The score, then what made it; a plain one-term search's score is that term's similarity, said once."""
+    score = [] if why.score is None or lone_term(why) else [f"score {why.score:.3f}"]
     return "\n".join([*score, *describe(why)]) or "It passes the search's filters."
 
 
