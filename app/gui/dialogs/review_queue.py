@@ -322,7 +322,7 @@ class ReviewQueue(QWidget):
             super().keyPressEvent(event)
 
 
-def _button(text: str, name: str, slot: Callable[[], None]) -> QPushButton:
+def _button(text: str, name: str, slot: Callable[[], object]) -> QPushButton:
     button = QPushButton(text)
     button.setAccessibleName(name)
     button.clicked.connect(slot)
