@@ -114,5 +114,6 @@ class DuplicateReport:
             return f"No near-duplicates among {plural(self.photos, 'photo')} ({self.elapsed_s:.1f} s)."
         return (
             f"Found {plural(self.groups, 'group')} of near-duplicates among {plural(self.photos, 'photo')} "
-            f"in {self.elapsed_s:.1f} s: {plural(self.duplicates, 'photo')} marked as duplicates."
+            f"in {self.elapsed_s:.1f} s: {plural(self.duplicates, 'photo')} marked as "
+            + ("a duplicate." if self.duplicates == 1 else "duplicates.")
         )
