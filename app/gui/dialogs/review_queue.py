@@ -53,7 +53,7 @@ def pair(item: ReviewItem) -> Pair:
 
 
 class ReviewModel(QAbstractListModel):
-    """Review items in queue order, each drawn as its photo's thumbnail over the tag and score."""
+    """Review items in queue order (clearest first, across tags), each drawn as its photo's thumbnail over the tag."""
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None):
         super().__init__(parent)
@@ -68,12 +68,13 @@ class ReviewModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self.items):
             return None
         item = self.items[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{item.tag} · {item.score:.2f}"
+        if role == Qt.ItemDataRole.DisplayRole:  # the tag alone: a score beside it would not follow the order
+            return item.tag
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnails.icon(item.photo_id, item.path) or self._thumbnails.placeholder
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.path}\n{item.tag}: score {item.score:.2f}, confidence {item.confidence:.1f}"
+            standing = f"{item.confidence:.1f} spreads above the tag's typical score"
+            return f"{item.path}\n{item.tag}: similarity {item.score:.2f}, {standing}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{item.tag}: {PurePath(item.path).name}"
         return None
