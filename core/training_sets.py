@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from photosift.core.catalog import Catalog
     from photosift.core.settings import Paths
 
-LabelSource = Literal["folders", "tags", "albums"]
+LabelSource = Literal["folders", "parent-folders", "tags", "albums"]
 Severity = Literal["error", "warning"]
 
 MANIFEST_VERSION = 1
@@ -44,9 +44,10 @@ MAX_LISTED = 10  # class names quoted in one message; more would drown it
 NO_PHOTOS = (
     "No photos found to fine-tune on: a class is a sub-folder, an accepted tag or an album of two photos or more."
 )
-_SOURCE_WORDS = {"folders": "folders", "tags": "accepted tags", "albums": "albums"}
+SOURCE_WORDS = {"folders": "folders", "parent-folders": "folder names", "tags": "accepted tags", "albums": "albums"}
 _NOTHING_LABELLED = {
     "folders": "The library has no photos yet: add a folder with one sub-folder of photos per class.",
+    "parent-folders": "The library has no photos yet: add a folder whose photos sit in one folder per class.",
     "tags": "No tags have been accepted yet: accept tags on photos to label them, one tag per class.",
     "albums": "There are no albums yet: put photos in albums, one album per class.",
 }
@@ -145,7 +146,7 @@ class LabelledSet:
             }
             if not matches:
                 known = _listed([repr(c.name) for c in self.classes]) or "none"
-                raise UserError(f"There is no class {name!r} among the {_SOURCE_WORDS[self.source]}: {known}.")
+                raise UserError(f"There is no class {name!r} among the {SOURCE_WORDS[self.source]}: {known}.")
             dropped |= matches
         return replace(self, classes=tuple(c for c in self.classes if c.name not in dropped))
 
@@ -170,6 +171,9 @@ def labelled_set(library: LabelSources, source: LabelSource) -> LabelledSet:
     - "folders": a class per sub-folder of a watched folder, holding the photos anywhere below it; photos
       directly inside a watched folder form a class named after it (so watching one folder per class works
       too). Sub-folders of the same name under different watched folders are one class.
+    - "parent-folders": a class per name of the folders that hold photos, each photo in the class of the
+      folder it is in: for sets split above their classes (`train/ants`, `val/ants`: one class "ants") and
+      for folders nested by year or trip (`2023/Paris`).
     - "tags": a class per tag the user accepted for at least one photo, holding those photos. Only the
       user's own labels count: automatic tags are guesses, and training on them would teach the model
       its own mistakes.
@@ -181,8 +185,8 @@ def labelled_set(library: LabelSources, source: LabelSource) -> LabelledSet:
     """
     files = photo_files(library.catalog.engine)
     members: dict[str, tuple[set[int], str | None]]
-    if source == "folders":
-        members = {name: (ids, None) for name, ids in _folder_members(files).items()}
+    if source in ("folders", "parent-folders"):
+        members = {name: (ids, None) for name, ids in _folder_members(files, source == "parent-folders").items()}
     elif source == "tags":
         members = {name: (set(ids), None) for name, ids in library.tags.labelled_photos(True).items()}
     else:
@@ -195,11 +199,13 @@ def labelled_set(library: LabelSources, source: LabelSource) -> LabelledSet:
     return LabelledSet(source, tuple(classes))
 
 
-def _folder_members(files: Iterable[PhotoFile]) -> dict[str, set[int]]:
+def _folder_members(files: Iterable[PhotoFile], parents: bool) -> dict[str, set[int]]:
+    """Photos by the name of their folder below the watched one: the first level, or with `parents` the
+    folder each is in; photos directly inside a watched folder go by its name either way."""
     members: dict[str, set[int]] = {}
     for file in files:
         parts = Path(os.path.relpath(file.path, file.folder)).parts
-        name = parts[0] if len(parts) > 1 else (Path(file.folder).name or file.folder)
+        name = (parts[-2] if parents else parts[0]) if len(parts) > 1 else (Path(file.folder).name or file.folder)
         members.setdefault(name, set()).add(file.photo_id)
     return members
 

@@ -5,5 +5,7 @@ from __future__ import annotations
 
 
 def plural(count: int, noun: str) -> str:
-    """'1 photo', '1,204 photos' (our nouns are all regular)."""
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
+    """'1 photo', '1,204 photos', '2 classes' (our nouns are all regular)."""
+    if count == 1:
+        return f"{count:,} {noun}"
+    return f"{count:,} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"

@@ -43,6 +43,7 @@ def test_counts_have_plurals_and_a_rate_only_when_something_was_embedded() -> No
 def test_a_count_has_its_noun_in_the_right_number_and_thousands_grouped() -> None:
     """One helper for the command line and the window, so neither says "1 photos"."""
     assert [plural(n, "photo") for n in (0, 1, 2, 1204)] == ["0 photos", "1 photo", "2 photos", "1,204 photos"]
+    assert [plural(n, "class") for n in (1, 2)] == ["1 class", "2 classes"]
 
 
 def test_a_duplicate_search_summary_counts_one_group_and_one_photo_in_the_singular() -> None:

@@ -77,6 +77,30 @@ def test_folders_are_the_subfolders_of_watched_folders(library: Library, photos:
     assert found[3][2].startswith("Only 16 photos to train on")  # the class of one photo is left out
 
 
+def test_parent_folders_name_each_photos_class_by_the_folder_it_is_in(
+    library: Library, photos: Path, tmp_path: Path
+) -> None:
+    """A set split above its classes (train/ants, val/ants) makes one class per name, not "train" and "val"."""
+    split = tmp_path / "split"
+    for part, colours in (("train", ("red", "blue")), ("val", ("red",))):
+        for colour in colours:
+            for i in range(3):
+                make_photo(split / part / colour / f"{colour}-{i}.jpg", colour)
+    make_photo(split / "loose.jpg", "green")  # directly in the watched folder: a class named after it
+    library.add_folder(split)
+    library.scan()
+    library.index()
+
+    classes = by_name(labelled_set(library, "parent-folders"))
+    red = ids_of(library, split / "train" / "red") | ids_of(library, split / "val" / "red")
+    assert set(classes["red"].photo_ids) == red | ids_of(library, photos / "red") and len(red) == 6
+    assert set(classes["blue"].photo_ids) == ids_of(library, split / "train" / "blue") | ids_of(
+        library, photos / "blue"
+    )
+    assert len(classes["split"].photo_ids) == 1 and "train" not in classes and "val" not in classes
+    assert {"train", "val"} <= set(by_name(labelled_set(library, "folders")))  # the first level, as before
+
+
 def test_offline_folders_photos_are_unavailable(library: Library, photos: Path) -> None:
     folder = library.folders()[0]
     library.catalog.set_folder_status(folder.id, "offline")

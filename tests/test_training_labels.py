@@ -86,7 +86,7 @@ def test_photosift_train_labels_dry_run_lists_classes_and_warnings(
     argv = ["train", "--labels", "folders", "--exclude", "Blue", "--exclude", "green", "--exclude", "yellow"]
     assert run([*argv, "--dry-run", "--min-images-per-class", "9"]) == EXIT_USER
     out = capsys.readouterr().out
-    assert "1 classes from the library's folders, 8 photos:" in out
+    assert "1 class from the library's folders, 8 photos:" in out
     assert "error: Fine-tuning needs at least two classes; found only 'red'." in out
     assert "warning: 'red' has only 8 photos, too few to learn it reliably (at least 9 advised)." in out
 

@@ -2,7 +2,7 @@
 JSON lines on stdout), on a folder with one subfolder per class, or on the library's own labels.
 
     photosift train --data FOLDER [trainer options]
-    photosift train --labels folders|tags|albums [--exclude CLASS ...] [--dry-run] [trainer options]
+    photosift train --labels folders|parent-folders|tags|albums [--exclude CLASS ...] [--dry-run] [trainer options]
 
 With --labels, the classes are listed with their counts and warnings (on stderr, so stdout stays JSON
 lines; on stdout with --dry-run, which stops there), written to a manifest in the data folder's `labels/`,
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from photosift.core.training_sets import LabelledSet, LabelWarning
 
 LABELS_HELP = """\
-photosift train --labels folders|tags|albums [--exclude CLASS ...] [--dry-run] [trainer options]
-  Train on the library's own labels instead of --data: its folders' sub-folders, your accepted tags, or
-  its albums, one class each. --exclude leaves a class out (repeat it for more); --dry-run lists the
-  classes with their counts and warnings, and stops. The trainer's options follow.
+photosift train --labels folders|parent-folders|tags|albums [--exclude CLASS ...] [--dry-run] [trainer options]
+  Train on the library's own labels instead of --data, one class each: its folders' sub-folders (the
+  photos anywhere below each), the folders holding the photos by name (parent-folders: train/ants and
+  val/ants are one class "ants"), your accepted tags, or its albums. --exclude leaves a class out
+  (repeat it for more); --dry-run lists the classes with their counts and warnings, and stops. The
+  trainer's options follow.
 """
 
 
@@ -36,7 +38,9 @@ def add_train_parser(sub: Any) -> None:
     train = sub.add_parser(
         "train", add_help=False, help="fine-tune a model on labelled photos (python -m photosift.training)"
     )
-    train.add_argument("--labels", type=label_source, help="train on the library's own labels: folders, tags or albums")
+    train.add_argument(
+        "--labels", type=label_source, help="train on the library's own labels: folders, parent-folders, tags or albums"
+    )
     train.add_argument("--exclude", action="append", default=[], metavar="CLASS", help="leave this class out")
     train.add_argument("--dry-run", action="store_true", help="list the classes and warnings, and stop")
     train.set_defaults(handler=cmd_train, options=[])
@@ -94,8 +98,12 @@ def _min_per_class(options: list[str]) -> int:
 
 def _print_classes(labelled: LabelledSet, warnings: list[LabelWarning], out: TextIO) -> None:
     """Each class with the photos it trains on and what is wrong with it, then what is wrong overall."""
+    from photosift.core.training_sets import SOURCE_WORDS
+    from photosift.core.wording import plural
+
     counts = {c.name: len(c.photo_ids) for c in labelled.exclusive().classes}
-    print(f"{len(counts)} classes from the library's {labelled.source}, {sum(counts.values())} photos:", file=out)
+    photos = plural(sum(counts.values()), "photo")
+    print(f"{plural(len(counts), 'class')} from the library's {SOURCE_WORDS[labelled.source]}, {photos}:", file=out)
     for name, count in counts.items():
         print(f"{count:>7}  {name}", file=out)
         for w in warnings:

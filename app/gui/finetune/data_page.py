@@ -33,9 +33,11 @@ from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
 from photosift.core.catalog import PhotoInfo
 from photosift.core.training_sets import LabelledSet, LabelSource, LabelWarning, check_labelled_set, labelled_set
+from photosift.core.wording import plural
 
 SOURCES: tuple[tuple[LabelSource, str], ...] = (
     ("folders", "Folders: each sub-folder of a photo folder is a class"),
+    ("parent-folders", "Folder names: the folder each photo is in names its class (train/ants, val/ants: ants)"),
     ("tags", "Tags you accepted: each tag is a class"),
     ("albums", "Albums: each album is a class"),
 )
@@ -205,7 +207,7 @@ class DataPage(QWizardPage):
         self.problems.setText(f"<ul style='margin:0'>{''.join(lines)}</ul>" if lines else "")
         exclusive = chosen.exclusive()
         self.summary.setText(
-            f"{len(chosen.classes)} classes, {exclusive.total:,} photos. "
+            f"{plural(len(chosen.classes), 'class')}, {plural(exclusive.total, 'photo')}. "
             f"{round(VAL_FRACTION * 100)}% of each class is held out automatically to measure the result: "
             "those photos are never trained on."
         )
