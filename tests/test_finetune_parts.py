@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import json
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,29 @@ def test_scores_that_cannot_be_read_are_explained_and_the_model_stays_usable(
     assert f"{record.file('eval.json')} is missing or damaged" in verdict and "not affected" in verdict
     assert "Expecting" not in verdict and "'after'" not in verdict and "subscriptable" not in verdict
     assert page.activate_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("after", "verdict", "change"),
+    [(0.5482, "no better", "no change"), (0.560, "better", "+1.2 points"), (0.530, "worse", "-1.8 points")],
+)
+def test_the_verdict_follows_the_figures_it_shows(
+    qtbot: QtBot, tmp_path: Path, after: float, verdict: str, change: str
+) -> None:
+    """A change too small to show in one decimal is no change: never "worse" beside "54.8 → 54.8"."""
+    record = RunRecord(tmp_path, "run", "base", "finished", "2025-01-01T00:00:00", ())
+    scores = {
+        "before": {"map": 0.548, "n_images": 80, "n_classes": 2},
+        "after": {"map": after, "n_images": 80, "n_classes": 2},
+    }
+    record.file("eval.json").write_text(json.dumps(scores), encoding="utf-8")
+    page = ResultPage(lambda: record, lambda _record, _done, failed: None, lambda: "Base", lambda exc: None)
+    qtbot.addWidget(page)
+    page.initializePage()
+    assert f"finds similar photos {verdict}</b>" in page.verdict.text()
+    assert "on 80 held-out photos of 2 classes." in page.verdict.text()
+    assert page.table.item(0, 2).text() == change
+    assert ("Keep the current model" in page.verdict.text()) == (verdict != "better")
 
 
 def test_a_run_record_that_cannot_be_saved_says_what_to_do_and_training_goes_on(

@@ -32,6 +32,7 @@ from photosift.app.gui.finetune.compare import THUMB, Comparison, Neighbour
 from photosift.app.gui.finetune.runs import HeldOut, RunRecord
 from photosift.app.gui.presenter import shown_in_place
 from photosift.app.gui.widgets.placement import clear_layout
+from photosift.core.wording import plural
 from photosift.training.recipe import recipe_lines
 
 METRICS = (
@@ -42,6 +43,9 @@ METRICS = (
     ("knn_accuracy", "k-NN accuracy"),
 )
 GOOD, BAD = QColor("#2e7d32"), QColor("#d32f2f")
+# A change under a twentieth of a point does not show in the one-decimal figures: it is called no change, so
+# the verdict never says "worse" beside "54.8 → 54.8".
+SHOWN_CHANGE = 0.0005
 SAME_CLASS, OTHER_CLASS = "#2e7d32", "#9e9e9e"  # frame colours of neighbours in the side by side
 NOT_COMPARED = "The side-by-side comparison could not be made"
 Compare = Callable[[RunRecord, Callable[[Comparison], None], Callable[[BaseException], None]], None]
@@ -140,7 +144,7 @@ class ResultPage(QWizardPage):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if column == 2 and old is not None and new is not None and abs(new - old) >= 0.0005:
+                if column == 2 and old is not None and new is not None and abs(new - old) >= SHOWN_CHANGE:
                     item.setForeground(GOOD if new > old else BAD)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
@@ -148,11 +152,12 @@ class ResultPage(QWizardPage):
         rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
         self.table.setFixedHeight(rows + self.table.horizontalHeader().height() + 2 * self.table.frameWidth())
         gain = after["map"] - before["map"]
-        better = "better" if gain > 0 else "worse" if gain < 0 else "no different"
+        better = "better" if gain >= SHOWN_CHANGE else "worse" if gain <= -SHOWN_CHANGE else "no better"
+        photos = f"{plural(after['n_images'], 'held-out photo')} of {plural(after['n_classes'], 'class')}"
         self.verdict.setText(
             f"<b>The new model finds similar photos {better}</b>: mAP {_percent(before['map'])} → "
-            f"{_percent(after['map'])} on {after['n_images']:,} held-out photos of {after['n_classes']} classes."
-            + (" Keep the current model unless text search improved." if gain <= 0 else "")
+            f"{_percent(after['map'])} on {photos}."
+            + (" Keep the current model unless text search improved." if gain < SHOWN_CHANGE else "")
         )
         recipe = scores.get("recipe")
         self.recipe.setText("<b>What ran:</b> " + " ".join(recipe_lines(recipe)) if recipe else "")
@@ -226,4 +231,4 @@ def _percent(value: float | None) -> str:
 def _change(old: float | None, new: float | None) -> str:
     if old is None or new is None:
         return "—"
-    return f"{(new - old) * 100:+.1f} points"
+    return "no change" if abs(new - old) < SHOWN_CHANGE else f"{(new - old) * 100:+.1f} points"
