@@ -16,8 +16,8 @@ import pytest
 from conftest import TEST_MODELS, WAIT_MS, make_photo, make_window, open_window
 from PIL import Image
 from PySide6.QtCore import QDate, QLocale, QMimeData, QModelIndex, QPoint, QPointF, QSize, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QPixmap
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QPixmap
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from test_library import open_library
 
@@ -258,6 +258,29 @@ def test_dropping_an_outside_image_searches_for_similar(qtbot: QtBot, window: Ma
     assert window.query_text() == str(outside)
     paths = [hit.path for hit in window.parts.results_model.hits()]
     assert len(paths) == 9 and [colour_of(p) for p in paths[:3]] == ["green"] * 3
+
+
+def test_an_image_file_chosen_from_the_file_menu_searches_for_similar(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = make_photo(tmp_path / "elsewhere" / "query.jpg", "green")
+    asked: list[str] = []
+
+    def pick(*args: object) -> tuple[str, str]:
+        asked.append(str(args[-1]))  # the filter
+        return str(outside), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick))
+    (action,) = [a for a in window.findChildren(QAction) if a.text() == "Find photos like an &image file…"]
+    assert action.shortcut().toString() == "Ctrl+Shift+O"
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        action.trigger()
+    assert "*.jpg" in asked[0] and window.query_text() == str(outside)
+    paths = [hit.path for hit in window.parts.results_model.hits()]
+    assert [colour_of(p) for p in paths[:3]] == ["green"] * 3
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args: ("", "")))
+    action.trigger()  # cancelled: the search stays
+    assert window.query_text() == str(outside)
 
 
 def test_adding_a_folder_indexes_it_in_the_background(qtbot: QtBot, library: Library, photos: Path) -> None:

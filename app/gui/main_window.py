@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.parts = window_parts.WindowParts(self, library, runner, self._open_url, thumbnails, controller, models)
         slots = window_menus.WindowSlots(
             choose_folder=self.choose_folder,
+            choose_image=self.choose_image,
             paste_image=self.paste_image,
             open_settings=self.open_settings,
             set_thumbnail_size=self.set_thumbnail_size,
@@ -178,6 +179,14 @@ class MainWindow(QMainWindow):
         if path is not None:
             event.acceptProposedAction()
             self.find_similar_to_file(path)
+
+    def choose_image(self) -> None:
+        """Find photos like an image file the person picks: the keyboard's way to what a drop does."""
+        from photosift.app.gui.controllers.queries import image_file_filter
+
+        path, _ = QFileDialog.getOpenFileName(self, "Find photos like an image", "", image_file_filter())
+        if path:
+            self.find_similar_to_file(Path(path))
 
     def paste_image(self) -> None:
         """Find photos like the image on the clipboard (copied pixels, or a copied image file)."""

@@ -37,6 +37,7 @@ class WindowSlots:
     """What the menus ask of the window itself, beyond its parts."""
 
     choose_folder: Callable[[], None]
+    choose_image: Callable[[], None]
     paste_image: Callable[[], None]
     open_settings: Callable[[], None]
     set_thumbnail_size: Callable[[int], None]
@@ -97,6 +98,7 @@ def _action(
 
 def _file_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
     _action(window, menu, "&Add folder…", slots.choose_folder, "Ctrl+O")
+    _action(window, menu, "Find photos like an &image file…", slots.choose_image, "Ctrl+Shift+O", group="Search")
     _action(window, menu, "Find photos like the &pasted image", slots.paste_image, "Ctrl+Shift+V", group="Search")
     menu.addSeparator()
     _action(window, menu, "&Settings…", slots.open_settings, QKeySequence.StandardKey.Preferences)

@@ -153,6 +153,12 @@ def timeline_op(offset: int, limit: int) -> Callable[[Library], TimelinePage]:
     return op
 
 
+def image_file_filter() -> str:
+    """The file dialog's filter for the image files a search can start from (the photo extensions)."""
+    patterns = " ".join(f"*{suffix}" for suffix in sorted(PHOTO_EXTENSIONS))
+    return f"Images ({patterns});;All files (*)"
+
+
 def dropped_image(mime: QMimeData) -> Path | None:
     """The first local image file in dragged data, or None if it carries none."""
     for url in mime.urls() if mime.hasUrls() else []:
