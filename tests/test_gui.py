@@ -267,7 +267,7 @@ def test_an_image_file_chosen_from_the_file_menu_searches_for_similar(
     asked: list[str] = []
 
     def pick(*args: object) -> tuple[str, str]:
-        asked.append(str(args[-1]))  # the filter
+        asked.extend([str(args[-2]), str(args[-1])])  # the folder it opens in, and the filter
         return str(outside), ""
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick))
@@ -275,12 +275,12 @@ def test_an_image_file_chosen_from_the_file_menu_searches_for_similar(
     assert action.shortcut().toString() == "Ctrl+Shift+O"
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         action.trigger()
-    assert "*.jpg" in asked[0] and window.query_text() == str(outside)
+    assert "*.jpg" in asked[1] and window.query_text() == str(outside)
     paths = [hit.path for hit in window.parts.results_model.hits()]
     assert [colour_of(p) for p in paths[:3]] == ["green"] * 3
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args: asked.append(args[-2]) or ("", "")))
     action.trigger()  # cancelled: the search stays
-    assert window.query_text() == str(outside)
+    assert window.query_text() == str(outside) and asked[-1] == str(outside.parent)  # it opens where the last was
 
 
 def test_adding_a_folder_indexes_it_in_the_background(qtbot: QtBot, library: Library, photos: Path) -> None:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or GuiPrefs()
         self._open_url = open_url
         self.is_open = False
+        self._image_folder = ""  # where "Find photos like an image file" last found one
         self.setWindowTitle("Photosift")
         self.resize(1200, 800)
         if library is None or runner is None:
@@ -184,8 +185,10 @@ class MainWindow(QMainWindow):
         """Find photos like an image file the person picks: the keyboard's way to what a drop does."""
         from photosift.app.gui.controllers.queries import image_file_filter
 
-        path, _ = QFileDialog.getOpenFileName(self, "Find photos like an image", "", image_file_filter())
+        start = self._image_folder or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        path, _ = QFileDialog.getOpenFileName(self, "Find photos like an image", start, image_file_filter())
         if path:
+            self._image_folder = str(Path(path).parent)  # the next pick starts where this one was found
             self.find_similar_to_file(Path(path))
 
     def paste_image(self) -> None:
