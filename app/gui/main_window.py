@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or GuiPrefs()
         self._open_url = open_url
         self.is_open = False
-        self._image_folder = ""  # where "Find photos like an image file" last found one
+        self._browsed = ""  # the folder the last file dialog ended in: the next one opens there
         self.setWindowTitle("Photosift")
         self.resize(1200, 800)
         if library is None or runner is None:
@@ -185,11 +185,17 @@ class MainWindow(QMainWindow):
         """Find photos like an image file the person picks: the keyboard's way to what a drop does."""
         from photosift.app.gui.controllers.queries import image_file_filter
 
-        start = self._image_folder or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        path, _ = QFileDialog.getOpenFileName(self, "Find photos like an image", start, image_file_filter())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Find photos like an image", self._start_folder(), image_file_filter()
+        )
         if path:
-            self._image_folder = str(Path(path).parent)  # the next pick starts where this one was found
+            self._browsed = str(Path(path).parent)
             self.find_similar_to_file(Path(path))
+
+    def _start_folder(self) -> str:
+        """Where a file dialog opens: where the last one ended, else the Pictures folder (not the working
+        directory, which for an app started from a menu is anywhere)."""
+        return self._browsed or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
 
     def paste_image(self) -> None:
         """Find photos like the image on the clipboard (copied pixels, or a copied image file)."""
@@ -246,8 +252,9 @@ class MainWindow(QMainWindow):
     # Folders and indexing ---------------------------------------------------------------------------
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder", self._start_folder())
         if folder:
+            self._browsed = str(Path(folder).parent)
             self.add_folder(Path(folder))
 
     def add_folder(self, path: Path) -> None:
