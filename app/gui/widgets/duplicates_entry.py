@@ -42,7 +42,7 @@ class DuplicatesEntry(QObject):
 
     def show(self, count: int) -> None:
         self.item.setText(1, f"{count:,}" if count else "")
-        # With no count the name takes the count's column too: a folder's "1,204 · 3 unreadable" widens that
+        # With no count the name takes the count's column too: a folder's "1,204 · indexing…" widens that
         # column for every row, and "Near-duplicates" was cut to "Near-duplica…".
         self.item.setFirstColumnSpanned(not count)
         marked = f"{plural(count, 'photo')} {'is' if count == 1 else 'are'} marked as near-duplicates"

@@ -107,7 +107,7 @@ class LibrarySections(QObject):
 
     def _plus_button(self, panel: SidePanel) -> QToolButton:
         """A "+" in the Albums heading's second column (the heading spans one column, so it has room), at
-        its right end, above the counts: a folder's "1,204 · 3 unreadable" makes the column wide, and a "+"
+        its right end, above the counts: a folder's "1,204 · indexing…" makes the column wide, and a "+"
         centred in it stood apart from everything."""
         button = QToolButton(autoRaise=True)
         button.setText("+")

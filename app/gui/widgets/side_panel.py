@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHeaderView,
     QMenu,
@@ -66,6 +66,13 @@ def folder_facts(folder: FolderInfo, state: str) -> list[str]:
     if state in STATE_WORDS:
         facts.append(STATE_WORDS[state])
     return facts
+
+
+def shown_facts(folder: FolderInfo, state: str) -> str:
+    """The counts column's text: the photo count and the state, "1,204 · offline". Failures show as a warning
+    icon beside it (the tooltip and the spoken text say how many): "1,204 · 3 unreadable" widened the column
+    that every section's counts share, and cut tag names short ("food photograp…")."""
+    return " · ".join([f"{folder.photo_count:,}", *([STATE_WORDS[state]] if state in STATE_WORDS else [])])
 
 
 def folder_tooltip(folder: FolderInfo, state: str) -> str:
@@ -212,8 +219,11 @@ class SidePanel(QWidget):
         style = self.style()
         icon = {"offline": QStyle.StandardPixmap.SP_DriveHDIcon, "indexing": QStyle.StandardPixmap.SP_BrowserReload}
         item.setText(0, name)
-        item.setText(1, " · ".join(facts))
+        item.setText(1, shown_facts(folder, state))
         item.setIcon(0, style.standardIcon(icon.get(state, QStyle.StandardPixmap.SP_DirIcon)))
+        item.setIcon(
+            1, style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning) if folder.failed_count else QIcon()
+        )
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         tooltip, spoken = (
             folder_tooltip(folder, state),
