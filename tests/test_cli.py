@@ -79,6 +79,22 @@ def test_human_output_and_errors(home: Path, photos: Path, capsys: pytest.Captur
     assert "no-such-model" in capsys.readouterr().err
 
 
+def test_a_search_of_an_empty_library_says_what_to_do_without_loading_a_model(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a first run the default model is not downloaded yet: a search before any folder was added would
+    fetch it (or fail offline) only to find nothing."""
+    from photosift.core.models import encoder
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model's files were fetched")
+
+    monkeypatch.setattr(encoder, "fetch_missing", no_download)
+    for command in (["search", "dog"], ["similar", str(TEST_MODELS / "tiny.json")], ["search", "rating:>=4"]):
+        assert run(command) == EXIT_USER
+        assert "The library has no photos yet: add a folder with `photosift index FOLDER`" in capsys.readouterr().err
+
+
 def test_models_list_and_select(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
