@@ -237,6 +237,10 @@ class Library(LibrarySearch):
         """The photos of these ids that still exist, by id."""
         return self.catalog.photos(photo_ids)
 
+    def has_photos(self) -> bool:
+        """Whether any photo is catalogued: a search of an empty library can say so without loading a model."""
+        return self.catalog.has_photos()
+
     def photo_ids(self) -> set[int]:
         """Every photo's id (to drop what belongs to photos that are gone, such as their thumbnails)."""
         return self.catalog.photo_ids()

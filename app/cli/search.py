@@ -60,7 +60,7 @@ def cmd_similar(args: argparse.Namespace, paths: Paths, settings: Settings) -> i
 def _check_indexed(library: Library) -> None:
     """Refuse a search the library cannot answer: it has no photos yet (said before the model loads, which
     on a first run would mean downloading it for nothing), or none embedded by its model but by another."""
-    if not library.catalog.counts()["files"]:
+    if not library.has_photos():
         raise UserError("The library has no photos yet: add a folder with `photosift index FOLDER`, then search.")
     hint = unindexed_model_hint(library)
     if hint:

@@ -230,6 +230,11 @@ class Catalog(EmbeddingRows):
         with self.engine.connect() as conn:
             return set(conn.execute(select(s.photos.c.id)).scalars())
 
+    def has_photos(self) -> bool:
+        """Whether the catalog holds any photo: one row looked up, where counting would read them all."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(s.photos.c.id).limit(1)).first() is not None
+
     def photo_id_for_path(self, path: str) -> int | None:
         with self.engine.connect() as conn:
             return conn.execute(select(s.files.c.photo_id).where(s.files.c.path == path)).scalar()
