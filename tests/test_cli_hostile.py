@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODELS, make_photo
 
 from photosift.app.cli import run
 from photosift.app.cli.common import emit
@@ -18,6 +19,8 @@ from photosift.core.search.query import parse_query
 from photosift.core.search.records import SearchHit, SearchPage
 from photosift.core.search.references import parse_reference, resolve_photo
 from photosift.core.search.vectors import TermEncoders, query_vector
+
+TINY = str(TEST_MODELS / "tiny.json")
 
 
 @pytest.mark.parametrize("photo", ["#9223372036854775808", "18446744073709551616", "#999999999"])
@@ -111,12 +114,20 @@ def test_similar_on_an_empty_library_is_not_a_bug(home: Path, capsys: pytest.Cap
 
 
 def test_dates_beyond_what_the_catalog_compares_match_all_or_nothing(
-    home: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from photosift.core.search.filters import EARLIEST_DATE, LATEST_DATE
 
     assert parse_query("before:9999").filters.before == LATEST_DATE
     assert parse_query("after:0001").filters.after == EARLIEST_DATE
-    for argv in (["search", "before:9999"], ["search", "after:0001"], ["search", "sort:date", "--after", "9999"]):
+    photo = make_photo(tmp_path / "photos" / "red.jpg", "red")
+    assert run(["index", str(photo.parent), "--model", TINY]) == EXIT_OK
+    capsys.readouterr()
+    for argv, found in (
+        (["search", "before:9999"], True),
+        (["search", "after:0001"], True),
+        (["search", "sort:date", "--after", "9999"], False),
+    ):
         assert run(argv) == EXIT_OK, capsys.readouterr().err
-        assert capsys.readouterr().out == "No matching photos.\n"
+        out = capsys.readouterr().out
+        assert (str(photo) in out) if found else out == "No matching photos.\n", (argv, out)
