@@ -444,6 +444,10 @@ def test_a_photo_that_cannot_be_read_gets_a_tile_saying_so_not_the_placeholder(q
     assert tile.toImage() != cache.placeholder.pixmap(cache.size).toImage()
     assert model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole) is not None  # the grid shows it
     assert not list((tmp_path / "cache").rglob("*.jpg"))  # and no thumbnail file was made for it
+    model.give_tooltip(0)  # the pointer rests on it: the tooltip says why
+    tooltip = model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.startswith(str(damaged)) and "\nCannot be read: " in tooltip and tooltip.endswith(".")
+    assert cache.unreadable_reason(3) in tooltip and cache.unreadable_reason(4) is None
 
 
 def test_only_the_rows_on_screen_ask_for_thumbnails(

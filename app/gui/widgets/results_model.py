@@ -297,7 +297,10 @@ class ResultsModel(QStandardItemModel):
         path = readable_path(hit.path)
         if path not in item.toolTip():
             similarity = "" if hit.score is None else f", similarity {hit.score:.3f}"
-            item.setToolTip("\n".join(filter(None, (item.toolTip().strip(), f"{path}\n#{hit.photo_id}{similarity}"))))
+            reason = self._thumbnails.unreadable_reason(hit.photo_id)
+            unreadable = f"Cannot be read: {reason}." if reason else ""
+            lines = (item.toolTip().strip(), f"{path}\n#{hit.photo_id}{similarity}", unreadable)
+            item.setToolTip("\n".join(filter(None, lines)))
 
     def thumbnail(self, row: int) -> QPixmap | None:
         """The row's thumbnail picture if it is in memory (the viewer shows it while the photo loads)."""

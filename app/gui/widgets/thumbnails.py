@@ -108,6 +108,9 @@ def make_thumbnail(source: Path, target: Path, size: int) -> None:
     partial.replace(target)
 
 
+THUMBNAIL_UNREADABLE = "its thumbnail file could not be read"
+
+
 class _Make(QRunnable):
     def __init__(self, cache: ThumbnailCache, photo_id: int, source: Path, target: Path, size: int):
         super().__init__()
@@ -119,9 +122,11 @@ class _Make(QRunnable):
             if not self._target.exists():
                 make_thumbnail(self._source, self._target, self._size)
             image = QImage(str(self._target))  # QImage (not QPixmap) is safe to build off the GUI thread
-            self._cache._finished.emit(self._id, self._size, None if image.isNull() else image)
-        except (ImageError, OSError):  # an unreadable photo gets the tile that says so; indexing records why
-            self._cache._finished.emit(self._id, self._size, None)
+            self._cache._finished.emit(self._id, self._size, THUMBNAIL_UNREADABLE if image.isNull() else image)
+        except ImageError as exc:  # an unreadable photo gets the tile that says so, and why (its message)
+            self._cache._finished.emit(self._id, self._size, str(exc))
+        except OSError as exc:
+            self._cache._finished.emit(self._id, self._size, exc.strerror or str(exc))
 
 
 class ThumbnailCache(QObject):
@@ -130,7 +135,7 @@ class ThumbnailCache(QObject):
 
     ready = Signal(int)  # photo id whose thumbnail (or the unreadable tile) can now be drawn
     dropped = Signal(int)  # photo id whose thumbnail left memory (least recently asked for)
-    _finished = Signal(int, int, object)  # from a worker: photo id, tier, its QImage or None
+    _finished = Signal(int, int, object)  # from a worker: photo id, tier, its QImage or why it cannot be read
 
     def __init__(self, cache_dir: Path, size: int = SMALL_LINE, parent: QObject | None = None):
         super().__init__(parent)
@@ -144,7 +149,7 @@ class ThumbnailCache(QObject):
         self._pixels = 0  # theirs, all together
         self._icons: dict[int, QIcon] = {}  # square icons of some of those pictures, made when asked for
         self._pending: set[int] = set()
-        self._broken: set[int] = set()
+        self._broken: dict[int, str] = {}  # photos that cannot be read, and why
         self._unreadable: QPixmap | None = None  # the tile of photos that cannot be read, at this tier
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(THREADS)
@@ -158,7 +163,7 @@ class ThumbnailCache(QObject):
             return self._pictures[photo_id]
         if photo_id in self._broken:
             return self._unreadable_tile()
-        if photo_id not in self._pending and photo_id not in self._broken:
+        if photo_id not in self._pending:
             self._pending.add(photo_id)
             target = thumbnail_file(self.cache_dir, photo_id, self.size)
             self._pool.start(_Make(self, photo_id, Path(path), target, self.size))
@@ -176,6 +181,10 @@ class ThumbnailCache(QObject):
     def preview(self, photo_id: int) -> QPixmap | None:
         """The thumbnail picture if it is in memory; unlike `picture`, never starts making one."""
         return self._unreadable_tile() if photo_id in self._broken else self._pictures.get(photo_id)
+
+    def unreadable_reason(self, photo_id: int) -> str | None:
+        """Why the photo's thumbnail could not be made (its tile says "Cannot be read"); None otherwise."""
+        return self._broken.get(photo_id)
 
     def is_ready(self, photo_id: int) -> bool:
         """Whether the photo's thumbnail is done: drawn from memory, or known to be unreadable."""
@@ -209,12 +218,12 @@ class ThumbnailCache(QObject):
         return self._pool.waitForDone(wait_ms)
 
     @Slot(int, int, object)
-    def _on_finished(self, photo_id: int, size: int, image: QImage | None) -> None:
+    def _on_finished(self, photo_id: int, size: int, image: QImage | str) -> None:
         if size != self.size:  # made for the tier before `fit_to`: too small (or large) for today's cells
             return
         self._pending.discard(photo_id)
-        if image is None:
-            self._broken.add(photo_id)
+        if isinstance(image, str):
+            self._broken[photo_id] = image
             self.ready.emit(photo_id)
             return
         self._forget(photo_id)  # a request made again after `drop_queued` while its first was running
