@@ -143,6 +143,9 @@ def test_every_line_of_the_place_and_marks_shows_once_they_arrive(qtbot: QtBot, 
     assert why.place.heightForWidth(why.place.width()) > why.place.fontMetrics().height()  # two lines, or more
     for label in (why.place, why.marks, why.why):
         assert label.height() >= label.heightForWidth(label.width()), label.accessibleName()
+    # The details above and these lines are two layouts, and their values start at one x all the same.
+    starts = {label.mapTo(viewer, QPoint(0, 0)).x() for label in (viewer.details.path, why.place, why.why)}
+    assert len(starts) == 1, starts
 
 
 def test_keys_move_between_results(qtbot: QtBot, viewer: Viewer) -> None:

@@ -116,6 +116,12 @@ class Viewer(QWidget):
         self.details.tags.tag_clicked.connect(self.tag_clicked)
         self.details.tags.labels_changed.connect(self.labels_changed)
         self.why = WhyMatched(self.runner)
+        # The details and the lines below them are two layouts: one width for every row's name lines their
+        # values up, and taking the widest name of the rows shown only sometimes keeps them from jumping.
+        names = [*self.details.row_names(), *self.why.row_names]
+        width = max(name.sizeHint().width() for name in names)
+        for name in names:
+            name.setMinimumWidth(width)
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)

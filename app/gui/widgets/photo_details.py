@@ -44,6 +44,12 @@ class PhotoDetails(QWidget):
         self._form.addRow(self.note)
         self._form.setRowVisible(self.note, False)
 
+    def row_names(self) -> list[QLabel]:
+        """The labels of every row, hidden ones too (the viewer lines them up with the rows below)."""
+        fields = (self.name, self.path, self.taken, self.camera, self.pixels, self.file_size, self.location)
+        names = (self._form.labelForField(field) for field in (*fields, self.copies, self.tags, self.text))
+        return [name for name in names if isinstance(name, QLabel)]
+
     def show_hit(self, hit: SearchHit) -> None:
         self.name.setText(readable_path(PurePath(hit.path).name))
         self.path.setText(readable_path(hit.path))

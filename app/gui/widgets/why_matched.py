@@ -41,8 +41,9 @@ class WhyMatched(QWidget):
         grid = QGridLayout(self)
         self.place, self.marks, self.why = _label("Place"), _label("Marks"), _label("Why this matched")
         self.marks.setToolTip(MARKS_TIP)
-        for row, (name, label) in enumerate((("Place:", self.place), ("Marks:", self.marks), ("Matched:", self.why))):
-            grid.addWidget(QLabel(name), row, 0, Qt.AlignmentFlag.AlignTop)
+        self.row_names = [QLabel(name) for name in ("Place:", "Marks:", "Matched:")]
+        for row, (name, label) in enumerate(zip(self.row_names, (self.place, self.marks, self.why), strict=True)):
+            grid.addWidget(name, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(label, row, 1)
         grid.setColumnStretch(1, 1)
 
