@@ -283,6 +283,23 @@ def test_an_image_file_chosen_from_the_file_menu_searches_for_similar(
     assert window.query_text() == str(outside) and asked[-1] == str(outside.parent)  # it opens where the last was
 
 
+def test_the_folder_chooser_opens_in_the_pictures_folder_then_beside_the_last_folder_added(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosift.app.gui.dialogs.welcome import ask_folder, pictures_folder
+
+    opened_in: list[str] = []
+    picked = tmp_path / "Trips" / "Lisbon"
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *args: opened_in.append(args[-1]) or str(picked))
+    )
+    monkeypatch.setattr(window, "add_folder", lambda path: None)
+    window.choose_folder()
+    window.choose_folder()
+    assert ask_folder(window) == picked  # the welcome's chooser
+    assert opened_in == [pictures_folder(), str(picked.parent), pictures_folder()] and pictures_folder()
+
+
 def test_adding_a_folder_indexes_it_in_the_background(qtbot: QtBot, library: Library, photos: Path) -> None:
     window, runner, _ = make_window(qtbot, library)
     reports, shown = [], []

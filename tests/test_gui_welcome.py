@@ -118,12 +118,13 @@ def test_first_run_with_a_model_that_cannot_be_downloaded(
     next_button = dialog.button(QWizard.WizardButton.NextButton)
     finish = dialog.button(QWizard.WizardButton.FinishButton)
     page = dialog.folders_page
-    assert not next_button.isEnabled()  # no folder yet
+    assert not next_button.isEnabled() and page.hint.isVisibleTo(page)  # no folder yet, and it says so
     for _ in folders:
         qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert not page.hint.isVisibleTo(page)
     page.list.setCurrentRow(0)
     qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
-    assert page.folders() == folders[1:] and next_button.isEnabled()
+    assert page.folders() == folders[1:] and next_button.isEnabled() and not page.hint.isVisibleTo(page)
 
     dialog.next()
     assert dialog.chosen_spec() == offline  # the recommended model is preselected

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QStandardPaths, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -193,9 +193,10 @@ class MainWindow(QMainWindow):
             self.find_similar_to_file(Path(path))
 
     def _start_folder(self) -> str:
-        """Where a file dialog opens: where the last one ended, else the Pictures folder (not the working
-        directory, which for an app started from a menu is anywhere)."""
-        return self._browsed or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        """Where a file dialog opens: where the last one ended, else the Pictures folder."""
+        from photosift.app.gui.dialogs.welcome import pictures_folder
+
+        return self._browsed or pictures_folder()
 
     def paste_image(self) -> None:
         """Find photos like the image on the clipboard (copied pixels, or a copied image file)."""

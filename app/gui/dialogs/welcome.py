@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -46,9 +47,16 @@ WELCOME_SIZE = (780, 720)  # room for every model's two lines of details without
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "processor (CPU)"}
 
 
+def pictures_folder() -> str:
+    """Where choosing photos starts: the platform's Pictures folder (not the working directory, which for an
+    app started from a menu is anywhere)."""
+    return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+
+
 def ask_folder(parent: QWidget) -> Path | None:
-    """The platform's folder chooser; it reaches removable and network drives like any other folder."""
-    folder = QFileDialog.getExistingDirectory(parent, "Add a photo folder")
+    """The platform's folder chooser, opening in the Pictures folder; it reaches removable and network
+    drives like any other folder."""
+    folder = QFileDialog.getExistingDirectory(parent, "Add a photo folder", pictures_folder())
     return Path(folder) if folder else None
 
 
@@ -82,15 +90,22 @@ class FoldersPage(QWizardPage):
         self.add_button.clicked.connect(self._add)
         self.remove_button.clicked.connect(self._remove)
         self.list.currentRowChanged.connect(lambda row: self.remove_button.setEnabled(row >= 0))
+        # Next stays greyed until a folder is chosen: this says why, where a blank list said nothing.
+        self.hint = QLabel("No folder yet: choose Add folder… (one is enough to start; add more any time).")
+        self.hint.setWordWrap(True)
         buttons = QVBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch()
+        column = QVBoxLayout()
+        column.addWidget(self.list)
+        column.addWidget(self.hint)
         layout = QHBoxLayout(self)
-        layout.addWidget(self.list)
+        layout.addLayout(column)
         layout.addLayout(buttons)
         for folder in known:
             self.list.addItem(str(folder))
+        self.hint.setVisible(not known)
 
     def folders(self) -> list[Path]:
         return [Path(self.list.item(row).text()) for row in range(self.list.count())]
@@ -106,10 +121,12 @@ class FoldersPage(QWizardPage):
         if folder is not None and folder not in self.folders():
             self.list.addItem(str(folder))
             self.list.setCurrentRow(self.list.count() - 1)
+            self.hint.hide()
             self.completeChanged.emit()
 
     def _remove(self) -> None:
         self.list.takeItem(self.list.currentRow())
+        self.hint.setVisible(not self.list.count())
         self.completeChanged.emit()
 
 
