@@ -30,6 +30,9 @@ UNITS = {
     "duplicate-hashes": " photos",
     "places": " photos",
 }  # anything else counts files (or bytes)
+# Stages told as a sentence (their message) when they start, not as a bar: waiting for another process,
+# and loading a model, whose one step a bar would show as "0/1 files" until it is done.
+SENTENCE_STAGES = {WAIT_STAGE, "load"}
 # Scoring photos against prepared tags is one matrix product: its "rate" (millions of photos a second)
 # says nothing about the run, so that bar shows counts and time only.
 NO_RATE = {"tag"}
@@ -45,6 +48,7 @@ class TqdmProgress:
     def __init__(self, quiet: bool = False) -> None:
         self._bar: tqdm | None = None
         self._stage = ""
+        self._said = ""  # the last sentence written for a stage of SENTENCE_STAGES
         self._quiet = quiet
 
     def __call__(self, p: Progress) -> None:
@@ -52,10 +56,11 @@ class TqdmProgress:
 
         if self._quiet:
             return
-        if p.stage == WAIT_STAGE:  # a sentence ("Waiting for another Photosift process..."), not a bar
-            self.close()
-            self._stage = p.stage
-            tqdm.write(p.message, file=sys.stderr)
+        if p.stage in SENTENCE_STAGES:  # a sentence ("Loading ...", "Waiting for ..."), not a bar
+            if p.done == 0 and (p.stage, p.message) != (self._stage, self._said):
+                self.close()
+                self._stage, self._said = p.stage, p.message
+                tqdm.write(p.message + ("…" if p.stage == "load" else ""), file=sys.stderr)
             return
         if p.stage != self._stage or self._bar is None:
             self.close()

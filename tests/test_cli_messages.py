@@ -148,6 +148,18 @@ def test_a_stage_with_nothing_to_do_draws_no_bar(capsys: pytest.CaptureFixture[s
     assert "Indexing" in err and "Reading text" not in err
 
 
+def test_loading_a_model_is_said_in_a_sentence_not_a_bar_of_one_file(capsys: pytest.CaptureFixture[str]) -> None:
+    with TqdmProgress() as progress:
+        progress(Progress("load", 0, 1, message="Loading Tiny test model"))
+        progress(Progress("load", 1, 1, message="Loading Tiny test model"))
+        progress(Progress("load", 0, 1, message="Preparing Tiny test model to run on this processor (once)"))
+        progress(Progress("index", 3, 3))
+    err = capsys.readouterr().err
+    lines = err.replace("\r", "\n").splitlines()
+    assert lines[:2] == ["Loading Tiny test model…", "Preparing Tiny test model to run on this processor (once)…"]
+    assert "load" not in err and "0/1" not in err and "Indexing" in err
+
+
 def test_library_warnings_go_to_the_log_file_not_the_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -42,6 +42,7 @@ def library(home: Path, tmp_path: Path) -> Iterator[Library]:
 def test_a_run_with_nothing_new_never_says_indexing_0_photos() -> None:
     assert progress_text(Progress("index", 0, 0)) == "No new photos to index"
     assert progress_text(Progress("index", 0, 5)) == "Indexing (5 photos)…"
+    assert progress_text(Progress("load", 0, 1, message="Loading Tiny test model")) == "Loading Tiny test model…"
 
 
 def test_a_rescan_that_finds_nothing_new_shows_no_zero_count(qtbot: QtBot, window: MainWindow) -> None:

@@ -324,7 +324,8 @@ def test_encoder_downloads_missing_weights_then_loads_them(
     encoder.load(reports.append)
 
     assert registry.is_downloaded(served_spec) and (paths.models / "t.w").is_file()
-    assert reports[0].stage == "download" and reports[-1] == Progress("load", 1, 1, message=served_spec.title)
+    assert reports[0].stage == "download"
+    assert reports[-1] == Progress("load", 1, 1, message=f"Loading {served_spec.title}")
     batch = encoder.preprocess(Image.new("RGB", (48, 40), (200, 30, 30)))[None]
     with torch.inference_mode():
         want = torch.nn.functional.normalize(model.encode_image(torch.from_numpy(batch)), dim=-1).numpy()

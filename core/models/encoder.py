@@ -390,7 +390,7 @@ class Encoder:
     def _load_model_to_export(self, progress: ProgressCallback, cancel: CancelToken | None) -> torch.nn.Module:
         with self._out_of_memory_guard("loading the model", SMALLER_MODEL):
             self._model = self._load_model(progress, cancel)
-        message = f"{self._spec.title}: preparing it for the CPU (once)"
+        message = f"Preparing {self._spec.title} to run on this processor (once)"
         progress(Progress(stage="load", done=0, total=1, message=message))
         return self._model
 
@@ -412,7 +412,7 @@ class Encoder:
         from photosift.core.models.weights import apply_state_dict
 
         weights = self._fetch_weights(progress, cancel)
-        progress(Progress(stage="load", done=0, total=1, message=self._spec.title))
+        progress(Progress(stage="load", done=0, total=1, message=f"Loading {self._spec.title}"))
         model = build_model(self._spec, self._patch_dropout, self._paths.models)
         if weights is not None:
             apply_state_dict(model, self._read_weights(weights), self._spec.name)
@@ -422,7 +422,7 @@ class Encoder:
         if self._device == "cuda":
             # Convolutions (patch embedding, convnet towers) run faster on NHWC tensors with cuDNN.
             model = model.to(memory_format=torch.channels_last)
-        progress(Progress(stage="load", done=1, total=1, message=self._spec.title))
+        progress(Progress(stage="load", done=1, total=1, message=f"Loading {self._spec.title}"))
         return model
 
     def _fetch_unless_loaded(self, progress: ProgressCallback, cancel: CancelToken | None) -> None:

@@ -33,6 +33,8 @@ def progress_text(p: Progress) -> str:
     """
     if p.stage == WAIT_STAGE:
         return p.message  # "Waiting for another Photosift process (pid N) that is indexing this library..."
+    if p.stage == "load":
+        return f"{p.message}…"  # "Loading SigLIP 2 ViT-B/32…": one step, which "Load (1 files)" told as a count
     if p.stage == "index" and p.total == 0:
         return "No new photos to index"  # a run that found nothing new said "Indexing 0 photos"
     label = STAGE_LABELS.get(p.stage, p.stage.capitalize())
