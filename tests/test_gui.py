@@ -286,7 +286,8 @@ def test_an_image_file_chosen_from_the_file_menu_searches_for_similar(
 def test_the_folder_chooser_opens_in_the_pictures_folder_then_beside_the_last_folder_added(
     window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photosift.app.gui.dialogs.welcome import ask_folder, pictures_folder
+    from photosift.app.gui.dialogs.welcome import ask_folder
+    from photosift.app.gui.start_folders import pictures_folder
 
     opened_in: list[str] = []
     picked = tmp_path / "Trips" / "Lisbon"

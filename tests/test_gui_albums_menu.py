@@ -16,6 +16,7 @@ from tag_helpers import tagged_colour_library
 from test_gui import WAIT_MS, search
 
 from photosift.app.gui.main_window import MainWindow
+from photosift.app.gui.start_folders import in_documents
 from photosift.core.library import Library
 
 
@@ -86,9 +87,13 @@ def test_export_writes_every_album_to_the_chosen_file(
     qtbot.waitUntil(lambda: "Kept" in album_rows(window), timeout=WAIT_MS)
     target = tmp_path / "out" / "albums.json"
     target.parent.mkdir()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_: (str(target), "JSON files (*.json)"))
+    suggested: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *args: suggested.append(args[2]) or (str(target), "JSON files (*.json)")
+    )
     menu_actions(window, "&Albums")["Export…"].trigger()
     qtbot.waitUntil(lambda: "Exported 1 album to" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert suggested == [in_documents("albums.json")]  # not the working directory
     assert [album["name"] for album in json.loads(target.read_text())["albums"]] == ["Kept"]
 
 

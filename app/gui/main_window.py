@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
 
     def _start_folder(self) -> str:
         """Where a file dialog opens: where the last one ended, else the Pictures folder."""
-        from photosift.app.gui.dialogs.welcome import pictures_folder
+        from photosift.app.gui.start_folders import pictures_folder
 
         return self._browsed or pictures_folder()
 

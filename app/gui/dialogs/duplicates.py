@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosift.app.gui.ops.results import show_folder
+from photosift.app.gui.start_folders import in_documents
 from photosift.app.gui.widgets.thumbnails import ThumbnailCache
 from photosift.app.tasks import TaskRunner
 from photosift.core.duplicates.records import DuplicateGroup, DuplicateMember, DuplicateReport, Findings
@@ -270,7 +271,8 @@ class DuplicatesDialog(QDialog):
 
     def export(self) -> None:
         """Write the groups to a JSON file the person picks (refused inside a photo folder)."""
-        name, _ = QFileDialog.getSaveFileName(self, "Export the duplicate list", "duplicates.json", "JSON (*.json)")
+        suggested = in_documents("duplicates.json")
+        name, _ = QFileDialog.getSaveFileName(self, "Export the duplicate list", suggested, "JSON (*.json)")
         if name:
             self.runner.run_op(
                 lambda lib: Duplicates(lib).export(Path(name)),

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from photosift.app.gui.controllers.model_files import model_from_file
 from photosift.app.gui.presenter import failure_details, failure_sentence, first_sentence
+from photosift.app.gui.start_folders import downloads_folder
 from photosift.app.gui.widgets.progress_status import progress_text
 from photosift.app.tasks import TaskRunner
 from photosift.core.errors import Cancelled, ModelDownloadError
@@ -51,7 +52,7 @@ PER_MILLE = 1000  # byte counts overflow a QProgressBar's int, so the bar counts
 
 
 def ask_model_file(parent: QWidget) -> Path | None:
-    name, _ = QFileDialog.getOpenFileName(parent, "Choose a model file or spec", "", MODEL_FILE_FILTER)
+    name, _ = QFileDialog.getOpenFileName(parent, "Choose a model file or spec", downloads_folder(), MODEL_FILE_FILTER)
     return Path(name) if name else None
 
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosift.app.gui.prefs import THEMES, THUMBNAIL_MAX, THUMBNAIL_MIN, GuiPrefs
+from photosift.app.gui.start_folders import pictures_folder
 from photosift.core.catalog.catalog import absolute_path
 from photosift.core.models.card import model_card
 from photosift.core.models.spec import ModelSpec
@@ -62,7 +63,7 @@ SWITCH_NOTE = (
 
 
 def choose_folder_dialog(parent: QWidget) -> str:
-    return QFileDialog.getExistingDirectory(parent, "Exclude a folder from indexing")
+    return QFileDialog.getExistingDirectory(parent, "Exclude a folder from indexing", pictures_folder())
 
 
 class SettingsDialog(QDialog):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -36,6 +35,7 @@ from photosift.app.gui.dialogs.get_model import (
     ask_model_file,
     size_text,
 )
+from photosift.app.gui.start_folders import pictures_folder
 from photosift.app.tasks import TaskRunner
 from photosift.core.library import LibraryEncoder
 from photosift.core.models.card import model_card
@@ -45,12 +45,6 @@ from photosift.core.settings import Paths
 
 WELCOME_SIZE = (780, 720)  # room for every model's two lines of details without clipping them
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "processor (CPU)"}
-
-
-def pictures_folder() -> str:
-    """Where choosing photos starts: the platform's Pictures folder (not the working directory, which for an
-    app started from a menu is anywhere)."""
-    return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
 
 
 def ask_folder(parent: QWidget) -> Path | None:

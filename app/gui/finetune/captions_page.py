@@ -35,6 +35,7 @@ from photosift.app.gui.finetune.process import ProcessEnd, TrainerProcess
 from photosift.app.gui.finetune.runs import PLAN_LOG_FILE, SETTINGS_FILE, HeldOut, RunRecord
 from photosift.app.gui.finetune.setup import CaptionChoice
 from photosift.app.gui.presenter import shown_in_place
+from photosift.app.gui.start_folders import documents_folder
 from photosift.app.tasks import reraise
 from photosift.core.models.spec import ModelSpec
 from photosift.core.settings import Paths
@@ -45,7 +46,8 @@ FileChooser = Callable[[QWidget], Path | None]
 
 
 def ask_caption_file(parent: QWidget) -> Path | None:
-    name, _ = QFileDialog.getOpenFileName(parent, "Choose a caption file", "", "Text files (*.txt);;All files (*)")
+    text_files = "Text files (*.txt);;All files (*)"
+    name, _ = QFileDialog.getOpenFileName(parent, "Choose a caption file", documents_folder(), text_files)
     return Path(name) if name else None
 
 

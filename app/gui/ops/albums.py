@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosift.app.gui.start_folders import in_documents
 from photosift.app.gui.state import AppState, Changes
 from photosift.app.gui.widgets.library_sections import filter_term
 from photosift.core.albums.store import AlbumInfo
@@ -211,7 +212,8 @@ class AlbumActions(QObject):
     def export(self) -> None:
         """Write every album, with its photos' paths, to a JSON file the person chooses (as `photosift albums
         export` does; core refuses a file inside a photo folder)."""
-        path, _ = QFileDialog.getSaveFileName(self._parent, "Export albums", "albums.json", "JSON files (*.json)")
+        suggested = in_documents("albums.json")
+        path, _ = QFileDialog.getSaveFileName(self._parent, "Export albums", suggested, "JSON files (*.json)")
         if path:
             self._state.runner.run_op(
                 lambda lib: lib.albums.export(Path(path)),

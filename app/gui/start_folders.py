@@ -1,0 +1,31 @@
+"""Where the file dialogs open: the platform's folder for what is being chosen, never the process's working
+directory (for an app started from a menu that is anywhere; from a shell, wherever the shell was)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths
+
+Location = QStandardPaths.StandardLocation
+
+
+def pictures_folder() -> str:
+    """Photo folders and images to search by are looked for here first."""
+    return QStandardPaths.writableLocation(Location.PicturesLocation)
+
+
+def downloads_folder() -> str:
+    """A model file someone fetched by hand is most likely here."""
+    return QStandardPaths.writableLocation(Location.DownloadLocation)
+
+
+def documents_folder() -> str:
+    """Caption files are read from, and exports written to, here first (an export never goes into a photo
+    folder: core refuses that)."""
+    return QStandardPaths.writableLocation(Location.DocumentsLocation)
+
+
+def in_documents(name: str) -> str:
+    """A save dialog's suggestion: `name` in the Documents folder."""
+    return str(Path(documents_folder()) / name)
