@@ -67,3 +67,30 @@ def test_without_the_ocr_extra_index_says_so_and_succeeds_unless_all_was_asked_f
     err = capsys.readouterr().err
     assert "needs the ocr extra: pip install 'photosift[ocr]'" in err
     assert code == (EXIT_OK if mode == "likely" else EXIT_USER)
+
+
+def test_text_of_a_photo_not_read_says_why_and_what_would_read_it(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from photosift.core.catalog import Catalog
+    from photosift.core.ocr import store
+
+    photos = tmp_path / "photos"
+    make_photo(photos / "red.jpg", "red")
+    make_photo(photos / "blue.jpg", "blue")
+    (photos / "notes.jpg").write_text("not a photo")
+    assert run(["index", str(photos), "--no-ocr", "--model", TINY]) == EXIT_OK  # notes.jpg fails, reported
+    capsys.readouterr()
+
+    def said(name: str) -> str:
+        assert run(["text", str(photos / name)]) == EXIT_OK
+        return capsys.readouterr().out
+
+    assert "has not been looked at yet: `photosift index` reads new photos' text" in said("red.jpg")
+    assert "could not be read at all, so its text could not be either: not an image" in said("notes.jpg")
+    catalog = Catalog(Paths(home).database)
+    blue = catalog.photo_id_for_path(str(photos / "blue.jpg"))
+    assert blue is not None
+    store.save(catalog.engine, [store.TextRow(blue, "unlikely", model_id=1)])
+    catalog.close()
+    assert "does not look like it holds text" in said("blue.jpg") and '"ocr": "all"' in said("blue.jpg")

@@ -78,13 +78,34 @@ def text_status_line(status: dict[str, Any]) -> str:
     return line + (f", {status['failed']} failed" if status["failed"] else "")
 
 
+NOT_READ = {
+    "unlikely": "it does not look like it holds text, and reading costs about a second a photo. To read every "
+    'photo, set "ocr": "all" in settings.json (in the window: Settings, Read text in), then run `photosift index`.',
+    "failed": "reading it failed; it is tried again when its file changes, or with `photosift index --retry-failed`.",
+}
+
+
+def _not_read(photo_id: int, status: str | None, mode: str) -> str:
+    """Why the photo's text is not known, and what would read it."""
+    if status in NOT_READ:
+        reason = NOT_READ[status]
+    elif mode == "off":
+        reason = 'reading text in photos is off ("ocr": "off" in settings.json).'
+    else:
+        reason = "it has not been looked at yet: `photosift index` reads new photos' text after embedding them."
+    return f"Photo #{photo_id} has not been read for text: {reason}"
+
+
 def cmd_text(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     """Print the text read from a photo (`#12`, `12` or its path)."""
     with open_library(args, paths, settings) as library:
         photo_id = resolve_photo(library, args.photo)
         found = library.text.text_of(photo_id)
-        if found is None:
-            message = f"Photo #{photo_id} has not been read for text (see `ocr` in the README's Text in photos)."
+        photo = library.photo(photo_id)
+        if found is None and photo is not None and photo.status == "failed":
+            message = f"Photo #{photo_id} could not be read at all, so its text could not be either: {photo.error}."
+        elif found is None:
+            message = _not_read(photo_id, library.text.status_of(photo_id), library.settings.ocr)
         else:
             message = found or f"No text was found in photo #{photo_id}."
         emit(args, {"photo_id": photo_id, "text": found}, lambda: print(message))

@@ -73,5 +73,9 @@ class TextService:
         """What OCR read from the photo ("" for nothing), or None when it has not read it."""
         return store.recognised_text(self._catalog.engine, photo_id)
 
+    def status_of(self, photo_id: int) -> store.TextStatus | None:
+        """ "text", "none", "unlikely" (the gate left it out), "failed", or None: not looked at yet."""
+        return store.text_status(self._catalog.engine, photo_id)
+
     def counts(self) -> dict[str, int]:
         return store.counts(self._catalog.engine)

@@ -12,7 +12,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import Engine, TextClause, delete, func, insert, select, text
 
@@ -116,6 +116,14 @@ def recognised_text(engine: Engine, photo_id: int) -> str | None:
     if row is None or row.status in ("unlikely", "failed"):
         return None
     return str(row.text)
+
+
+def text_status(engine: Engine, photo_id: int) -> TextStatus | None:
+    """Where the photo stands with OCR; None when no pass has looked at it yet."""
+    query = select(s.photo_text.c.status).where(s.photo_text.c.photo_id == photo_id)
+    with engine.connect() as conn:
+        status = conn.execute(query).scalar()
+    return None if status is None else cast(TextStatus, status)
 
 
 def counts(engine: Engine) -> dict[str, int]:
