@@ -137,6 +137,24 @@ def test_f1_lists_every_shortcut_once_in_its_group(window: MainWindow) -> None:
     keys = dict(rows)
     assert keys["Settings…"] == QKeySequence("Ctrl+,").toString(QKeySequence.SequenceFormat.NativeText)
     assert keys["Find similar images"] == "S" and "F16" not in keys["Copy image"]
+    assert keys["Find photos like an image file…"] == "Ctrl+Shift+O"
+
+
+def test_the_shortcut_list_fits_every_description_at_the_width_it_is_shown(qtbot: QtBot, window: MainWindow) -> None:
+    """Rows fitted before the dialog was laid out cut "Find photos like an image file…" to "…image …"."""
+    menu_action(window, "&Keyboard shortcuts").trigger()
+    (dialog,) = window.findChildren(ShortcutsDialog)
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+
+    def cut_short() -> list[str]:
+        return [
+            table.item(r, 0).text() for r in range(table.rowCount()) if table.rowHeight(r) < table.sizeHintForRow(r)
+        ]
+
+    qtbot.waitUntil(lambda: not cut_short(), timeout=WAIT_MS)
+    dialog.resize(dialog.width() - 120, dialog.height())  # narrower: more descriptions wrap
+    qtbot.waitUntil(lambda: not cut_short(), timeout=WAIT_MS)
 
 
 def test_the_models_dialog_names_a_model_from_a_spec_file(qtbot: QtBot, window: MainWindow) -> None:
