@@ -178,3 +178,12 @@ def test_a_similar_search_for_an_id_no_photo_can_have_is_a_sentence() -> None:
     assert similar_target("12") is None
     with pytest.raises(UserError, match="no photo #99999999999999999999"):
         similar_target("#99999999999999999999")
+
+
+def test_the_indexing_menu_says_what_pause_will_do_and_offers_cancel_only_for_a_run(window: MainWindow) -> None:
+    pause, cancel = menu_action(window, "&Pause indexing"), menu_action(window, "&Cancel indexing")
+    assert not cancel.isEnabled()  # nothing runs
+    pause.trigger()
+    assert window.parts.indexing.state == "paused" and pause.text() == "&Resume indexing" and cancel.isEnabled()
+    pause.trigger()
+    assert window.parts.indexing.state != "paused" and pause.text() == "&Pause indexing"

@@ -177,9 +177,17 @@ def _albums_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
 
 def _indexing_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
     indexing = parts.indexing
-    _action(window, menu, "&Pause or resume", slots.toggle_pause)
+    pause = _action(window, menu, "&Pause indexing", slots.toggle_pause)
     _action(window, menu, "&Rescan all folders", lambda: indexing.request_scan(None), "F5")
-    _action(window, menu, "&Cancel", indexing.cancel)
+    cancel = _action(window, menu, "&Cancel indexing", indexing.cancel)
+
+    def follow(state: str) -> None:
+        """Say what Pause will do (paused while idle, new photos wait too), and offer Cancel only for a run."""
+        pause.setText("&Resume indexing" if state == "paused" else "&Pause indexing")
+        cancel.setEnabled(state != "idle")
+
+    indexing.state_changed.connect(follow)
+    follow(indexing.state)
 
 
 def _tools_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu: QMenu) -> None:
