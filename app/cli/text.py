@@ -85,11 +85,14 @@ NOT_READ = {
 }
 
 
-def _not_read(photo_id: int, status: str | None, mode: str) -> str:
+def _not_read(library: Library, photo_id: int) -> str:
     """Why the photo's text is not known, and what would read it."""
+    photo, status = library.photo(photo_id), library.text.status_of(photo_id)
+    if photo is not None and photo.status == "failed":
+        return f"Photo #{photo_id} could not be read at all, so its text could not be either: {photo.error}."
     if status in NOT_READ:
         reason = NOT_READ[status]
-    elif mode == "off":
+    elif library.settings.ocr == "off":
         reason = 'reading text in photos is off ("ocr": "off" in settings.json).'
     else:
         reason = "it has not been looked at yet: `photosift index` reads new photos' text after embedding them."
@@ -101,12 +104,7 @@ def cmd_text(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     with open_library(args, paths, settings) as library:
         photo_id = resolve_photo(library, args.photo)
         found = library.text.text_of(photo_id)
-        photo = library.photo(photo_id)
-        if found is None and photo is not None and photo.status == "failed":
-            message = f"Photo #{photo_id} could not be read at all, so its text could not be either: {photo.error}."
-        elif found is None:
-            message = _not_read(photo_id, library.text.status_of(photo_id), library.settings.ocr)
-        else:
-            message = found or f"No text was found in photo #{photo_id}."
+        nothing = f"No text was found in photo #{photo_id}."
+        message = _not_read(library, photo_id) if found is None else found or nothing
         emit(args, {"photo_id": photo_id, "text": found}, lambda: print(message))
         return EXIT_OK
