@@ -87,9 +87,10 @@ NOT_READ = {
 
 def _not_read(library: Library, photo_id: int) -> str:
     """Why the photo's text is not known, and what would read it."""
-    photo, status = library.photo(photo_id), library.text.status_of(photo_id)
+    photo = library.photo(photo_id)
     if photo is not None and photo.status == "failed":
         return f"Photo #{photo_id} could not be read at all, so its text could not be either: {photo.error}."
+    status = library.text.status_of(photo_id)
     if status in NOT_READ:
         reason = NOT_READ[status]
     elif library.settings.ocr == "off":

@@ -304,21 +304,26 @@ def _text_match(library: Library, prepared: _Prepared, photo_id: int) -> tuple[t
     return found, TEXT_BONUS if photo_id in prepared.text_ids else 0.0
 
 
+def _one_plain_term(why: Explanation) -> bool:
+    """Whether the query is one term of weight 1: what it adds to the score is its similarity."""
+    return len(why.terms) == 1 and why.terms[0].weight == 1
+
+
 def lone_term(why: Explanation) -> bool:
     """Whether the score is one term's similarity and nothing else: a plain search for one text or photo."""
-    return len(why.terms) == 1 and why.terms[0].weight == 1 and not why.text_bonus
+    return _one_plain_term(why) and not why.text_bonus
 
 
-def _term_line(term: TermScore, alone: bool) -> str:
-    """A term's similarity, and what it adds to the score where other terms (or a weight) make that differ."""
-    if alone and term.weight == 1:
+def _term_line(term: TermScore, plain: bool) -> str:
+    """A term's similarity, and what it adds to the score unless that is its similarity (`plain`)."""
+    if plain:
         return f"{term.kind} {term.value!r}: similarity {term.similarity:.3f}"
     return f"{term.weight:+g} x {term.kind} {term.value!r}: similarity {term.similarity:.3f}, adds {term.share:+.3f}"
 
 
 def describe(why: Explanation) -> list[str]:
     """The explanation as short lines for a person: terms, filters, tags, place, marks, recognised text."""
-    lines = [_term_line(t, alone=len(why.terms) == 1) for t in why.terms]
+    lines = [_term_line(t, plain=_one_plain_term(why)) for t in why.terms]
     if why.text_bonus:
         lines.append(f"its text holds {', '.join(why.recognised_words or ())}: {why.text_bonus:+.3f}")
     for check in why.filters:

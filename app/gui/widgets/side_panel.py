@@ -58,21 +58,17 @@ def folder_labels(paths: Iterable[str]) -> dict[str, str]:
     return labels
 
 
-def folder_facts(folder: FolderInfo, state: str) -> list[str]:
-    """The photo count, failures if any, and the state unless plainly ok: ["1,204", "3 unreadable", "offline"]."""
+def folder_facts(folder: FolderInfo, state: str, failures: bool = True) -> list[str]:
+    """The photo count, failures if any (unless `failures` is False), and the state unless plainly ok:
+    ["1,204", "3 unreadable", "offline"]. The counts column leaves failures to a warning icon beside it:
+    "1,204 · 3 unreadable" widened the column that every section's counts share, and cut tag names short
+    ("food photograp…")."""
     facts = [f"{folder.photo_count:,}"]
-    if folder.failed_count:
+    if failures and folder.failed_count:
         facts.append(f"{folder.failed_count:,} unreadable")
     if state in STATE_WORDS:
         facts.append(STATE_WORDS[state])
     return facts
-
-
-def shown_facts(folder: FolderInfo, state: str) -> str:
-    """The counts column's text: the photo count and the state, "1,204 · offline". Failures show as a warning
-    icon beside it (the tooltip and the spoken text say how many): "1,204 · 3 unreadable" widened the column
-    that every section's counts share, and cut tag names short ("food photograp…")."""
-    return " · ".join([f"{folder.photo_count:,}", *([STATE_WORDS[state]] if state in STATE_WORDS else [])])
 
 
 def folder_tooltip(folder: FolderInfo, state: str) -> str:
@@ -219,7 +215,7 @@ class SidePanel(QWidget):
         style = self.style()
         icon = {"offline": QStyle.StandardPixmap.SP_DriveHDIcon, "indexing": QStyle.StandardPixmap.SP_BrowserReload}
         item.setText(0, name)
-        item.setText(1, shown_facts(folder, state))
+        item.setText(1, " · ".join(folder_facts(folder, state, failures=False)))
         item.setIcon(0, style.standardIcon(icon.get(state, QStyle.StandardPixmap.SP_DirIcon)))
         item.setIcon(
             1, style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning) if folder.failed_count else QIcon()
