@@ -220,3 +220,14 @@ def test_a_tag_removed_through_another_library_does_not_break_its_indexing(libra
     ids, vectors = library.catalog.embeddings(library.model_id)  # a batch the other run writes now
     other.tags.tagger.tag_batch(ids.tolist(), vectors)
     assert other.tagged_photo_ids("blue") == ids_of(library, photos / "blue")
+
+
+def test_the_tags_given_lately_come_newest_first_without_rejections(library: Library, photos: Path) -> None:
+    red, green, blue = (sorted(ids_of(library, photos / colour)) for colour in ("red", "green", "blue"))
+    assert library.tags.recently_labelled(5) == []  # automatic tags are no one's labels
+    library.tags.accept([(red[0], "blue")])
+    library.tags.accept([(green[0], "red")])
+    library.tags.reject([(blue[0], "green")])  # a "no" is not a tag given
+    library.tags.accept([(red[1], "blue")])  # blue given again, last
+    assert library.tags.recently_labelled(5) == ["blue", "red"]
+    assert library.tags.recently_labelled(1) == ["blue"]

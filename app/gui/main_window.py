@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
                 view.setCurrentIndex(index)
             hits = self.selected_hits(index)
             menu = self.parts.photo_actions.menu(hits)
+            self.parts.tag_actions.extend_result_menu(menu, hits)
             self.parts.album_actions.extend_result_menu(menu, hits)
             menu.exec(view.viewport().mapToGlobal(pos))
             menu.deleteLater()

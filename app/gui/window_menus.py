@@ -149,7 +149,11 @@ def _view_menu(window: QMainWindow, parts: WindowParts, slots: WindowSlots, menu
 
 def _tags_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:
     _action(window, menu, "&Review suggested tags…", parts.review_queue.review, "Ctrl+R")
-    _action(window, menu, "&New tag from the selection…", parts.tag_actions.new_tag, "Ctrl+T")
+    tags = parts.tag_actions
+    _action(window, menu, "&New tag from the selection…", tags.new_tag, "Ctrl+T")
+    menu.addSeparator()
+    _action(window, menu, "&Tag the selection…", lambda: tags.label_selection(True), "Ctrl+Shift+T")
+    _action(window, menu, "Re&move a tag from the selection…", lambda: tags.label_selection(False))
 
 
 def _albums_menu(window: QMainWindow, parts: WindowParts, menu: QMenu) -> None:

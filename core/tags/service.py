@@ -193,6 +193,10 @@ class TagService:
         the fine-tuning wizard trains on."""
         return self.labels.labelled(accepted)
 
+    def recently_labelled(self, limit: int) -> list[str]:
+        """The tags the user gave photos most lately, newest first: what a photo's menu offers at one click."""
+        return self.labels.recently_accepted(limit)
+
     def _resolve(self, pairs: Sequence[PhotoTagPair]) -> list[tuple[int, int]]:
         ids = {name: self.tag(name).id for name in {name for _, name in pairs}}
         return [(photo_id, ids[name]) for photo_id, name in pairs]

@@ -73,6 +73,20 @@ class LabelStore:
                 found.setdefault(name, []).append(int(photo_id))
         return found
 
+    def recently_accepted(self, limit: int) -> list[str]:
+        """The names of the tags the user accepted for photos most lately, newest first (at most `limit`)."""
+        latest = func.max(s.tag_labels.c.labelled_at)
+        query = (
+            select(s.tags.c.name)
+            .join(s.tags, s.tags.c.id == s.tag_labels.c.tag_id)
+            .where(s.tag_labels.c.accepted.is_(True))
+            .group_by(s.tags.c.id)
+            .order_by(latest.desc(), s.tags.c.name)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [str(r[0]) for r in conn.execute(query)]
+
     def unreviewed(self, model_id: int, tag_id: int, threshold: float, limit: int) -> list[tuple[int, float]]:
         """(photo id, score) of a tag's automatic suggestions the user has not labelled, best first."""
         query = _unreviewed(

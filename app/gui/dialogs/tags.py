@@ -1,8 +1,10 @@
-"""Dialogs that define and tune tags: a new custom tag (name, prompts, group, example photos), and one
-tag's sensitivity, with the number of photos it then tags shown as the slider moves.
+"""Dialogs that define, give and tune tags: a new custom tag (name, prompts, group, example photos), an
+existing tag given to (or taken from) the selected photos, and one tag's sensitivity, with the number of
+photos it then tags shown as the slider moves.
 
-The window opens them through `open_new_tag_dialog` and `open_sensitivity_dialog` (window-modal, deleted
-when closed); both write through the runner's writer and say what they stored by signal.
+The window opens them through `open_new_tag_dialog`, `open_label_dialog` and `open_sensitivity_dialog`
+(window-modal, deleted when closed); each writes through the runner's writer and says what it stored by
+signal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -33,6 +36,7 @@ from photosift.core.progress import CancelToken, ProgressCallback
 from photosift.core.tags.calibration import SENSITIVITY_RANGE
 from photosift.core.tags.records import TagInfo
 from photosift.core.tags.vocabulary import CUSTOM_GROUP
+from photosift.core.wording import plural
 
 T = TypeVar("T")
 PROMPT_HINT = "One description per line, e.g.\na red kayak\na kayak on a lake"
@@ -149,6 +153,102 @@ def _examples_text(count: int) -> str:
     return f"The selected {photos} the tag, and {'is' if count == 1 else 'are'} labelled with it."
 
 
+class LabelDialog(QDialog):
+    """Label the selected photos with an existing tag: they carry it (`accepted`), or never carry it (not).
+
+    The labels are the user's word, as a tag chip's Accept and Reject are: automatic tagging never changes
+    them, and fine-tuning on tags trains on the accepted ones, which is why many photos are labelled at
+    once here. The field completes the library's tag names, `first` (the tags labelled lately) on top; a
+    name that is no tag is said in the dialog, with the close ones, and the dialog stays open.
+    """
+
+    labelled = Signal(str, int)  # the tag's name as stored, how many photos were labelled
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        photo_ids: Sequence[int],
+        accepted: bool = True,
+        first: Sequence[str] = (),
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.runner, self.giving = runner, accepted
+        self.photo_ids = tuple(dict.fromkeys(photo_ids))
+        self._first = list(first)
+        photos = plural(len(self.photo_ids), "photo")
+        self.setWindowTitle(f"Tag {photos}" if accepted else f"Remove a tag from {photos}")
+        count = len(self.photo_ids)
+        selected = "the selected photo" if count == 1 else f"the {count:,} selected photos"
+        intro = (
+            f"Tag {selected} with:"
+            if accepted
+            else f"{selected.capitalize()} will not carry this tag, automatically or otherwise:"
+        )
+        self.name = QComboBox(editable=True)
+        self.name.setAccessibleName("Tag")
+        self.name.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.name.setMinimumContentsLength(32)  # wide enough for the longest built-in tag names
+        completer = QCompleter(self.name.model(), self)  # any part of a name, in any case
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.name.setCompleter(completer)
+        self.message = QLabel(wordWrap=True)
+        self.message.setAccessibleName("Message")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        verb = "Tag" if accepted else "Remove tag"
+        self.ok_button = self.buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.store)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (QLabel(intro, wordWrap=True), self.name, self.message, self.buttons):
+            layout.addWidget(widget)
+        self._suggest(self._first[0] if self._first else "")
+        runner.run_op(
+            lambda lib: [t.name for t in lib.tags.tags()],
+            _while_alive(self, self._show_names),
+            _user_errors(self, self.message.setText, runner),
+        )
+
+    def _show_names(self, names: list[str]) -> None:
+        typed = self.name.currentText()
+        known = set(names)
+        self.name.addItems([*(n for n in self._first if n in known), *(n for n in names if n not in self._first)])
+        self._suggest(typed)
+
+    def _suggest(self, name: str) -> None:
+        """Put `name` in the field, selected, so that typing replaces it and Enter takes it."""
+        self.name.setEditText(name)
+        if (field := self.name.lineEdit()) is not None:
+            field.selectAll()
+
+    def store(self) -> None:
+        """Store the label for every photo (in the background); the dialog closes once it is stored."""
+        wanted, ids, accepted = self.name.currentText().strip(), self.photo_ids, self.giving
+        if not wanted:
+            self.message.setText("Type the name of a tag.")
+            return
+
+        def label(lib: Library) -> tuple[str, int]:
+            name = lib.tags.tag(wanted).name  # the stored spelling; QueryError with close names if none
+            pairs = [(photo_id, name) for photo_id in ids]
+            return name, lib.tags.accept(pairs) if accepted else lib.tags.reject(pairs)
+
+        self.buttons.setEnabled(False)
+        self.runner.run_op(
+            label, _while_alive(self, self._stored), _user_errors(self, self._not_stored, self.runner), writes=True
+        )
+
+    def _stored(self, stored: tuple[str, int]) -> None:
+        self.labelled.emit(*stored)
+        self.accept()
+
+    def _not_stored(self, message: str) -> None:
+        self.buttons.setEnabled(True)
+        self.message.setText(message)
+
+
 class SensitivityDialog(QDialog):
     """A slider from fewer photos (-2) to more photos (+2) for one tag; each step is stored at once and
     the number of photos the tag then carries is shown."""
@@ -227,6 +327,13 @@ def _level_and_count(lib: Library, name: str) -> tuple[int, int]:
 def open_new_tag_dialog(parent: QWidget, runner: TaskRunner, example_ids: Sequence[int] = ()) -> NewTagDialog:
     """Open the new-tag dialog (window-modal); connect to its `tag_added`."""
     return _open(NewTagDialog(runner, example_ids, parent))
+
+
+def open_label_dialog(
+    parent: QWidget, runner: TaskRunner, photo_ids: Sequence[int], accepted: bool = True, first: Sequence[str] = ()
+) -> LabelDialog:
+    """Open the dialog that gives `photo_ids` a tag (or takes it away); connect to its `labelled`."""
+    return _open(LabelDialog(runner, photo_ids, accepted, first, parent))
 
 
 def open_sensitivity_dialog(parent: QWidget, runner: TaskRunner, tag_name: str) -> SensitivityDialog:
