@@ -38,7 +38,7 @@ from photosift.core.wording import plural
 SOURCES: tuple[tuple[LabelSource, str], ...] = (
     ("folders", "Folders: each sub-folder of a photo folder is a class"),
     ("parent-folders", "Folder names: the folder each photo is in names its class (train/ants, val/ants: ants)"),
-    ("tags", "Tags you accepted: each tag is a class"),
+    ("tags", "Tags you gave photos or accepted (Tags ▸ Tag the selection): each tag is a class"),
     ("albums", "Albums: each album is a class"),
 )
 PREVIEW = 12  # photos of the selected class shown in the strip: enough to recognise it at a glance
