@@ -28,3 +28,13 @@ def test_each_chooser_opens_where_what_it_asks_for_is_kept(qtbot: QtBot, monkeyp
     assert opened_in == [downloads_folder(), documents_folder(), pictures_folder()]
     assert all(folder and Path(folder).is_absolute() and folder != str(Path.cwd()) for folder in opened_in)
     assert in_documents("albums.json") == str(Path(documents_folder()) / "albums.json")
+
+
+def test_a_missing_standard_folder_opens_the_nearest_folder_above_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))  # no user-dirs file: the standard names
+    assert pictures_folder() == documents_folder() == str(tmp_path)  # a new account without them yet
+    (tmp_path / "Pictures").mkdir()
+    assert pictures_folder() == str(tmp_path / "Pictures")

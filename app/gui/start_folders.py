@@ -12,18 +12,27 @@ Location = QStandardPaths.StandardLocation
 
 def pictures_folder() -> str:
     """Photo folders and images to search by are looked for here first."""
-    return QStandardPaths.writableLocation(Location.PicturesLocation)
+    return _existing(QStandardPaths.writableLocation(Location.PicturesLocation))
 
 
 def downloads_folder() -> str:
     """A model file someone fetched by hand is most likely here."""
-    return QStandardPaths.writableLocation(Location.DownloadLocation)
+    return _existing(QStandardPaths.writableLocation(Location.DownloadLocation))
 
 
 def documents_folder() -> str:
     """Caption files are read from, and exports written to, here first (an export never goes into a photo
     folder: core refuses that)."""
-    return QStandardPaths.writableLocation(Location.DocumentsLocation)
+    return _existing(QStandardPaths.writableLocation(Location.DocumentsLocation))
+
+
+def _existing(folder: str) -> str:
+    """`folder`, or the nearest folder above it that exists: a home without a Pictures folder opens the dialog
+    in the home folder, not at a greyed-out "Pictures" typed into its name field."""
+    path = Path(folder)
+    while not path.is_dir() and path != path.parent:
+        path = path.parent
+    return str(path)
 
 
 def in_documents(name: str) -> str:
