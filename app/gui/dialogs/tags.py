@@ -176,9 +176,8 @@ class LabelDialog(QDialog):
         self.runner, self.giving = runner, accepted
         self.photo_ids = tuple(dict.fromkeys(photo_ids))
         self._first = list(first)
-        photos = plural(len(self.photo_ids), "photo")
+        count, photos = len(self.photo_ids), plural(len(self.photo_ids), "photo")
         self.setWindowTitle(f"Tag {photos}" if accepted else f"Remove a tag from {photos}")
-        count = len(self.photo_ids)
         selected = "the selected photo" if count == 1 else f"the {count:,} selected photos"
         intro = (
             f"Tag {selected} with:"
