@@ -78,6 +78,7 @@ class LabelStore:
         latest = func.max(s.tag_labels.c.labelled_at)
         query = (
             select(s.tags.c.name)
+            .select_from(s.tag_labels)
             .join(s.tags, s.tags.c.id == s.tag_labels.c.tag_id)
             .where(s.tag_labels.c.accepted.is_(True))
             .group_by(s.tags.c.id)
