@@ -69,6 +69,31 @@ def test_map_is_the_same_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert 0 < whole.overall < 1
 
 
+def _stable_ranking(scores: np.ndarray) -> np.ndarray:
+    """The definition the metrics keep to without sorting whole rows: best first, ties to the lower index."""
+    return np.argsort(-scores, axis=1, kind="stable")
+
+
+@pytest.mark.parametrize("kind", ["distinct", "coarse (many ties)", "duplicates"])
+def test_map_and_top_k_agree_with_a_full_stable_ranking(kind: str) -> None:
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(300, 6))
+    if kind == "coarse (many ties)":
+        emb = np.round(emb)
+    elif kind == "duplicates":
+        emb[150:] = emb[:150]
+    emb = (emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-6)).astype(np.float32)
+    labels = rng.integers(0, 12, 300)
+    scores = emb @ emb.T  # float32 as the metrics compute it: the same ties
+    np.fill_diagonal(scores, np.inf)
+    hits = labels[_stable_ranking(scores)] == labels[:, None]
+    expected = ((np.cumsum(hits, axis=1) / np.arange(1, 301)) * hits).sum(axis=1) / hits.sum(axis=1)
+    assert retrieval_map(emb, labels).overall == pytest.approx(expected.mean(), rel=1e-12)
+    np.fill_diagonal(scores, -np.inf)
+    for k in (1, 5, 21, 299, 300, 400):
+        assert (metrics.top_k(scores, k) == _stable_ranking(scores)[:, :k]).all()
+
+
 def test_knn_vote_weights_follow_the_temperature() -> None:
     # The query at 0 degrees; k=3 nearest: 0 deg (class 0, sim 1), +60 and -60 deg (class 1, sim .5 each).
     # T = 1:   class 0 gets e^1 = 2.72, class 1 gets 2 e^0.5 = 3.30 -> class 1 (wrong)

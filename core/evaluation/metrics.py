@@ -1,7 +1,9 @@
 """Retrieval and classification metrics over embeddings, as the MCIP evaluation protocols define them.
 
 Pure numpy: embeddings are unit vectors, so a dot product is the cosine similarity. Rankings break ties
-stably (the lower index first), so every number here is deterministic.
+stably (the lower index first), so every number here is deterministic. No metric sorts whole rows by index
+(a stable argsort, the slowest step of a fine-tuning run's per-epoch validation): mAP ranks only the
+relevant images of each query, against its sorted scores, and the others keep only the best k (`top_k`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-# Query rows scored at once: a 1024 x 12,000 float32 score matrix (and its argsort) stays under 150 MB.
+# Query rows scored at once: a 1024 x 12,000 float32 score matrix (and its sorted copy) stays under 150 MB.
 QUERY_CHUNK = 1024
 
 
@@ -88,14 +90,47 @@ def retrieval_map(embeddings: npt.ArrayLike, labels: npt.ArrayLike, groups: npt.
 
 
 def _average_precision(emb: FloatArray, labels: IntArray, start: int) -> npt.NDArray[np.float64]:
-    """AP of the queries emb[start:start + QUERY_CHUNK] against all of `emb`."""
+    """AP of the queries emb[start:start + QUERY_CHUNK] against all of `emb`.
+
+    A relevant image's rank is one more than the images scored above it, counted in the query's sorted
+    scores, plus any scored the same at a lower index (ties are rare: those are counted one by one). The
+    same numbers as ranking every image with a stable argsort, at about a quarter of its time."""
     queries = np.arange(start, min(start + QUERY_CHUNK, len(emb)))
     scores = emb[queries] @ emb.T
     scores[np.arange(len(queries)), queries] = np.inf  # the query itself ranks first, whatever the ties
-    order = np.argsort(-scores, axis=1, kind="stable")
-    hits = labels[order] == labels[queries, None]
-    precision_at_hit = np.cumsum(hits, axis=1) / np.arange(1, len(emb) + 1)  # j / rank_j where hits
-    return np.asarray((precision_at_hit * hits).sum(axis=1) / hits.sum(axis=1), dtype=np.float64)
+    ascending = np.sort(scores, axis=1)
+    relevant = {label: np.flatnonzero(labels == label) for label in np.unique(labels[queries])}
+    ap = np.empty(len(queries), dtype=np.float64)
+    for row, query in enumerate(queries):
+        hits = relevant[labels[query]]
+        hit_scores = scores[row, hits]
+        above_or_level = np.searchsorted(ascending[row], hit_scores, side="right")
+        ranks = len(emb) - above_or_level + 1
+        level = above_or_level - np.searchsorted(ascending[row], hit_scores, side="left")
+        for i in np.flatnonzero(level > 1):
+            ranks[i] += np.count_nonzero(scores[row, : hits[i]] == hit_scores[i])
+        ranks.sort()
+        ap[row] = np.mean(np.arange(1, len(ranks) + 1) / ranks)  # j / rank_j over the j-th relevant image
+    return ap
+
+
+def top_k(scores: npt.NDArray[np.floating], k: int) -> IntArray:
+    """Each row's k highest columns, highest first, ties to the lower column: the first k columns of a
+    stable argsort of `-scores`, found by partitioning each row instead of sorting all of it.
+
+    Args:
+        scores: (Q, N); k: at most N (more is cut to N).
+    """
+    n = scores.shape[1]
+    k = min(k, n)
+    if k == n:
+        return np.argsort(-scores, axis=1, kind="stable")
+    kth = np.partition(scores, n - k, axis=1)[:, n - k, None]  # each row's k-th highest score
+    above, level = scores > kth, scores == kth
+    room = k - above.sum(axis=1, keepdims=True)  # how many of the level ones make the k, lowest columns first
+    columns = np.nonzero(above | (level & (np.cumsum(level, axis=1) <= room)))[1].reshape(len(scores), k)
+    order = np.argsort(-np.take_along_axis(scores, columns, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(columns, order, axis=1)
 
 
 def knn_accuracy(
@@ -130,7 +165,7 @@ def knn_accuracy(
         sims = test[rows] @ train.T
         if exclude_self:
             sims[np.arange(len(rows)), rows] = -np.inf
-        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        nearest = top_k(sims, k)
         weights = np.exp(np.take_along_axis(sims, nearest, axis=1) / temperature)
         votes = np.zeros((len(rows), len(classes)))
         np.add.at(votes, (np.arange(len(rows))[:, None], train_idx[nearest]), weights)
@@ -148,7 +183,7 @@ def zero_shot_accuracy(
         labels: (N,) row of each image's class in `class_text_emb` (C, D).
     """
     images, lab, texts = _floats(image_emb), _ints(labels), _floats(class_text_emb)
-    top = np.argsort(-(images @ texts.T), axis=1, kind="stable")[:, :5]
+    top = top_k(images @ texts.T, 5)
     found = top == lab[:, None]
     return ZeroShotResult(float(found[:, 0].mean()), float(found.any(axis=1).mean()))
 
@@ -169,7 +204,7 @@ def text_to_image_retrieval(
     texts, images = _floats(text_emb), _floats(image_emb)
     if len(relevant) != len(texts) or any(len(r) == 0 for r in relevant):
         raise ValueError("every text query needs a non-empty set of relevant images")
-    top = np.argsort(-(texts @ images.T), axis=1, kind="stable")[:, :k]
+    top = top_k(texts @ images.T, k)
     found = [len(set(row.tolist()) & set(rel)) for row, rel in zip(top, relevant, strict=True)]
     return TextToImageResult(
         recall=sum(n > 0 for n in found) / len(found), precision=sum(found) / (len(found) * top.shape[1])
