@@ -15,7 +15,15 @@ from photosift.core.models.encoder import Encoder
 from photosift.core.models.spec import load_spec
 from photosift.core.progress import CancelToken, Progress
 from photosift.core.settings import Paths
-from photosift.training.captions import PROMPT_TEMPLATES, build_caption_bank, encode_captions, mine_captions
+from photosift.training.captions import (
+    PROMPT_TEMPLATES,
+    CaptionAssignment,
+    build_caption_bank,
+    encode_captions,
+    load_assignment,
+    mine_captions,
+    save_assignment,
+)
 
 # Cosines of 3 images (rows) with 5 captions (columns). Relative floors (0.8 x best): image 0 keeps captions
 # 0, 1, 4 (>= 0.24); image 1 keeps 2, 3 (>= 0.12); image 2 matches nothing positively and keeps none.
@@ -134,3 +142,17 @@ def test_encode_captions_batches_the_tiny_encoder_into_unit_vectors(tmp_path: Pa
     cancel.cancel()
     with pytest.raises(Cancelled):
         encode_captions(encoder, bank, cancel=cancel)
+
+
+def test_mined_captions_are_kept_for_the_same_inputs_only(tmp_path: Path) -> None:
+    mined = CaptionAssignment((np.array([2, 0]), np.zeros(0, dtype=np.int64), np.array([1])), 0.21, 2 / 3, 1.0)
+    path = tmp_path / "captions.npz"
+    save_assignment(path, mined, "miner A, bank 1")
+    back = load_assignment(path, "miner A, bank 1")
+    assert back is not None
+    assert [c.tolist() for c in back.captions] == [[2, 0], [], [1]]
+    assert (back.threshold, back.coverage, back.mean_per_image) == (0.21, 2 / 3, 1.0)
+    assert load_assignment(path, "miner B, bank 1") is None  # mined from something else: mine again
+    path.write_bytes(path.read_bytes()[:40])  # damaged
+    assert load_assignment(path, "miner A, bank 1") is None
+    assert load_assignment(tmp_path / "none.npz", "miner A, bank 1") is None

@@ -62,7 +62,18 @@ def test_each_method_trains_and_exports_a_loadable_model(
     assert not np.allclose(tuned.encode_images(img), base.encode_images(img))  # the weights really changed
 
 
-def test_a_stopped_run_resumes_where_it_stopped(home: Path, photos: Path) -> None:
+def test_a_stopped_run_resumes_where_it_stopped(home: Path, photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import photosift.training.run as run_module
+
+    mined: list[tuple[np.ndarray, ...]] = []
+    mine = run_module.FineTuneRun._mine
+
+    def counted(self: run_module.FineTuneRun, *args: object) -> object:
+        assignment = mine(self, *args)  # type: ignore[arg-type]
+        mined.append(assignment.captions)
+        return assignment
+
+    monkeypatch.setattr(run_module.FineTuneRun, "_mine", counted)
     args = {
         "data": str(photos),
         "method": "mcip",
@@ -94,6 +105,51 @@ def test_a_stopped_run_resumes_where_it_stopped(home: Path, photos: Path) -> Non
     (resume_event,) = [e for e in resumed if e["event"] == "resumed"]
     assert resume_event["step"] == 1
     assert not any(e["event"] == "eval" and e.get("when") == "before" for e in resumed)  # not redone
+    assert len(mined) == 1  # the captions mined before the stop were read back, not mined again
+    (first_captions,) = [e for e in seen if e["event"] == "captions"]
+    (resumed_captions,) = [e for e in resumed if e["event"] == "captions"]
+    assert first_captions == resumed_captions
+
+
+@pytest.mark.parametrize("method", ["gpr-ft", "mcip"])
+def test_validation_embeds_the_class_prompts_once_per_text_tower(
+    home: Path, photos: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    import photosift.training.run as run_module
+
+    timeline: list[str] = []
+    embed = run_module.class_text_embeddings
+
+    def counted(*args: object, **kwargs: object) -> np.ndarray:
+        timeline.append("prompts embedded")
+        return embed(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run_module, "class_text_embeddings", counted)
+    config = load_config(
+        None,
+        {
+            "data": str(photos),
+            "method": method,
+            "epochs": 3,
+            "name": f"v-{method}",
+            "model": TINY,
+            "workers": 0,
+            "batch_size": 8,
+        },
+    )
+    paths = Paths(home)
+    paths.ensure()
+
+    def report(event: str, **fields: object) -> None:
+        if event == "eval" or (event == "stage" and fields["stage"] == "b"):
+            timeline.append(f"eval {fields['when']}" if event == "eval" else "re-alignment")
+
+    assert execute(config, paths, make_runtime(config, paths, report, CancelToken())).finished
+    evals = ["eval before", "eval epoch 1", "eval epoch 2", "eval epoch 3"]
+    # Stage (a) trains the image tower only: one embedding of the prompts serves every validation; the text
+    # tower that re-alignment (mcip's default) trains embeds them again for the last one.
+    after = ["re-alignment", "prompts embedded", "eval after"] if method == "mcip" else ["eval after"]
+    assert timeline == ["prompts embedded", *evals, *after]
 
 
 def test_stop_signal_exit_code_and_bad_data(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,11 +18,12 @@ from photosift.core.models.encoder import Encoder
 from photosift.core.models.spec import load_spec
 from photosift.core.progress import CancelToken
 from photosift.core.settings import Paths, Settings, save_settings
+from photosift.training import stage_b
 from photosift.training.checkpoint import load_checkpoint, save_checkpoint
 from photosift.training.config import SMALL_COLLECTION, TrainConfig, load_config
 from photosift.training.runtime import Runtime
 from photosift.training.stage_a import RetrievalTrainer, epoch_batches
-from photosift.training.stage_b import false_negatives, realign, realign_optimizer
+from photosift.training.stage_b import false_negatives, frozen_text_blocks_once, realign, realign_optimizer
 from photosift.training.towers import applied_patch_dropout, image_tower, prepare_image_tower, text_tail_parameters
 
 TIMM_SIZE = 160  # timm's `test_vit`: 16 px patches, so 100 patch tokens and one class token
@@ -132,6 +133,47 @@ def test_stage_b_clamps_the_logit_scale_to_ln_100(home: Path, tmp_path: Path) ->
     steps = realign(model, torch.randn(3, 32), per_item, tokens, config, _runtime(tmp_path))
     assert steps == 1
     assert float(model.logit_scale) == pytest.approx(math.log(100.0))
+
+
+@pytest.mark.parametrize("layout", ["CLIP", "CustomTextCLIP"])
+def test_stage_b_runs_the_frozen_text_blocks_once_and_the_tail_sees_what_they_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    import open_clip
+
+    config = json.loads((TEST_MODELS / "tiny-arch.json").read_text())
+    name = f"tiny-arch-{layout}"
+    (tmp_path / f"{name}.json").write_text(json.dumps(config | {"custom_text": layout == "CustomTextCLIP"}))
+    open_clip.add_model_config(tmp_path / f"{name}.json")
+    model = open_clip.create_model(name, pretrained=None)
+    realign_optimizer(model, TrainConfig(data="x"))  # the tail trainable, the rest frozen
+    model.train()
+    text = getattr(model, "text", model)
+    blocks = text.transformer.resblocks
+    tokens = torch.randint(1, config["text_cfg"]["vocab_size"], (5, config["text_cfg"]["context_length"]))
+    batch = torch.tensor([3, 1, 1, 4])
+    expected = model.encode_text(tokens[batch])
+    runs: list[int] = []
+    blocks[0].register_forward_hook(lambda *_: runs.append(1))
+    reports: list[dict[str, object]] = []
+    runtime = Runtime(tmp_path / "run", "cpu", lambda e, **f: reports.append({"event": e, **f}), CancelToken())
+    with frozen_text_blocks_once(model, tokens, runtime) as select:
+        once = len(runs)
+        select(batch)
+        features = model.encode_text(tokens[batch])
+        assert len(runs) == once  # the frozen blocks ran for the bank before, not for the batch
+    torch.testing.assert_close(features, expected)
+    features.sum().backward()
+    tail = [p for p in text_tail_parameters(model) if p is not model.logit_scale]  # the scale is the loss's
+    assert all(p.grad is not None for p in tail)  # the tail still learns through the stand-in
+    assert text.transformer.resblocks is blocks  # the real blocks are back
+    assert reports[-1]["cached"] is True
+
+    monkeypatch.setattr(stage_b, "PREFIX_CACHE_BYTES", 1)  # too big to keep: the blocks run every step
+    with frozen_text_blocks_once(model, tokens, runtime) as select:
+        select(batch)
+        torch.testing.assert_close(model.encode_text(tokens[batch]), expected)
+    assert reports[-1]["cached"] is False
 
 
 def test_a_checkpoint_is_replaced_only_once_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

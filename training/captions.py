@@ -7,7 +7,9 @@ sit around 0.1-0.2. So `mine_captions` calibrates its threshold to the model at 
 
 from __future__ import annotations
 
+import io
 import math
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from photosift.core.atomic import write_bytes
 from photosift.core.errors import UserError
 from photosift.core.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -205,3 +208,35 @@ def encode_captions(
         parts.append(np.asarray(encoder.encode_texts(captions[start : start + batch_size]), dtype=np.float32))
         progress(Progress("captions", min(start + batch_size, len(captions)), len(captions)))
     return np.concatenate(parts)
+
+
+def save_assignment(path: Path, assignment: CaptionAssignment, identity: str) -> None:
+    """Keep `assignment` in the run folder, so that a resumed run does not mine again: mining embeds every
+    training photo with the miner (with SO400M on a CPU, longer than an epoch). `identity` names what it was
+    mined from (`load_assignment` gives it back only for the same)."""
+    counts = assignment.counts
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        identity=np.array(identity),
+        captions=np.concatenate(assignment.captions) if len(counts) else np.zeros(0, dtype=np.int64),
+        counts=counts,
+        figures=np.array([assignment.threshold, assignment.coverage, assignment.mean_per_image]),
+    )
+    write_bytes(path, buffer.getvalue(), "the mined captions")
+
+
+def load_assignment(path: Path, identity: str) -> CaptionAssignment | None:
+    """What `save_assignment` kept at `path` for the same `identity`; None when there is none, it was mined
+    from something else, or the file is damaged (then the run mines again)."""
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as saved:  # data, never code
+            if str(saved["identity"]) != identity:
+                return None
+            flat, counts, figures = saved["captions"].astype(np.int64), saved["counts"], saved["figures"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    if counts.sum() != len(flat) or len(figures) != 3:
+        return None
+    captions = tuple(np.split(flat, np.cumsum(counts)[:-1])) if len(counts) else ()
+    return CaptionAssignment(captions, float(figures[0]), float(figures[1]), float(figures[2]))

@@ -41,7 +41,7 @@ def plan(config: TrainConfig, paths: Paths, runtime: Runtime) -> None:
     job.encoder.load()  # loaded before timing, so the rate below is the model's, not the disk's
     before = job.evaluate("before")
     runtime.report("speed", images_per_second=before.n_images / max(before.elapsed_s, 1e-6), device=runtime.device)
-    mined = job.captions()
+    mined = job.captions(keep=False)
     if mined is not None:
         table, bank = mined
         covered = Counter(label for (_, label), found in zip(job.data.train, table.per_item, strict=True) if len(found))

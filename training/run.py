@@ -16,13 +16,21 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from photosift.core.evaluation.datasets import LabelledImages
+from photosift.core.evaluation.prompts import class_text_embeddings
 from photosift.core.evaluation.runner import EvalReport, embed_images, evaluate
 from photosift.core.models.encoder import Encoder, select_device
 from photosift.core.models.registry import ModelRegistry
 from photosift.core.models.spec import ModelSpec
 from photosift.core.progress import Progress
 from photosift.core.settings import Paths, load_settings
-from photosift.training.captions import CaptionAssignment, build_caption_bank, encode_captions, mine_captions
+from photosift.training.captions import (
+    CaptionAssignment,
+    build_caption_bank,
+    encode_captions,
+    load_assignment,
+    mine_captions,
+    save_assignment,
+)
 from photosift.training.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from photosift.training.config import TrainConfig, save_config
 from photosift.training.data import (
@@ -42,6 +50,7 @@ from photosift.training.stage_b import realign
 from photosift.training.towers import applied_patch_dropout, image_tower, prepare_image_tower
 
 BEST_TOWER = "best_tower.safetensors"
+MINED_CAPTIONS = "captions.npz"  # the pseudo-captions mined for the run (`captions.save_assignment`)
 
 
 @dataclass(frozen=True)
@@ -92,10 +101,17 @@ class FineTuneRun:
             min_images=config.min_images_per_class,
         )
         self.validation = _items_dataset(Path(config.data), self.data.validation, self.data.class_names)
+        # The validation classes' prompts embedded by the text tower as it is: kept while only the image
+        # tower learns (stage a), dropped when re-alignment trains the text tower.
+        self._class_texts: np.ndarray | None = None
         self.training = _items_dataset(Path(config.data), self.data.train, self.data.class_names)
 
     def evaluate(self, when: str) -> EvalReport:
-        report = evaluate(self.encoder, self.validation, self._progress, workers=self._decoders)
+        if self._class_texts is None and self.validation.named:
+            self._class_texts = class_text_embeddings(self.encoder, self.validation.class_names)
+        report = evaluate(
+            self.encoder, self.validation, self._progress, workers=self._decoders, class_texts=self._class_texts
+        )
         self.runtime.report("eval", when=when, **{k: v for k, v in dataclasses.asdict(report).items()})
         return report
 
@@ -103,20 +119,32 @@ class FineTuneRun:
         if p.stage == "download" or p.done == p.total:
             self.runtime.report("progress", stage=p.stage, done=p.done, total=p.total, message=p.message)
 
-    def captions(self) -> tuple[CaptionTable, list[str]] | None:
+    def captions(self, keep: bool = True) -> tuple[CaptionTable, list[str]] | None:
         """Mine pseudo-captions before any fine-tuning, when the method needs them: with the base model, or
-        with `caption_miner` (the authors mined in another model's space). The loss always uses the tuned
-        model's own frozen text embeddings of the captions chosen."""
+        with `caption_miner` (the authors mined in another model's space). With `keep` they are saved in
+        the run folder, where a resumed run reads them back (a plan writes nothing). The loss always uses
+        the tuned model's own frozen text embeddings of the captions chosen."""
         if not self.config.uses_captions:
             return None
         caption_file = Path(self.config.caption_file) if self.config.caption_file else None
         bank = build_caption_bank(self.data.class_names, self.config.extra_terms, caption_file)
-        miner = self._miner()
-        miner_vectors = encode_captions(miner, bank)
-        per_item, mined = self._mine(miner, miner_vectors)
-        bank_vectors = miner_vectors
-        if miner is not self.encoder:
-            miner.release()
+        miner_spec = self.registry.resolve(self.config.caption_miner) if self.config.caption_miner else self.base
+        # What the captions were mined from: a resumed run finds them in its folder (`MINED_CAPTIONS`).
+        settings = [self.config.captions_top_k, self.config.captions_target_mean]
+        identity = json.dumps([miner_spec.key, *settings, bank, self.training.paths], default=str)
+        saved = self.runtime.run_dir / MINED_CAPTIONS
+        mined, bank_vectors = load_assignment(saved, identity), None
+        if mined is None:
+            miner = self.encoder if miner_spec is self.base else Encoder(miner_spec, self.paths, self.runtime.device)
+            miner_vectors = encode_captions(miner, bank)
+            mined = self._mine(miner, miner_vectors)
+            if miner is self.encoder:
+                bank_vectors = miner_vectors
+            else:
+                miner.release()
+            if keep:
+                save_assignment(saved, mined, identity)
+        if bank_vectors is None:
             bank_vectors = encode_captions(self.encoder, bank)
         self.runtime.report(
             "captions",
@@ -124,23 +152,19 @@ class FineTuneRun:
             coverage=mined.coverage,
             mean_per_image=mined.mean_per_image,
             threshold=mined.threshold,
-            miner=miner.spec.name,
+            miner=miner_spec.name,
         )
-        return CaptionTable(torch.from_numpy(bank_vectors), per_item), bank
+        return CaptionTable(torch.from_numpy(bank_vectors), list(mined.captions)), bank
 
-    def _miner(self) -> Encoder:
-        if not self.config.caption_miner:
-            return self.encoder
-        return Encoder(self.registry.resolve(self.config.caption_miner), self.paths, self.runtime.device)
-
-    def _mine(self, miner: Encoder, bank_vectors: np.ndarray) -> tuple[list[np.ndarray], CaptionAssignment]:
+    def _mine(self, miner: Encoder, bank_vectors: np.ndarray) -> CaptionAssignment:
         """Each training photo's captions by the miner's similarities; unreadable photos get none."""
         embedded = embed_images(miner, self.training.paths, self._progress, None, self._decoders, 32)
         vectors = np.zeros((len(self.training.paths), bank_vectors.shape[1]), dtype=np.float32)
         vectors[embedded.kept] = embedded.vectors
         mined = mine_captions(vectors, bank_vectors, self.config.captions_top_k, None, self.config.captions_target_mean)
         readable = set(embedded.kept.tolist())  # an unreadable photo's vector is zero: no captions
-        return [c if i in readable else c[:0] for i, c in enumerate(mined.captions)], mined
+        captions = tuple(c if i in readable else c[:0] for i, c in enumerate(mined.captions))
+        return dataclasses.replace(mined, captions=captions)
 
     def stage_a(self, captions: CaptionTable | None) -> bool:
         """Retrieval fine-tuning; returns False if stopped by a signal (checkpoint saved)."""
@@ -187,6 +211,7 @@ class FineTuneRun:
         if captions is None or not self.config.realigns:
             return
         table, bank = captions
+        self._class_texts = None
         self.encoder.model.eval()
         embedded = embed_images(self.encoder, self.training.paths, self._progress, None, self._decoders, 32)
         per_item = [table.per_item[row] for row in embedded.kept.tolist()]

@@ -7,6 +7,8 @@ The image tower is `model.visual` in both, including its projection or attention
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -51,15 +53,21 @@ def prepare_image_tower(model: nn.Module, grad_checkpointing: bool) -> list[str]
     return applied
 
 
+def text_transformer(model: nn.Module) -> nn.Module:
+    """The text tower's transformer, whose `resblocks` re-alignment trains the last of, in both layouts."""
+    text = getattr(model, "text", model)  # CustomTextCLIP nests the text tower; CLIP does not
+    transformer = getattr(text, "transformer", None)
+    blocks = getattr(transformer, "resblocks", None)
+    if not isinstance(transformer, nn.Module) or blocks is None or len(blocks) == 0:
+        raise TypeError(f"{type(model).__name__}'s text tower has no transformer blocks to re-align")
+    return transformer
+
+
 def text_tail_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The last transformer block, final layer norm and projection of the text tower, plus the logit
     scale: what re-alignment (stage b) trains."""
     text = getattr(model, "text", model)  # CustomTextCLIP nests the text tower; CLIP does not
-    transformer = getattr(text, "transformer", None)
-    blocks = getattr(transformer, "resblocks", None)
-    if blocks is None or len(blocks) == 0:
-        raise TypeError(f"{type(model).__name__}'s text tower has no transformer blocks to re-align")
-    params = list(blocks[-1].parameters())
+    params = list(cast(nn.ModuleList, text_transformer(model).resblocks)[-1].parameters())
     final_norm = getattr(text, "ln_final", None)
     if isinstance(final_norm, nn.Module):
         params += list(final_norm.parameters())

@@ -26,7 +26,7 @@ from photosift.core.progress import CancelToken
 from photosift.core.settings import HOME_ENV, Paths
 from photosift.training.checkpoint import CHECKPOINT
 from photosift.training.config import load_config
-from photosift.training.run import BEST_TOWER, execute, make_runtime
+from photosift.training.run import BEST_TOWER, MINED_CAPTIONS, execute, make_runtime
 from reproduce.table import evaluate_model
 
 # Row name -> (trainer method, re-alignment after it): the paper's four OpenAI rows.
@@ -229,16 +229,17 @@ def _continue_stage_a(
 ) -> None:
     """Start a row of `CONTINUES` from the finished run of its first row at the same seed, when there is
     one: copied into its run folder, that run's last checkpoint makes the trainer resume after stage (a)
-    (the trainer's own resumption), with the same best weights, so only captions and the re-alignment run."""
+    (the trainer's own resumption), with the same best weights, so only the re-alignment runs, and the
+    captions are mined unless that run mined them (mcip did; gpr-ft uses none)."""
     if method not in CONTINUES or (run_dir / CHECKPOINT).exists():
         return
     source = cache / "runs" / _run_name(base, data, CONTINUES[method], seed, s)
-    parts = (CHECKPOINT, BEST_TOWER, "eval_before.json")
     if not (source / "eval.json").is_file():
         return
     run_dir.mkdir(parents=True, exist_ok=True)
-    for part in parts:
-        shutil.copy2(source / part, run_dir / part)
+    for part in (CHECKPOINT, BEST_TOWER, "eval_before.json", MINED_CAPTIONS):
+        if part != MINED_CAPTIONS or (source / part).is_file():
+            shutil.copy2(source / part, run_dir / part)
 
 
 def _key(base: ModelSpec, data: Path, method: str, seed: int, s: FineTuneSettings) -> str:
@@ -264,7 +265,7 @@ def _trainer_digest() -> str:
 
 def _reporter(tag: str) -> Callable[..., None]:
     """The trainer's `report(event, **fields)`: one compact line per evaluation, logged step (the loss
-    parts, so a run that does not learn shows it), stage and caption mining."""
+    parts, so a run that does not learn shows it), stage, caption mining and what re-alignment kept."""
 
     def report(event: str, **fields: Any) -> None:
         if event == "eval":
@@ -280,7 +281,7 @@ def _reporter(tag: str) -> Callable[..., None]:
         elif event == "captions":
             per_image = fields["mean_per_image"]
             log(f"  {tag} captions: bank {fields['bank']}, coverage {fields['coverage']:.2f}, {per_image:.1f}/image")
-        elif event in ("stage", "warning", "recipe", "resumed"):
+        elif event in ("stage", "warning", "recipe", "resumed", "realign_cache"):
             log(f"  {tag} {event}: {fields}")
 
     return report

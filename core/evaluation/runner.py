@@ -82,10 +82,13 @@ def evaluate(
     cancel: CancelToken | None = None,
     workers: int = 2,
     batch_size: int = 32,
+    class_texts: npt.NDArray[np.float32] | None = None,
 ) -> EvalReport:
     """Embed the set's images (unreadable ones are skipped and counted) and compute every metric.
 
-    Progress is reported as stage "eval", in images embedded.
+    Progress is reported as stage "eval", in images embedded. `class_texts` are the set's class prompts
+    already embedded (`class_text_embeddings`) by a caller that evaluates the same text tower again and
+    again: a fine-tuning run validates after every epoch while only the image tower learns.
 
     Raises:
         UserError: not a single image could be read.
@@ -100,7 +103,10 @@ def evaluate(
     groups = dataset.groups[embedded.kept] if dataset.groups is not None else None
     maps = retrieval_map(vectors, labels, groups)
     knn = knn_accuracy(vectors, labels, vectors, labels, KNN_K, KNN_TEMPERATURE, exclude_self=True)
-    top1, top5, t2i = _text_metrics(encoder, dataset, vectors, labels) if dataset.named else (None, None, None)
+    top1, top5, t2i = (None, None, None)
+    if dataset.named:
+        texts = class_texts if class_texts is not None else class_text_embeddings(encoder, dataset.class_names)
+        top1, top5, t2i = _text_metrics(texts, vectors, labels)
     return EvalReport(
         model=encoder.spec.name,
         dataset=str(dataset.root),
@@ -157,11 +163,10 @@ def _encode(encoder: EvalEncoder, batch: list[Decoded], kept: list[int]) -> npt.
 
 
 def _text_metrics(
-    encoder: EvalEncoder, dataset: LabelledImages, vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]
+    texts: npt.NDArray[np.float32], vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]
 ) -> tuple[float, float, TextToImageResult]:
-    """Zero-shot top-1/top-5 over all classes, and text-to-image retrieval at 5 by the prompts of the classes
-    left with images."""
-    texts = class_text_embeddings(encoder, dataset.class_names)
+    """Zero-shot top-1/top-5 over all classes (`texts`, one row a class), and text-to-image retrieval at 5
+    by the prompts of the classes left with images."""
     zero_shot = zero_shot_accuracy(vectors, labels, texts)
     present = np.unique(labels)
     relevant = [np.flatnonzero(labels == c).tolist() for c in present]
