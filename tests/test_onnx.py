@@ -17,7 +17,7 @@ from conftest import make_photo, with_tiny_export
 from photosift.core.errors import UserError
 from photosift.core.imageio import load_image
 from photosift.core.models import build as build_module
-from photosift.core.models import onnx_export, onnx_int8
+from photosift.core.models import onnx_cache, onnx_export, onnx_int8
 from photosift.core.models.build import build_model, load_tokenizer
 from photosift.core.models.encoder import Encoder
 from photosift.core.models.onnx_cache import OnnxExport, OnnxExportError, cache_key, cached_export
@@ -158,17 +158,21 @@ def test_an_export_missing_a_weights_file_is_made_again(tiny: ModelSpec, paths: 
     assert encoder.runtime == "onnxruntime" and cached_export(tiny, paths, None) is not None
 
 
-@pytest.mark.parametrize("damaged", ["text.onnx", "text.onnx.data", "image.onnx.data"])
+@pytest.mark.parametrize("damaged", ["text.onnx", "text.onnx.data", "image.onnx.data", "image.onnx.data in place"])
 def test_a_damaged_export_is_made_again_at_its_first_use(
     tiny: ModelSpec, paths: Paths, tiny_export: Path, tmp_path: Path, damaged: str
 ) -> None:
-    """A tower file cut short after the export was verified (a full disk, a crash while copying a data folder):
-    the search or indexing that opens it gets a fresh export instead of onnxruntime's parse error."""
+    """A tower file cut short after the export was verified (a full disk, a crash while copying a data folder),
+    or written over in place at the same size, which onnxruntime would load without a word: the search or
+    indexing that opens it gets a fresh export instead of a parse error or wrong embeddings."""
     with_cached_export(paths, tiny_export)
     export = cached_export(tiny, paths, None)
     assert export is not None
-    whole = (export.folder / damaged).read_bytes()
-    (export.folder / damaged).write_bytes(whole[: len(whole) // 2])
+    name = damaged.removesuffix(" in place")
+    whole = (export.folder / name).read_bytes()
+    half = len(whole) // 2
+    cut = whole[:half] + bytes(len(whole) - half) if damaged.endswith("in place") else whole[:half]
+    (export.folder / name).write_bytes(cut)
     torch_encoder = Encoder(tiny, paths, "cpu")
     encoder = Encoder(tiny, paths, "cpu", runtime="auto")
     batch = photos(encoder, tmp_path)
@@ -177,7 +181,7 @@ def test_a_damaged_export_is_made_again_at_its_first_use(
     assert np.allclose(texts, torch_encoder.encode_texts(TEXTS), atol=1e-5)
     assert np.allclose(images, torch_encoder.encode_images(batch), atol=1e-5)
     remade = cached_export(tiny, paths, None)
-    assert remade is not None and len((remade.folder / damaged).read_bytes()) == len(whole)
+    assert remade is not None and (remade.folder / name).read_bytes() != cut
 
 
 def test_the_cache_key_changes_with_the_weights_content(tiny: ModelSpec, paths: Paths, tmp_path: Path) -> None:
@@ -275,11 +279,24 @@ def test_the_int8_runtime_embeds_photos_close_to_full_precision(
     cosines = (got * expected).sum(axis=1)
     assert cosines.min() >= onnx_int8.MIN_COSINE and not np.allclose(got, expected, atol=1e-6)
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    assert (export.folder / onnx_int8.FOLDER / onnx_export.DONE_FILE).is_file()
+    assert (export.folder / onnx_int8.FOLDER / onnx_cache.DONE_FILE).is_file()
     again = Encoder(tiny, paths, "cpu", runtime="int8")
     modified = (export.folder / onnx_int8.FOLDER / "image.onnx").stat().st_mtime_ns
     assert np.array_equal(again.encode_images(batch), got)  # the kept tower: not quantised again
     assert (export.folder / onnx_int8.FOLDER / "image.onnx").stat().st_mtime_ns == modified
+    _zero_the_largest_weights(export.folder / onnx_int8.FOLDER / "image.onnx")  # loads, and embeds wrongly
+    assert np.array_equal(Encoder(tiny, paths, "cpu", runtime="int8").encode_images(batch), got)  # made again
+
+
+def _zero_the_largest_weights(graph: Path) -> None:
+    """Write `graph` over with its largest weight tensor zeroed: a file onnxruntime opens without a word."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(graph))
+    largest = max(model.graph.initializer, key=lambda tensor: int(np.prod(tensor.dims)))
+    largest.CopyFrom(numpy_helper.from_array(np.zeros_like(numpy_helper.to_array(largest)), largest.name))
+    onnx.save(model, str(graph))
 
 
 def test_an_int8_tower_that_fails_its_check_is_refused_once_and_for_all(

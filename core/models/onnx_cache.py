@@ -4,8 +4,11 @@ The export (`onnx_export`, which needs torch) is derived data: it is written und
 in a folder named by `cache_key` (the spec's key, the digest of its weights file, the onnxruntime
 version and the export format), so new weights, a fine-tuned checkpoint or an onnxruntime upgrade export
 afresh rather than reuse a stale file. `verified.json`, written last, marks a folder as finished and
-checked; the folder also holds the model's tokenizer in a torch-free form where it converts
-(`text_tokens`), so a search on onnxruntime imports neither torch nor open_clip.
+checked, and records each file's size and modification time: a tower file written to since its check
+(damaged in place, even at the same size) is noticed at the next load and the export made again, where
+onnxruntime would load the wrong weights without a word. The folder also holds the model's tokenizer in
+a torch-free form where it converts (`text_tokens`), so a search on onnxruntime imports neither torch
+nor open_clip.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,8 @@ from photosift.core.settings import Paths
 EXPORT_FORMAT = 4
 CHUNK_BYTES = 1 << 20
 DONE_FILE = "verified.json"
+
+logger = logging.getLogger(__name__)
 
 
 class OnnxExportError(ModelError):
@@ -97,15 +103,45 @@ def _file_digest(path: str, version: tuple[int, int, int, int]) -> str:
 
 
 def cached_export(spec: ModelSpec, paths: Paths, weights: Path | None) -> OnnxExport | None:
-    """The verified export for these weights if one was made before and its tower files are all there,
-    else None."""
+    """The verified export for these weights if one was made before and its tower files are all there as
+    they were checked, else None (the caller exports again, which replaces the folder)."""
     folder = paths.models / "onnx" / cache_key(spec, weights)
     remove_stale_temps(folder.parent)  # what a process killed mid-export left: a model's size each
+    min_cosine = verified_cosine(folder)
+    if min_cosine is None:
+        return None
+    export = OnnxExport(folder, min_cosine)
+    # A file removed since (a disk cleaner, a hand): export again rather than fail at the first search.
+    return export if all(tower.is_file() for tower in export.towers) else None
+
+
+def mark_verified(folder: Path, min_cosine: float) -> None:
+    """Write `DONE_FILE` into `folder`, last: the check's worst cosine, and the size and modification time
+    of every file the folder holds (`verified_cosine` compares them)."""
+    files = {f.name: _stamp(f) for f in sorted(folder.iterdir()) if f.is_file() and f.name != DONE_FILE}
+    (folder / DONE_FILE).write_text(json.dumps({"min_cosine": min_cosine, "files": files}), encoding="utf-8")
+
+
+def verified_cosine(folder: Path) -> float | None:
+    """The worst cosine `folder`'s check measured, or None when it is unfinished, or a file it checked is
+    missing or was written to since (logged: a damaged export is made again). Folders verified before the
+    files were recorded are taken as they are."""
     try:
         done = json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        min_cosine = float(done["min_cosine"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    export = OnnxExport(folder, float(done["min_cosine"]))
-    # A file removed since (a disk cleaner, a hand): export again, which replaces the folder, rather than
-    # fail at the first search.
-    return export if all(tower.is_file() for tower in export.towers) else None
+    for name, stamp in done.get("files", {}).items():
+        try:
+            now = _stamp(folder / name)
+        except OSError:
+            now = None
+        if now != stamp:
+            logger.warning("%s changed after it was checked against torch; it is made again", folder / name)
+            return None
+    return min_cosine
+
+
+def _stamp(file: Path) -> list[int]:
+    stat = file.stat()
+    return [stat.st_size, stat.st_mtime_ns]

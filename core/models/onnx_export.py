@@ -8,7 +8,6 @@ tokenizer is saved beside it where it converts (`text_tokens`), so using the exp
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import warnings
@@ -22,7 +21,7 @@ import torch
 from photosift.core.atomic import atomic_folder
 from photosift.core.errors import EnvironmentFault
 from photosift.core.models.build import Tokenizer
-from photosift.core.models.onnx_cache import DONE_FILE, OnnxExport, OnnxExportError, cache_key
+from photosift.core.models.onnx_cache import OnnxExport, OnnxExportError, cache_key, mark_verified
 from photosift.core.models.onnx_check import check_pixels, run_once, worst_cosine
 from photosift.core.models.spec import ModelSpec
 from photosift.core.models.text_tokens import save_tokenizer
@@ -57,7 +56,7 @@ def export_towers(
             min_cosine = _verify(model, spec, tokenizer, OnnxExport(scratch, 0.0))
             if not save_tokenizer(tokenizer, scratch):
                 logger.info("%s: its tokenizer has no torch-free form; searches tokenize with open_clip", spec.title)
-            (scratch / DONE_FILE).write_text(json.dumps({"min_cosine": min_cosine}), encoding="utf-8")
+            mark_verified(scratch, min_cosine)
             for old in root.glob(f"{spec.name}-*"):  # the scratch folder's name starts with a dot
                 shutil.rmtree(old, ignore_errors=True)
     except EnvironmentFault as fault:  # disk full, or another process renamed its export into place first

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from photosift.core.atomic import atomic_folder, remove_stale_temps, write_text
 from photosift.core.errors import EnvironmentFault
-from photosift.core.models.onnx_cache import DONE_FILE, OnnxExport
+from photosift.core.models.onnx_cache import OnnxExport, mark_verified, verified_cosine
 from photosift.core.models.onnx_check import check_pixels, run_once, worst_cosine
 from photosift.core.models.spec import ModelSpec
 
@@ -37,17 +38,18 @@ def int8_image_tower(export: OnnxExport, spec: ModelSpec) -> Path | None:
     """The int8 image tower of `export`, quantised and checked on first use; None where its check failed
     (now or before: the fp32 tower runs then) or it could not be written."""
     folder = export.folder / FOLDER
-    if (folder / DONE_FILE).is_file():
+    if verified_cosine(folder) is not None:
         return folder / "image.onnx"
     if (export.folder / REFUSED_FILE).is_file():
         return None
     remove_stale_temps(export.folder)  # what a process killed mid-quantisation left
+    shutil.rmtree(folder, ignore_errors=True)  # there but not verified: damaged since its check
     try:
         with atomic_folder(folder, f"the int8 image tower of {spec.title}") as scratch:
             worst = _quantise(export, spec, scratch / "image.onnx")
             if not worst >= MIN_COSINE:  # also catches NaN
                 raise _Refused(worst)  # leaves the block by an exception: the scratch folder is not kept
-            (scratch / DONE_FILE).write_text(json.dumps({"min_cosine": worst}), encoding="utf-8")
+            mark_verified(scratch, worst)
     except _Refused as refused:
         logger.warning(
             "%s: the int8 image tower differs too much from fp32 (worst cosine %.4f, %s required); photos are"
@@ -60,7 +62,7 @@ def int8_image_tower(export: OnnxExport, spec: ModelSpec) -> Path | None:
             write_text(export.folder / REFUSED_FILE, json.dumps({"min_cosine": refused.worst}), "a refused int8 tower")
         return None
     except EnvironmentFault as fault:  # disk full, or another process's tower renamed into place first
-        if (folder / DONE_FILE).is_file():
+        if verified_cosine(folder) is not None:
             return folder / "image.onnx"
         logger.warning("%s: the int8 image tower could not be written (%s); fp32 runs", spec.title, fault)
         return None
