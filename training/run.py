@@ -5,6 +5,7 @@ checkpoint in the same run folder."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,6 +133,7 @@ class FineTuneRun:
         # What the captions were mined from: a resumed run finds them in its folder (`MINED_CAPTIONS`).
         settings = [self.config.captions_top_k, self.config.captions_target_mean]
         identity = json.dumps([miner_spec.key, *settings, bank, self.training.paths], default=str)
+        identity = hashlib.sha256(identity.encode()).hexdigest()  # 50,000 photos' paths: megabytes
         saved = self.runtime.run_dir / MINED_CAPTIONS
         mined, bank_vectors = load_assignment(saved, identity), None
         if mined is None:
