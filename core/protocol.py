@@ -36,6 +36,7 @@ EVENT_CAPTIONS: Final = "captions"  # caption coverage of the training photos
 EVENT_CAPTION_COVERAGE: Final = "caption_coverage"
 EVENT_STAGE: Final = "stage"  # stage "a" (image tower) or "b" (text re-alignment) starts
 EVENT_STAGE_DONE: Final = "stage_done"
+EVENT_REALIGN_CACHE: Final = "realign_cache"  # stage "b": whether the frozen text blocks' outputs were kept
 EVENT_STEP: Final = "step"  # one optimiser step: loss, learning rate
 EVENT_EVAL: Final = "eval"  # a mAP measurement (before, per epoch, after)
 EVENT_PROGRESS: Final = "progress"  # a core progress callback, relayed
@@ -56,6 +57,7 @@ EVENTS: Final = frozenset(
         EVENT_CAPTION_COVERAGE,
         EVENT_STAGE,
         EVENT_STAGE_DONE,
+        EVENT_REALIGN_CACHE,
         EVENT_STEP,
         EVENT_EVAL,
         EVENT_PROGRESS,
