@@ -137,7 +137,7 @@ def verified_cosine(folder: Path) -> float | None:
         except OSError:
             now = None
         if now != stamp:
-            logger.warning("%s changed after it was checked against torch; it is made again", folder / name)
+            logger.warning("%s was written to after its check; it is made again", folder / name)
             return None
     return min_cosine
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from photosift.core.atomic import atomic_folder, remove_stale_temps, write_text
 from photosift.core.errors import EnvironmentFault
-from photosift.core.models.onnx_cache import OnnxExport, mark_verified, verified_cosine
+from photosift.core.models.onnx_cache import DONE_FILE, OnnxExport, mark_verified, verified_cosine
 from photosift.core.models.onnx_check import check_pixels, run_once, worst_cosine
 from photosift.core.models.spec import ModelSpec
 
@@ -43,7 +43,8 @@ def int8_image_tower(export: OnnxExport, spec: ModelSpec) -> Path | None:
     if (export.folder / REFUSED_FILE).is_file():
         return None
     remove_stale_temps(export.folder)  # what a process killed mid-quantisation left
-    shutil.rmtree(folder, ignore_errors=True)  # there but not verified: damaged since its check
+    if (folder / DONE_FILE).is_file():  # finished once, but written to since its check: made again
+        shutil.rmtree(folder, ignore_errors=True)
     try:
         with atomic_folder(folder, f"the int8 image tower of {spec.title}") as scratch:
             worst = _quantise(export, spec, scratch / "image.onnx")
