@@ -3,6 +3,7 @@ process or spread over several."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -256,7 +257,10 @@ def _key(base: ModelSpec, data: Path, method: str, seed: int, s: FineTuneSetting
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
 
 
+@functools.cache
 def _trainer_digest() -> str:
+    """The digest of `training/`'s source as this process first read it: an edit while the reproduction
+    runs would otherwise rename the runs that 2sft and mcip + re-a continue, and they would train anew."""
     digest = hashlib.sha256()
     for source in sorted(Path(photosift.training.__file__).parent.glob("*.py")):
         digest.update(source.read_bytes())
