@@ -132,8 +132,8 @@ class FineTuneRun:
         miner_spec = self.registry.resolve(self.config.caption_miner) if self.config.caption_miner else self.base
         # What the captions were mined from: a resumed run finds them in its folder (`MINED_CAPTIONS`).
         settings = [self.config.captions_top_k, self.config.captions_target_mean]
-        identity = json.dumps([miner_spec.key, *settings, bank, self.training.paths], default=str)
-        identity = hashlib.sha256(identity.encode()).hexdigest()  # 50,000 photos' paths: megabytes
+        inputs = json.dumps([miner_spec.key, *settings, bank, self.training.paths], default=str)
+        identity = hashlib.sha256(inputs.encode()).hexdigest()  # a digest: 50,000 photos' paths are megabytes
         saved = self.runtime.run_dir / MINED_CAPTIONS
         mined, bank_vectors = load_assignment(saved, identity), None
         if mined is None:

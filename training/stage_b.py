@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -111,7 +111,9 @@ def realign(
 
 
 @contextlib.contextmanager
-def frozen_text_blocks_once(model: nn.Module, tokens: torch.Tensor, runtime: Runtime) -> Iterator[Any]:
+def frozen_text_blocks_once(
+    model: nn.Module, tokens: torch.Tensor, runtime: Runtime
+) -> Iterator[Callable[[torch.Tensor], None]]:
     """Run the text tower's frozen blocks once over the caption bank, and stand in for them while the
     tail trains: yields `select(captions)`, which says whose outputs the next `encode_text` gets.
 

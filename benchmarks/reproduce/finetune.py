@@ -238,9 +238,10 @@ def _continue_stage_a(
     if not (source / "eval.json").is_file():
         return
     run_dir.mkdir(parents=True, exist_ok=True)
-    for part in (CHECKPOINT, BEST_TOWER, "eval_before.json", MINED_CAPTIONS):
-        if part != MINED_CAPTIONS or (source / part).is_file():
-            shutil.copy2(source / part, run_dir / part)
+    for part in (CHECKPOINT, BEST_TOWER, "eval_before.json"):
+        shutil.copy2(source / part, run_dir / part)
+    if (source / MINED_CAPTIONS).is_file():
+        shutil.copy2(source / MINED_CAPTIONS, run_dir / MINED_CAPTIONS)
 
 
 def _key(base: ModelSpec, data: Path, method: str, seed: int, s: FineTuneSettings) -> str:
