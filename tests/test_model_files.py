@@ -74,7 +74,7 @@ def test_offline_the_error_names_every_missing_file_and_its_folder(tmp_path: Pat
         fetch_missing(spec, paths, no_progress)
     message, details = str(caught.value), caught.value.details
     first = message.split(". ")[0]
-    assert first.startswith("The Tiny test model model could not be downloaded: this computer could not reach")
+    assert first.startswith("The Tiny test model could not be downloaded: this computer could not reach")
     assert "(are you offline?)" in message and "http" not in message  # the addresses are in the details
     weights, folder = paths.models / "tiny-files.safetensors", paths.models / "tiny-tokenizer"
     assert f"fetch its 3 missing files (their addresses are in the details) and save them as {weights}" in message

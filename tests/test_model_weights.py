@@ -112,9 +112,9 @@ def test_download_failure_says_what_to_fetch_and_where_to_put_it(served: tuple[s
     dest = tmp_path / "models" / "model.weights"
     urls = [f"{served[0]}/missing.pth", f"{served[0]}/missing.pt"]
     with pytest.raises(ModelDownloadError) as caught:
-        download(urls, dest, no_progress, model_name="Tiny Model")
+        download(urls, dest, no_progress, what="Tiny Model")
     message, details = str(caught.value), caught.value.details
-    assert message.startswith("The Tiny Model model could not be downloaded: the server answered HTTP 404 File")
+    assert message.startswith("The Tiny Model could not be downloaded: the server answered HTTP 404 File")
     assert message.count("http") == 1 and "are you offline" not in message  # the one URL to fetch, no repeats
     assert f"{urls[0]}: the server answered HTTP 404 File not found" in details and f"{urls[1]}: the server" in details
     assert f"save it as {dest}" in message and "photosift models import" in message
@@ -128,7 +128,7 @@ def test_download_offline_fails_fast_and_says_so(tmp_path: Path) -> None:
         download([url], tmp_path / "model.weights", no_progress)
     assert time.monotonic() - started < 5
     message = str(caught.value)
-    assert message.startswith("The model.weights model could not be downloaded: this computer could not reach")
+    assert message.startswith("The model.weights could not be downloaded: this computer could not reach")
     assert "are you offline?" in message and message.index("offline") < message.index("To install it by hand")
     assert "refused" in caught.value.details.lower() and "refused" not in message.lower()  # the OS error: details
 

@@ -89,6 +89,12 @@ def test_key_follows_weights_and_preprocessing_but_not_wording(tiny: ModelSpec) 
     assert replace(tiny, architecture="other").key != tiny.key
 
 
+def test_messages_name_a_model_without_saying_model_twice(tiny: ModelSpec) -> None:
+    assert replace(tiny, title="SigLIP 2 ViT-B/16").called == "SigLIP 2 ViT-B/16 model"
+    assert replace(tiny, title="Tiny test model").called == "Tiny test model"
+    assert replace(tiny, title="Holiday Model").called == "Holiday Model"
+
+
 def write_spec(folder: Path, **fields: object) -> Path:
     base: dict[str, object] = {
         "name": "broken",

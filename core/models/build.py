@@ -75,7 +75,7 @@ def _local_text_tower(spec: ModelSpec, models_dir: Path | None) -> dict[str, Any
         return {}
     if models_dir is None or spec.files_folder is None:
         raise ModelError(
-            f"The {spec.title} model's text tower is configured by a Hugging Face config file, but "
+            f"The {spec.called}'s text tower is configured by a Hugging Face config file, but "
             f"{'no model folder was given' if spec.files_folder else 'its spec lists no files'}."
         )
     folder = models_dir / spec.files_folder
@@ -97,7 +97,7 @@ def load_tokenizer(spec: ModelSpec, models_dir: Path) -> Tokenizer:
         return cast(Tokenizer, open_clip.get_tokenizer(spec.architecture))
     if spec.files_folder is None:
         raise ModelError(
-            f"The {spec.title} model needs Hugging Face tokenizer files, but its spec lists none: add them "
+            f"The {spec.called} needs Hugging Face tokenizer files, but its spec lists none: add them "
             f"to the spec's 'files' (see the built-in SigLIP specs)."
         )
     folder = models_dir / spec.files_folder
@@ -115,7 +115,7 @@ def load_tokenizer(spec: ModelSpec, models_dir: Path) -> Tokenizer:
             **kwargs,
         )
     except ImportError as exc:
-        raise ModelError(f"The {spec.title} model needs the `transformers` package for its tokenizer ({exc}).") from exc
+        raise ModelError(f"The {spec.called} needs the `transformers` package for its tokenizer ({exc}).") from exc
     except (OSError, ValueError) as exc:  # transformers' words for a folder it cannot make a tokenizer of
         raise ModelError(_refetch(spec, folder, f"cannot be read as a tokenizer ({exc})")) from exc
     return cast(Tokenizer, tokenizer)
@@ -183,6 +183,6 @@ def _check_files(spec: ModelSpec, folder: Path) -> None:
 
 def _refetch(spec: ModelSpec, folder: Path, problem: str) -> str:
     return (
-        f"The tokenizer folder {folder} of the {spec.title} model {problem}: delete the file and run "
+        f"The tokenizer folder {folder} of the {spec.called} {problem}: delete the file and run "
         f"`photosift models download {spec.name}` to fetch it again."
     )

@@ -68,7 +68,7 @@ def download(
     progress: ProgressCallback,
     cancel: CancelToken | None = None,
     *,
-    model_name: str | None = None,
+    what: str | None = None,
     sha256: str | None = None,
     by_hand: str | None = None,
 ) -> Path:
@@ -84,7 +84,7 @@ def download(
         dest: where the file ends up.
         progress: receives `Progress(stage="download")` in bytes, ending with done == total.
         cancel: checked between chunks.
-        model_name: names the model in the error message (default: the file name).
+        what: names what failed in the error message, as `ModelSpec.called` does (default: the file name).
         sha256: expected hex digest; a mismatch counts as a failure of that URL.
         by_hand: what the error tells a person to do instead (default: fetch the first URL and save it
             as `dest`, or import a checkpoint); a model with several files names them all here.
@@ -117,12 +117,12 @@ def download(
     kept = resumable_bytes(dest)
     if not kept:
         discard_partial_download(dest)
-    name = model_name or dest.name
+    name = what or dest.name
     instead = by_hand or _by_hand(url_list, dest)
     raise ModelDownloadError(_failure_message(name, failures, kept, instead), details=_failure_details(failures, dest))
 
 
-def _failure_message(model_name: str, failures: list[tuple[str, _UrlFailed]], kept: int, by_hand: str) -> str:
+def _failure_message(what: str, failures: list[tuple[str, _UrlFailed]], kept: int, by_hand: str) -> str:
     """One sentence of what failed and why, then what to do; only an unreachable server is called offline."""
     if not failures:
         why = "no download address is known"
@@ -131,7 +131,7 @@ def _failure_message(model_name: str, failures: list[tuple[str, _UrlFailed]], ke
     else:
         why = next(str(exc) for _, exc in failures if not exc.unreachable)
     resume = f" The {kept / 1e6:.0f} MB already fetched are kept: trying again continues from there." if kept else ""
-    return f"The {model_name} model could not be downloaded: {why}.{resume} {by_hand}"
+    return f"The {what} could not be downloaded: {why}.{resume} {by_hand}"
 
 
 def _by_hand(urls: list[str], dest: Path) -> str:

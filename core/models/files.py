@@ -75,7 +75,7 @@ def fetch_missing(spec: ModelSpec, paths: Paths, progress: ProgressCallback, can
                 file.path,
                 progress,
                 cancel,
-                model_name=spec.title,
+                what=spec.called,
                 sha256=file.sha256,
                 by_hand=by_hand_instructions(missing, spec.weights_file(paths)),
             )

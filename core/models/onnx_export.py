@@ -61,7 +61,7 @@ def export_towers(
                 shutil.rmtree(old, ignore_errors=True)
     except EnvironmentFault as fault:  # disk full, or another process renamed its export into place first
         raise OnnxExportError(
-            f"The onnxruntime export of the {spec.title} model could not be written; it runs on torch instead.",
+            f"The onnxruntime export of the {spec.called} could not be written; it runs on torch instead.",
             details=f"{fault} {fault.details}",
         ) from fault
     return OnnxExport(final, min_cosine)
@@ -107,7 +107,7 @@ def _export(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, folde
                 )
             except Exception as exc:  # the exporter raises anything from TypeError to its own error types
                 raise OnnxExportError(
-                    f"The {spec.title} model could not be exported for onnxruntime; it runs on torch instead.",
+                    f"The {spec.called} could not be exported for onnxruntime; it runs on torch instead.",
                     details=f"{type(exc).__name__}: {exc}",
                 ) from exc
             _weights_beside_graph(path)
@@ -254,7 +254,7 @@ def _verify(model: torch.nn.Module, spec: ModelSpec, tokenizer: Tokenizer, expor
     worst = min(worst_cosine(expected.numpy(), got) for expected, got in pairs)
     if not worst >= MIN_COSINE:  # also catches NaN
         raise OnnxExportError(
-            f"The onnxruntime export of the {spec.title} model does not reproduce torch; it runs on torch instead.",
+            f"The onnxruntime export of the {spec.called} does not reproduce torch; it runs on torch instead.",
             details=f"worst cosine {worst:.6f} against torch, {MIN_COSINE} required",
         )
     return worst

@@ -134,6 +134,12 @@ class ModelSpec:
     path: Path | None = None
 
     @property
+    def called(self) -> str:
+        """How a sentence names the model: "SigLIP 2 ViT-B/16 model", or the title alone where it already
+        ends in "model" (an imported checkpoint named "holiday model" is not "the holiday model model")."""
+        return self.title if self.title.lower().endswith("model") else f"{self.title} model"
+
+    @property
     def key(self) -> str:
         """A stable id of everything that shapes the embeddings: architecture, weights, preprocessing.
 

@@ -46,16 +46,14 @@ def install_weights(source: Path, spec: ModelSpec, paths: Paths, cancel: CancelT
     """
     dest = spec.weights_file(paths)
     if dest is None:
-        raise ModelError(f"The {spec.title} model has no weights file to install.")
+        raise ModelError(f"The {spec.called} has no weights file to install.")
     source = Path(source).expanduser()
     _check_fit(source, spec, paths)
     copy = dest.with_name(dest.name + ".copy")  # not ".part": that may be a download to resume
     try:
         digest = _copy(source, copy, cancel)
         if spec.sha256 is not None and digest != spec.sha256:
-            raise ModelError(
-                f"{source} fits the {spec.title} model but is not the file it expects: its checksum differs."
-            )
+            raise ModelError(f"{source} fits the {spec.called} but is not the file it expects: its checksum differs.")
         copy.replace(dest)
     finally:
         copy.unlink(missing_ok=True)
