@@ -136,6 +136,17 @@ def fake_encoder() -> Iterator[FakeEncoder]:
     yield FakeEncoder()
 
 
+@pytest.fixture
+def runner(library: Library) -> Iterator[TaskRunner]:
+    """The real task runner, its threads included, over the module's own `library` fixture; shut down after.
+    Tests that want each op run at once on the GUI thread define `runner` as `sync_runner(library)`."""
+    from photosift.app.tasks import TaskRunner
+
+    runner = TaskRunner(library)
+    yield runner
+    runner.shutdown()
+
+
 def sync_runner(library: Library) -> TaskRunner:
     """A task runner for GUI tests that runs each op at once on the calling (GUI) thread and calls back
     before `run_op` returns: a test checks what an op did right after starting it, with no waiting.

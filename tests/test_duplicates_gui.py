@@ -36,13 +36,6 @@ def library(home: Path, tmp_path: Path) -> Iterator[Library]:
 
 
 @pytest.fixture
-def runner(library: Library) -> Iterator[TaskRunner]:
-    runner = TaskRunner(library)
-    yield runner
-    runner.shutdown()
-
-
-@pytest.fixture
 def dialog(qtbot: QtBot, runner: TaskRunner, home: Path) -> Iterator[tuple[DuplicatesDialog, list[QUrl]]]:
     opened: list[QUrl] = []
     thumbnails = ThumbnailCache(home / "cache" / "thumbnails")

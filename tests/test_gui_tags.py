@@ -43,13 +43,6 @@ def library(home: Path, photos: Path) -> Iterator[Library]:
 
 
 @pytest.fixture
-def runner(library: Library) -> Iterator[TaskRunner]:
-    runner = TaskRunner(library)
-    yield runner
-    runner.shutdown()
-
-
-@pytest.fixture
 def thumbnails(home: Path) -> Iterator[ThumbnailCache]:
     cache = ThumbnailCache(home / "cache" / "thumbnails")
     yield cache

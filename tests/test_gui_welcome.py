@@ -50,13 +50,6 @@ def library(home: Path) -> Iterator[Library]:
 
 
 @pytest.fixture
-def runner(library: Library) -> Iterator[TaskRunner]:
-    runner = TaskRunner(library)
-    yield runner
-    runner.shutdown()
-
-
-@pytest.fixture
 def tiny() -> ModelSpec:
     return load_spec(TEST_MODELS / "tiny.json")
 

@@ -43,13 +43,6 @@ def library(home: Path, tmp_path: Path) -> Iterator[Library]:
     library.close()
 
 
-@pytest.fixture
-def runner(library: Library) -> Iterator[TaskRunner]:
-    runner = TaskRunner(library)
-    yield runner
-    runner.shutdown()
-
-
 def hit(library: Library, name: str) -> SearchHit:
     return next(h for h in library.search("red", limit=10).hits if Path(h.path).name == name)
 
